@@ -1,0 +1,207 @@
+"""What a connector is: settings, streams to read, writers to push through.
+
+A vendor plugin subclasses :class:`Connector`, declares a pydantic :class:`ConnectionSettings`
+model for its ``[connections.NAME]`` table, and registers the class through the
+``register_connectors`` hook. The engine owns state, identity and the outbox; a connector only
+talks to its vendor and speaks the canonical model.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadsync.core.models import Activity, Lead, Segment
+
+__all__ = [
+    "Capability",
+    "CheckResult",
+    "ConnectionSettings",
+    "Connector",
+    "Page",
+    "ReadContext",
+    "ScoreUpdate",
+    "Stream",
+    "TaskRequest",
+    "TaskUpdate",
+    "WriteResult",
+]
+
+
+class Capability(str, enum.Enum):
+    """What a connection can do; `roles` in the config must be a subset."""
+
+    LEADS = "leads"
+    ACTIVITIES = "activities"
+    SCORES = "scores"
+    TASKS = "tasks"
+
+
+class ConnectionSettings(BaseModel):
+    """Keys every ``[connections.NAME]`` table accepts; plugins subclass to add their own.
+
+    Secret fields should be typed ``pydantic.SecretStr`` so they never print.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    plugin: str
+    roles: list[Capability] = Field(default_factory=list)
+    base_url: str | None = None
+    # Field mapping for custom fields: canonical name -> vendor field/property name.
+    fields: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = 30.0
+    max_retries: int = 6
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What the engine tells a stream before it reads.
+
+    `cursor` is the opaque dict the stream yielded with its last committed page (None on the first
+    run or a full refresh). `signpost` is the run's start: a stream must never hand back a cursor
+    beyond it, so records changed during the run are read next time. `lookback` is the overlap a
+    stream re-reads behind its cursor; the engine deduplicates what it sees twice.
+    """
+
+    cursor: dict[str, Any] | None
+    signpost: datetime
+    lookback: timedelta = timedelta(minutes=5)
+    full_refresh: bool = False
+
+
+@dataclass
+class TaskUpdate:
+    """A task's state as the CRM reports it (for SLA and first-touch reporting)."""
+
+    key: str
+    completed_at: datetime | None = None
+    external_id: str | None = None
+
+
+@dataclass
+class Page:
+    """One committed unit of a stream: records and the cursor that covers them.
+
+    The engine stores the records and the cursor in one transaction, so a crash between pages
+    loses nothing and re-reads at most one page.
+    """
+
+    records: Sequence[Lead | Activity | TaskUpdate]
+    cursor: dict[str, Any]
+
+
+class Stream:
+    """A named, resumable sequence of pages from one vendor object."""
+
+    name: ClassVar[str]
+
+    def read(self, ctx: ReadContext) -> Iterator[Page]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ScoreUpdate:
+    """A score to write back to one connection. `key` is the outbox idempotency key."""
+
+    key: str
+    lead_key: str
+    email: str | None
+    record_id: str | None
+    score: int
+    behavior_score: int
+    attribute_score: int
+    segment: Segment
+    sheet_version: str
+    scored_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """A follow-up task to create exactly once. `key` is stable across retries and runs."""
+
+    key: str
+    lead_key: str
+    email: str | None
+    record_id: str | None
+    owner: str | None
+    subject: str
+    body: str
+    due_at: datetime
+    priority: str = "high"
+
+
+@dataclass
+class WriteResult:
+    """What the vendor said about one record of a write.
+
+    ``ok`` is False for a record the vendor rejected; ``retryable`` tells the engine whether to
+    keep it in the outbox (True) or dead-letter it with ``error`` (False).
+    """
+
+    key: str
+    ok: bool
+    external_id: str | None = None
+    error: str | None = None
+    retryable: bool = False
+
+
+@dataclass
+class CheckResult:
+    """The answer of `connections check`: one line per thing checked."""
+
+    ok: bool
+    items: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def add(self, what: str, ok: bool, detail: str = "") -> None:
+        self.items.append((what, ok, detail))
+        self.ok = self.ok and ok
+
+
+class Connector:
+    """Base class of every connector.
+
+    Subclasses set `name` (the ``plugin =`` value), `settings_model` and `capabilities`, and
+    override the methods of the capabilities they declare. Writes must be idempotent per
+    record `key`: use the vendor's upsert by external id, or look before creating.
+    """
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[ConnectionSettings]] = ConnectionSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    # Largest batch the vendor accepts per write call, by kind ("scores", "tasks").
+    batch_sizes: ClassVar[dict[str, int]] = {"scores": 100, "tasks": 100}
+
+    def __init__(self, connection: str, settings: ConnectionSettings, *, timezone: str = "UTC") -> None:
+        self.connection = connection
+        self.settings = settings
+        self.timezone = timezone
+
+    # --- reading ---------------------------------------------------------------------------
+    def streams(self) -> list[Stream]:
+        """The streams this connection reads, in the order the engine should read them."""
+        return []
+
+    # --- writing ---------------------------------------------------------------------------
+    def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
+        raise NotImplementedError(f"{self.name} cannot write scores")
+
+    def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
+        raise NotImplementedError(f"{self.name} cannot create tasks")
+
+    # --- operations ------------------------------------------------------------------------
+    def check(self) -> CheckResult:
+        """Credentials, permissions and required custom fields."""
+        return CheckResult(ok=True, items=[("configuration", True, "nothing to check")])
+
+    def setup(self) -> list[str]:
+        """Create what the connection needs (custom fields); return what was done or must be."""
+        return []
+
+    def close(self) -> None:
+        """Release network resources."""

@@ -1,0 +1,48 @@
+"""The hooks leadsync calls. Each is documented with an example in docs/plugins/hooks.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pluggy import HookimplMarker, HookspecMarker
+
+hookspec = HookspecMarker("leadsync")
+hookimpl = HookimplMarker("leadsync")
+
+__all__ = ["hookimpl", "hookspec"]
+
+
+@hookspec
+def register_connectors(register: Any) -> None:
+    """Register connector classes: call ``register(ConnectorClass)`` once per class."""
+
+
+@hookspec
+def register_scoring_conditions(register: Any) -> None:
+    """Register extra condition kinds for the scoring sheet's rule language:
+    ``register(name, factory)`` where ``factory(argument: str) -> Condition``."""
+
+
+@hookspec
+def normalize_lead(lead: Any, connection: str) -> Any:
+    """Adjust a lead after its connector normalized it; return a new Lead or None to keep it."""
+
+
+@hookspec(firstresult=True)
+def route_owner(lead: Any, score: Any, owners: list[str]) -> str | None:
+    """Choose the owner of a new handoff; the first non-None answer wins."""
+
+
+@hookspec
+def handoff_created(handoff: Any, task: Any) -> None:
+    """Called after a handoff's task was acknowledged by the CRM."""
+
+
+@hookspec
+def handoff_overdue(handoff: Any, lead: Any) -> None:
+    """Called once when an open handoff passes its due time with no first touch."""
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add click commands to the ``leadsync`` command group."""

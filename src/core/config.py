@@ -1,0 +1,254 @@
+"""Configuration (SPEC section 3): one TOML file, overridable by LEADSYNC_* variables and .env.
+
+Precedence, highest first: environment, ``.env`` beside the config file, the secrets directory,
+the TOML file. Relative paths in the file are relative to the file's folder, so cron can run
+leadsync from anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from leadsync.core.errors import ConfigError
+
+__all__ = [
+    "HandoffSettings",
+    "ScoringSettings",
+    "Settings",
+    "StateSettings",
+    "SyncSettings",
+    "find_config",
+    "load_settings",
+]
+
+DEFAULT_CONFIG = "leadsync.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StateSettings(_Section):
+    path: Path = Path(".leadsync/state.db")
+
+
+class ScoringSettings(_Section):
+    sheet: Path = Path("scoring-sheet.csv")
+    window_days: int = Field(90, gt=0)
+    timezone: str = "Asia/Tokyo"
+    # Web visits whose URL matches one of these glob patterns count as pricing-page views.
+    pricing_url_patterns: list[str] = Field(
+        default_factory=lambda: ["*/pricing*", "*/price*", "*/plans*", "*/plan/*", "*料金*"]
+    )
+    # Optional decay of behaviour points: a point earned this many days ago counts half.
+    half_life_days: float | None = Field(None, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (expected an IANA name such as Asia/Tokyo)") from None
+        return value
+
+
+class HandoffSettings(_Section):
+    sla_business_hours: float = Field(9, gt=0)
+    # When set, the SLA counts calendar hours instead of business hours.
+    sla_calendar_hours: float | None = Field(None, gt=0)
+    business_hours: str = "09:00-18:00"
+    workdays: str = "mon-fri"
+    holidays: str | None = "JP"
+    closed_dates: list[str] = Field(default_factory=lambda: ["12-29", "12-30", "12-31", "01-02", "01-03"])
+    cooldown_days: int = Field(30, ge=0)
+    expire_days: int = Field(30, gt=0)
+    owners: list[str] = Field(default_factory=list)
+    # CRM lead statuses that mean "rejected by sales": the lead is recycled to nurture.
+    rejected_statuses: list[str] = Field(
+        default_factory=lambda: ["Unqualified", "Rejected", "Disqualified", "Recycled", "不適格", "見送り", "対象外"]
+    )
+    language: Literal["ja", "en"] = "ja"
+    # The connection that receives tasks; default: the first connection with the "tasks" role.
+    task_connection: str | None = None
+    # Optional routing rules: [{field = "industry", equals = "製造業", owner = "005..."}]
+    routing: list[dict[str, str]] = Field(default_factory=list)
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", value.strip())
+        if not match:
+            raise ValueError("expected HH:MM-HH:MM, for example 09:00-18:00")
+        h1, m1, h2, m2 = map(int, match.groups())
+        if time(min(h1, 23), m1) >= time(min(h2, 23), m2) and not (h2 == 24 and m2 == 0):
+            raise ValueError("the opening time must come before the closing time")
+        return value.strip()
+
+    @field_validator("closed_dates")
+    @classmethod
+    def _dates(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.fullmatch(r"(\d{4}-)?\d{2}-\d{2}", value):
+                raise ValueError(f"{value!r} is not MM-DD or YYYY-MM-DD")
+        return values
+
+
+class SyncSettings(_Section):
+    lookback_minutes: float = Field(5, ge=0)
+
+
+class Settings(BaseSettings):
+    """The whole configuration. `config_path` is where it was read from (None: defaults only)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADSYNC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
+    )
+
+    state: StateSettings = Field(default_factory=StateSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    config_path: Path | None = Field(None, exclude=True)
+
+    _toml_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings, file_secret_settings]
+        if _LOADING.path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_LOADING.path))
+        return tuple(sources)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the file, made absolute against the config file's folder."""
+        path = Path(os.path.expanduser(path))
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve(self.state.path)
+
+    @property
+    def sheet_path(self) -> Path:
+        return self.resolve(self.scoring.sheet)
+
+
+class _Loading:
+    path: Path | None = None
+
+
+_LOADING = _Loading()
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to use: --config, then LEADSYNC_CONFIG, then ./leadsync.toml if present."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("LEADSYNC_CONFIG")
+    if env:
+        return Path(env)
+    default = Path.cwd() / DEFAULT_CONFIG
+    return default if default.exists() else None
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of a key path in TOML text."""
+    if not loc:
+        return None
+    *tables, key = [str(part) for part in loc]
+    lines = text.splitlines()
+    start = 0
+    if tables:
+        header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(t) for t in tables) + r"\s*\]\s*$")
+        for number, line in enumerate(lines):
+            if header.match(line):
+                start = number + 1
+                break
+        else:
+            return _line_of(text, tuple(tables))
+    key_re = re.compile(r"^\s*\"?" + re.escape(key) + r"\"?\s*=")
+    for number in range(start, len(lines)):
+        if number > start and lines[number].lstrip().startswith("["):
+            break
+        if key_re.match(lines[number]):
+            return number + 1
+    return start or None
+
+
+def _describe(path: Path | None, text: str, exc: ValidationError) -> str:
+    where = str(path) if path else "configuration"
+    parts = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(text, loc) if text else None
+        at = f"{where}:{line}" if line else where
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        parts.append(f"{at}: {key}: {message}")
+    return "; ".join(parts)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read and validate the configuration; raise ConfigError naming the file and the key."""
+    config_path = find_config(path)
+    text = ""
+    if config_path is not None:
+        config_path = config_path.resolve()
+        if not config_path.exists():
+            raise ConfigError(f"{config_path}: configuration file not found")
+        try:
+            text = config_path.read_text(encoding="utf-8-sig")
+            tomllib.loads(text)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{config_path}: not UTF-8 text ({exc.reason})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path}: invalid TOML: {exc}") from None
+    _LOADING.path = config_path
+    env_file = (config_path.parent if config_path else Path.cwd()) / ".env"
+    secrets_dir = os.environ.get("LEADSYNC_SECRETS_DIR")
+    try:
+        settings = Settings(
+            _env_file=env_file if env_file.exists() else None,  # type: ignore[call-arg]
+            _secrets_dir=secrets_dir if secrets_dir and Path(secrets_dir).is_dir() else None,  # type: ignore[call-arg]
+            config_path=config_path,
+            **overrides,
+        )
+    except ValidationError as exc:
+        raise ConfigError(_describe(config_path, text, exc)) from None
+    finally:
+        _LOADING.path = None
+    return settings

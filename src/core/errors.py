@@ -1,0 +1,45 @@
+"""Errors that end a command with a one-line message and an exit status (SPEC section 7)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_CONNECTION",
+    "EXIT_DEAD_LETTERS",
+    "EXIT_LOCKED",
+    "EXIT_OK",
+    "ConfigError",
+    "ConnectionFailed",
+    "LeadsyncError",
+    "LockHeld",
+]
+
+EXIT_OK = 0
+EXIT_DEAD_LETTERS = 1
+EXIT_CONFIG = 2
+EXIT_LOCKED = 3
+EXIT_CONNECTION = 4
+
+
+class LeadsyncError(Exception):
+    """An error shown to the user as one line, without a traceback."""
+
+    exit_code = EXIT_CONFIG
+
+
+class ConfigError(LeadsyncError):
+    """Bad configuration, scoring sheet or input file: names the file, key, row or column."""
+
+    exit_code = EXIT_CONFIG
+
+
+class LockHeld(LeadsyncError):
+    """Another run holds the state store's lock."""
+
+    exit_code = EXIT_LOCKED
+
+
+class ConnectionFailed(LeadsyncError):
+    """A connection could not be used at all (authentication, vendor down)."""
+
+    exit_code = EXIT_CONNECTION

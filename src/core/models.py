@@ -1,0 +1,182 @@
+"""The canonical model every connector normalizes into (SPEC section 4).
+
+These classes are public API for plugin authors: vendor plugins import them, the engine stores
+them, scoring and handoff read them. Times are always timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "Activity",
+    "ActivityType",
+    "Handoff",
+    "HandoffStatus",
+    "Lead",
+    "RuleHit",
+    "Score",
+    "Segment",
+    "Task",
+    "TaskStatus",
+]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("datetime must carry a time zone")
+    return value
+
+
+class ActivityType(str, enum.Enum):
+    """What a lead did. Vendors' own activity kinds are mapped onto these."""
+
+    EMAIL_OPEN = "email_open"
+    EMAIL_CLICK = "email_click"
+    CONTENT_DOWNLOAD = "content_download"
+    WEB_VISIT = "web_visit"
+    FORM_STARTED = "form_started"
+    FORM_SUBMITTED = "form_submitted"
+    WEBINAR_REGISTERED = "webinar_registered"
+    WEBINAR_ATTENDED = "webinar_attended"
+    CALL = "call"
+    MEETING = "meeting"
+    UNSUBSCRIBE = "unsubscribe"
+    OTHER = "other"
+
+
+class Segment(str, enum.Enum):
+    HOT = "hot"
+    WARM = "warm"
+    COLD = "cold"
+
+
+class Lead(BaseModel):
+    """One person, as one connection knows them, or merged across connections.
+
+    `key` is the stable identity: the normalized e-mail, else ``"<connection>:<record id>"``.
+    `refs` maps connection name to that system's record id.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = ""
+    email: str | None = None
+    refs: dict[str, str] = Field(default_factory=dict)
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    title: str | None = None
+    department: str | None = None
+    phone: str | None = None
+    employees: int | None = None
+    employees_text: str | None = None
+    industry: str | None = None
+    lead_source: str | None = None
+    owner: str | None = None
+    status: str | None = None
+    status_reason: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    custom: dict[str, Any] = Field(default_factory=dict)
+
+    _check_created = field_validator("created_at", "updated_at")(_aware)
+
+    @property
+    def name(self) -> str:
+        """Display name, family name first when the data looks Japanese."""
+        parts = [p for p in (self.last_name, self.first_name) if p]
+        return " ".join(parts)
+
+
+class Activity(BaseModel):
+    """Something a lead did, as recorded by one connection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: str
+    connection: str = ""
+    lead_key: str = ""
+    email: str | None = None
+    lead_record_id: str | None = None
+    type: ActivityType
+    occurred_at: datetime
+    url: str | None = None
+    duration_seconds: int | None = None
+    outcome: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    _check_occurred = field_validator("occurred_at")(_aware)
+
+
+class RuleHit(BaseModel):
+    """One line of a score's breakdown: which rule fired, for how much, and why."""
+
+    rule: str
+    group: str
+    points: float
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Score(BaseModel):
+    """A lead's score at one moment, with its breakdown."""
+
+    lead_key: str
+    email: str | None = None
+    total: int
+    behavior: int
+    attribute: int
+    segment: Segment
+    sheet_version: str
+    scored_at: datetime
+    breakdown: list[RuleHit] = Field(default_factory=list)
+    # The earliest moment at which the score changes with no new data (window expiry, decay).
+    next_change_at: datetime | None = None
+
+
+class TaskStatus(str, enum.Enum):
+    OPEN = "open"
+    COMPLETED = "completed"
+
+
+class Task(BaseModel):
+    """A follow-up task for sales. `key` is the idempotency key the vendor deduplicates on."""
+
+    key: str
+    lead_key: str
+    email: str | None = None
+    record_id: str | None = None
+    owner: str | None = None
+    subject: str
+    body: str
+    due_at: datetime
+    priority: str = "high"
+
+
+class HandoffStatus(str, enum.Enum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class Handoff(BaseModel):
+    """One MQL episode: from the moment a lead turned hot until sales closes it."""
+
+    id: int | None = None
+    lead_key: str
+    connection: str
+    status: HandoffStatus = HandoffStatus.OPEN
+    owner: str | None = None
+    score: int
+    segment: Segment = Segment.HOT
+    opened_at: datetime
+    due_at: datetime
+    task_key: str
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+    first_touch_at: datetime | None = None

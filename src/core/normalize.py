@@ -1,0 +1,140 @@
+"""Normalization of real-world lead data, Japanese included (SPEC section 4).
+
+Pure functions; connectors call them while building canonical models.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "lead_key",
+    "nfkc",
+    "normalize_company",
+    "normalize_email",
+    "parse_datetime",
+    "parse_employees",
+]
+
+_SPACES = re.compile(r"\s+")
+
+
+def nfkc(value: str | None) -> str | None:
+    """NFKC (full-width to half-width, ㈱ to (株)), trimmed, inner spaces folded; '' becomes None."""
+    if value is None:
+        return None
+    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
+    return text or None
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(value: str | None) -> str | None:
+    """Lower-cased, NFKC'd e-mail; None when it is not an address at all."""
+    text = nfkc(value)
+    if not text:
+        return None
+    text = text.strip("<>").lower()
+    return text if _EMAIL.match(text) else None
+
+
+def lead_key(email: str | None, connection: str, record_id: str | None) -> str:
+    """The stable identity of a lead: its normalized e-mail, else connection and record id."""
+    normalized = normalize_email(email)
+    if normalized:
+        return normalized
+    if not record_id:
+        raise ValueError("a lead needs an e-mail or a record id")
+    return f"{connection}:{record_id}"
+
+
+_COMPANY_AFFIXES = [
+    r"株式会社", r"\(株\)", r"有限会社", r"\(有\)", r"合同会社", r"\(同\)", r"合資会社", r"合名会社",
+    r"一般社団法人", r"一般財団法人", r"公益社団法人", r"公益財団法人", r"学校法人", r"医療法人",
+    r"社会福祉法人", r"特定非営利活動法人", r"NPO法人",
+]
+_COMPANY_PREFIX = re.compile(r"^(?:" + "|".join(_COMPANY_AFFIXES) + r")\s*")
+_COMPANY_SUFFIX = re.compile(
+    r"\s*(?:" + "|".join(_COMPANY_AFFIXES) + r"|,?\s*(?:Inc|Corp|Corporation|Co\.,?\s*Ltd|Co|Ltd|LLC|K\.K|GmbH|Limited|PLC)\.?)$",
+    re.IGNORECASE,
+)
+
+
+def normalize_company(value: str | None) -> str | None:
+    """Company name without legal-form affixes: '株式会社サンプル' and 'ｻﾝﾌﾟﾙ(株)' both give 'サンプル'.
+
+    Used for matching and display grouping; the connector keeps the original as well.
+    """
+    text = nfkc(value)
+    if not text:
+        return None
+    previous = None
+    while previous != text:
+        previous = text
+        text = _COMPANY_PREFIX.sub("", text)
+        text = _COMPANY_SUFFIX.sub("", text).strip(" ,")
+    return text or nfkc(value)
+
+
+_NUMBER = r"(\d+(?:\.\d+)?)\s*(万|千)?"
+_RANGE = re.compile(_NUMBER + r"\s*(?:人|名)?\s*(?:-|~|〜|～|ｰ|–|—|to|から)\s*" + _NUMBER)
+_AT_LEAST = re.compile(_NUMBER + r"\s*(?:人|名)?\s*(?:以上|超|\+|or more|and above)")
+_AT_MOST = re.compile(r"(?:~|〜|～|under|less than|up to)\s*" + _NUMBER + r"|" + _NUMBER + r"\s*(?:人|名)?\s*(?:未満|以下)")
+_SINGLE = re.compile(_NUMBER)
+
+
+def _number(digits: str, unit: str | None) -> float:
+    value = float(digits)
+    return value * (10000 if unit == "万" else 1000 if unit == "千" else 1)
+
+
+def parse_employees(value: str | int | None) -> int | None:
+    """Employee count as an int from text such as '1,000人以上', '100～499名', '50-99', '1万人', '約300名'.
+
+    A range gives its lower bound (the sheet's bands are lower bounds: '500名以上', '100-499名');
+    'under 50' gives the upper bound minus one. None when there is no number.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = nfkc(value)
+    if not text:
+        return None
+    text = text.replace(",", "").lower()
+    if match := _RANGE.search(text):
+        return int(_number(match.group(1), match.group(2)))
+    if match := _AT_LEAST.search(text):
+        return int(_number(match.group(1), match.group(2)))
+    if match := _AT_MOST.search(text):
+        digits, unit = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+        return max(int(_number(digits, unit)) - 1, 0)
+    if match := _SINGLE.search(text):
+        return int(_number(match.group(1), match.group(2)))
+    return None
+
+
+def parse_datetime(value: str | datetime | None, timezone: str = "UTC") -> datetime | None:
+    """ISO 8601 (also '2025/04/01 10:00' and epoch milliseconds); a naive time is in `timezone`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = nfkc(str(value)) or ""
+        if text.isdigit() and len(text) >= 12:
+            return datetime.fromtimestamp(int(text) / 1000, tz=ZoneInfo("UTC"))
+        text = text.replace("/", "-").replace("Z", "+00:00")
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}.*", text):
+            y, m, rest = text.split("-", 2)
+            text = f"{y}-{int(m):02d}-{rest}"
+            d, _, tail = text[8:].partition(" ") if " " in text[8:] else text[8:].partition("T")
+            text = f"{text[:8]}{int(d):02d}" + (f"T{tail}" if tail else "")
+        moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment

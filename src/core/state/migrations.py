@@ -1,0 +1,148 @@
+"""Versioned schema of the state store. Append a migration; never edit a released one."""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+# Times are stored as UTC epoch seconds (REAL) unless the column name says otherwise.
+MIGRATIONS: list[str] = [
+    # 1: the initial schema
+    """
+    CREATE TABLE leads (
+        key         TEXT PRIMARY KEY,          -- normalized e-mail, else "<connection>:<record id>"
+        email       TEXT,
+        data        TEXT NOT NULL,             -- the merged Lead as JSON
+        updated_at  REAL NOT NULL,
+        dirty       INTEGER NOT NULL DEFAULT 1 -- 1: needs rescoring
+    );
+    CREATE INDEX leads_dirty ON leads(dirty) WHERE dirty = 1;
+
+    CREATE TABLE lead_refs (
+        connection  TEXT NOT NULL,
+        record_id   TEXT NOT NULL,
+        lead_key    TEXT NOT NULL,
+        data        TEXT NOT NULL,             -- the Lead as this connection last reported it
+        PRIMARY KEY (connection, record_id)
+    );
+    CREATE INDEX lead_refs_lead ON lead_refs(lead_key);
+
+    CREATE TABLE activities (
+        connection  TEXT NOT NULL,
+        source_id   TEXT NOT NULL,
+        lead_key    TEXT NOT NULL,
+        type        TEXT NOT NULL,
+        occurred_at REAL NOT NULL,
+        url         TEXT,
+        data        TEXT NOT NULL,             -- the Activity as JSON
+        PRIMARY KEY (connection, source_id)
+    );
+    CREATE INDEX activities_lead ON activities(lead_key, occurred_at);
+
+    CREATE TABLE cursors (
+        connection  TEXT NOT NULL,
+        stream      TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        updated_at  REAL NOT NULL,
+        PRIMARY KEY (connection, stream)
+    );
+
+    CREATE TABLE scores (
+        lead_key        TEXT PRIMARY KEY,
+        total           INTEGER NOT NULL,
+        behavior        INTEGER NOT NULL,
+        attribute       INTEGER NOT NULL,
+        segment         TEXT NOT NULL,
+        sheet_version   TEXT NOT NULL,
+        scored_at       REAL NOT NULL,
+        next_change_at  REAL,                  -- when decay or the window changes it unprompted
+        breakdown       TEXT NOT NULL
+    );
+    CREATE INDEX scores_next_change ON scores(next_change_at);
+
+    CREATE TABLE score_history (
+        id              INTEGER PRIMARY KEY,
+        lead_key        TEXT NOT NULL,
+        at              REAL NOT NULL,
+        total           INTEGER NOT NULL,
+        segment         TEXT NOT NULL,
+        previous_total  INTEGER,
+        previous_segment TEXT,
+        reason          TEXT NOT NULL,
+        sheet_version   TEXT NOT NULL
+    );
+    CREATE INDEX score_history_lead ON score_history(lead_key, at);
+
+    -- What each connection last acknowledged, so only changed scores are pushed.
+    CREATE TABLE pushed_scores (
+        connection      TEXT NOT NULL,
+        lead_key        TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        pushed_at       REAL NOT NULL,
+        PRIMARY KEY (connection, lead_key)
+    );
+
+    -- Planned writes, recorded before they are sent (SPEC section 4).
+    CREATE TABLE outbox (
+        id          INTEGER PRIMARY KEY,
+        key         TEXT NOT NULL UNIQUE,      -- idempotency key, also sent to the vendor
+        connection  TEXT NOT NULL,
+        kind        TEXT NOT NULL,             -- "score" | "task"
+        lead_key    TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'pending',   -- pending | done | dead
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        external_id TEXT,
+        error       TEXT,
+        run_id      INTEGER,
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE INDEX outbox_pending ON outbox(connection, kind, id) WHERE status = 'pending';
+
+    CREATE TABLE handoffs (
+        id              INTEGER PRIMARY KEY,
+        lead_key        TEXT NOT NULL,
+        connection      TEXT NOT NULL,
+        status          TEXT NOT NULL,         -- open | completed | rejected | expired
+        owner           TEXT,
+        score           INTEGER NOT NULL,
+        segment         TEXT NOT NULL,
+        opened_at       REAL NOT NULL,
+        due_at          REAL NOT NULL,
+        task_key        TEXT NOT NULL UNIQUE,
+        closed_at       REAL,
+        close_reason    TEXT,
+        first_touch_at  REAL,
+        overdue_notified INTEGER NOT NULL DEFAULT 0,
+        reasons         TEXT NOT NULL DEFAULT '[]'   -- the breakdown's rules at handoff time
+    );
+    CREATE INDEX handoffs_lead ON handoffs(lead_key, opened_at);
+    CREATE UNIQUE INDEX handoffs_one_open ON handoffs(lead_key) WHERE status = 'open';
+
+    CREATE TABLE kv (
+        key     TEXT PRIMARY KEY,              -- small engine state, e.g. the round-robin pointer
+        value   TEXT NOT NULL
+    );
+
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        started_at  REAL NOT NULL,
+        finished_at REAL,
+        status      TEXT NOT NULL,             -- running | ok | dead_letters | failed
+        exit_status INTEGER,
+        summary     TEXT
+    );
+
+    CREATE TABLE dead_letters (
+        id          INTEGER PRIMARY KEY,
+        run_id      INTEGER,
+        connection  TEXT NOT NULL,
+        kind        TEXT NOT NULL,             -- stream name, or "score" / "task"
+        record_key  TEXT,
+        reason      TEXT NOT NULL,
+        payload     TEXT,
+        created_at  REAL NOT NULL,
+        requeued_at REAL
+    );
+    """,
+]
