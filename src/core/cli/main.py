@@ -1,8 +1,41 @@
+"""The `leadsync` command group: global options, error handling, and the command modules."""
+
+from __future__ import annotations
+
+import sys
+
 import click
 
-@click.group()
-def cli():
-    """leadsync"""
+from leadsync import __version__
+from leadsync.core.cli.app import App
+from leadsync.core.errors import LeadsyncError
 
-def main():
-    cli()
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="leadsync")
+@click.option("--config", "config_path", envvar="LEADSYNC_CONFIG", metavar="PATH", help="leadsync.toml to use.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), help="Log format (default: text on a terminal).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, log_format: str | None) -> None:
+    """Sync leads between MA and CRM, score them, and hand hot leads to sales."""
+    app = App(config_path=config_path, log_format=log_format)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except LeadsyncError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
