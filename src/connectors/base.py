@@ -25,6 +25,7 @@ __all__ = [
     "Connector",
     "Page",
     "ReadContext",
+    "Rejected",
     "ScoreUpdate",
     "Stream",
     "TaskRequest",
@@ -85,6 +86,19 @@ class TaskUpdate:
 
 
 @dataclass
+class Rejected:
+    """A source record that could not be normalized: the engine dead-letters it and goes on.
+
+    `key` names the record (``"leads.csv:12"``, a vendor id); `reason` names the field and what
+    was wrong with it.
+    """
+
+    key: str
+    reason: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Page:
     """One committed unit of a stream: records and the cursor that covers them.
 
@@ -92,7 +106,7 @@ class Page:
     loses nothing and re-reads at most one page.
     """
 
-    records: Sequence[Lead | Activity | TaskUpdate]
+    records: Sequence[Lead | Activity | TaskUpdate | Rejected]
     cursor: dict[str, Any]
 
 
