@@ -88,6 +88,11 @@ class HandoffSettings(_Section):
     task_connection: str | None = None
     # Optional routing rules: [{field = "industry", equals = "製造業", owner = "005..."}]
     routing: list[dict[str, str]] = Field(default_factory=list)
+    # A lead handed off before is a new MQL only after its score fell to this segment (or lower).
+    requalify_segment: Literal["cold", "warm"] = "cold"
+    # How many breakdown reasons and recent activities the task body lists.
+    task_reasons: int = Field(3, ge=1, le=20)
+    task_activities: int = Field(5, ge=0, le=50)
 
     @field_validator("business_hours")
     @classmethod

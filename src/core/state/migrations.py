@@ -114,7 +114,8 @@ MIGRATIONS: list[str] = [
         close_reason    TEXT,
         first_touch_at  REAL,
         overdue_notified INTEGER NOT NULL DEFAULT 0,
-        reasons         TEXT NOT NULL DEFAULT '[]'   -- the breakdown's rules at handoff time
+        reasons         TEXT NOT NULL DEFAULT '[]',  -- the breakdown's rules at handoff time
+        opened_status   TEXT                   -- the CRM lead status when the episode opened
     );
     CREATE INDEX handoffs_lead ON handoffs(lead_key, opened_at);
     CREATE UNIQUE INDEX handoffs_one_open ON handoffs(lead_key) WHERE status = 'open';
