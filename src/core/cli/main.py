@@ -39,3 +39,16 @@ def main() -> None:
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+def _add_commands() -> None:
+    """Command modules, each a click group of its own."""
+    from leadsync.core.cli.connections import connections
+    from leadsync.core.cli.plugins import plugins
+    from leadsync.core.cli.sync import sync
+
+    for command in (sync, plugins, connections):
+        cli.add_command(command)
+
+
+_add_commands()

@@ -1,0 +1,221 @@
+"""One sync run, start to finish: pull, score, hand off, push (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from leadsync.connectors.base import Capability, Connector, ReadContext, TaskRequest, TaskUpdate, WriteResult
+from leadsync.connectors.plugins import PluginHost
+from leadsync.core.config import Settings
+from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_OK, ConnectionFailed
+from leadsync.core.state.store import StateStore
+from leadsync.core.sync.connections import connection_names, open_connections, task_connection
+from leadsync.core.sync.identity import ingest
+from leadsync.core.sync.lock import RunLock
+from leadsync.core.sync.push import dispatch, plan_score_pushes
+
+__all__ = ["RunOptions", "RunSummary", "run_sync"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOptions:
+    as_of: datetime | None = None
+    dry_run: bool = False
+    only: str | None = None
+    full_refresh: bool = False
+    pull: bool = True
+    progress: Callable[[str, int], Any] | None = None  # (label, advance)
+
+
+@dataclass
+class RunSummary:
+    """What a run did; `--json` prints `to_json()`."""
+
+    run_id: int | None = None
+    dry_run: bool = False
+    as_of: datetime | None = None
+    pulled: dict[str, dict[str, int]] = field(default_factory=dict)
+    scored: int = 0
+    segment_changes: int = 0
+    scores_planned: int = 0
+    scores_pushed: int = 0
+    tasks_planned: int = 0
+    tasks_created: int = 0
+    dead_lettered: int = 0
+    retry_later: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+    handoffs: list[Any] = field(default_factory=list)
+    exit_status: int = EXIT_OK
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "pulled": self.pulled,
+            "scored": self.scored,
+            "segment_changes": self.segment_changes,
+            "scores_planned": self.scores_planned,
+            "scores_pushed": self.scores_pushed,
+            "tasks_planned": self.tasks_planned,
+            "tasks_created": self.tasks_created,
+            "dead_lettered": self.dead_lettered,
+            "retry_later": self.retry_later,
+            "failures": self.failures,
+            "exit_status": self.exit_status,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+def _pull(
+    store: StateStore, settings: Settings, connectors: dict[str, Connector], host: PluginHost,
+    options: RunOptions, summary: RunSummary, signpost: datetime,
+) -> list[TaskUpdate]:
+    crm = set(connection_names(settings, Capability.TASKS))
+    lookback = timedelta(minutes=settings.sync.lookback_minutes)
+    task_updates: list[TaskUpdate] = []
+    for name, connector in connectors.items():
+        roles = {r.value for r in connector.settings.roles}
+        if not roles & {"leads", "activities"}:
+            continue
+        counts = summary.pulled.setdefault(name, {})
+        try:
+            for stream in connector.streams():
+                if stream.name in ("leads", "activities") and stream.name not in roles:
+                    continue
+                cursor = None if options.full_refresh else store.get_cursor(name, stream.name)
+                ctx = ReadContext(cursor=cursor, signpost=signpost, lookback=lookback, full_refresh=options.full_refresh)
+                counts.setdefault(stream.name, 0)
+                for page in stream.read(ctx):
+                    with store.transaction() as db:
+                        result = ingest(db, name, page.records, stream=stream.name, crm_connections=crm,
+                                        run_id=summary.run_id, normalize_hook=host.hook.normalize_lead)
+                        store.set_cursor(name, stream.name, page.cursor)
+                    counts[stream.name] += len(page.records)
+                    summary.dead_lettered += result.rejected
+                    task_updates.extend(result.task_events)
+                    if options.progress:
+                        options.progress(f"pull {name}/{stream.name}", len(page.records))
+        except Exception as exc:
+            _connection_failed(summary, name, exc)
+    return task_updates
+
+
+def _connection_failed(summary: RunSummary, name: str, exc: BaseException) -> None:
+    from leadsync.core.errors import LeadsyncError
+
+    if isinstance(exc, LeadsyncError) and not isinstance(exc, ConnectionFailed):
+        raise exc
+    summary.failures[name] = f"{type(exc).__name__}: {exc}"
+    log.error("connection %s failed: %s", name, exc)
+
+
+def _start_run(store: StateStore) -> int:
+    with store.transaction() as db:
+        cursor = db.execute("INSERT INTO runs(started_at, status) VALUES (?, 'running')", (time.time(),))
+    return int(cursor.lastrowid or 0)
+
+
+def _finish_run(store: StateStore, summary: RunSummary) -> None:
+    status = {EXIT_OK: "ok", EXIT_DEAD_LETTERS: "dead_letters"}.get(summary.exit_status, "failed")
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, exit_status = ?, summary = ? WHERE id = ?",
+            (time.time(), status, summary.exit_status, json.dumps(summary.to_json(), ensure_ascii=False), summary.run_id),
+        )
+
+
+def _send(store: StateStore, connectors: dict[str, Connector], host: PluginHost, summary: RunSummary,
+          options: RunOptions) -> None:
+    def task_done(connection: str, request: TaskRequest, result: WriteResult) -> None:
+        row = store.db.execute("SELECT * FROM handoffs WHERE task_key = ?", (request.key,)).fetchone()
+        try:
+            host.hook.handoff_created(handoff=dict(row) if row else None, task=request)
+        except Exception as exc:  # a notification plugin must not fail the run
+            log.warning("handoff_created hook failed: %s", exc)
+
+    progress = (lambda n: options.progress("push", n)) if options.progress else None
+    counts = dispatch(store, connectors, run_id=summary.run_id, on_task_done=task_done, progress=progress)
+    summary.scores_pushed += counts.scores_pushed
+    summary.tasks_created += counts.tasks_created
+    summary.dead_lettered += counts.dead_lettered
+    summary.retry_later += counts.retry_later
+    for name, error in counts.failed.items():
+        summary.failures.setdefault(name, error)
+
+
+def run_sync(settings: Settings, host: PluginHost, options: RunOptions) -> RunSummary:
+    """Run once. Configuration and the scoring sheet are checked before anything is written."""
+    from leadsync.core import handoff, scoring
+
+    started = time.monotonic()
+    now = datetime.now(timezone.utc)
+    as_of = options.as_of or now
+    summary = RunSummary(dry_run=options.dry_run, as_of=as_of)
+
+    sheet = scoring.load_sheet(settings.sheet_path, settings.scoring, scoring.scoring_conditions(host))
+    connectors = open_connections(settings, host, options.only)
+    tasks_to = task_connection(settings)
+    try:
+        if options.dry_run:
+            disk = StateStore(settings.state_path, readonly=True) if settings.state_path.exists() else None
+            store = disk.snapshot() if disk else StateStore(":memory:")
+            if disk:
+                disk.close()
+            return _run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now, started)
+        with RunLock(settings.state_path):
+            store = StateStore(settings.state_path)
+            return _run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now, started)
+    finally:
+        for connector in connectors.values():
+            connector.close()
+
+
+def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOptions, summary: RunSummary,
+         connectors: dict[str, Connector], sheet: Any, tasks_to: str | None, as_of: datetime, now: datetime,
+         started: float) -> RunSummary:
+    from leadsync.core import handoff, scoring
+
+    try:
+        summary.run_id = _start_run(store)
+        writers = {} if options.dry_run else connectors
+        if writers:  # writes a previous run planned but never saw acknowledged go first
+            _send(store, writers, host, summary, options)
+        task_updates = _pull(store, settings, connectors, host, options, summary, signpost=now) if options.pull else []
+
+        result = scoring.rescore(store, sheet, settings.scoring, as_of)
+        summary.scored = result.scored
+        summary.segment_changes = len(result.segment_changed)
+
+        handoff.update_episodes(store, settings, as_of, host, task_updates)
+        plans = handoff.plan_handoffs(store, settings, as_of, host, task_connection=tasks_to)
+        summary.handoffs = plans
+        if tasks_to is not None and (options.only is None or options.only == tasks_to):
+            created = handoff.apply_handoffs(store, [p for p in plans if p.action == "create_task"], as_of, summary.run_id)
+            summary.tasks_planned = len(created)
+
+        for name in connection_names(settings, Capability.SCORES):
+            if name in connectors and name not in summary.failures:
+                summary.scores_planned += plan_score_pushes(store, name, summary.run_id)
+
+        if writers:
+            _send(store, {n: c for n, c in writers.items() if n not in summary.failures}, host, summary, options)
+
+        if summary.failures:
+            summary.exit_status = EXIT_CONNECTION
+        elif summary.dead_lettered:
+            summary.exit_status = EXIT_DEAD_LETTERS
+        summary.duration_s = time.monotonic() - started
+        _finish_run(store, summary)
+        return summary
+    finally:
+        store.close()

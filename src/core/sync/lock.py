@@ -1,0 +1,42 @@
+"""One run at a time per state store: an flock held for the life of the run.
+
+A kernel lock is released when its process dies, kill -9 included, so a crashed run never leaves
+a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+
+from leadsync.core.errors import LockHeld
+
+__all__ = ["RunLock"]
+
+
+class RunLock:
+    def __init__(self, state_path: Path) -> None:
+        self.path = state_path.parent / "leadsync.lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise LockHeld(f"another leadsync run holds {self.path}" + (f" (pid {holder})" if holder else "")) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,175 @@
+"""Planning score write-backs and sending the outbox in the vendors' batch sizes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from leadsync.connectors.base import Connector, ScoreUpdate, TaskRequest, WriteResult
+from leadsync.core.models import Segment
+from leadsync.core.state.store import StateStore
+from leadsync.core.sync import outbox
+from leadsync.core.sync.identity import dead_letter
+
+__all__ = ["DispatchCounts", "ConnectionDown", "dispatch", "plan_score_pushes"]
+
+log = logging.getLogger(__name__)
+
+KIND_BATCH = {"task": "tasks", "score": "scores"}
+
+
+def _fingerprint_sql() -> str:
+    return "s.total || '|' || s.segment || '|' || s.sheet_version"
+
+
+def plan_score_pushes(store: StateStore, connection: str, run_id: int | None) -> int:
+    """Queue a score update for every lead whose score differs from what `connection` last acknowledged.
+
+    Only leads that have a record in that connection are pushed. A newer planned update
+    supersedes an older one still pending for the same lead.
+    """
+    rows = store.db.execute(
+        f"""
+        SELECT s.lead_key, l.email, r.record_id, s.total, s.behavior, s.attribute, s.segment,
+               s.sheet_version, s.scored_at, {_fingerprint_sql()} AS fp
+        FROM scores s
+        JOIN lead_refs r ON r.lead_key = s.lead_key AND r.connection = ?
+        JOIN leads l ON l.key = s.lead_key
+        LEFT JOIN pushed_scores p ON p.connection = ? AND p.lead_key = s.lead_key
+        WHERE p.fingerprint IS NULL OR p.fingerprint != {_fingerprint_sql()}
+        """,
+        (connection, connection),
+    ).fetchall()
+    planned = 0
+    with store.transaction() as db:
+        for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in rows:
+            key = f"score:{connection}:{lead_key}:{fp}"
+            payload = {
+                "lead_key": lead_key, "email": email, "record_id": record_id, "score": total,
+                "behavior_score": behavior, "attribute_score": attribute, "segment": segment,
+                "sheet_version": version, "scored_at": scored_at, "fingerprint": fp,
+            }
+            if outbox.enqueue(db, key=key, connection=connection, kind="score", lead_key=lead_key,
+                              payload=payload, run_id=run_id):
+                db.execute(
+                    "UPDATE outbox SET status = 'superseded', updated_at = ? WHERE connection = ? AND kind = 'score' "
+                    "AND lead_key = ? AND status = 'pending' AND key != ?",
+                    (time.time(), connection, lead_key, key),
+                )
+                planned += 1
+    return planned
+
+
+def _score_update(row: outbox.OutboxRow) -> ScoreUpdate:
+    p = row.payload
+    return ScoreUpdate(
+        key=row.key, lead_key=p["lead_key"], email=p.get("email"), record_id=p.get("record_id"),
+        score=int(p["score"]), behavior_score=int(p["behavior_score"]), attribute_score=int(p["attribute_score"]),
+        segment=Segment(p["segment"]), sheet_version=p["sheet_version"],
+        scored_at=datetime.fromtimestamp(float(p["scored_at"]), tz=timezone.utc),
+    )
+
+
+def _task_request(row: outbox.OutboxRow) -> TaskRequest:
+    p = row.payload
+    return TaskRequest(
+        key=row.key, lead_key=p["lead_key"], email=p.get("email"), record_id=p.get("record_id"),
+        owner=p.get("owner"), subject=p["subject"], body=p["body"],
+        due_at=datetime.fromisoformat(p["due_at"]), priority=p.get("priority", "high"),
+    )
+
+
+class ConnectionDown(Exception):
+    """A connection's write call failed as a whole; its rows stay pending for the next run."""
+
+    def __init__(self, connection: str, error: BaseException) -> None:
+        super().__init__(f"{connection}: {error}")
+        self.connection = connection
+        self.error = error
+
+
+@dataclass
+class DispatchCounts:
+    scores_pushed: int = 0
+    tasks_created: int = 0
+    dead_lettered: int = 0
+    retry_later: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def dispatch(
+    store: StateStore,
+    connectors: dict[str, Connector],
+    *,
+    run_id: int | None,
+    on_task_done: Callable[[str, TaskRequest, WriteResult], Any] | None = None,
+    kinds: tuple[str, ...] = ("task", "score"),
+    progress: Callable[[int], Any] | None = None,
+) -> DispatchCounts:
+    """Send every pending outbox row, batch by batch, marking each as the vendor answers.
+
+    Tasks go first: a hot lead reaching sales matters more than a score field. A row the vendor
+    asks to retry stays pending and is not sent again in this run.
+    """
+    counts = DispatchCounts()
+    for kind in kinds:
+        for name, connector in connectors.items():
+            if name in counts.failed:
+                continue
+            size = max(1, int(connector.batch_sizes.get(KIND_BATCH[kind], 100)))
+            attempted: set[int] = set()
+            while True:
+                rows = [r for r in outbox.pending(store.db, name, kind, size + len(attempted)) if r.id not in attempted][:size]
+                if not rows:
+                    break
+                attempted.update(r.id for r in rows)
+                try:
+                    if kind == "task":
+                        requests = [_task_request(r) for r in rows]
+                        results = connector.create_tasks(requests)
+                    else:
+                        requests = [_score_update(r) for r in rows]
+                        results = connector.push_scores(requests)
+                except Exception as exc:  # the vendor is unreachable or refused the call as a whole
+                    log.warning("%s: %s writes stopped: %s", name, kind, exc)
+                    counts.failed[name] = f"{type(exc).__name__}: {exc}"
+                    break
+                by_key = {r.key: r for r in results}
+                with store.transaction() as db:
+                    for row, request in zip(rows, requests, strict=True):
+                        result = by_key.get(row.key)
+                        if result is None:
+                            outbox.mark_retry(db, row.key, "no answer for this record")
+                            counts.retry_later += 1
+                        elif result.ok:
+                            outbox.mark_done(db, row.key, result.external_id)
+                            if kind == "score":
+                                db.execute(
+                                    "INSERT INTO pushed_scores(connection, lead_key, fingerprint, pushed_at) VALUES (?, ?, ?, ?) "
+                                    "ON CONFLICT(connection, lead_key) DO UPDATE SET fingerprint = excluded.fingerprint, "
+                                    "pushed_at = excluded.pushed_at",
+                                    (name, row.lead_key, row.payload["fingerprint"], time.time()),
+                                )
+                                counts.scores_pushed += 1
+                            else:
+                                counts.tasks_created += 1
+                        elif result.retryable:
+                            outbox.mark_retry(db, row.key, result.error or "retryable error")
+                            counts.retry_later += 1
+                        else:
+                            outbox.mark_dead(db, row.key, result.error or "rejected")
+                            dead_letter(db, run_id=run_id, connection=name, kind=kind, key=row.key,
+                                        reason=result.error or "rejected by the vendor", payload=row.payload)
+                            counts.dead_lettered += 1
+                if kind == "task" and on_task_done is not None:
+                    for request in requests:
+                        result = by_key.get(request.key)
+                        if result is not None and result.ok:
+                            on_task_done(name, request, result)
+                if progress is not None:
+                    progress(len(rows))
+    return counts
