@@ -1,0 +1,5 @@
+"""`python -m leadsync`."""
+
+from leadsync.core.cli.main import main
+
+main()
