@@ -1,0 +1,193 @@
+"""Client-side rate limiting: sliding windows per endpoint class, a concurrency cap, header hints."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from leadsync.connectors.errors import RateLimitExhausted
+
+__all__ = ["HeaderHint", "Rate", "RateLimiter", "parse_rate_limit_headers"]
+
+DEFAULT_ENDPOINT = "default"
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `calls` requests in any `period` seconds."""
+
+    calls: int
+    period: float
+
+    def __post_init__(self) -> None:
+        if self.calls < 1 or self.period <= 0:
+            raise ValueError(f"Rate needs calls >= 1 and period > 0, got {self.calls}/{self.period}")
+
+
+@dataclass(frozen=True)
+class HeaderHint:
+    """What a response's rate-limit headers say: wait `wait_s` before the next call, or quota gone."""
+
+    wait_s: float = 0.0
+    quota_exhausted: str | None = None  # a description of the exhausted quota
+
+
+def _number(headers: Mapping[str, str] | httpx.Headers, name: str) -> float | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value.split(",")[0].split(";")[0].strip())
+    except ValueError:
+        return None
+
+
+_SFORCE_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+def parse_rate_limit_headers(
+    headers: Mapping[str, str] | httpx.Headers, *, now: float | None = None
+) -> HeaderHint:
+    """Read the rate-limit headers vendors send (HubSpot, Salesforce, IETF RateLimit-*, X-RateLimit-*)."""
+    headers = httpx.Headers(headers)  # case-insensitive lookups
+    # HubSpot: a daily quota, then the rolling window (secondly or per interval).
+    daily_remaining = _number(headers, "x-hubspot-ratelimit-daily-remaining")
+    if daily_remaining is not None and daily_remaining <= 0:
+        return HeaderHint(quota_exhausted="HubSpot daily API limit reached")
+    remaining = _number(headers, "x-hubspot-ratelimit-secondly-remaining")
+    if remaining is not None and remaining <= 0:
+        return HeaderHint(wait_s=1.0)
+    remaining = _number(headers, "x-hubspot-ratelimit-remaining")
+    if remaining is not None and remaining <= 0:
+        interval_ms = _number(headers, "x-hubspot-ratelimit-interval-milliseconds") or 10_000.0
+        return HeaderHint(wait_s=interval_ms / 1000.0)
+    # Salesforce: rolling 24 h allocation on every response.
+    usage = headers.get("sforce-limit-info")
+    if usage:
+        match = _SFORCE_USAGE.search(usage)
+        if match and int(match.group(1)) >= int(match.group(2)):
+            return HeaderHint(quota_exhausted=f"Salesforce API allocation used up ({match.group(0)})")
+    # IETF draft RateLimit-Remaining/Reset (reset in seconds) and the common X-RateLimit-* form
+    # (reset in seconds, or an epoch timestamp).
+    for prefix in ("ratelimit", "x-ratelimit"):
+        remaining = _number(headers, f"{prefix}-remaining")
+        if remaining is not None and remaining <= 0:
+            reset = _number(headers, f"{prefix}-reset")
+            if reset is None:
+                return HeaderHint(wait_s=1.0)
+            if reset > 1_000_000_000:  # an epoch timestamp, not a delta
+                reset -= now if now is not None else time.time()
+            return HeaderHint(wait_s=max(0.0, reset))
+    return HeaderHint()
+
+
+class RateLimiter:
+    """Keeps calls within per-endpoint-class sliding windows and an optional concurrency cap.
+
+    `rates` maps an endpoint class (the `endpoint=` of `HttpClient.request`) to its `Rate`; a class
+    without its own entry shares the "default" window, and with no "default" it is unlimited. Each
+    class counts only against its own window (HubSpot search is exempt from the 10-second bucket).
+    Thread-safe; `acquire` blocks until a call is allowed.
+    """
+
+    def __init__(
+        self,
+        rates: Mapping[str, Rate] | None = None,
+        *,
+        concurrency: int | None = None,
+        max_wait: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        header_parser: Callable[[httpx.Headers], HeaderHint] = parse_rate_limit_headers,
+    ) -> None:
+        if concurrency is not None and concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self.rates = dict(rates or {})
+        self.concurrency = concurrency
+        self.max_wait = max_wait
+        self._clock = clock
+        self._sleep = sleep
+        self._header_parser = header_parser
+        self._lock = threading.Lock()
+        self._calls: dict[str, deque[float]] = {}
+        self._blocked_until: dict[str, float] = {}
+        self._quota_exhausted: str | None = None
+        self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
+
+    def _window_key(self, endpoint: str) -> str | None:
+        if endpoint in self.rates:
+            return endpoint
+        return DEFAULT_ENDPOINT if DEFAULT_ENDPOINT in self.rates else None
+
+    def _wait_needed(self, endpoint: str, key: str | None, now: float) -> float:
+        """Seconds until a call on `endpoint` is allowed; 0 means it was recorded as made."""
+        blocked = max(
+            self._blocked_until.get(endpoint, 0.0), self._blocked_until.get(key or endpoint, 0.0)
+        )
+        if blocked > now:
+            return blocked - now
+        if key is None:
+            return 0.0
+        rate = self.rates[key]
+        calls = self._calls.setdefault(key, deque())
+        while calls and calls[0] <= now - rate.period:
+            calls.popleft()
+        if len(calls) < rate.calls:
+            calls.append(now)
+            return 0.0
+        return calls[0] + rate.period - now
+
+    def acquire(self, endpoint: str = DEFAULT_ENDPOINT) -> float:
+        """Block until a call on `endpoint` fits its window; return the seconds waited."""
+        key = self._window_key(endpoint)
+        waited = 0.0
+        while True:
+            with self._lock:
+                if self._quota_exhausted:
+                    raise RateLimitExhausted(self._quota_exhausted)
+                wait = self._wait_needed(endpoint, key, self._clock())
+            if wait <= 0:
+                return waited
+            # A tiny floor avoids spinning on float rounding at the window edge.
+            wait = max(wait, 0.001)
+            self._sleep(wait)
+            waited += wait
+
+    @contextlib.contextmanager
+    def slot(self, endpoint: str = DEFAULT_ENDPOINT) -> Iterator[None]:
+        """Hold a concurrency slot (if capped) and a window place for one call."""
+        if self._slots is not None:
+            self._slots.acquire()
+        try:
+            self.acquire(endpoint)
+            yield
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
+    def block(self, endpoint: str, seconds: float) -> None:
+        """Make calls on `endpoint` wait `seconds` (capped at `max_wait`) from now."""
+        until = self._clock() + min(max(seconds, 0.0), self.max_wait)
+        key = self._window_key(endpoint) or endpoint
+        with self._lock:
+            self._blocked_until[key] = max(self._blocked_until.get(key, 0.0), until)
+
+    def exhaust(self, reason: str) -> None:
+        """Mark a quota (daily limit) as used up: every later `acquire` raises RateLimitExhausted."""
+        with self._lock:
+            self._quota_exhausted = reason
+
+    def update_from_headers(self, endpoint: str, headers: httpx.Headers | Mapping[str, str]) -> None:
+        """Apply the vendor's rate-limit headers: when remaining hits 0, later calls wait."""
+        hint = self._header_parser(httpx.Headers(headers))
+        if hint.quota_exhausted:
+            self.exhaust(hint.quota_exhausted)
+        elif hint.wait_s > 0:
+            self.block(endpoint, hint.wait_s)

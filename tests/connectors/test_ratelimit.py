@@ -1,0 +1,132 @@
+"""RateLimiter: sliding windows per endpoint class, concurrency cap, header hints, quotas."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from leadsync.connectors.errors import RateLimitExhausted
+from leadsync.connectors.ratelimit import Rate, RateLimiter, parse_rate_limit_headers
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_sliding_window_blocks_until_the_oldest_call_leaves() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(3, 10.0)}, clock=t.clock, sleep=t.sleep)
+    for _ in range(3):
+        assert limiter.acquire() == 0.0
+        t.now += 1.0
+    # calls at 0, 1, 2; now 3: the 4th must wait until 10
+    assert limiter.acquire() == pytest.approx(7.0)
+    assert t.now == pytest.approx(10.0)
+    # window now holds 1, 2, 10: the next waits until 11
+    assert limiter.acquire() == pytest.approx(1.0)
+
+
+def test_endpoint_classes_have_separate_windows_and_unknown_share_default() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(2, 10.0), "search": Rate(5, 1.0)}, clock=t.clock, sleep=t.sleep)
+    for _ in range(5):
+        limiter.acquire("search")
+    limiter.acquire("default")
+    limiter.acquire("batch")  # no own rate: counts against default
+    assert t.sleeps == []
+    limiter.acquire("search")
+    assert t.sleeps == [pytest.approx(1.0)]
+    limiter.acquire("default")
+    assert t.sleeps[-1] == pytest.approx(9.0)
+
+
+def test_no_rates_means_unlimited() -> None:
+    t = FakeTime()
+    limiter = RateLimiter(clock=t.clock, sleep=t.sleep)
+    for _ in range(1000):
+        limiter.acquire("anything")
+    assert t.sleeps == []
+
+
+def test_bad_rate_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        Rate(0, 1.0)
+    with pytest.raises(ValueError):
+        RateLimiter(concurrency=0)
+
+
+def test_concurrency_cap_is_respected_by_threads() -> None:
+    limiter = RateLimiter(concurrency=2)
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def work() -> None:
+        nonlocal active, peak
+        with limiter.slot():
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            time.sleep(0.02)
+            with lock:
+                active -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == 2
+
+
+def test_window_is_thread_safe() -> None:
+    limiter = RateLimiter({"default": Rate(50, 60.0)})
+    acquired = []
+    threads = [threading.Thread(target=lambda: acquired.append(limiter.acquire())) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(limiter._calls["default"]) == 50
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait", "quota"),
+    [
+        ({"X-HubSpot-RateLimit-Secondly-Remaining": "0"}, 1.0, False),
+        ({"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}, 10.0, False),
+        ({"X-HubSpot-RateLimit-Remaining": "12"}, 0.0, False),
+        ({"X-HubSpot-RateLimit-Daily-Remaining": "0"}, 0.0, True),
+        ({"Sforce-Limit-Info": "api-usage=100000/100000"}, 0.0, True),
+        ({"Sforce-Limit-Info": "api-usage=10018/100000"}, 0.0, False),
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "4"}, 4.0, False),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1700000030"}, 30.0, False),
+        ({"RateLimit-Remaining": "abc"}, 0.0, False),
+        ({}, 0.0, False),
+    ],
+)
+def test_header_parsing(headers: dict[str, str], wait: float, quota: bool) -> None:
+    hint = parse_rate_limit_headers(headers, now=1700000000.0)
+    assert hint.wait_s == pytest.approx(wait)
+    assert bool(hint.quota_exhausted) is quota
+
+
+def test_update_from_headers_blocks_and_exhausts() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(100, 10.0)}, clock=t.clock, sleep=t.sleep)
+    limiter.update_from_headers("default", {"RateLimit-Remaining": "0", "RateLimit-Reset": "3"})
+    assert limiter.acquire() == pytest.approx(3.0)
+    limiter.update_from_headers("default", {"X-HubSpot-RateLimit-Daily-Remaining": "0"})
+    with pytest.raises(RateLimitExhausted, match="daily"):
+        limiter.acquire("search")
