@@ -1,0 +1,82 @@
+"""`leadsync handoff preview|status`: what the next run would hand to sales, and how it went."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import click
+
+from leadsync.core.cli.app import App, as_of_option, pass_app
+from leadsync.core.cli.output import echo_json, print_table
+from leadsync.core.handoff import notify_overdue, preview_plans, render_plans
+from leadsync.core.reports.handoff_status import handoff_status
+
+__all__ = ["handoff"]
+
+
+@click.group("handoff")
+def handoff() -> None:
+    """Preview and follow MQL handoffs (hot leads handed to sales as tasks)."""
+
+
+@handoff.command("preview")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--excel", is_flag=True, help="CSV for Excel (UTF-8 with BOM); the same as --format csv.")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@as_of_option
+@pass_app
+def preview(app: App, fmt: str, excel: bool, output: Path | None, as_of: str | None) -> None:
+    """Show every handoff the next run would make, writing nothing."""
+    moment = app.now(as_of)
+    store = app.open_store(readonly=True)
+    snapshot = store.snapshot()
+    try:
+        plans = preview_plans(app, snapshot, moment, app.host)
+    finally:
+        snapshot.close()
+    fmt = "csv" if excel else fmt
+    buffer = io.StringIO()
+    render_plans(plans, fmt, buffer)
+    data = buffer.getvalue().encode("utf-8")
+    if output is not None:
+        output.write_bytes(data)
+        click.echo(f"wrote {len(plans)} handoff(s) to {output}", err=True)
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+@handoff.command("status")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--notify/--no-notify", default=True, show_default=True,
+              help="Call the handoff_overdue hook for newly overdue handoffs (once each).")
+@as_of_option
+@pass_app
+def status(app: App, fmt: str, notify: bool, as_of: str | None) -> None:
+    """Open and overdue handoffs, and the time to first touch."""
+    moment = app.now(as_of)
+    store = app.open_store(readonly=not notify)
+    if notify:
+        notify_overdue(store, moment, app.host)
+    report = handoff_status(store, app.settings, moment)
+    if fmt == "json":
+        echo_json(report)
+        return
+    touch = report["first_touch"]
+    click.echo(
+        f"open {report['open']}, overdue {report['overdue']}, handoffs {report['handoffs']}; "
+        f"first touch: {touch['touched']} (within SLA {touch['within_sla']}), "
+        f"median {touch['median_hours']} h / {touch['median_business_hours']} business h"
+    )
+    print_table(
+        "Open handoffs",
+        ["email", "company", "owner", "score", "opened", "due", "first touch", "overdue"],
+        [
+            [r["email"] or r["lead_key"], r["company"], r["owner"], r["score"], r["opened_at"], r["due_at"],
+             r["first_touch_at"], "OVERDUE" if r["overdue"] else ""]
+            for r in report["open_handoffs"]
+        ],
+    )

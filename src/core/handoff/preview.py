@@ -1,0 +1,79 @@
+"""`handoff preview`: what the next run would hand to sales, computed on a copy of the state."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from leadsync.core.config import Settings
+from leadsync.core.handoff.episodes import update_episodes
+from leadsync.core.handoff.planning import HandoffPlan, plan_handoffs, resolve_task_connection
+from leadsync.core.handoff.text import format_points
+from leadsync.core.state.store import StateStore
+
+__all__ = ["CSV_COLUMNS", "FORMATS", "plans_csv", "preview_plans", "render_plans"]
+
+FORMATS = ("table", "json", "csv")
+CSV_COLUMNS = (
+    "email", "name", "company", "score", "segment", "owner", "due_at", "action", "connection", "reasons", "detail",
+)
+_BOM = "\ufeff"
+
+
+def preview_plans(app_or_settings: Any, store_snapshot: StateStore, as_of: datetime, host: Any) -> list[HandoffPlan]:
+    """The plans of the next run: episodes brought up to date, then planned, on `store_snapshot`.
+
+    Pass an in-memory copy (`store.snapshot()`): episode updates are applied to it, never to
+    the real store, and no hook is notified.
+    """
+    settings: Settings = getattr(app_or_settings, "settings", app_or_settings)
+    update_episodes(store_snapshot, settings, as_of, host, (), notify=False)
+    return plan_handoffs(store_snapshot, settings, as_of, host, task_connection=resolve_task_connection(settings))
+
+
+def _reasons_text(plan: HandoffPlan, limit: int | None = None) -> str:
+    reasons = plan.reasons if limit is None else plan.reasons[:limit]
+    return "; ".join(f"{r['rule']} {format_points(float(r['points']))}" for r in reasons)
+
+
+def plans_csv(plans: Sequence[HandoffPlan]) -> str:
+    """CSV for Excel: UTF-8 with a BOM and CRLF line ends (the caller writes it as UTF-8)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for plan in plans:
+        data = plan.to_json()
+        writer.writerow([
+            data["email"] or "", data["name"] or "", data["company"] or "", data["score"], data["segment"],
+            data["owner"] or "", data["due_at"] or "", data["action"], data["connection"] or "",
+            _reasons_text(plan), data["detail"] or "",
+        ])
+    return _BOM + buffer.getvalue()
+
+
+def render_plans(plans: Sequence[HandoffPlan], fmt: str, out: IO[str]) -> None:
+    """Write the plans to `out` as a table, JSON (a list of objects) or Excel-friendly CSV."""
+    if fmt == "json":
+        out.write(json.dumps([plan.to_json() for plan in plans], ensure_ascii=False, indent=2) + "\n")
+    elif fmt == "csv":
+        out.write(plans_csv(plans))
+    elif fmt == "table":
+        table = Table(title=f"Handoff preview: {sum(p.action == 'create_task' for p in plans)} task(s) of {len(plans)} hot lead(s)")
+        for column in ("email", "name", "company", "score", "owner", "due", "action", "top reasons"):
+            table.add_column(column)
+        for plan in plans:
+            due = plan.due_at.strftime("%Y-%m-%d %H:%M %z") if plan.due_at else ""
+            table.add_row(
+                plan.email or plan.lead_key, plan.name, plan.company or "", str(plan.score), plan.owner or "",
+                due, plan.action, _reasons_text(plan, 3),
+            )
+        Console(file=out, soft_wrap=False, width=200).print(table)
+    else:
+        raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
