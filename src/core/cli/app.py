@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -21,6 +21,9 @@ __all__ = ["App", "as_of_option", "pass_app"]
 class App:
     """Lazily loads what a command needs, so `--help` and `plugins list` work without a config."""
 
+    # Set by main() so the host that registered plugin commands is the one commands use.
+    default_host: ClassVar[PluginHost | None] = None
+
     config_path: str | None = None
     log_format: str | None = None
     _stores: list[StateStore] = field(default_factory=list)
@@ -31,7 +34,7 @@ class App:
 
     @cached_property
     def host(self) -> PluginHost:
-        return get_plugin_host()
+        return App.default_host or get_plugin_host()
 
     def open_store(self, *, readonly: bool = False) -> StateStore:
         store = StateStore(self.settings.state_path, readonly=readonly)

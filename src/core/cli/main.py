@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -11,6 +12,8 @@ from leadsync.core.cli.app import App
 from leadsync.core.errors import LeadsyncError
 
 __all__ = ["cli", "main"]
+
+log = logging.getLogger(__name__)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,8 +28,22 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str | None) -> 
     ctx.call_on_close(app.close)
 
 
+def _add_plugin_commands() -> None:
+    """Let plugins add commands; one that fails is reported and skipped, never fatal."""
+    from leadsync.connectors.plugins import get_plugin_host
+
+    host = get_plugin_host()
+    App.default_host = host
+    for impl in host.pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            log.warning("plugin %s failed to add its commands: %s", impl.plugin_name, exc)
+
+
 def main() -> None:
     try:
+        _add_plugin_commands()
         cli.main(standalone_mode=False)
     except LeadsyncError as exc:
         click.echo(f"Error: {exc}", err=True)
