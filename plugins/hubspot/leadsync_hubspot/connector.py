@@ -1,0 +1,148 @@
+"""The HubSpot connector: streams, writes, and the check and setup of its custom properties."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from leadsync.connectors.base import (
+    Capability,
+    CheckResult,
+    ConnectionSettings,
+    Connector,
+    ScoreUpdate,
+    Stream,
+    TaskRequest,
+    WriteResult,
+)
+from leadsync.connectors.errors import ConnectorError, HttpStatusError
+
+from leadsync_hubspot import writes
+from leadsync_hubspot.client import build_client
+from leadsync_hubspot.settings import HubSpotSettings
+from leadsync_hubspot.streams import ContactsStream, EngagementStream, TaskCompletionStream
+
+__all__ = ["HubSpotConnector"]
+
+# canonical field -> (label, type, fieldType) of the contact properties leadsync writes
+_SCORE_PROPERTIES = {
+    "score": ("leadsync score", "number", "number"),
+    "behavior_score": ("leadsync behaviour score", "number", "number"),
+    "attribute_score": ("leadsync attribute score", "number", "number"),
+    "segment": ("leadsync segment", "string", "text"),
+    "sheet_version": ("leadsync sheet version", "string", "text"),
+    "scored_at": ("leadsync scored at", "datetime", "date"),
+}
+_PREFERRED_GROUPS = {"contacts": "contactinformation", "tasks": "taskinformation"}
+
+
+class HubSpotConnector(Connector):
+    """HubSpot CRM: contacts and engagements in; leadsync_* contact properties and tasks out."""
+
+    name: ClassVar[str] = "hubspot"
+    settings_model: ClassVar[type[ConnectionSettings]] = HubSpotSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.LEADS, Capability.ACTIVITIES, Capability.SCORES, Capability.TASKS}
+    )
+    batch_sizes: ClassVar[dict[str, int]] = {"scores": 100, "tasks": 100}
+
+    def __init__(
+        self,
+        connection: str,
+        settings: ConnectionSettings,
+        *,
+        timezone: str = "UTC",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not isinstance(settings, HubSpotSettings):
+            settings = HubSpotSettings.model_validate(settings.model_dump())
+        super().__init__(connection, settings, timezone=timezone)
+        self.settings: HubSpotSettings = settings
+        self.client = build_client(settings, transport)
+
+    def streams(self) -> list[Stream]:
+        roles = set(self.settings.roles) or set(self.capabilities)
+        found: list[Stream] = []
+        if Capability.LEADS in roles:
+            found.append(ContactsStream(self.client, self.settings, self.connection))
+        if Capability.ACTIVITIES in roles:
+            found += [EngagementStream(self.client, self.settings, self.connection, o) for o in self.settings.activity_objects]
+        if Capability.TASKS in roles:
+            found.append(TaskCompletionStream(self.client, self.settings, self.connection))
+        return found
+
+    def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
+        return writes.push_scores(self.client, self.settings, updates)
+
+    def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
+        return writes.create_tasks(self.client, self.settings, tasks)
+
+    # --- operations ------------------------------------------------------------------------
+    def _required(self) -> list[tuple[str, str]]:
+        """(object type, property name) of every custom property the roles need."""
+        roles = set(self.settings.roles) or set(self.capabilities)
+        needed: list[tuple[str, str]] = []
+        if Capability.SCORES in roles:
+            needed += [("contacts", self.settings.field(k)) for k in _SCORE_PROPERTIES]
+        if Capability.TASKS in roles:
+            needed.append(("tasks", self.settings.field("task_key")))
+        return needed
+
+    def _exists(self, object_type: str, name: str) -> bool:
+        try:
+            self.client.get(f"/crm/v3/properties/{object_type}/{name}")
+            return True
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return False
+            raise
+
+    def check(self) -> CheckResult:
+        result = CheckResult(ok=True)
+        try:
+            self.client.get("/crm/v3/objects/contacts", params={"limit": 1})
+            result.add("credentials", True, "contacts readable")
+        except ConnectorError as exc:
+            result.add("credentials", False, str(exc))
+            return result
+        for object_type, name in self._required():
+            try:
+                present = self._exists(object_type, name)
+                result.add(f"{object_type} property {name}", present, "" if present else "missing: run `leadsync connections setup`")
+            except ConnectorError as exc:
+                result.add(f"{object_type} property {name}", False, str(exc))
+        return result
+
+    def _group(self, object_type: str) -> str:
+        payload: Any = self.client.get(f"/crm/v3/properties/{object_type}/groups").json()
+        names = [g.get("name") for g in (payload or {}).get("results") or [] if g.get("name")]
+        preferred = _PREFERRED_GROUPS.get(object_type)
+        if preferred in names or not names:
+            return preferred or "leadsync"
+        return str(names[0])
+
+    def setup(self) -> list[str]:
+        done: list[str] = []
+        groups: dict[str, str] = {}
+        for object_type, name in self._required():
+            if self._exists(object_type, name):
+                done.append(f"{object_type} property {name} already exists")
+                continue
+            canonical = next((k for k in _SCORE_PROPERTIES if self.settings.field(k) == name), None)
+            label, kind, field_type = (
+                _SCORE_PROPERTIES[canonical] if canonical else ("leadsync key", "string", "text")
+            )
+            group = groups.setdefault(object_type, self._group(object_type))
+            body = {"name": name, "label": label, "type": kind, "fieldType": field_type, "groupName": group}
+            try:
+                self.client.post(f"/crm/v3/properties/{object_type}", json=body, idempotent=True)
+            except HttpStatusError as exc:
+                if exc.status != 409:  # 409: a resent create that had landed
+                    raise
+            done.append(f"created {object_type} property {name} ({kind}) in group {group}")
+        return done
+
+    def close(self) -> None:
+        self.client.close()

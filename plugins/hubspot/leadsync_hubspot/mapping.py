@@ -1,0 +1,137 @@
+"""HubSpot records to canonical leads, activities and task updates, and scores to properties."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import ValidationError
+
+from leadsync.connectors.base import Rejected, ScoreUpdate, TaskUpdate
+from leadsync.core.models import Activity, ActivityType, Lead
+from leadsync.core.normalize import lead_key, nfkc, normalize_email, parse_datetime, parse_employees
+
+from leadsync_hubspot.settings import HubSpotSettings
+
+__all__ = ["activity_from_engagement", "lead_from_contact", "score_properties", "task_update_from_task"]
+
+_LEAD_TEXT_FIELDS = ("first_name", "last_name", "company", "title", "phone", "industry", "lead_source", "owner", "status")
+
+
+def _datetime(value: Any) -> datetime | None:
+    """HubSpot datetimes come as ISO 8601 (object metadata) or epoch milliseconds (properties)."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+    return parse_datetime(text, "UTC")
+
+
+def lead_from_contact(record: dict[str, Any], settings: HubSpotSettings, connection: str) -> Lead | Rejected:
+    """A contact as a canonical Lead; Rejected when it names no one or carries a broken value."""
+    record_id = str(record.get("id") or "")
+    props = record.get("properties")
+    if not record_id or not isinstance(props, dict):
+        return Rejected(key=f"contact:{record_id or '?'}", reason="contact has no id or no properties", payload=record)
+    raw_email = props.get(settings.field("email"))
+    email = normalize_email(raw_email)
+    try:
+        values: dict[str, Any] = {name: nfkc(props.get(settings.field(name))) for name in _LEAD_TEXT_FIELDS}
+        employees_text = nfkc(props.get(settings.field("employees")))
+        lead = Lead(
+            key=lead_key(email, connection, record_id),
+            email=email,
+            refs={connection: record_id},
+            employees=parse_employees(employees_text),
+            employees_text=employees_text,
+            created_at=_datetime(props.get(settings.field("created_at")) or record.get("createdAt")),
+            updated_at=_datetime(props.get(settings.field("updated_at")) or record.get("updatedAt")),
+            custom={name: props.get(name) for name in settings.extra_properties if name in props},
+            **values,
+        )
+    except (ValueError, ValidationError) as exc:
+        reason = str(exc).splitlines()[0]
+        return Rejected(key=f"contact:{record_id}", reason=f"contact {record_id}: {reason}", payload=record)
+    if raw_email and not email:
+        lead.custom["invalid_email"] = raw_email
+    return lead
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def activity_from_engagement(
+    object_type: str, record: dict[str, Any], contact_id: str, connection: str
+) -> Activity | Rejected:
+    """A call, meeting or logged e-mail as a canonical Activity of the associated contact."""
+    record_id = str(record.get("id") or "")
+    props = record.get("properties") or {}
+    try:
+        occurred = _datetime(props.get("hs_timestamp")) or _datetime(record.get("createdAt"))
+        if occurred is None:
+            raise ValueError("hs_timestamp is missing")
+        duration = None
+        outcome = None
+        details: dict[str, Any] = {"object": object_type}
+        if object_type == "calls":
+            kind = ActivityType.CALL
+            ms = _int(props.get("hs_call_duration"))
+            duration = ms // 1000 if ms is not None else None
+            outcome = props.get("hs_call_disposition") or props.get("hs_call_status")
+            details["direction"] = props.get("hs_call_direction")
+        elif object_type == "meetings":
+            kind = ActivityType.MEETING
+            start = _datetime(props.get("hs_meeting_start_time"))
+            end = _datetime(props.get("hs_meeting_end_time"))
+            occurred = start or occurred
+            if start and end and end >= start:
+                duration = int((end - start).total_seconds())
+            outcome = props.get("hs_meeting_outcome")
+        else:
+            # Logged one-to-one e-mails: a reply from the lead is engagement, our own sends are not.
+            kind = ActivityType.OTHER
+            details["direction"] = props.get("hs_email_direction")
+        return Activity(
+            source_id=f"{object_type}:{record_id}",
+            connection=connection,
+            lead_record_id=contact_id,
+            type=kind,
+            occurred_at=occurred,
+            duration_seconds=duration,
+            outcome=outcome,
+            details=details,
+        )
+    except (ValueError, ValidationError) as exc:
+        reason = str(exc).splitlines()[0]
+        return Rejected(key=f"{object_type}:{record_id}", reason=f"{object_type} {record_id}: {reason}", payload=record)
+
+
+def task_update_from_task(record: dict[str, Any], settings: HubSpotSettings) -> TaskUpdate | Rejected:
+    """A completed leadsync task as a TaskUpdate keyed by its leadsync_key."""
+    record_id = str(record.get("id") or "")
+    props = record.get("properties") or {}
+    key = props.get(settings.field("task_key"))
+    if not key:
+        return Rejected(key=f"tasks:{record_id}", reason=f"task {record_id} has no {settings.field('task_key')}", payload=record)
+    try:
+        completed = _datetime(props.get("hs_task_completion_date")) or _datetime(props.get("hs_lastmodifieddate"))
+    except ValueError as exc:
+        return Rejected(key=f"tasks:{record_id}", reason=f"task {record_id}: {exc}", payload=record)
+    return TaskUpdate(key=str(key), completed_at=completed, external_id=record_id)
+
+
+def score_properties(update: ScoreUpdate, settings: HubSpotSettings) -> dict[str, str]:
+    """The leadsync_* contact properties for one score, all as strings (HubSpot validates types)."""
+    return {
+        settings.field("score"): str(update.score),
+        settings.field("behavior_score"): str(update.behavior_score),
+        settings.field("attribute_score"): str(update.attribute_score),
+        settings.field("segment"): update.segment.value,
+        settings.field("sheet_version"): update.sheet_version,
+        settings.field("scored_at"): str(int(update.scored_at.timestamp() * 1000)),
+    }

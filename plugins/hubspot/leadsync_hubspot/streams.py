@@ -1,0 +1,160 @@
+"""The HubSpot streams: contacts, engagement activities and completed leadsync tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from leadsync.connectors.base import Page, ReadContext, Rejected, Stream
+from leadsync.connectors.errors import ConnectorError
+from leadsync.connectors.http import HttpClient
+
+from leadsync_hubspot.mapping import activity_from_engagement, lead_from_contact, task_update_from_task
+from leadsync_hubspot.search import epoch_ms, search_pages
+from leadsync_hubspot.settings import DEFAULT_FIELDS, HubSpotSettings
+
+__all__ = ["ContactsStream", "EngagementStream", "TaskCompletionStream"]
+
+LIST_PAGE_SIZE = 100  # the list API's maximum
+_DAY_MS = 86_400_000
+
+_ENGAGEMENT_PROPERTIES = {
+    "calls": ["hs_timestamp", "hs_call_duration", "hs_call_disposition", "hs_call_status", "hs_call_direction"],
+    "meetings": ["hs_timestamp", "hs_meeting_start_time", "hs_meeting_end_time", "hs_meeting_outcome"],
+    "emails": ["hs_timestamp", "hs_email_direction"],
+}
+
+
+def _json(response: Any, what: str) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        raise ConnectorError(f"HubSpot {what} answered with a body that is not JSON") from None
+    if not isinstance(payload, dict):
+        raise ConnectorError(f"HubSpot {what} answered with {type(payload).__name__}, not an object")
+    return payload
+
+
+class ContactsStream(Stream):
+    """Contacts: the list API for a first sync or full refresh, then search on lastmodifieddate."""
+
+    name = "leads"
+
+    def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str) -> None:
+        self.client, self.settings, self.connection = client, settings, connection
+
+    def _properties(self) -> list[str]:
+        reads = [k for k in DEFAULT_FIELDS if k not in {"score", "behavior_score", "attribute_score", "segment",
+                                                          "sheet_version", "scored_at", "task_key"}]
+        return sorted({self.settings.field(k) for k in reads} | set(self.settings.extra_properties))
+
+    def read(self, ctx: ReadContext) -> Iterator[Page]:
+        cursor = ctx.cursor or {}
+        if ctx.full_refresh or not cursor or cursor.get("mode") == "list":
+            yield from self._list(ctx, cursor if cursor.get("mode") == "list" and not ctx.full_refresh else None)
+            return
+        for page in search_pages(
+            self.client,
+            "contacts",
+            date_prop=self.settings.field("updated_at"),
+            properties=self._properties(),
+            ctx=ctx,
+            window_ms=int(self.settings.search_window_days * _DAY_MS),
+        ):
+            yield Page([lead_from_contact(r, self.settings, self.connection) for r in page.results], page.cursor)
+
+    def _list(self, ctx: ReadContext, resume: dict[str, Any] | None) -> Iterator[Page]:
+        # Changes made after the list began are newer than `started` and the search picks them up.
+        started = int(resume["started"]) if resume else epoch_ms(ctx.signpost)
+        after = resume.get("after") if resume else None
+        seen: set[str] = set()
+        while True:
+            params: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "properties": ",".join(self._properties())}
+            if after:
+                params["after"] = after
+            payload = _json(self.client.get("/crm/v3/objects/contacts", params=params), "contact list")
+            results = payload.get("results")
+            if not isinstance(results, list):
+                raise ConnectorError("HubSpot contact list answer has no results list")
+            after_next = ((payload.get("paging") or {}).get("next") or {}).get("after")
+            if after_next is not None and str(after_next) in seen:
+                raise ConnectorError(f"HubSpot contact list handed back paging token {after_next} twice")
+            records = [lead_from_contact(r, self.settings, self.connection) for r in results]
+            if not after_next:
+                yield Page(records, {"mode": "search", "lo": started})
+                return
+            after = str(after_next)
+            seen.add(after)
+            yield Page(records, {"mode": "list", "started": started, "after": after})
+
+
+class EngagementStream(Stream):
+    """Calls, meetings or logged e-mails (search on hs_lastmodifieddate) with their contact."""
+
+    def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str, object_type: str) -> None:
+        self.client, self.settings, self.connection = client, settings, connection
+        self.object_type = object_type
+        self.name = f"activities_{object_type}"  # type: ignore[misc]  # one cursor per object type
+
+    def read(self, ctx: ReadContext) -> Iterator[Page]:
+        for page in search_pages(
+            self.client,
+            self.object_type,
+            date_prop="hs_lastmodifieddate",
+            properties=_ENGAGEMENT_PROPERTIES[self.object_type],
+            ctx=ctx,
+            window_ms=int(self.settings.search_window_days * _DAY_MS),
+        ):
+            contacts = self._contacts([str(r.get("id")) for r in page.results if r.get("id")])
+            records: list[Any] = []
+            for record in page.results:
+                record_id = str(record.get("id") or "")
+                linked = contacts.get(record_id) or []
+                if not linked:
+                    continue  # an engagement with no contact is not a lead's activity
+                for contact_id in linked[:1]:  # the primary (first) contact
+                    records.append(activity_from_engagement(self.object_type, record, contact_id, self.connection))
+            yield Page(records, page.cursor)
+
+    def _contacts(self, ids: list[str]) -> dict[str, list[str]]:
+        """Engagement id -> associated contact ids, through the v4 associations batch read."""
+        if not ids:
+            return {}
+        response = self.client.post(
+            f"/crm/v4/associations/{self.object_type}/contacts/batch/read",
+            json={"inputs": [{"id": i} for i in ids]},
+            idempotent=True,
+        )
+        payload = _json(response, "associations batch read")
+        found: dict[str, list[str]] = {}
+        for result in payload.get("results") or []:
+            source = str((result.get("from") or {}).get("id") or "")
+            found[source] = [str(t.get("toObjectId")) for t in result.get("to") or [] if t.get("toObjectId")]
+        return found
+
+
+class TaskCompletionStream(Stream):
+    """Tasks leadsync created (leadsync_key set) that sales completed, as TaskUpdate records."""
+
+    name = "task_updates"
+
+    def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str) -> None:
+        self.client, self.settings, self.connection = client, settings, connection
+
+    def read(self, ctx: ReadContext) -> Iterator[Page]:
+        key = self.settings.field("task_key")
+        filters = [
+            {"propertyName": key, "operator": "HAS_PROPERTY"},
+            {"propertyName": "hs_task_status", "operator": "EQ", "value": "COMPLETED"},
+        ]
+        for page in search_pages(
+            self.client,
+            "tasks",
+            date_prop="hs_lastmodifieddate",
+            properties=[key, "hs_task_status", "hs_task_completion_date"],
+            ctx=ctx,
+            filters=filters,
+            window_ms=int(self.settings.search_window_days * _DAY_MS),
+        ):
+            updates: list[Any] = [task_update_from_task(r, self.settings) for r in page.results]
+            yield Page([u for u in updates if not isinstance(u, Rejected) or u.payload], page.cursor)
