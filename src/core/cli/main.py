@@ -69,3 +69,15 @@ def _add_commands() -> None:
 
 
 _add_commands()
+
+
+def _add_handoff_commands() -> None:
+    """`handoff` (preview, status) and `report` (feedback)."""
+    from leadsync.core.cli.handoff import handoff
+    from leadsync.core.cli.report import report
+
+    cli.add_command(handoff)
+    cli.add_command(report)
+
+
+_add_handoff_commands()
