@@ -65,7 +65,7 @@ def _first_modified_after(
     try:
         return _to_ms(value)
     except (TypeError, ValueError):
-        return None
+        return lo  # unreadable date: no skipping, read from lo
 
 
 def _to_ms(value: Any) -> int:
