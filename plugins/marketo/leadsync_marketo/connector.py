@@ -1,0 +1,139 @@
+"""The Marketo Engage connector: leads and activities in, scores and handoffs out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import httpx
+
+from leadsync.connectors.base import (
+    Capability,
+    CheckResult,
+    ConnectionSettings,
+    Connector,
+    ScoreUpdate,
+    Stream,
+    TaskRequest,
+    WriteResult,
+)
+from leadsync.connectors.errors import AuthError, ConnectorError
+
+from leadsync_marketo.api import MarketoApi, MarketoError
+from leadsync_marketo.settings import WRITE_FIELDS, MarketoSettings
+from leadsync_marketo.streams import ActivitiesStream, LeadsStream
+from leadsync_marketo.writes import create_handoffs, push_scores
+
+__all__ = ["MarketoConnector"]
+
+
+class MarketoConnector(Connector):
+    """Adobe Marketo Engage through its REST API (LaunchPoint custom service credentials)."""
+
+    name = "marketo"
+    settings_model: ClassVar[type[ConnectionSettings]] = MarketoSettings
+    capabilities = frozenset({Capability.LEADS, Capability.ACTIVITIES, Capability.SCORES, Capability.TASKS})
+    # Sync Leads takes 300 records; handoffs are one Request Campaign call per lead (≤100 per batch).
+    batch_sizes: ClassVar[dict[str, int]] = {"scores": 300, "tasks": 100}
+
+    def __init__(
+        self,
+        connection: str,
+        settings: ConnectionSettings,
+        *,
+        timezone: str = "UTC",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(connection, settings, timezone=timezone)
+        assert isinstance(settings, MarketoSettings)
+        self.config: MarketoSettings = settings
+        self.api = MarketoApi(settings, transport=transport)
+
+    def streams(self) -> list[Stream]:
+        roles = set(self.config.roles) or {Capability.LEADS, Capability.ACTIVITIES}
+        streams: list[Stream] = []
+        if Capability.LEADS in roles:
+            streams.append(LeadsStream(self.api, self.connection, self.config, self.timezone))
+        if Capability.ACTIVITIES in roles:
+            streams.append(ActivitiesStream(self.api, self.connection, self.config))
+        return streams
+
+    def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
+        return push_scores(self.api, self.config, updates)
+
+    def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
+        return create_handoffs(self.api, self.config, tasks)
+
+    def _needed_fields(self) -> dict[str, str]:
+        roles = set(self.config.roles)
+        needed = {}
+        for canonical in WRITE_FIELDS:
+            if canonical == "handoff_key" and Capability.TASKS not in roles:
+                continue
+            if canonical != "handoff_key" and Capability.SCORES not in roles:
+                continue
+            if self.config.field(canonical):
+                needed[canonical] = self.config.field(canonical)
+        return needed
+
+    def check(self) -> CheckResult:
+        result = CheckResult(ok=True)
+        try:
+            available = self.api.describe_fields()
+        except AuthError as exc:
+            result.add("credentials", False, str(exc))
+            return result
+        except ConnectorError as exc:
+            result.add("credentials", False, str(exc))
+            return result
+        result.add("credentials", True, f"token from {self.api.auth.token_url}")
+        for canonical, field in self._needed_fields().items():
+            present = field in available
+            result.add(f"lead field {field}", present, "" if present else f"missing ({canonical}); run `leadsync connections setup {self.connection}`")
+        if Capability.TASKS in set(self.config.roles):
+            campaign = self.config.handoff_campaign_id
+            if campaign is None:
+                result.add("handoff campaign", False, "handoff_campaign_id is not set")
+            else:
+                try:
+                    body = self.api.get(f"/rest/v1/campaigns/{campaign}.json", {})
+                    info = (body.get("result") or [{}])[0]
+                    ok = info.get("type") == "trigger" and bool(info.get("active"))
+                    result.add(f"handoff campaign {campaign}", ok,
+                               f"{info.get('name')!r}" + ("" if ok else ": must be an active trigger campaign "
+                                                                     "with 'Campaign is Requested: Web Service API'"))
+                except MarketoError as exc:
+                    result.add(f"handoff campaign {campaign}", False, str(exc))
+        return result
+
+    def setup(self) -> list[str]:
+        available = self.api.describe_fields()
+        missing = {c: f for c, f in self._needed_fields().items() if f not in available}
+        done: list[str] = []
+        if missing:
+            payload = {"input": [
+                {"name": field, "displayName": WRITE_FIELDS[canonical][1], "dataType": WRITE_FIELDS[canonical][0],
+                 "description": "written by leadsync"}
+                for canonical, field in missing.items()
+            ]}
+            try:
+                body = self.api.post("/rest/v1/leads/schema/fields.json", payload, idempotent=True)
+                for item in body.get("result") or []:
+                    done.append(f"lead field {item.get('name')}: {item.get('status')}")
+            except MarketoError as exc:
+                done.append(f"could not create lead fields ({exc}); create them in Admin > Field Management: "
+                            + ", ".join(f"{f} ({WRITE_FIELDS[c][0]})" for c, f in missing.items()))
+        else:
+            done.append("all leadsync lead fields exist")
+        if Capability.TASKS in set(self.config.roles):
+            done.append(
+                "Request Campaign: create a trigger Smart Campaign with 'Campaign is Requested (Source: Web Service "
+                "API)', program my-tokens {{my.leadsync_subject}}, {{my.leadsync_body}}, {{my.leadsync_due_at}}, "
+                "{{my.leadsync_owner}}, {{my.leadsync_key}}, a flow step (Create Task / Send Alert) and a last step "
+                f"Change Data Value {self.config.field('handoff_key')} = {{{{my.leadsync_key}}}}|done; "
+                "set its id as handoff_campaign_id"
+            )
+        return done
+
+    def close(self) -> None:
+        self.api.close()

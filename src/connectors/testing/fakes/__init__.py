@@ -1,0 +1,1 @@
+"""Fake vendor servers for plugin tests, one module per vendor."""
