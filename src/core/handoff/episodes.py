@@ -118,8 +118,16 @@ def notify_overdue(store: StateStore, as_of: datetime, host: Any) -> list[str]:
             "AND first_touch_at IS NULL AND due_at <= ? ORDER BY due_at, id",
             (as_of.timestamp(),),
         ).fetchall()
+        due = []
         for row in rows:
+            # a call or meeting the sync has not yet attributed still counts as the first touch
+            touch = first_touch_activity(store, row["lead_key"], row["opened_at"], as_of.timestamp())
+            if touch is not None:
+                db.execute("UPDATE handoffs SET first_touch_at = ? WHERE id = ?", (touch, row["id"]))
+                continue
             db.execute("UPDATE handoffs SET overdue_notified = 1 WHERE id = ?", (row["id"],))
+            due.append(row)
+        rows = due
     notified = []
     for row in rows:
         episode: Handoff = handoff_from_row(row)

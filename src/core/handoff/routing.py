@@ -120,10 +120,11 @@ class OwnerRouter:
         return self._index
 
     def next_index(self) -> int:
-        """Position of the next owner: after the last one served, or the stored index if it left."""
+        """Position of the next owner: the one after the last served."""
         if self._last in self.owners:
             return (self.owners.index(self._last) + 1) % len(self.owners)
-        return (self._index + 1) % len(self.owners) if self._index >= 0 else 0
+        # The last owner left the list: whoever moved into its position is the one who followed it.
+        return self._index % len(self.owners) if self._index >= 0 else 0
 
     def _hook(self, lead: Lead, score: Score) -> str | None:
         if self.host is None:

@@ -1,0 +1,157 @@
+"""Episodes over time: completion, rejection and recycle, re-MQL, cooldown, expiry, overdue notices."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from leadsync.connectors.base import TaskUpdate
+from leadsync.connectors.hookspecs import hookimpl
+from leadsync.core.handoff import apply_handoffs, is_rejected_status, plan_handoffs, update_episodes
+
+JST = ZoneInfo("Asia/Tokyo")
+MONDAY = datetime(2025, 4, 7, 10, 0, tzinfo=JST)
+LEAD = "hanako@example.co.jp"
+
+
+def run(world, as_of, task_updates=(), notify=True):
+    changes = update_episodes(world.store, world.settings, as_of, world.host, task_updates, notify=notify)
+    plans = plan_handoffs(world.store, world.settings, as_of, world.host, task_connection="crm")
+    apply_handoffs(world.store, plans, as_of, run_id=None)
+    return changes, {p.email: p for p in plans}
+
+
+def hot_lead(world, at=MONDAY, **fields):
+    world.lead(LEAD, company="テスト工業", lead_source="資料請求", **fields)
+    world.score(LEAD, 88, at, world.HOT)
+
+
+def test_completed_task_closes_the_episode_and_records_first_touch(world) -> None:
+    hot_lead(world)
+    _, plans = run(world, MONDAY)
+    key = plans[LEAD].task.key
+    done = MONDAY + timedelta(hours=5)
+    changes, plans = run(world, MONDAY + timedelta(hours=6), [TaskUpdate(key=key, completed_at=done)])
+    assert changes.completed == [key]
+    [row] = world.handoffs()
+    assert row["status"] == "completed" and row["first_touch_at"] == done.timestamp()
+    assert plans[LEAD].action == "cooldown"  # still hot, but no second task
+
+
+def test_rejection_recycles_and_keeps_the_reason_then_re_mql_after_cold(world) -> None:
+    hot_lead(world, status="Open")
+    run(world, MONDAY)
+    world.update_lead(LEAD, status="ｕｎｑｕａｌｉｆｉｅｄ", status_reason="予算なし")  # full-width, any case
+    changes, plans = run(world, MONDAY + timedelta(days=2))
+    [row] = world.handoffs()
+    assert changes.rejected == [row["task_key"]]
+    assert row["status"] == "rejected" and row["close_reason"] == "予算なし"
+    assert plans[LEAD].action == "cooldown"
+
+    # after the cooldown, still hot and never cooled down: not a new MQL
+    after = MONDAY + timedelta(days=40)
+    _, plans = run(world, after)
+    assert plans[LEAD].action == "recycled" and len(world.handoffs()) == 1
+
+    # falls to cold, then turns hot again: a new MQL, although the CRM status still says Unqualified
+    world.score(LEAD, 30, after + timedelta(days=1))
+    world.score(LEAD, 92, after + timedelta(days=3), world.HOT)
+    _, plans = run(world, after + timedelta(days=3))
+    assert plans[LEAD].action == "create_task"
+    rows = world.handoffs()
+    assert [r["status"] for r in rows] == ["rejected", "open"] and rows[1]["opened_status"] == "ｕｎｑｕａｌｉｆｉｅｄ"
+    # the stale rejection does not close the new episode...
+    changes, _ = run(world, after + timedelta(days=4))
+    assert changes.rejected == [] and world.handoffs()[1]["status"] == "open"
+    # ...a new one does
+    world.update_lead(LEAD, status="対象外", status_reason="競合導入済み")
+    changes, _ = run(world, after + timedelta(days=5))
+    assert world.handoffs()[1]["status"] == "rejected" and world.handoffs()[1]["close_reason"] == "競合導入済み"
+
+
+def test_re_mql_within_cooldown_waits_for_the_cooldown(world) -> None:
+    hot_lead(world)
+    run(world, MONDAY)
+    world.update_lead(LEAD, status="Rejected")
+    run(world, MONDAY + timedelta(days=1))
+    world.score(LEAD, 20, MONDAY + timedelta(days=2))
+    world.score(LEAD, 90, MONDAY + timedelta(days=3), world.HOT)
+    _, plans = run(world, MONDAY + timedelta(days=3))
+    assert plans[LEAD].action == "cooldown" and "cooldown until 2025-05-08" in plans[LEAD].detail
+    _, plans = run(world, MONDAY + timedelta(days=31, hours=1))
+    assert plans[LEAD].action == "create_task"
+
+
+def test_warm_dip_is_not_a_re_mql_unless_configured(make_world) -> None:
+    for setting, expected in (("cold", "already_handed_off"), ("warm", "create_task")):
+        world = make_world(requalify_segment=setting, cooldown_days=0, expire_days=1)
+        hot_lead(world)
+        run(world, MONDAY)
+        run(world, MONDAY + timedelta(days=2))  # expires
+        world.score(LEAD, 60, MONDAY + timedelta(days=3))
+        world.score(LEAD, 85, MONDAY + timedelta(days=4), world.HOT)
+        _, plans = run(world, MONDAY + timedelta(days=4))
+        assert plans[LEAD].action == expected, setting
+
+
+def test_expiry_closes_old_episodes(make_world) -> None:
+    world = make_world(expire_days=10)
+    hot_lead(world)
+    run(world, MONDAY)
+    changes, _ = run(world, MONDAY + timedelta(days=9))
+    assert changes.expired == []
+    changes, _ = run(world, MONDAY + timedelta(days=11))
+    [row] = world.handoffs()
+    assert changes.expired == [row["task_key"]] and row["status"] == "expired"
+    assert row["closed_at"] == (MONDAY + timedelta(days=10)).timestamp()
+
+
+def test_overdue_hook_called_once_and_first_touch_by_call(world) -> None:
+    seen = []
+
+    class Alert:
+        @hookimpl
+        def handoff_overdue(self, handoff, lead):
+            seen.append((handoff.lead_key, handoff.status.value, lead.company))
+
+    world.pm.register(Alert())
+    hot_lead(world)
+    world.lead("other@example.com")
+    world.score("other@example.com", 81, MONDAY)
+    run(world, MONDAY)
+    # the other lead gets a call before it is due: touched, never overdue
+    world.activity("other@example.com", "c1", "call", MONDAY + timedelta(hours=2))
+    changes, _ = run(world, MONDAY + timedelta(hours=3))
+    assert len(changes.first_touched) == 1
+    changes, _ = run(world, MONDAY + timedelta(days=1, hours=1), notify=False)  # preview-like: no notice
+    assert seen == [] and changes.overdue_notified == []
+    changes, _ = run(world, MONDAY + timedelta(days=1, hours=1))
+    assert seen == [(LEAD, "open", "テスト工業")] and len(changes.overdue_notified) == 1
+    run(world, MONDAY + timedelta(days=2))
+    assert len(seen) == 1
+
+
+def test_broken_overdue_hook_does_not_stop_the_update(world) -> None:
+    class Broken:
+        @hookimpl
+        def handoff_overdue(self, handoff, lead):
+            raise RuntimeError("slack down")
+
+    world.pm.register(Broken())
+    hot_lead(world)
+    run(world, MONDAY)
+    changes, _ = run(world, MONDAY + timedelta(days=3))
+    assert len(changes.overdue_notified) == 1 and world.handoffs()[0]["overdue_notified"] == 1
+
+
+def test_rejected_status_matching(world) -> None:
+    handoff = world.settings.handoff
+    assert is_rejected_status(" REJECTED ", handoff)
+    assert is_rejected_status("見送り", handoff)
+    assert not is_rejected_status("Working", handoff) and not is_rejected_status(None, handoff)
+
+
+def test_task_update_for_unknown_key_is_ignored(world) -> None:
+    changes = update_episodes(world.store, world.settings, MONDAY, world.host,
+                              [TaskUpdate(key="ls-unknown", completed_at=MONDAY), TaskUpdate(key="x")])
+    assert changes.completed == [] and world.handoffs() == []
