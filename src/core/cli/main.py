@@ -81,3 +81,13 @@ def _add_handoff_commands() -> None:
 
 
 _add_handoff_commands()
+
+
+def _add_init_command() -> None:
+    """`init`: starter config, scoring sheet and demo data."""
+    from leadsync.core.cli.init import init
+
+    cli.add_command(init)
+
+
+_add_init_command()
