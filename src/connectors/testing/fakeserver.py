@@ -1,0 +1,648 @@
+"""Fake vendor servers: real keep-alive HTTP on 127.0.0.1 with routing, vendor-shaped rate limits and faults."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = [
+    "FAULTS",
+    "FakeApp",
+    "FakeServer",
+    "FakeServerProcess",
+    "LogEntry",
+    "Request",
+    "Response",
+    "route",
+    "spawn_fake_server",
+]
+
+FAULTS = ("429", "500", "503", "timeout", "reset", "reset_after_apply")
+CONTROL_PREFIX = "/__fake__/"
+
+
+@dataclass
+class Request:
+    """One request as a handler sees it. `query` keeps the last value per name, `query_lists` all."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    query_lists: dict[str, list[str]]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    json: Any = None
+    form: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)  # named groups of the route pattern
+    endpoint: str = "default"
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """A header value by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+    @property
+    def bearer(self) -> str | None:
+        """The token of an `Authorization: Bearer` header, if any."""
+        value = self.header("authorization") or ""
+        return value[7:] if value.lower().startswith("bearer ") else None
+
+
+@dataclass
+class Response:
+    """What a handler returns: a status and a JSON document, or raw `body` bytes/text."""
+
+    status: int = 200
+    json: Any = None
+    headers: dict[str, str] | None = None
+    body: bytes | str | None = None
+
+    def encode(self) -> tuple[bytes, dict[str, str]]:
+        headers = dict(self.headers or {})
+        if self.body is not None:
+            payload = self.body.encode() if isinstance(self.body, str) else self.body
+            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        elif self.json is not None:
+            payload = json.dumps(self.json, ensure_ascii=False).encode()
+            headers.setdefault("Content-Type", "application/json;charset=utf-8")
+        else:
+            payload = b""
+        return payload, headers
+
+
+class LogEntry(NamedTuple):
+    """One served request: `status` is None when a fault dropped the connection."""
+
+    time: float
+    method: str
+    path: str
+    status: int | None
+    fault: str | None
+
+
+Handler = Callable[["FakeApp", Request], Response]
+
+
+def route(method: str, pattern: str, *, endpoint: str = "default", write: bool | None = None):
+    """Mark a FakeApp method as the handler of `method` on paths fully matching regex `pattern`.
+
+    `endpoint` is the rate-limit class the request counts against; `write` says whether the
+    handler changes state (default: every method but GET/HEAD), which triggers persistence.
+    """
+
+    def decorate(func: Handler) -> Handler:
+        routes = getattr(func, "_fake_routes", [])
+        routes.append((method.upper(), pattern, endpoint, write))
+        func._fake_routes = routes  # type: ignore[attr-defined]
+        return func
+
+    return decorate
+
+
+@dataclass
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    endpoint: str
+    write: bool
+    handler: Callable[[Request], Response]
+
+
+class FakeApp:
+    """Base of a fake vendor: routes, a JSON-able `state`, and vendor-shaped limits and errors.
+
+    Subclasses declare handlers with ``@route``, set `rate_limits` ({endpoint class: (calls,
+    period_s)}) and `concurrency_limit`, and override `rate_limited_response` so a limit looks
+    exactly like the vendor's. Handlers run one at a time under `lock`, so they may mutate
+    `state` freely.
+    """
+
+    rate_limits: dict[str, tuple[int, float]] = {}
+    concurrency_limit: int | None = None
+
+    def __init__(self) -> None:
+        self.state: dict[str, Any] = self.initial_state()
+        self.lock = threading.RLock()
+        self._windows: dict[str, deque[float]] = {}
+        self._window_lock = threading.Lock()
+        self._in_flight = 0
+        self.routes: list[_Route] = []
+        for name in dir(type(self)):
+            func = getattr(type(self), name, None)
+            for method, pattern, endpoint, write in getattr(func, "_fake_routes", ()):
+                self.routes.append(
+                    _Route(
+                        method,
+                        re.compile(pattern),
+                        endpoint,
+                        write if write is not None else method not in ("GET", "HEAD"),
+                        getattr(self, name),
+                    )
+                )
+
+    # -- overridable ---------------------------------------------------------------------------
+    def initial_state(self) -> dict[str, Any]:
+        """The state of a fresh server (when no state file exists)."""
+        return {}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Adopt a persisted state (override to convert lists back into richer structures)."""
+        self.state = state
+
+    def dump_state(self) -> dict[str, Any]:
+        """The JSON-able state to persist."""
+        return self.state
+
+    def before_request(self, request: Request) -> Response | None:
+        """Check authentication and the like; a Response short-circuits the handler."""
+        return None
+
+    def rate_limited_response(self, request: Request) -> Response:
+        """What the vendor answers when a rate limit is hit (override per vendor)."""
+        return Response(429, json={"message": "rate limit exceeded"})
+
+    def concurrency_limited_response(self, request: Request) -> Response:
+        """What the vendor answers when too many requests are in flight."""
+        return self.rate_limited_response(request)
+
+    def fault_response(self, request: Request, fault: str) -> Response:
+        """The answer for an injected "429", "500" or "503" fault."""
+        if fault == "429":
+            return self.rate_limited_response(request)
+        return Response(int(fault), json={"message": f"injected fault {fault}"})
+
+    # -- dispatch ------------------------------------------------------------------------------
+    def match(self, request: Request) -> _Route | Response:
+        allowed = False
+        for candidate in self.routes:
+            found = candidate.pattern.fullmatch(request.path)
+            if not found:
+                continue
+            if candidate.method != request.method:
+                allowed = True
+                continue
+            request.params = {k: v for k, v in found.groupdict().items() if v is not None}
+            request.endpoint = candidate.endpoint
+            return candidate
+        if allowed:
+            return Response(405, json={"message": f"{request.method} not allowed on {request.path}"})
+        return Response(404, json={"message": f"no fake route for {request.method} {request.path}"})
+
+    def over_rate_limit(self, endpoint: str, now: float) -> bool:
+        """Count one call on `endpoint`'s sliding window; True when it is over the limit."""
+        key = endpoint if endpoint in self.rate_limits else "default"
+        limit = self.rate_limits.get(key)
+        if limit is None:
+            return False
+        calls, period = limit
+        with self._window_lock:
+            window = self._windows.setdefault(key, deque())
+            while window and window[0] <= now - period:
+                window.popleft()
+            if len(window) >= calls:
+                return True  # rejected calls do not count against the window
+            window.append(now)
+            return False
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[bool]:
+        """Track a request in flight; yields False when it exceeds `concurrency_limit`."""
+        with self._window_lock:
+            self._in_flight += 1
+            within = self.concurrency_limit is None or self._in_flight <= self.concurrency_limit
+        try:
+            yield within
+        finally:
+            with self._window_lock:
+                self._in_flight -= 1
+
+
+class _Config:
+    def __init__(self, latency: float, fault_rate: float, faults: Sequence[str], fault_timeout: float, seed: int):
+        unknown = [f for f in faults if f not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; known: {', '.join(FAULTS)}")
+        self.latency = latency
+        self.fault_rate = fault_rate
+        self.faults = tuple(faults)
+        self.fault_timeout = fault_timeout
+        self.rng = random.Random(seed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "latency": self.latency,
+            "fault_rate": self.fault_rate,
+            "faults": list(self.faults),
+            "fault_timeout": self.fault_timeout,
+        }
+
+
+class _Dropped(Exception):
+    """The connection was dropped on purpose (a reset fault)."""
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the server keeps its own log
+        pass
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except _Dropped:
+            self.close_connection = True
+        except (ConnectionError, BrokenPipeError, TimeoutError):
+            self.close_connection = True
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self) -> None:
+        body = self._read_body()
+        parts = urlsplit(self.path)
+        query_lists = parse_qs(parts.query, keep_blank_values=True)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        content_type = headers.get("content-type", "")
+        parsed_json = None
+        form: dict[str, str] = {}
+        if body and "json" in content_type:
+            try:
+                parsed_json = json.loads(body)
+            except ValueError:
+                parsed_json = None
+        elif body and "x-www-form-urlencoded" in content_type:
+            form = {k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+        request = Request(
+            method=self.command,
+            path=parts.path,
+            query={k: v[-1] for k, v in query_lists.items()},
+            query_lists=query_lists,
+            headers=headers,
+            body=body,
+            json=parsed_json,
+            form=form,
+        )
+        response = self.server.serve(request, self)
+        payload, extra = response.encode()
+        lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
+        extra.setdefault("Content-Length", str(len(payload)))
+        extra.setdefault("Date", self.date_time_string())
+        lines += [f"{k}: {v}" for k, v in extra.items()]
+        if self.close_connection:
+            lines.append("Connection: close")
+        # One write per response: with TCP_NODELAY each write is a packet.
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+
+    def drop(self) -> None:
+        """Close the socket at once with a TCP reset, answering nothing."""
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        raise _Dropped()
+
+
+class FakeServer(ThreadingHTTPServer):
+    """A fake vendor on 127.0.0.1: HTTP/1.1 keep-alive, TCP_NODELAY, seeded fault injection.
+
+    `latency` delays every answer; with probability `fault_rate` a request gets one of `faults`
+    ("429", "500", "503", "timeout": answer after `fault_timeout` s, "reset": drop before applying,
+    "reset_after_apply": apply, then drop). `state_path` keeps the app's state across restarts and
+    processes (written after each write request). Control: GET /__fake__/log, GET|POST
+    /__fake__/state, POST /__fake__/config.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        app: FakeApp,
+        *,
+        latency: float = 0.0,
+        fault_rate: float = 0.0,
+        faults: Sequence[str] = FAULTS,
+        seed: int = 0,
+        state_path: Path | str | None = None,
+        fault_timeout: float = 2.0,
+        port: int = 0,
+    ) -> None:
+        self.app = app
+        self.config = _Config(latency, fault_rate, faults, fault_timeout, seed)
+        self.state_path = Path(state_path) if state_path is not None else None
+        self.log: list[LogEntry] = []
+        self._log_lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self.connections_accepted = 0
+        self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
+        if self.state_path is not None and self.state_path.exists():
+            app.load_state(json.loads(self.state_path.read_text(encoding="utf-8")))
+        super().__init__(("127.0.0.1", port), _RequestHandler, bind_and_activate=False)
+        self._bound = False
+        self._port = port
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. http://127.0.0.1:54321."""
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeServer:
+        """Bind and serve in a background thread."""
+        if not self._bound:
+            self.server_bind()
+            self.server_activate()
+            self._bound = True
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name=f"fake-{type(self.app).__name__}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        with self._log_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self.server_close()
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        # Without TCP_NODELAY, Nagle plus delayed ACK stalls keep-alive clients ~40 ms a request.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._log_lock:
+            self._connections.add(conn)
+            self.connections_accepted += 1
+        return conn, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._log_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    # -- serving -------------------------------------------------------------------------------
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change latency, fault_rate, faults or fault_timeout at runtime; returns the new config."""
+        with self._log_lock:
+            config = self.config.as_dict()
+            unknown = set(changes) - set(config)
+            if unknown:
+                raise ValueError(f"unknown config keys {sorted(unknown)}")
+            config.update(changes)
+            rng = self.config.rng
+            self.config = _Config(config["latency"], config["fault_rate"], config["faults"], config["fault_timeout"], 0)
+            self.config.rng = rng
+            return self.config.as_dict()
+
+    def _record(self, request: Request, status: int | None, fault: str | None) -> None:
+        with self._log_lock:
+            self.log.append(LogEntry(time.monotonic() - self._started, request.method, request.path, status, fault))
+
+    def _pick_fault(self) -> str | None:
+        with self._log_lock:
+            config = self.config
+            if config.fault_rate <= 0 or not config.faults:
+                return None
+            if config.rng.random() >= config.fault_rate:
+                return None
+            return config.rng.choice(config.faults)
+
+    def persist(self) -> None:
+        """Write the app's state to `state_path` atomically (no-op without one)."""
+        if self.state_path is None:
+            return
+        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
+        tmp.write_text(json.dumps(self.app.dump_state(), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.state_path)
+
+    def serve(self, request: Request, handler: _RequestHandler) -> Response:
+        if request.path.startswith(CONTROL_PREFIX):
+            return self._control(request)
+        app = self.app
+        with app.in_flight() as within_limit:
+            if self.config.latency > 0:
+                time.sleep(self.config.latency)
+            fault = self._pick_fault()
+            if fault == "reset":
+                self._record(request, None, fault)
+                handler.drop()
+            if fault in ("429", "500", "503"):
+                response = app.fault_response(request, fault)
+                self._record(request, response.status, fault)
+                return response
+            if fault == "timeout":
+                time.sleep(self.config.fault_timeout)
+            response = self._apply(request, within_limit)
+            if fault == "reset_after_apply":
+                self._record(request, None, fault)
+                handler.drop()
+            self._record(request, response.status, fault)
+            return response
+
+    def _apply(self, request: Request, within_limit: bool) -> Response:
+        app = self.app
+        matched = app.match(request)
+        if isinstance(matched, Response):
+            return matched
+        if not within_limit:
+            return app.concurrency_limited_response(request)
+        if app.over_rate_limit(matched.endpoint, time.monotonic()):
+            return app.rate_limited_response(request)
+        with app.lock:
+            early = app.before_request(request)
+            if early is not None:
+                return early
+            response = matched.handler(request)
+            if matched.write:
+                self.persist()
+        return response
+
+    def _control(self, request: Request) -> Response:
+        name = request.path[len(CONTROL_PREFIX):]
+        if name == "log" and request.method == "GET":
+            with self._log_lock:
+                return Response(200, json={"log": [list(entry) for entry in self.log]})
+        if name == "state" and request.method == "GET":
+            with self.app.lock:
+                return Response(200, json=self.app.dump_state())
+        if name == "state" and request.method == "POST":
+            with self.app.lock:
+                self.app.load_state(request.json if isinstance(request.json, dict) else {})
+                self.persist()
+                return Response(200, json=self.app.dump_state())
+        if name == "config" and request.method == "POST":
+            try:
+                return Response(200, json=self.configure(**(request.json or {})))
+            except (TypeError, ValueError) as exc:
+                return Response(400, json={"message": str(exc)})
+        return Response(404, json={"message": f"no control endpoint {request.method} {request.path}"})
+
+    def requests_to(self, path_regex: str, method: str | None = None) -> list[LogEntry]:
+        """Logged requests whose path fully matches `path_regex` (and `method`, if given)."""
+        pattern = re.compile(path_regex)
+        with self._log_lock:
+            return [e for e in self.log if pattern.fullmatch(e.path) and (method is None or e.method == method)]
+
+
+# -- separate process ----------------------------------------------------------------------------
+def load_app(spec: str) -> FakeApp:
+    """Build an app from "package.module:factory" (a FakeApp subclass or a function returning one)."""
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise ValueError(f"--app must look like module:factory, got {spec!r}")
+    factory = getattr(importlib.import_module(module_name), attr)
+    app = factory()
+    if not isinstance(app, FakeApp):
+        raise TypeError(f"{spec} returned {type(app).__name__}, not a FakeApp")
+    return app
+
+
+class FakeServerProcess:
+    """A fake server running in its own process (survives a kill -9 of the client under test)."""
+
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+        self.process = process
+        self.url = url
+
+    def stop(self) -> None:
+        """Terminate the server process and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __enter__(self) -> FakeServerProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def spawn_fake_server(
+    app: str,
+    *,
+    state_path: Path | str | None = None,
+    port: int = 0,
+    latency: float = 0.0,
+    fault_rate: float = 0.0,
+    faults: Sequence[str] = FAULTS,
+    seed: int = 0,
+    fault_timeout: float = 2.0,
+    env: dict[str, str] | None = None,
+) -> FakeServerProcess:
+    """Start `python -m leadsync.connectors.testing.fakeserver` for app spec "module:factory"."""
+    command = [
+        sys.executable, "-m", "leadsync.connectors.testing.fakeserver", "--app", app, "--port", str(port),
+        "--latency", str(latency), "--fault-rate", str(fault_rate), "--faults", ",".join(faults),
+        "--seed", str(seed), "--fault-timeout", str(fault_timeout),
+    ]  # fmt: skip
+    if state_path is not None:
+        command += ["--state", str(state_path)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    if not line.startswith("http://"):
+        process.kill()
+        process.wait(5)
+        raise RuntimeError(f"fake server {app} did not start (exit {process.poll()}): {line!r}")
+    return FakeServerProcess(process, line)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run a fake vendor server until terminated.")
+    parser.add_argument("--app", required=True, help="module:factory returning a FakeApp")
+    parser.add_argument("--state", type=Path, default=None, help="JSON file the state lives in")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--faults", default=",".join(FAULTS))
+    parser.add_argument("--fault-timeout", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = FakeServer(
+        load_app(args.app),
+        latency=args.latency,
+        fault_rate=args.fault_rate,
+        faults=[f for f in args.faults.split(",") if f],
+        seed=args.seed,
+        state_path=args.state,
+        fault_timeout=args.fault_timeout,
+        port=args.port,
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    server.server_bind()
+    server.server_activate()
+    server._bound = True
+    print(server.url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the imported module's main, so apps subclass the same FakeApp class as this code checks.
+    from leadsync.connectors.testing import fakeserver as _module
+
+    sys.exit(_module.main())
