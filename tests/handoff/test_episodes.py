@@ -106,7 +106,7 @@ def test_expiry_closes_old_episodes(make_world) -> None:
     assert row["closed_at"] == (MONDAY + timedelta(days=10)).timestamp()
 
 
-def test_overdue_hook_called_once_and_first_touch_by_call(world) -> None:
+def test_hook_handoff_overdue(world) -> None:
     seen = []
 
     class Alert:
@@ -155,3 +155,22 @@ def test_task_update_for_unknown_key_is_ignored(world) -> None:
     changes = update_episodes(world.store, world.settings, MONDAY, world.host,
                               [TaskUpdate(key="ls-unknown", completed_at=MONDAY), TaskUpdate(key="x")])
     assert changes.completed == [] and world.handoffs() == []
+
+
+def test_in_memory_copies_never_notify_by_default(world) -> None:
+    seen = []
+
+    class Alert:
+        @hookimpl
+        def handoff_overdue(self, handoff, lead):
+            seen.append(handoff.task_key)
+
+    world.pm.register(Alert())
+    hot_lead(world)
+    run(world, MONDAY)
+    late = MONDAY + timedelta(days=3)
+    copy = world.store.snapshot()
+    assert update_episodes(copy, world.settings, late, world.host).overdue_notified == []
+    assert seen == [] and world.handoffs()[0]["overdue_notified"] == 0
+    assert len(update_episodes(world.store, world.settings, late, world.host).overdue_notified) == 1
+    assert len(seen) == 1

@@ -131,7 +131,12 @@ def test_round_robin_continues_when_an_owner_leaves(make_world) -> None:
     assert plan.owner == "rep-c"
 
 
-def test_routing_order_hook_then_rules_then_round_robin(make_world) -> None:
+def test_hook_route_owner(make_world) -> None:
+    """Routing order: CRM owner, then the route_owner hook, then rules, then the round robin."""
+    _routing_order(make_world)
+
+
+def _routing_order(make_world) -> None:
     world = make_world(routing=[
         {"field": "industry", "equals": "製造業", "owner": "rep-factory"},
         {"field": "prefecture", "in": "大阪府,京都府", "owner": "rep-kansai"},
@@ -144,6 +149,15 @@ def test_routing_order_hook_then_rules_then_round_robin(make_world) -> None:
             return "rep-vip" if lead.company == "VIP" and score.total >= 90 else None
 
     world.pm.register(Router())
+
+    class Broken:
+        @hookimpl
+        def route_owner(self, lead, score, owners):
+            if lead.email == "plain@example.com":
+                raise RuntimeError("routing service down")  # falls back to rules and round robin
+            return None
+
+    world.pm.register(Broken())
     world.lead("crm@example.com", owner="rep-crm", company="VIP")
     world.lead("vip@example.com", company="VIP")
     world.lead("factory@example.com", industry="製造業")

@@ -48,7 +48,7 @@ def invoke(world, *args):
 
 def test_preview_json_lists_every_hot_lead_with_the_contract_fields(filled) -> None:
     before = (filled.handoffs(), filled.outbox(), filled.store.kv_get("handoff.round_robin"))
-    result = invoke(filled, "handoff", "preview", "--format", "json", "--as-of", "2025-04-07T10:00")
+    result = invoke(filled, "handoff", "preview", "--no-pull", "--format", "json", "--as-of", "2025-04-07T10:00")
     data = json.loads(result.stdout)
     assert [d["email"] for d in data] == ["old@example.com", "new@example.com"]
     old, new = data
@@ -63,7 +63,7 @@ def test_preview_json_lists_every_hot_lead_with_the_contract_fields(filled) -> N
 
 def test_preview_does_not_expire_or_notify_on_disk(filled) -> None:
     later = MONDAY + timedelta(days=45)
-    data = json.loads(invoke(filled, "handoff", "preview", "--format", "json", "--as-of", later.isoformat()).stdout)
+    data = json.loads(invoke(filled, "handoff", "preview", "--no-pull", "--format", "json", "--as-of", later.isoformat()).stdout)
     assert {d["email"]: d["action"] for d in data}["old@example.com"] == "cooldown"  # expired in the copy
     [row] = filled.handoffs()
     assert row["status"] == "open" and row["overdue_notified"] == 0
@@ -71,18 +71,18 @@ def test_preview_does_not_expire_or_notify_on_disk(filled) -> None:
 
 def test_preview_csv_is_excel_friendly(filled, tmp_path) -> None:
     for args in (["--excel"], ["--format", "csv"]):
-        raw = invoke(filled, "handoff", "preview", *args, "--as-of", "2025-04-07T10:00").stdout_bytes
+        raw = invoke(filled, "handoff", "preview", "--no-pull", *args, "--as-of", "2025-04-07T10:00").stdout_bytes
         assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
         assert rows[1]["company"] == "株式会社新規, Inc." and rows[1]["action"] == "create_task"
         assert rows[1]["reasons"].startswith("役職: 経営層 +30; 価格ページ閲覧 +25")
     out = tmp_path / "preview.csv"
-    invoke(filled, "handoff", "preview", "--excel", "-o", str(out), "--as-of", "2025-04-07T10:00")
+    invoke(filled, "handoff", "preview", "--no-pull", "--excel", "-o", str(out), "--as-of", "2025-04-07T10:00")
     assert out.read_bytes().startswith(b"\xef\xbb\xbfemail,name,company")
 
 
 def test_preview_table(filled) -> None:
-    text = invoke(filled, "handoff", "preview", "--as-of", "2025-04-07T10:00").stdout
+    text = invoke(filled, "handoff", "preview", "--no-pull", "--as-of", "2025-04-07T10:00").stdout
     assert "new@example.com" in text and "create_task" in text and "open_handoff" in text
 
 
@@ -95,7 +95,7 @@ def test_render_plans_rejects_unknown_format(filled) -> None:
 def test_preview_without_state_store_is_a_config_error(tmp_path, monkeypatch) -> None:
     config = tmp_path / "leadsync.toml"
     config.write_text('[state]\npath = "missing/state.db"\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--config", str(config), "handoff", "preview"])
+    result = CliRunner().invoke(cli, ["--config", str(config), "handoff", "preview", "--no-pull"])
     assert result.exit_code != 0 and "no state store yet" in str(result.exception)
 
 

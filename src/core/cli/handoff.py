@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from leadsync.core.cli.app import App, as_of_option, pass_app
 from leadsync.core.cli.output import echo_json, print_table
-from leadsync.core.handoff import notify_overdue, preview_plans, render_plans
+from leadsync.core.handoff import HandoffPlan, notify_overdue, preview_plans, render_plans
 from leadsync.core.reports.handoff_status import handoff_status
 
 __all__ = ["handoff"]
@@ -25,17 +26,14 @@ def handoff() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--excel", is_flag=True, help="CSV for Excel (UTF-8 with BOM); the same as --format csv.")
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@click.option("--pull/--no-pull", default=True, show_default=True,
+              help="Pull and rescore first, as `sync run --dry-run` does; --no-pull plans from the state as stored.")
 @as_of_option
 @pass_app
-def preview(app: App, fmt: str, excel: bool, output: Path | None, as_of: str | None) -> None:
+def preview(app: App, fmt: str, excel: bool, output: Path | None, pull: bool, as_of: str | None) -> None:
     """Show every handoff the next run would make, writing nothing."""
     moment = app.now(as_of)
-    store = app.open_store(readonly=True)
-    snapshot = store.snapshot()
-    try:
-        plans = preview_plans(app, snapshot, moment, app.host)
-    finally:
-        snapshot.close()
+    plans = _plans_after_dry_run(app, moment) if pull else _plans_from_state(app, moment)
     fmt = "csv" if excel else fmt
     buffer = io.StringIO()
     render_plans(plans, fmt, buffer)
@@ -47,6 +45,25 @@ def preview(app: App, fmt: str, excel: bool, output: Path | None, as_of: str | N
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
+
+
+def _plans_from_state(app: App, moment: datetime) -> list[HandoffPlan]:
+    store = app.open_store(readonly=True)
+    snapshot = store.snapshot()
+    try:
+        return preview_plans(app, snapshot, moment, app.host)
+    finally:
+        snapshot.close()
+
+
+def _plans_after_dry_run(app: App, moment: datetime) -> list[HandoffPlan]:
+    """The plans of a dry run: pull, score and plan on an in-memory copy; no write anywhere."""
+    from leadsync.core.sync.engine import RunOptions, run_sync
+
+    summary = run_sync(app.settings, app.host, RunOptions(as_of=moment, dry_run=True))
+    for name, error in summary.failures.items():
+        click.echo(f"warning: {name} could not be read, its data is as last stored: {error}", err=True)
+    return list(summary.handoffs)
 
 
 @handoff.command("status")

@@ -58,10 +58,16 @@ def update_episodes(
     host: Any,
     task_updates: Sequence[TaskUpdate] = (),
     *,
-    notify: bool = True,
+    notify: bool | None = None,
 ) -> EpisodeChanges:
     """Close completed tasks, recycle leads sales rejected, expire old episodes, record first
-    touches, and notify overdue ones once. `notify=False` (previews) calls no hook."""
+    touches, and notify overdue ones once.
+
+    `notify` None (default) calls the `handoff_overdue` hook only for a store on disk: the
+    in-memory copies that dry runs and previews work on never notify anyone.
+    """
+    if notify is None:
+        notify = store.path is not None
     changes = EpisodeChanges()
     now = as_of.timestamp()
     handoff = settings.handoff
