@@ -1,0 +1,201 @@
+"""Rescoring the state store: which leads, the batch or per-lead scorer, and writing scores + history."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+import numpy as np
+
+from leadsync.core.config import ScoringSettings
+from leadsync.core.models import RuleHit, Score, Segment
+from leadsync.core.scoring.batch import BatchResult, score_batch
+from leadsync.core.scoring.engine import score_lead
+from leadsync.core.scoring.loader import iter_lead_models, load_activities, load_lead_columns
+from leadsync.core.scoring.sheet import ScoringSheet
+from leadsync.core.state.store import StateStore, from_epoch
+
+__all__ = ["RescoreResult", "compute_scores", "load_score", "rescore"]
+
+VERSION_KEY = "scoring.sheet_version"
+WRITE_CHUNK = 50_000
+DAY = 86400.0
+_ROW = tuple[str, int, int, int, str, str, float, float | None, str, str]
+
+
+@dataclass
+class RescoreResult:
+    scored: int = 0
+    changed: list[str] = field(default_factory=list)
+    segment_changed: list[str] = field(default_factory=list)
+
+
+def load_score(store: StateStore, lead_key: str) -> Score | None:
+    """The stored score of a lead (as the last rescore left it), or None."""
+    row = store.db.execute(
+        "SELECT s.*, l.email AS email FROM scores s LEFT JOIN leads l ON l.key = s.lead_key WHERE s.lead_key = ?",
+        (lead_key,),
+    ).fetchone()
+    if row is None:
+        return None
+    return Score(
+        lead_key=row["lead_key"], email=row["email"], total=row["total"], behavior=row["behavior"],
+        attribute=row["attribute"], segment=Segment(row["segment"]), sheet_version=row["sheet_version"],
+        scored_at=from_epoch(row["scored_at"]), next_change_at=from_epoch(row["next_change_at"]),
+        breakdown=[RuleHit(**hit) for hit in json.loads(row["breakdown"])],
+    )
+
+
+def _targets(store: StateStore, as_of: float) -> list[str]:
+    rows = store.db.execute(
+        "SELECT key FROM leads WHERE dirty = 1 "
+        "UNION SELECT lead_key FROM scores WHERE next_change_at IS NOT NULL AND next_change_at <= ?",
+        (as_of,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _dump(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _rows_from_batch(store: StateStore, sheet: ScoringSheet, keys: list[str], result: BatchResult,
+                     start: int, stop: int, as_of: float) -> list[_ROW]:
+    """Score rows for leads [start, stop): totals, segment and the breakdown JSON."""
+    size = stop - start
+    pieces: list[list[str]] = [[] for _ in range(size)]
+    wanted: list[int] = []
+    slices = []
+    for outcome in result.outcomes:
+        if outcome.ev_lead is not None:
+            lo, hi = np.searchsorted(outcome.ev_lead, [start, stop])
+            slices.append((lo, hi))
+            wanted.extend(outcome.ev_rowid[lo:hi].tolist())
+        else:
+            slices.append((0, 0))
+    source_ids: dict[int, str] = {}
+    if wanted:
+        source_ids = dict(store.db.execute(
+            "SELECT a.rowid, a.source_id FROM json_each(?) j JOIN activities a ON a.rowid = j.value",
+            (json.dumps(wanted),),
+        ).fetchall())
+    for outcome, (lo, hi) in zip(result.outcomes, slices, strict=True):
+        rule = outcome.rule
+        prefix = f'{{"rule":{_dump(rule.name)},"group":{_dump(rule.group)},"points":'
+        fired = np.flatnonzero(outcome.fired[start:stop])
+        if len(fired) == 0:
+            continue
+        points = [round(p, 2) for p in outcome.points[start + fired].tolist()]
+        if outcome.ev_text is not None:
+            texts = outcome.ev_text
+            for local, pts in zip(fired.tolist(), points, strict=True):
+                pieces[local].append(f'{prefix}{pts!r},"evidence":[{_dump(texts[start + local])}]}}')
+            continue
+        assert outcome.ev_lead is not None and outcome.ev_rowid is not None
+        ev_lead = outcome.ev_lead[lo:hi] - start
+        ev_ids = [_dump(source_ids.get(r, str(r))) for r in outcome.ev_rowid[lo:hi].tolist()]
+        bounds = np.searchsorted(ev_lead, fired).tolist()
+        ends = np.searchsorted(ev_lead, fired, side="right").tolist()
+        for j, (local, pts) in enumerate(zip(fired.tolist(), points, strict=True)):
+            evidence = ",".join(ev_ids[bounds[j]:ends[j]])
+            pieces[local].append(f'{prefix}{pts!r},"evidence":[{evidence}]}}')
+    behaviour = np.floor(result.behaviour[start:stop] + 0.5).astype(np.int64).tolist()
+    attribute = np.floor(result.attribute[start:stop] + 0.5).astype(np.int64).tolist()
+    nexts = result.next_change[start:stop].tolist()
+    rows: list[_ROW] = []
+    for local in range(size):
+        b, a = behaviour[local], attribute[local]
+        nxt = nexts[local]
+        rows.append((keys[start + local], b + a, b, a, sheet.segment_for(b + a).value, sheet.version, as_of,
+                     None if math.isnan(nxt) else nxt, "[" + ",".join(pieces[local]) + "]", ""))
+    return rows
+
+
+def _row_from_score(score: Score) -> _ROW:
+    breakdown = json.dumps([h.model_dump() for h in score.breakdown], ensure_ascii=False, separators=(",", ":"))
+    return (score.lead_key, score.total, score.behavior, score.attribute, score.segment.value, score.sheet_version,
+            score.scored_at.timestamp(), score.next_change_at.timestamp() if score.next_change_at else None,
+            breakdown, "")
+
+
+def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, as_of: datetime,
+                   keys: list[str] | None) -> Iterable[list[_ROW]]:
+    """Score rows of the given leads (None: all), in chunks; batch path unless plugin conditions need leads."""
+    now = as_of.timestamp()
+    if sheet.has_plugin_conditions:
+        chunk: list[_ROW] = []
+        for lead, activities in iter_lead_models(store, keys):
+            chunk.append(_row_from_score(score_lead(sheet, lead, activities, as_of, settings)))
+            if len(chunk) >= WRITE_CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+        return
+    lead_keys, _emails, fields = load_lead_columns(store, sheet, keys)
+    index = {key: i for i, key in enumerate(lead_keys)}
+    longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
+    cols = load_activities(store, sheet, index, now - longest * DAY, keys)
+    result = score_batch(sheet, len(lead_keys), fields, cols, as_of)
+    del cols
+    for start in range(0, len(lead_keys), WRITE_CHUNK):
+        yield _rows_from_batch(store, sheet, lead_keys, result, start, min(start + WRITE_CHUNK, len(lead_keys)), now)
+
+
+_TEMP = """CREATE TEMP TABLE IF NOT EXISTS scoring_new (
+    lead_key TEXT PRIMARY KEY, total INTEGER, behavior INTEGER, attribute INTEGER, segment TEXT,
+    sheet_version TEXT, scored_at REAL, next_change_at REAL, breakdown TEXT, reason TEXT)"""
+_CHANGED = """FROM scoring_new n LEFT JOIN scores s ON s.lead_key = n.lead_key
+    WHERE s.lead_key IS NULL OR s.total != n.total OR s.segment != n.segment"""
+
+
+def write_rows(store: StateStore, rows: Sequence[_ROW], result: RescoreResult) -> None:
+    """Store one chunk of scores in one transaction: history for changes, scores, dirty cleared."""
+    db = store.db
+    with store.transaction():
+        db.execute(_TEMP)
+        db.execute("DELETE FROM scoring_new")
+        db.executemany("INSERT OR REPLACE INTO scoring_new VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        for key, segment_moved in db.execute(
+            f"SELECT n.lead_key, s.segment IS NULL OR s.segment != n.segment {_CHANGED}"
+        ).fetchall():
+            result.changed.append(key)
+            if segment_moved:
+                result.segment_changed.append(key)
+        db.execute(
+            "INSERT INTO score_history(lead_key, at, total, segment, previous_total, previous_segment, reason, sheet_version) "
+            "SELECT n.lead_key, n.scored_at, n.total, n.segment, s.total, s.segment, "
+            "CASE WHEN s.sheet_version IS NOT NULL AND s.sheet_version != n.sheet_version "
+            "THEN 'sheet ' || s.sheet_version || ' -> ' || n.sheet_version ELSE n.reason END, n.sheet_version "
+            + _CHANGED
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
+            "next_change_at, breakdown) SELECT lead_key, total, behavior, attribute, segment, sheet_version, "
+            "scored_at, next_change_at, breakdown FROM scoring_new"
+        )
+        db.execute("UPDATE leads SET dirty = 0 WHERE dirty = 1 AND key IN (SELECT lead_key FROM scoring_new)")
+        db.execute("DELETE FROM scoring_new")
+    result.scored += len(rows)
+
+
+def rescore(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, as_of: datetime, *,
+            full: bool = False, reason: str = "sync") -> RescoreResult:
+    """Rescore dirty leads, leads whose next_change_at has come, or all (full, or a new sheet version)."""
+    full = full or store.kv_get(VERSION_KEY) != sheet.version
+    keys = None if full else _targets(store, as_of.timestamp())
+    result = RescoreResult()
+    if keys is not None and not keys:
+        return result
+    dirty: set[str] = set()
+    if keys is not None:
+        dirty = {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")}
+    for rows in compute_scores(store, sheet, settings, as_of, keys):
+        labelled = [row[:9] + ((reason if full or row[0] in dirty else "time"),) for row in rows]
+        write_rows(store, labelled, result)
+    if full:
+        with store.transaction():
+            store.kv_set(VERSION_KEY, sheet.version)
+    return result
