@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
-from typing import Any
 
 from leadsync.core.models import Activity, Handoff, HandoffStatus, Lead, RuleHit, Score, Segment
 from leadsync.core.state.store import StateStore, from_epoch
@@ -103,10 +102,3 @@ def last_episode(store: StateStore, lead_key: str) -> sqlite3.Row | None:
         (lead_key,),
     ).fetchone()
 
-
-def reasons_of(row: sqlite3.Row) -> list[dict[str, Any]]:
-    try:
-        value = json.loads(row["reasons"] or "[]")
-    except json.JSONDecodeError:
-        return []
-    return [r if isinstance(r, dict) else {"rule": str(r)} for r in value]

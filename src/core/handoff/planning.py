@@ -125,10 +125,10 @@ def _why_not(store: StateStore, settings: Settings, lead_key: str, as_of: dateti
     if as_of.timestamp() < closed + timedelta(days=settings.handoff.cooldown_days).total_seconds():
         return "cooldown", previous
     floor = _SEGMENT_RANK[settings.handoff.requalify_segment]
+    low = [segment for segment, rank in _SEGMENT_RANK.items() if rank <= floor]
     requalified = store.db.execute(
-        "SELECT 1 FROM score_history WHERE lead_key = ? AND at > ? AND at <= ? AND segment IN "
-        f"({','.join('?' for s, rank in _SEGMENT_RANK.items() if rank <= floor)}) LIMIT 1",
-        (lead_key, previous["opened_at"], as_of.timestamp(), *[s for s, rank in _SEGMENT_RANK.items() if rank <= floor]),
+        f"SELECT 1 FROM score_history WHERE lead_key = ? AND at > ? AND at <= ? AND segment IN ({','.join('?' * len(low))}) LIMIT 1",
+        (lead_key, previous["opened_at"], as_of.timestamp(), *low),
     ).fetchone()
     if requalified:
         return None, None
