@@ -1,0 +1,1 @@
+"""leadsync benchmarks: throughput against vendor rate limits, leanness, and a dlt comparison."""
