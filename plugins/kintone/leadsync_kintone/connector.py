@@ -1,0 +1,130 @@
+"""The kintone connector: leads (and activities) apps in, scores and To-Do records out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import httpx
+
+from leadsync.connectors.base import (
+    Capability,
+    CheckResult,
+    ConnectionSettings,
+    Connector,
+    ScoreUpdate,
+    Stream,
+    TaskRequest,
+    WriteResult,
+)
+from leadsync.connectors.errors import ConnectorError
+
+from leadsync_kintone.api import KintoneApi
+from leadsync_kintone.settings import KintoneSettings
+from leadsync_kintone.streams import ActivitiesStream, LeadsStream, TasksStream
+from leadsync_kintone.writes import create_tasks, push_scores
+
+__all__ = ["KintoneConnector"]
+
+# Fields leadsync writes and the kintone field type `setup` creates for each.
+SCORE_FIELD_TYPES = {"score": "NUMBER", "behavior_score": "NUMBER", "attribute_score": "NUMBER",
+                     "segment": "SINGLE_LINE_TEXT", "sheet_version": "SINGLE_LINE_TEXT", "scored_at": "DATETIME"}
+TASK_FIELD_TYPES = {"key": "SINGLE_LINE_TEXT", "subject": "SINGLE_LINE_TEXT", "body": "MULTI_LINE_TEXT",
+                    "due_at": "DATETIME", "owner": "USER_SELECT", "priority": "SINGLE_LINE_TEXT",
+                    "email": "SINGLE_LINE_TEXT", "lead_record_id": "SINGLE_LINE_TEXT"}
+
+
+class KintoneConnector(Connector):
+    """kintone apps through the REST API (API tokens or password authentication)."""
+
+    name = "kintone"
+    settings_model: ClassVar[type[ConnectionSettings]] = KintoneSettings
+    capabilities = frozenset({Capability.LEADS, Capability.ACTIVITIES, Capability.SCORES, Capability.TASKS})
+    batch_sizes: ClassVar[dict[str, int]] = {"scores": 100, "tasks": 100}
+
+    def __init__(self, connection: str, settings: ConnectionSettings, *, timezone: str = "UTC",
+                 transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__(connection, settings, timezone=timezone)
+        assert isinstance(settings, KintoneSettings)
+        self.config: KintoneSettings = settings
+        self.api = KintoneApi(settings, transport=transport)
+
+    def streams(self) -> list[Stream]:
+        roles = set(self.config.roles) or {Capability.LEADS}
+        streams: list[Stream] = []
+        if Capability.LEADS in roles:
+            streams.append(LeadsStream(self.api, self.connection, self.config, self.timezone))
+        if Capability.ACTIVITIES in roles and self.config.activities_app is not None:
+            streams.append(ActivitiesStream(self.api, self.connection, self.config, self.timezone))
+        if Capability.TASKS in roles and self.config.tasks_app is not None:
+            streams.append(TasksStream(self.api, self.connection, self.config, self.timezone))
+        return streams
+
+    def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
+        return push_scores(self.api, self.config, updates)
+
+    def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
+        return create_tasks(self.api, self.config, tasks)
+
+    def _required(self) -> list[tuple[int, str, str, str]]:
+        """(app, canonical, field code, type) of every field leadsync writes."""
+        s, roles = self.config, set(self.config.roles)
+        needed = []
+        if Capability.SCORES in roles:
+            needed += [(s.leads_app, c, s.lead_field(c), t) for c, t in SCORE_FIELD_TYPES.items() if s.lead_field(c)]
+        if Capability.TASKS in roles and s.tasks_app is not None:
+            needed += [(s.tasks_app, c, s.task_field(c), t) for c, t in TASK_FIELD_TYPES.items() if s.task_field(c)]
+        return needed
+
+    def check(self) -> CheckResult:
+        # kintone ignores unknown field codes on write, so a typo would lose data silently.
+        result = CheckResult(ok=True)
+        s = self.config
+        apps = {s.leads_app: "leads", s.activities_app: "activities", s.tasks_app: "tasks"}
+        fields: dict[int, dict] = {}
+        for app, role in apps.items():
+            if app is None:
+                continue
+            try:
+                fields[app] = self.api.form_fields(app)
+                result.add(f"{role} app {app}", True, f"{len(fields[app])} fields")
+            except ConnectorError as exc:
+                result.add(f"{role} app {app}", False, str(exc))
+        if s.leads_app in fields:
+            for canonical in ("email", "updated_at"):
+                code = s.lead_field(canonical)
+                result.add(f"leads field {code}", code in fields[s.leads_app], canonical)
+        for app, canonical, code, _ in self._required():
+            if app in fields:
+                present = code in fields[app]
+                detail = canonical if present else f"missing ({canonical}); run `leadsync connections setup {self.connection}`"
+                if present and canonical == "key" and not fields[app][code].get("unique"):
+                    present, detail = False, "the task key field must have 'prohibit duplicate values' set"
+                result.add(f"app {app} field {code}", present, detail)
+        return result
+
+    def setup(self) -> list[str]:
+        done: list[str] = []
+        by_app: dict[int, dict] = {}
+        for app, canonical, code, kind in self._required():
+            existing = by_app.setdefault(app, self.api.form_fields(app))
+            if code in existing:
+                continue
+            prop = {"type": kind, "code": code, "label": code}
+            if canonical == "key":
+                prop |= {"unique": True, "required": False}
+            by_app.setdefault(-app, {})[code] = prop
+        for app in [a for a in by_app if a > 0]:
+            new = by_app.get(-app) or {}
+            if not new:
+                done.append(f"app {app}: all leadsync fields exist")
+                continue
+            self.api.call("POST", "/k/v1/preview/app/form/fields.json", payload={"app": app, "properties": new},
+                          idempotent=False)
+            self.api.call("POST", "/k/v1/preview/app/deploy.json", payload={"apps": [{"app": app}]}, idempotent=True)
+            done.append(f"app {app}: added fields {', '.join(new)} and deployed the app settings "
+                        "(needs app administration permission; an API token needs the 'app management' right)")
+        return done
+
+    def close(self) -> None:
+        self.api.close()

@@ -1,0 +1,102 @@
+"""kintone writes: scores by record id and tasks as To-Do app records, upserted on the task key.
+
+PUT records is all-or-nothing: a CB_VA01 names the bad records (``records[3].x.value``); those are
+failed and the rest resent (leadsync.connectors.batching.bisect_batch). Tasks use ``upsert: true``
+with ``updateKey`` on a prohibit-duplicates key field, so a resend updates the same record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from leadsync.connectors.base import ScoreUpdate, TaskRequest, WriteResult
+from leadsync.connectors.batching import bisect_batch
+from leadsync.core.normalize import normalize_email
+
+from leadsync_kintone.api import KintoneApi
+from leadsync_kintone.settings import KintoneSettings
+from leadsync_kintone.streams import kintone_time
+
+__all__ = ["create_tasks", "push_scores", "update_key_value"]
+
+
+def update_key_value(key: str) -> str:
+    """An updateKey value (≤64 characters): the key itself, or a stable digest of a longer one."""
+    return key if len(key) <= 64 else "h:" + hashlib.sha256(key.encode()).hexdigest()[:62]
+
+
+def _put(api: KintoneApi, app: int, rows: list[tuple[str, dict[str, Any]]], *, upsert: bool) -> dict[str, WriteResult]:
+    results: dict[str, WriteResult] = {}
+    for start in range(0, len(rows), 100):
+        chunk = rows[start : start + 100]
+        outcomes = bisect_batch(chunk, lambda batch: api.put_records(app, [r for _, r in batch], upsert=upsert))
+        for outcome in outcomes:
+            key = outcome.item[0]
+            if outcome.ok:
+                answer = outcome.result or {}
+                results[key] = WriteResult(key, ok=True, external_id=str(answer.get("id")) if answer.get("id") else None)
+            else:
+                results[key] = WriteResult(key, ok=False, error=outcome.error)
+    return results
+
+
+def push_scores(api: KintoneApi, settings: KintoneSettings, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
+    f = settings.lead_field
+    rows: list[tuple[str, dict[str, Any]]] = []
+    results: dict[str, WriteResult] = {}
+    for u in updates:
+        if not u.record_id:
+            results[u.key] = WriteResult(u.key, ok=False, error="no kintone record id for this lead")
+            continue
+        values = {f("score"): u.score, f("behavior_score"): u.behavior_score, f("attribute_score"): u.attribute_score,
+                  f("segment"): u.segment.value, f("sheet_version"): u.sheet_version,
+                  f("scored_at"): kintone_time(u.scored_at)}
+        record = {code: {"value": str(value)} for code, value in values.items() if code}
+        rows.append((u.key, {"id": str(u.record_id), "record": record}))
+    results.update(_put(api, settings.leads_app, rows, upsert=False))
+    return [results[u.key] for u in updates]
+
+
+def _ensure_leads(api: KintoneApi, settings: KintoneSettings, tasks: Sequence[TaskRequest]) -> dict[str, WriteResult]:
+    """Upsert leads known only by e-mail (updateKey on the e-mail field); task key -> failure."""
+    key_field = settings.lead_update_key or settings.lead_field("email")
+    rows = []
+    failures: dict[str, WriteResult] = {}
+    for t in tasks:
+        if t.record_id:
+            continue
+        email = normalize_email(t.email)
+        if not email:
+            failures[t.key] = WriteResult(t.key, ok=False, error="no kintone record id or e-mail for the task's lead")
+            continue
+        rows.append((t.key, {"updateKey": {"field": key_field, "value": email},
+                             "record": {settings.lead_field("email"): {"value": email}}
+                             if key_field != settings.lead_field("email") else {}}))
+    for key, result in _put(api, settings.leads_app, rows, upsert=True).items():
+        if not result.ok:
+            failures[key] = result
+    return failures
+
+
+def create_tasks(api: KintoneApi, settings: KintoneSettings, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
+    if settings.tasks_app is None:
+        from leadsync.connectors.errors import ConnectorError
+
+        raise ConnectorError("kintone: tasks_app is not set; tasks are records of a To-Do app")
+    f = settings.task_field
+    results = _ensure_leads(api, settings, tasks)
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for t in tasks:
+        if t.key in results:
+            continue
+        values = {f("subject"): t.subject, f("body"): t.body, f("due_at"): kintone_time(t.due_at),
+                  f("priority"): t.priority, f("email"): normalize_email(t.email) or "",
+                  f("lead_record_id"): t.record_id or ""}
+        record: dict[str, Any] = {code: {"value": value} for code, value in values.items() if code}
+        if t.owner and f("owner"):
+            record[f("owner")] = {"value": [{"code": t.owner}]}
+        rows.append((t.key, {"updateKey": {"field": f("key"), "value": update_key_value(t.key)}, "record": record}))
+    results.update(_put(api, settings.tasks_app, rows, upsert=True))
+    return [results[t.key] for t in tasks]
