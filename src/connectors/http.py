@@ -166,12 +166,13 @@ class HttpClient:
         idempotent: bool | None = None,
         authenticate: bool = True,
         classify: Classifier | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send one request with retries; return the response its classifier accepted.
 
         `url` is absolute or relative to `base_url`; `endpoint` names the rate-limit class;
         `classify` overrides the client's classifier for this call (None from it means "use the
-        HTTP status"). Raises ClientError, AuthError, RateLimitExhausted, VendorUnavailable or
+        HTTP status"); `timeout` overrides the client's timeout for this call. Raises ClientError, AuthError, RateLimitExhausted, VendorUnavailable or
         AmbiguousWriteError.
         """
         method = method.upper()
@@ -183,7 +184,7 @@ class HttpClient:
         def attempt() -> httpx.Response:
             nonlocal refreshed
             response = self._send_once(
-                method, url, endpoint, params, json, data, headers, idempotent, authenticate
+                method, url, endpoint, params, json, data, headers, idempotent, authenticate, timeout
             )
             resolution = (classifier(response) if classifier else None) or default_classify(response)
             if resolution is Resolution.OK:
@@ -231,13 +232,20 @@ class HttpClient:
         headers: Mapping[str, str] | None,
         idempotent: bool,
         authenticate: bool,
+        timeout: float | None = None,
     ) -> httpx.Response:
         auth = self.auth if authenticate else None
         if auth is not None and getattr(auth, "needs_refresh", lambda: False)():
             if auth.refresh(self):
                 self.stats["refreshes"] += 1
         request = self._client.build_request(
-            method, url, params=params, json=json, data=data, headers=headers
+            method,
+            url,
+            params=params,
+            json=json,
+            data=data,
+            headers=headers,
+            timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
         if auth is not None:
             auth.apply(request)

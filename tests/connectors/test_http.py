@@ -366,3 +366,14 @@ def test_secrets_are_redacted_in_errors_and_logs(sleeps: Sleeps, caplog: pytest.
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "retry 1/6" in logged
     assert "tok-in-url-77" not in logged and "access_token=***" in logged
+
+
+@respx.mock
+def test_per_request_timeout_and_stats(sleeps: Sleeps) -> None:
+    route = respx.get(f"{BASE}/slow").mock(return_value=httpx.Response(200))
+    with make_client(sleeps, timeout=30.0) as client:
+        client.get("/slow", timeout=2.5)
+        client.get("/slow")
+    timeouts = [call.request.extensions["timeout"]["read"] for call in route.calls]
+    assert timeouts == [2.5, 30.0]
+    assert client.stats["requests"] == 2 and client.stats["retries"] == 0
