@@ -91,3 +91,13 @@ def _add_init_command() -> None:
 
 
 _add_init_command()
+
+
+def _add_score_commands() -> None:
+    """`score` (explain, lint, backtest)."""
+    from leadsync.core.cli.score import score
+
+    cli.add_command(score)
+
+
+_add_score_commands()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from leadsync.core.scoring.engine import score_lead
@@ -13,12 +14,25 @@ __all__ = [
     "RescoreResult",
     "Rule",
     "ScoringSheet",
+    "DEFAULT_SHEET",
+    "load_configured_sheet",
     "load_score",
     "load_sheet",
     "rescore",
     "score_lead",
     "scoring_conditions",
 ]
+
+DEFAULT_SHEET = Path(__file__).resolve().parents[1] / "data" / "scoring-sheet.csv"
+
+
+def load_configured_sheet(settings: Any, host: Any = None) -> ScoringSheet:
+    """The sheet `scoring.sheet` names (relative to the config file); the bundled default sheet
+    when the key is left at its default and no such file exists. Plugin conditions come from `host`."""
+    path = settings.sheet_path
+    if not path.exists() and settings.scoring.sheet == Path("scoring-sheet.csv"):
+        path = DEFAULT_SHEET
+    return load_sheet(path, settings.scoring, scoring_conditions(host) if host is not None else None)
 
 
 def scoring_conditions(host: Any) -> dict[str, Callable[[str], Any]]:
