@@ -1,0 +1,148 @@
+"""End to end against the fake HubSpot: demo data in, `leadsync sync run`, scores and tasks land once."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from leadsync.connectors.base import ReadContext, TaskRequest
+from leadsync.connectors.testing.fakes.hubspot import HubSpotFake, seed_demo
+from leadsync.connectors.testing.fakeserver import FakeServer
+from leadsync.core.cli.main import cli
+from leadsync.core.demo import write_demo
+from leadsync_hubspot import HubSpotConnector, HubSpotSettings
+
+SHEET = Path(__file__).resolve().parents[3] / "src" / "core" / "data" / "scoring-sheet.csv"
+
+
+@pytest.fixture
+def fake():
+    app = HubSpotFake()
+    with FakeServer(app) as server:
+        yield app, server
+
+
+def connector(url: str, **keys) -> HubSpotConnector:
+    settings = HubSpotSettings.model_validate({"plugin": "hubspot", "token": "pat-fake-token", "base_url": url, **keys})
+    made = HubSpotConnector("crm", settings)
+    made.client._sleep = lambda s: None
+    return made
+
+
+def test_search_past_the_10k_cap_is_a_400_but_the_keyset_reader_gets_everyone(fake):
+    app, server = fake
+    stamp = 1_743_000_000_000
+    for i in range(10_050):
+        app.add("contacts", {"email": f"u{i}@x.jp"}, modified_ms=stamp)  # one bulk update, one timestamp
+    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer pat-fake-token"}) as raw:
+        answer = raw.post("/crm/v3/objects/contacts/search", json={"limit": 200, "after": "9900"})
+        assert answer.status_code == 400 and answer.json()["category"] == "VALIDATION_ERROR"
+    hub = connector(server.url, requests_per_10s=190)
+    stream = hub.streams()[0]
+    signpost = datetime.fromtimestamp(stamp / 1000 + 60, tz=timezone.utc)
+    pages = list(stream.read(ReadContext(cursor={"mode": "search", "lo": stamp - 1000}, signpost=signpost, lookback=timedelta(0))))
+    keys = {r.key for p in pages for r in p.records}
+    assert len(keys) == 10_050
+    assert pages[-1].cursor == {"lo": int(signpost.timestamp() * 1000)}
+    hub.close()
+
+
+def test_tasks_are_created_once_even_when_resent(fake):
+    app, server = fake
+    seed_demo(app, datetime.now(timezone.utc), leads=5, activities=40)
+    contact_id = next(iter(app.state["objects"]["contacts"]))
+    hub = connector(server.url)
+    due = datetime.now(timezone.utc) + timedelta(hours=9)
+    tasks = [TaskRequest(key=f"k{i}", lead_key="x", email=None, record_id=contact_id, owner=None,
+                         subject="MQL", body="why", due_at=due) for i in range(3)]
+    tasks.append(TaskRequest(key="k-new", lead_key="n@x.jp", email="n@x.jp", record_id=None, owner=None,
+                             subject="MQL", body="why", due_at=due))
+    first = hub.create_tasks(tasks)
+    again = hub.create_tasks(tasks)
+    assert all(r.ok for r in first + again)
+    assert [r.external_id for r in first] == [r.external_id for r in again]
+    assert {k: len(v) for k, v in app.tasks_with_key().items()} == {"k0": 1, "k1": 1, "k2": 1, "k-new": 1}
+    assert len(server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == 1
+    hub.close()
+
+
+def test_index_lag_after_an_unanswered_create_is_waited_out(fake):
+    app, server = fake
+    app.state["config"]["index_lag_s"] = 0.3
+    contact_id = app.add("contacts", {"email": "a@x.jp"})
+    app.define_property("tasks", "leadsync_key")
+    hub = connector(server.url, index_settle_s=0.5)
+    server.configure(fault_rate=1.0, faults=["reset_after_apply"])
+    original = hub.client.request
+
+    def one_fault(*args, **kwargs):  # only the create meets the fault
+        server.configure(fault_rate=1.0 if "batch/create" in args[1] else 0.0)
+        return original(*args, **kwargs)
+
+    hub.client.request = one_fault
+    due = datetime.now(timezone.utc) + timedelta(hours=9)
+    [result] = hub.create_tasks([TaskRequest(key="lag", lead_key="a@x.jp", email="a@x.jp", record_id=contact_id,
+                                             owner=None, subject="MQL", body="b", due_at=due)])
+    assert result.ok and len(app.tasks_with_key()["lag"]) == 1
+    hub.close()
+
+
+CONFIG = """
+[state]
+path = "state/state.db"
+
+[scoring]
+sheet = "scoring-sheet.csv"
+
+[handoff]
+owners = ["501", "502"]
+
+[connections.ma]
+plugin = "file"
+path = "data"
+output = "out"
+roles = ["leads", "activities"]
+
+[connections.crm]
+plugin = "hubspot"
+base_url = "{url}"
+token = "pat-fake-token"
+roles = ["leads", "activities", "scores", "tasks"]
+"""
+
+
+def test_sync_run_pushes_scores_and_tasks_and_a_rerun_adds_nothing(fake, tmp_path):
+    app, server = fake
+    anchor = datetime.now(timezone.utc).replace(microsecond=0)
+    write_demo(tmp_path / "data", anchor, leads=300, activities=5000)
+    seed_demo(app, anchor, leads=300, activities=5000)
+    shutil.copy(SHEET, tmp_path / "scoring-sheet.csv")
+    (tmp_path / "leadsync.toml").write_text(CONFIG.format(url=server.url), encoding="utf-8")
+
+    def run() -> dict:
+        result = CliRunner().invoke(cli, ["--config", str(tmp_path / "leadsync.toml"), "sync", "run", "--json"],
+                                    catch_exceptions=False)
+        return json.loads(result.stdout)
+
+    first = run()
+    assert first["exit_status"] == 0, first
+    scored = [r for r in app.records("contacts") if r["properties"].get("leadsync_score")]
+    assert len(scored) >= 290
+    assert {r["properties"]["leadsync_segment"] for r in scored} <= {"hot", "warm", "cold"}
+    tasks = app.tasks_with_key()
+    assert tasks and all(len(v) == 1 for v in tasks.values())
+    task = next(iter(tasks.values()))[0]["properties"]
+    assert task["hs_task_status"] == "NOT_STARTED" and task["hs_task_priority"] == "HIGH"
+    creates = len(server.requests_to(r"/crm/v3/objects/tasks/batch/create"))
+    updates = len(server.requests_to(r"/crm/v3/objects/contacts/batch/update"))
+    second = run()
+    assert second["exit_status"] == 0, second
+    assert app.tasks_with_key().keys() == tasks.keys()
+    assert len(server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == creates
+    assert len(server.requests_to(r"/crm/v3/objects/contacts/batch/update")) == updates

@@ -1,0 +1,483 @@
+"""A fake HubSpot CRM v3 API: contacts, engagements, tasks, search (10k cap), batch 207s, OAuth, 429s.
+
+Shaped after developers.hubspot.com (search guide, batch/error handling, usage details). Knobs in
+``state["config"]``: ``daily_limit`` (None: unlimited), ``index_lag_s`` (search sees a write only
+that many seconds later), ``token_lifetime_s``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from leadsync.connectors.testing.fakeserver import FakeApp, Request, Response, route
+
+__all__ = ["HubSpotFake", "error_body", "seed_demo"]
+
+OBJECTS = ("contacts", "tasks", "calls", "meetings", "emails")
+_OBJ = r"(?P<obj>contacts|tasks|calls|meetings|emails)"
+TASK_STATUSES = {"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"}
+TASK_PRIORITIES = {"LOW", "MEDIUM", "HIGH"}
+TASK_TYPES = {"EMAIL", "CALL", "TODO"}
+TASK_TO_CONTACT = 204
+BUILTIN_PROPERTIES = {
+    "contacts": {"email", "firstname", "lastname", "company", "jobtitle", "phone", "numemployees", "industry",
+                 "hs_analytics_source", "hubspot_owner_id", "hs_lead_status", "lifecyclestage", "createdate",
+                 "lastmodifieddate", "hs_object_id"},
+    "tasks": {"hs_timestamp", "hs_task_subject", "hs_task_body", "hubspot_owner_id", "hs_task_status",
+              "hs_task_priority", "hs_task_type", "hs_task_completion_date", "hs_createdate",
+              "hs_lastmodifieddate", "hs_object_id"},
+}
+
+
+SEARCH_CAP = 10_000  # "limited to 10,000 total results for any given query"
+MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 10, 25  # limits since the August 2024 change
+OPERATORS = {"BETWEEN", "CONTAINS_TOKEN", "EQ", "GT", "GTE", "HAS_PROPERTY", "IN", "LT", "LTE", "NEQ",
+             "NOT_CONTAINS_TOKEN", "NOT_HAS_PROPERTY", "NOT_IN"}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def error_body(message: str, category: str = "VALIDATION_ERROR", **extra: Any) -> dict[str, Any]:
+    """HubSpot's standard error document."""
+    return {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
+
+
+def modified_prop(object_type: str) -> str:
+    return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
+
+
+class HubSpotFake(FakeApp):
+    """HubSpot, as far as leadsync uses it. Private-app tokens and OAuth refresh tokens both work."""
+
+    rate_limits = {"default": (100, 10.0), "search": (5, 1.0), "oauth": (1000, 10.0)}
+
+    def __init__(self, *, tokens: tuple[str, ...] = ("pat-fake-token",), client_id: str = "cid",
+                 client_secret: str = "csecret", refresh_token: str = "rtok", requests_per_10s: int = 100) -> None:
+        self.rate_limits = {**self.rate_limits, "default": (requests_per_10s, 10.0)}
+        self._creds = {"tokens": list(tokens), "client_id": client_id, "client_secret": client_secret,
+                       "refresh_token": refresh_token}
+        super().__init__()
+
+    def initial_state(self) -> dict[str, Any]:
+        return {
+            "objects": {name: {} for name in OBJECTS},
+            "associations": {name: {} for name in OBJECTS if name != "contacts"},
+            "properties": {"contacts": {}, "tasks": {}},
+            "access_tokens": {},  # token -> expiry (epoch s)
+            "next_id": 1000,
+            "daily_used": 0,
+            "config": {"daily_limit": None, "index_lag_s": 0.0, "token_lifetime_s": 1800, **self._creds},
+        }
+
+    # -- seeding -----------------------------------------------------------------------------
+    def add(self, object_type: str, properties: dict[str, Any], *, modified_ms: int | None = None,
+            created_ms: int | None = None, contact_id: str | None = None) -> str:
+        """Store one record (values as strings, the way HubSpot keeps them); returns its id."""
+        record_id = str(self.state["next_id"])
+        self.state["next_id"] += 1
+        created = created_ms or modified_ms or now_ms()
+        props = {k: None if v is None else str(v) for k, v in properties.items()}
+        props["hs_object_id"] = record_id
+        props["createdate" if object_type == "contacts" else "hs_createdate"] = str(created)
+        record = {"id": record_id, "properties": props, "createdAt": iso(created), "archived": False}
+        self.state["objects"][object_type][record_id] = record
+        self._touch(object_type, record, modified_ms)
+        if contact_id is not None:
+            self.state["associations"][object_type][record_id] = [str(contact_id)]
+        return record_id
+
+    def _touch(self, object_type: str, record: dict[str, Any], modified_ms: int | None = None) -> None:
+        modified = modified_ms or now_ms()
+        record["properties"][modified_prop(object_type)] = str(modified)
+        record["updatedAt"] = iso(modified)
+        record["_indexed_at"] = time.time() + float(self.state["config"]["index_lag_s"] or 0)
+
+    def define_property(self, object_type: str, name: str, kind: str = "string") -> None:
+        self.state["properties"][object_type][name] = {"name": name, "type": kind, "fieldType": "text",
+                                                       "groupName": f"{object_type[:-1]}information"}
+
+    def records(self, object_type: str) -> list[dict[str, Any]]:
+        return list(self.state["objects"][object_type].values())
+
+    def expire_tokens(self) -> None:
+        for token in self.state["access_tokens"]:
+            self.state["access_tokens"][token] = 0
+
+    # -- framework hooks ---------------------------------------------------------------------
+    def rate_limited_response(self, request: Request) -> Response:
+        policy = "SECONDLY" if request.endpoint == "search" else "TEN_SECONDLY_ROLLING"
+        message = "You have reached your secondly limit." if policy == "SECONDLY" else \
+            "You have reached your ten_secondly_rolling limit."
+        return Response(429, json={"status": "error", "message": message, "errorType": "RATE_LIMIT",
+                                   "correlationId": str(uuid.uuid4()), "policyName": policy,
+                                   "requestId": str(uuid.uuid4())})
+
+    def before_request(self, request: Request) -> Response | None:
+        if request.path.startswith("/oauth/"):
+            return None
+        token = request.bearer
+        config = self.state["config"]
+        if token in config["tokens"]:
+            pass
+        elif token in self.state["access_tokens"]:
+            if self.state["access_tokens"][token] < time.time():
+                return Response(401, json=error_body(
+                    "The OAuth token used to make this call expired 1 minute(s) ago.", "EXPIRED_AUTHENTICATION"))
+        else:
+            return Response(401, json=error_body(
+                "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
+                "INVALID_AUTHENTICATION"))
+        limit = config.get("daily_limit")
+        if limit is not None and self.state["daily_used"] >= limit:
+            return Response(429, json={"status": "error", "message": "You have reached your daily limit.",
+                                       "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
+                                       "policyName": "DAILY", "requestId": str(uuid.uuid4())})
+        self.state["daily_used"] += 1
+        return None
+
+    # -- OAuth -------------------------------------------------------------------------------
+    @route("POST", r"/oauth/v1/token", endpoint="oauth")
+    def token(self, request: Request) -> Response:
+        form, config = request.form, self.state["config"]
+        if form.get("grant_type") != "refresh_token":
+            return Response(400, json={"status": "BAD_GRANT_TYPE", "message": "unsupported grant_type"})
+        if (form.get("client_id"), form.get("client_secret")) != (config["client_id"], config["client_secret"]):
+            return Response(400, json={"status": "BAD_CLIENT_ID", "message": "missing or unknown client id"})
+        if form.get("refresh_token") != config["refresh_token"]:
+            return Response(400, json={"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"})
+        access = f"at-{uuid.uuid4().hex}"
+        lifetime = int(config["token_lifetime_s"])
+        self.state["access_tokens"][access] = time.time() + lifetime
+        return Response(200, json={"token_type": "bearer", "refresh_token": config["refresh_token"],
+                                   "access_token": access, "expires_in": lifetime})
+
+    # -- reads -------------------------------------------------------------------------------
+    def _view(self, object_type: str, record: dict[str, Any], wanted: list[str] | None) -> dict[str, Any]:
+        defaults = ["hs_object_id", "createdate", "lastmodifieddate"] if object_type == "contacts" else \
+            ["hs_object_id", "hs_createdate", "hs_lastmodifieddate"]
+        props = record["properties"]
+        names = list(dict.fromkeys([*defaults, *(wanted or [])]))
+        return {"id": record["id"], "properties": {n: props.get(n) for n in names},
+                "createdAt": record["createdAt"], "updatedAt": record["updatedAt"], "archived": False}
+
+    @route("GET", rf"/crm/v3/objects/{_OBJ}")
+    def list_objects(self, request: Request) -> Response:
+        obj = request.params["obj"]
+        try:
+            limit = int(request.query.get("limit", "10"))
+            after = int(request.query.get("after", "0") or 0)
+        except ValueError:
+            return Response(400, json=error_body("limit and after must be integers"))
+        if not 1 <= limit <= 100:
+            return Response(400, json=error_body(f"limit must be between 1 and 100, got {limit}"))
+        wanted = [p for p in request.query.get("properties", "").split(",") if p]
+        ordered = sorted((r for r in self.records(obj) if int(r["id"]) >= after), key=lambda r: int(r["id"]))
+        page = ordered[:limit]
+        body: dict[str, Any] = {"results": [self._view(obj, r, wanted) for r in page]}
+        if len(ordered) > limit:
+            nxt = str(int(page[-1]["id"]) + 1)
+            body["paging"] = {"next": {"after": nxt, "link": f"/crm/v3/objects/{obj}?after={nxt}"}}
+        return Response(200, json=body)
+
+    @route("POST", rf"/crm/v3/objects/{_OBJ}/search", endpoint="search", write=False)
+    def search(self, request: Request) -> Response:
+        obj = request.params["obj"]
+        visible = [r for r in self.records(obj) if r.get("_indexed_at", 0) <= time.time()]
+        status, body = search_page(obj, visible, request.json, view=lambda r, w: self._view(obj, r, w))
+        return Response(status, json=body if status == 200 else error_body(body["message"]))
+
+    @route("POST", r"/crm/v4/associations/(?P<obj>tasks|calls|meetings|emails)/contacts/batch/read", write=False)
+    def read_associations(self, request: Request) -> Response:
+        links = self.state["associations"][request.params["obj"]]
+        inputs = (request.json or {}).get("inputs") or []
+        results = []
+        for item in inputs:
+            targets = links.get(str(item.get("id")), [])
+            if targets:
+                results.append({"from": {"id": str(item.get("id"))}, "to": [
+                    {"toObjectId": int(t), "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 1, "label": None}]}
+                    for t in targets]})
+        return Response(200, json={"status": "COMPLETE", "results": results, "startedAt": iso(now_ms()),
+                                   "completedAt": iso(now_ms())})
+
+    # -- writes ------------------------------------------------------------------------------
+    def _unknown_properties(self, obj: str, properties: dict[str, Any]) -> list[str]:
+        known = BUILTIN_PROPERTIES.get(obj, set()) | set(self.state["properties"].get(obj, {}))
+        return [name for name in properties if name not in known]
+
+    def _batch_answer(self, results: list[dict[str, Any]], errors: list[dict[str, Any]], created: bool = False) -> Response:
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso(now_ms()),
+                                "completedAt": iso(now_ms())}
+        if errors:
+            body.update(numErrors=len(errors), errors=errors)
+            return Response(207, json=body)
+        return Response(201 if created else 200, json=body)
+
+    @route("POST", r"/crm/v3/objects/contacts/batch/update")
+    def update_contacts(self, request: Request) -> Response:
+        inputs = (request.json or {}).get("inputs")
+        if not isinstance(inputs, list) or not 1 <= len(inputs) <= 100:
+            return Response(400, json=error_body("inputs must hold 1 to 100 records"))
+        for item in inputs:
+            unknown = self._unknown_properties("contacts", item.get("properties") or {})
+            if unknown:
+                return Response(400, json=error_body("Property values were not valid", errors=[
+                    {"message": f'Property "{n}" does not exist', "code": "PROPERTY_DOESNT_EXIST",
+                     "context": {"propertyName": [n]}} for n in unknown]))
+        results, missing = [], []
+        for item in inputs:
+            record = self.state["objects"]["contacts"].get(str(item.get("id")))
+            if record is None:
+                missing.append(str(item.get("id")))
+                continue
+            record["properties"].update({k: None if v is None else str(v) for k, v in item["properties"].items()})
+            self._touch("contacts", record)
+            results.append(self._view("contacts", record, list(item["properties"])))
+        results.reverse()  # HubSpot does not promise input order
+        errors = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
+                   "context": {"ids": missing}, "errors": []}] if missing else []
+        return self._batch_answer(results, errors)
+
+    @route("POST", r"/crm/v3/objects/contacts/batch/upsert")
+    def upsert_contacts(self, request: Request) -> Response:
+        inputs = (request.json or {}).get("inputs")
+        if not isinstance(inputs, list) or not 1 <= len(inputs) <= 100:
+            return Response(400, json=error_body("inputs must hold 1 to 100 records"))
+        results = []
+        for item in inputs:
+            if item.get("idProperty") != "email":
+                return Response(400, json=error_body("idProperty must be a unique property such as email"))
+            email = str(item.get("id") or "").strip().lower()
+            found = next((r for r in self.records("contacts") if (r["properties"].get("email") or "").lower() == email), None)
+            if found is None:
+                new_id = self.add("contacts", {**(item.get("properties") or {}), "email": email})
+                found, is_new = self.state["objects"]["contacts"][new_id], True
+            else:
+                found["properties"].update({k: str(v) for k, v in (item.get("properties") or {}).items()})
+                self._touch("contacts", found)
+                is_new = False
+            results.append({**self._view("contacts", found, ["email"]), "new": is_new})
+        return self._batch_answer(results, [])
+
+    def _task_problem(self, item: dict[str, Any]) -> str | None:
+        props = item.get("properties") or {}
+        if not props.get("hs_timestamp"):
+            return "Property hs_timestamp is required"
+        unknown = self._unknown_properties("tasks", props)
+        if unknown:
+            return f'Property "{unknown[0]}" does not exist'
+        for name, allowed in (("hs_task_status", TASK_STATUSES), ("hs_task_priority", TASK_PRIORITIES), ("hs_task_type", TASK_TYPES)):
+            if props.get(name) is not None and props[name] not in allowed:
+                return f"{props[name]} was not one of the allowed options for {name}"
+        for association in item.get("associations") or []:
+            target = str((association.get("to") or {}).get("id"))
+            types = association.get("types") or []
+            if target not in self.state["objects"]["contacts"]:
+                return f"contact {target} does not exist"
+            if not any(t.get("associationCategory") == "HUBSPOT_DEFINED" and t.get("associationTypeId") == TASK_TO_CONTACT for t in types):
+                return "association type must be HUBSPOT_DEFINED 204 (task to contact)"
+        return None
+
+    @route("POST", r"/crm/v3/objects/tasks/batch/create")
+    def create_tasks(self, request: Request) -> Response:
+        inputs = (request.json or {}).get("inputs")
+        if not isinstance(inputs, list) or not 1 <= len(inputs) <= 100:
+            return Response(400, json=error_body("inputs must hold 1 to 100 records"))
+        traced = all(item.get("objectWriteTraceId") for item in inputs)
+        problems = [(item, self._task_problem(item)) for item in inputs]
+        if not traced and any(problem for _, problem in problems):
+            # Without a trace id on every input the first error fails the whole batch.
+            return Response(400, json=error_body(next(p for _, p in problems if p)))
+        results, errors = [], []
+        for item, problem in problems:
+            if problem:
+                errors.append({"status": "error", "category": "VALIDATION_ERROR", "message": problem,
+                               "context": {"objectWriteTraceId": [item["objectWriteTraceId"]]}, "errors": []})
+                continue
+            contact = next((str(a["to"]["id"]) for a in item.get("associations") or []), None)
+            task_id = self.add("tasks", item["properties"], contact_id=contact)
+            view = self._view("tasks", self.state["objects"]["tasks"][task_id], list(item["properties"]))
+            if item.get("objectWriteTraceId"):
+                view["objectWriteTraceId"] = item["objectWriteTraceId"]
+            results.append(view)
+        return self._batch_answer(results, errors, created=True)
+
+    @route("PATCH", r"/crm/v3/objects/tasks/(?P<id>\d+)")
+    def update_task(self, request: Request) -> Response:
+        record = self.state["objects"]["tasks"].get(request.params["id"])
+        if record is None:
+            return Response(404, json=error_body("resource not found", "OBJECT_NOT_FOUND"))
+        record["properties"].update({k: str(v) for k, v in ((request.json or {}).get("properties") or {}).items()})
+        self._touch("tasks", record)
+        return Response(200, json=self._view("tasks", record, list(record["properties"])))
+
+    # -- properties --------------------------------------------------------------------------
+    @route("GET", r"/crm/v3/properties/(?P<obj>contacts|tasks)/groups")
+    def property_groups(self, request: Request) -> Response:
+        name = "contactinformation" if request.params["obj"] == "contacts" else "taskinformation"
+        return Response(200, json={"results": [{"name": name, "label": "Information", "displayOrder": -1}]})
+
+    @route("GET", r"/crm/v3/properties/(?P<obj>contacts|tasks)/(?P<name>[\w-]+)")
+    def get_property(self, request: Request) -> Response:
+        obj, name = request.params["obj"], request.params["name"]
+        found = self.state["properties"][obj].get(name)
+        if found is None and name in BUILTIN_PROPERTIES[obj]:
+            found = {"name": name, "type": "string", "fieldType": "text"}
+        if found is None:
+            return Response(404, json=error_body(f"Unable to find property {name}", "OBJECT_NOT_FOUND"))
+        return Response(200, json=found)
+
+    @route("POST", r"/crm/v3/properties/(?P<obj>contacts|tasks)")
+    def create_property(self, request: Request) -> Response:
+        obj, body = request.params["obj"], request.json or {}
+        missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)]
+        if missing:
+            return Response(400, json=error_body(f"missing {', '.join(missing)}"))
+        if body["name"] in self.state["properties"][obj] or body["name"] in BUILTIN_PROPERTIES[obj]:
+            return Response(409, json=error_body(f"A property named '{body['name']}' already exists.", "CONFLICT"))
+        self.state["properties"][obj][body["name"]] = dict(body)
+        return Response(201, json=dict(body))
+
+    # -- inspection helpers for tests --------------------------------------------------------
+    def tasks_with_key(self, key_property: str = "leadsync_key") -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for record in self.records("tasks"):
+            key = record["properties"].get(key_property)
+            if key:
+                found.setdefault(key, []).append(record)
+        return found
+
+
+def seed_demo(app: HubSpotFake, anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000,
+              with_properties: bool = True) -> dict[str, str]:
+    """Fill the fake with the demo leads as contacts and their calls/meetings; returns e-mail -> id."""
+    from leadsync.core.demo import generate_demo
+    from leadsync.core.normalize import parse_datetime, parse_employees
+
+    data = generate_demo(anchor, seed=seed, leads=leads, activities=activities)
+    ids: dict[str, str] = {}
+    for row in data.leads:
+        updated = parse_datetime(row.get("updated_at") or row.get("created_at") or anchor.isoformat())
+        created = parse_datetime(row.get("created_at")) or updated
+        props = {"email": row.get("email"), "firstname": row.get("first_name"), "lastname": row.get("last_name"),
+                 "company": row.get("company"), "jobtitle": row.get("title"), "phone": row.get("phone"),
+                 "numemployees": row.get("employees") or parse_employees(row.get("employees")),
+                 "industry": row.get("industry"), "hs_analytics_source": row.get("lead_source"),
+                 "hs_lead_status": row.get("status")}
+        ids[row["email"]] = app.add("contacts", {k: v for k, v in props.items() if v},
+                                    modified_ms=int(updated.timestamp() * 1000), created_ms=int(created.timestamp() * 1000))
+    kinds = {"call": "calls", "meeting": "meetings"}
+    for row in data.activities:
+        object_type = kinds.get(row["type"])
+        if object_type is None or row["email"] not in ids:
+            continue  # web and e-mail behaviour lives in the MA, not in CRM engagements
+        when = int(parse_datetime(row["occurred_at"]).timestamp() * 1000)
+        props = {"hs_timestamp": str(when)}
+        if object_type == "calls" and row.get("duration_seconds"):
+            props["hs_call_duration"] = str(int(float(row["duration_seconds"])) * 1000)
+        app.add(object_type, props, modified_ms=when, contact_id=ids[row["email"]])
+    if with_properties:
+        for name in ("leadsync_score", "leadsync_behavior_score", "leadsync_attribute_score"):
+            app.define_property("contacts", name, "number")
+        for name in ("leadsync_segment", "leadsync_sheet_version"):
+            app.define_property("contacts", name)
+        app.define_property("contacts", "leadsync_scored_at", "datetime")
+        app.define_property("tasks", "leadsync_key")
+    return ids
+
+
+# -- search evaluation -----------------------------------------------------------------------------
+def _comparable(value: Any) -> Any:
+    """Numbers (ids, epoch ms) compare as numbers; ISO datetimes as epoch ms; the rest as lower text."""
+    text = str(value)
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
+    except ValueError:
+        return text.lower()
+
+
+def _test(record: dict[str, Any], flt: dict[str, Any]) -> bool:
+    name, op = flt.get("propertyName"), flt.get("operator", "EQ")
+    actual = record["properties"].get(name)
+    if op == "HAS_PROPERTY":
+        return actual not in (None, "")
+    if op == "NOT_HAS_PROPERTY":
+        return actual in (None, "")
+    if actual in (None, ""):
+        return op in ("NEQ", "NOT_IN")
+    left = _comparable(actual)
+    if op in ("IN", "NOT_IN"):
+        inside = any(_comparable(v) == left for v in flt.get("values") or [])
+        return inside if op == "IN" else not inside
+    if op == "BETWEEN":
+        return _comparable(flt.get("value")) <= left <= _comparable(flt.get("highValue"))
+    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        found = str(flt.get("value", "")).strip("*").lower() in str(actual).lower()
+        return found if op == "CONTAINS_TOKEN" else not found
+    right = _comparable(flt.get("value"))
+    if type(left) is not type(right):
+        left, right = str(actual).lower(), str(flt.get("value")).lower()
+    return {"EQ": left == right, "NEQ": left != right, "GT": left > right, "GTE": left >= right,
+            "LT": left < right, "LTE": left <= right}[op]
+
+
+def matches(record: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
+    """Filter groups are ORed; the filters inside a group are ANDed."""
+    if not groups:
+        return True
+    return any(all(_test(record, f) for f in g.get("filters") or []) for g in groups)
+
+
+def search_page(obj: str, records: list[dict[str, Any]], body: Any, *, view: Any) -> tuple[int, dict[str, Any]]:
+    """Answer one search request: (status, body). 400 for bad requests and paging beyond 10,000."""
+    if not isinstance(body, dict):
+        return 400, {"message": "Invalid input JSON on line 1"}
+    groups = body.get("filterGroups") or []
+    if len(groups) > MAX_GROUPS or any(len(g.get("filters") or []) > MAX_FILTERS_PER_GROUP for g in groups) \
+            or sum(len(g.get("filters") or []) for g in groups) > MAX_FILTERS:
+        return 400, {"message": f"at most {MAX_GROUPS} filterGroups, {MAX_FILTERS_PER_GROUP} filters each, {MAX_FILTERS} in all"}
+    for group in groups:
+        for flt in group.get("filters") or []:
+            if flt.get("operator", "EQ") not in OPERATORS:
+                return 400, {"message": f"unknown operator {flt.get('operator')}"}
+    sorts = body.get("sorts") or []
+    if len(sorts) > 1:
+        return 400, {"message": "only one sort is allowed"}
+    try:
+        limit = int(body.get("limit", 10))
+        after = int(body.get("after") or 0)
+    except (TypeError, ValueError):
+        return 400, {"message": "limit and after must be integers"}
+    if not 1 <= limit <= 200:
+        return 400, {"message": f"limit must be between 1 and 200, got {limit}"}
+    if after + limit > SEARCH_CAP:
+        return 400, {"message": f"The maximum number of results for a search is {SEARCH_CAP}; paging beyond it is not possible"}
+    found = [r for r in records if matches(r, groups)]
+    if sorts:
+        prop = sorts[0].get("propertyName")
+        descending = str(sorts[0].get("direction", "ASCENDING")).upper().startswith("DESC")
+        def key(r: dict[str, Any]) -> tuple[int, Any, int]:
+            value = _comparable(r["properties"].get(prop) or 0)
+            return (1, value, int(r["id"])) if isinstance(value, str) else (0, value, int(r["id"]))
+
+        found.sort(key=key, reverse=descending)
+    else:
+        found.sort(key=lambda r: (r["createdAt"], int(r["id"])))  # oldest created first
+    page = found[after: after + limit]
+    answer: dict[str, Any] = {"total": len(found), "results": [view(r, body.get("properties")) for r in page]}
+    if after + limit < len(found):
+        answer["paging"] = {"next": {"after": str(after + limit)}}
+    return 200, answer
