@@ -10,11 +10,31 @@ from pathlib import Path
 import click
 
 from leadsync.core.cli.app import App, as_of_option, pass_app
-from leadsync.core.cli.output import echo_json, print_table
+from leadsync.core.cli.output import echo_json
 from leadsync.core.handoff import HandoffPlan, notify_overdue, preview_plans, render_plans
 from leadsync.core.reports.handoff_status import handoff_status
 
-__all__ = ["handoff"]
+__all__ = ["handoff", "wide_table"]
+
+
+def wide_table(title: str | None, columns: list[str], rows: list[list[object]]) -> None:
+    """A rich table that is not squeezed to 80 columns when stdout is a pipe or a file."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    console = Console(soft_wrap=False)
+    console.width = max(console.width, 160)
+    console.print(table)
+
+
+def _short(iso: str | None) -> str:
+    """'2026-11-24T18:00:00+09:00' -> '2026-11-24 18:00' (the table shows the calendar's zone)."""
+    return iso[:16].replace("T", " ") if iso else ""
 
 
 @click.group("handoff")
@@ -88,12 +108,12 @@ def status(app: App, fmt: str, notify: bool, as_of: str | None) -> None:
         f"first touch: {touch['touched']} (within SLA {touch['within_sla']}), "
         f"median {touch['median_hours']} h / {touch['median_business_hours']} business h"
     )
-    print_table(
+    wide_table(
         "Open handoffs",
         ["email", "company", "owner", "score", "opened", "due", "first touch", "overdue"],
         [
-            [r["email"] or r["lead_key"], r["company"], r["owner"], r["score"], r["opened_at"], r["due_at"],
-             r["first_touch_at"], "OVERDUE" if r["overdue"] else ""]
+            [r["email"] or r["lead_key"], r["company"], r["owner"], r["score"], _short(r["opened_at"]), _short(r["due_at"]),
+             _short(r["first_touch_at"]), "OVERDUE" if r["overdue"] else ""]
             for r in report["open_handoffs"]
         ],
     )

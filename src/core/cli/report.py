@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from leadsync.core.cli.app import App, pass_app
-from leadsync.core.cli.output import echo_json, print_table
+from leadsync.core.cli.handoff import wide_table
+from leadsync.core.cli.output import echo_json
 from leadsync.core.normalize import parse_datetime
 from leadsync.core.reports.feedback import feedback_report
 
@@ -34,14 +35,14 @@ def feedback(app: App, fmt: str, since: str | None) -> None:
         echo_json(data)
         return
     click.echo(f"handoffs {data['handoffs']}, rejected {data['rejected']} ({data['rejection_rate']:.0%})")
-    print_table("Rejection reasons", ["reason", "count"], [[r["reason"], r["count"]] for r in data["by_reason"]])
-    print_table(
+    wide_table("Rejection reasons", ["reason", "count"], [[r["reason"], r["count"]] for r in data["by_reason"]])
+    wide_table(
         "By lead source",
         ["lead source", "MQLs", "rejected", "rate", "top reason"],
         [[s["lead_source"], s["mqls"], s["rejected"], f"{s['rejection_rate']:.0%}",
           s["reasons"][0]["reason"] if s["reasons"] else ""] for s in data["by_source"]],
     )
-    print_table(
+    wide_table(
         "By scoring rule",
         ["rule", "points", "MQLs", "rejected", "rejection rate", "share of rejections"],
         [[r["rule"], ",".join(f"{p:+g}" for p in r["points"]), r["mqls"], r["rejected"],
