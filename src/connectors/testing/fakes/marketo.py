@@ -199,7 +199,11 @@ class MarketoFake:
         if path == "/rest/v1/activities/leadchanges.json":
             if not query.get("fields"):
                 return 200, error_envelope("1003", "fields is required")
-            return self._page(self.changes, query, None)
+            watched = set(query["fields"].split(","))
+            # Only New Lead and changes of the listed fields are reported, each with just those fields.
+            changes = [c | {"fields": [f for f in c["fields"] if f["name"] in watched]} for c in self.changes
+                       if c["activityTypeId"] == 12 or any(f["name"] in watched for f in c["fields"])]
+            return self._page(changes, query, None)
         if path == "/rest/v1/activities.json":
             raw_ids = query.get("activityTypeIds", "")
             ids = {int(x) for x in raw_ids.split(",") if x.strip()}
