@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from pydantic import model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from leadsync.connectors.base import (
     Capability,
@@ -51,18 +51,23 @@ TASKS_FILE = "tasks.csv"
 class FileSettings(ConnectionSettings):
     """``[connections.NAME]`` keys of ``plugin = "file"``: the input and the output folder."""
 
-    path: Path | None = None
-    output: Path | None = None
+    path: Path | None = Field(None, validate_default=True)
+    output: Path | None = Field(None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _folders_for_roles(self) -> FileSettings:
-        roles = set(self.roles)
-        reads = not roles or roles & {Capability.LEADS, Capability.ACTIVITIES}
-        if reads and self.path is None:
-            raise ValueError("`path` (the folder holding leads.csv and activities.csv) is required to read")
-        if roles & {Capability.SCORES, Capability.TASKS} and self.output is None:
-            raise ValueError("`output` (the folder for scores.csv and tasks.csv) is required to write")
-        return self
+    @field_validator("path")
+    @classmethod
+    def _path_to_read(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        roles = set(info.data.get("roles") or [])
+        if value is None and (not roles or roles & {Capability.LEADS, Capability.ACTIVITIES}):
+            raise ValueError("required to read: the folder holding leads.csv and activities.csv")
+        return value
+
+    @field_validator("output")
+    @classmethod
+    def _output_to_write(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None and set(info.data.get("roles") or []) & {Capability.SCORES, Capability.TASKS}:
+            raise ValueError("required to write: the folder for scores.csv and tasks.csv")
+        return value
 
 
 class _CsvStream(Stream):
