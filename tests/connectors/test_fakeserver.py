@@ -209,3 +209,22 @@ def test_separate_process_survives_a_killed_client(tmp_path: Path) -> None:
 def test_spawn_reports_a_bad_app() -> None:
     with pytest.raises(RuntimeError, match="did not start"):
         spawn_fake_server("no_such_module_xyz:factory")
+
+
+def test_client_concurrency_cap_keeps_within_the_vendor_limit() -> None:
+    import concurrent.futures
+
+    from leadsync.connectors.ratelimit import RateLimiter
+
+    app = notes.NotesApp()
+    app.concurrency_limit = 2
+    with FakeServer(app, latency=0.05) as srv:
+        assert srv.url.startswith("http://127.0.0.1:") and not srv.url.endswith(":0")
+        with HttpClient(
+            base_url=srv.url, auth=BearerToken("good-token"), limiter=RateLimiter(concurrency=2),
+            classify=marketo_rate_limit, max_retries=0,
+        ) as client:
+            with concurrent.futures.ThreadPoolExecutor(6) as pool:
+                statuses = list(pool.map(lambda _: client.get("/notes").json(), range(12)))
+    assert all("results" in body for body in statuses)  # never over the limit, so never refused
+    assert srv.connections_accepted <= 2

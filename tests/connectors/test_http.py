@@ -377,3 +377,34 @@ def test_per_request_timeout_and_stats(sleeps: Sleeps) -> None:
     timeouts = [call.request.extensions["timeout"]["read"] for call in route.calls]
     assert timeouts == [2.5, 30.0]
     assert client.stats["requests"] == 2 and client.stats["retries"] == 0
+
+
+@respx.mock
+def test_client_credentials_in_post_body(sleeps: Sleeps) -> None:
+    token = respx.post(f"{BASE}/oauth/token").mock(
+        return_value=httpx.Response(200, json={"access_token": "cc-token-1234", "expires_in": 3599})
+    )
+    api = respx.get(f"{BASE}/x").mock(return_value=httpx.Response(200))
+    auth = OAuth2ClientCredentials(f"{BASE}/oauth/token", "cid", "cc-secret-5678")
+    with make_client(sleeps, auth=auth) as client:
+        client.get("/x")
+    form = dict(httpx.QueryParams(token.calls[0].request.content.decode()))
+    assert form == {"grant_type": "client_credentials", "client_id": "cid", "client_secret": "cc-secret-5678"}
+    assert not token.calls[0].request.url.params
+    assert api.calls[0].request.headers["Authorization"] == "Bearer cc-token-1234"
+    assert "cc-secret-5678" not in repr(auth)
+
+
+@respx.mock
+def test_token_response_without_access_token_is_auth_error(sleeps: Sleeps) -> None:
+    respx.post(f"{BASE}/oauth/token").mock(return_value=httpx.Response(200, json={"error": "nope"}))
+    auth = OAuth2ClientCredentials(f"{BASE}/oauth/token", "cid", "cc-secret-5678")
+    with make_client(sleeps, auth=auth) as client, pytest.raises(AuthError, match="no access_token"):
+        client.get("/x")
+
+
+def test_bad_arguments_are_rejected() -> None:
+    with pytest.raises(ValueError):
+        OAuth2ClientCredentials("https://t", "id", "secret", method="PUT")
+    with pytest.raises(ValueError):
+        HttpClient(base_url=BASE, max_retries=-1)

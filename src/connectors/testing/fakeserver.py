@@ -373,9 +373,7 @@ class FakeServer(ThreadingHTTPServer):
         self._started = time.monotonic()
         if self.state_path is not None and self.state_path.exists():
             app.load_state(json.loads(self.state_path.read_text(encoding="utf-8")))
-        super().__init__(("127.0.0.1", port), _RequestHandler, bind_and_activate=False)
-        self._bound = False
-        self._port = port
+        super().__init__(("127.0.0.1", port), _RequestHandler)
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -385,11 +383,7 @@ class FakeServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def start(self) -> FakeServer:
-        """Bind and serve in a background thread."""
-        if not self._bound:
-            self.server_bind()
-            self.server_activate()
-            self._bound = True
+        """Serve in a background thread (the socket is bound and `url` known from construction)."""
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name=f"fake-{type(self.app).__name__}", daemon=True)
         self._thread.start()
         return self
@@ -628,9 +622,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
     )
     signal.signal(signal.SIGTERM, _interrupt)
-    server.server_bind()
-    server.server_activate()
-    server._bound = True
     print(server.url, flush=True)
     try:
         server.serve_forever()
