@@ -235,3 +235,48 @@ class KintoneFake:
         if not upsert:
             answer = [{"id": a["id"], "revision": a["revision"]} for a in answer]
         return 200, {"records": answer}
+
+
+def seed_demo(fake: KintoneFake, anchor: datetime, app: int = 10, **options: int) -> int:
+    """Put the demo leads (leadsync.core.demo) into the leads app; returns how many."""
+    from leadsync.core.demo import generate_demo
+
+    data = generate_demo(anchor, **options)
+    for row in data.leads:
+        fake.add_record(app, {"メールアドレス": row.get("email") or "", "会社名": row.get("company") or "",
+                              "姓": row.get("last_name") or "", "名": row.get("first_name") or "",
+                              "役職": row.get("title") or "", "従業員数": row.get("employees") or "",
+                              "業種": row.get("industry") or "", "ステータス": row.get("status") or ""})
+    return len(data.leads)
+
+
+def make_app(fake: KintoneFake) -> Any:
+    """The fake as a FakeApp for leadsync.connectors.testing.fakeserver.FakeServer (real HTTP)."""
+    from leadsync.connectors.testing.fakeserver import FakeApp, Request, Response, route
+
+    class KintoneFakeApp(FakeApp):
+        concurrency_limit = 100  # kintone: 100 concurrent requests per domain, then 429
+
+        def rate_limited_response(self, request: Request) -> Response:
+            return Response(429, json={"code": "GAIA_TM01", "id": "fake", "message": "Too many requests."})
+
+        def _serve(self, request: Request) -> Response:
+            params = {k: v for k, v in request.query.items() if not k.startswith("fields")}
+            fields = [v for k, vs in request.query_lists.items() if k.startswith("fields") for v in vs]
+            status, body = fake.answer(request.method, request.path, params, fields,
+                                       request.json if request.json is not None else {}, httpx.Headers(request.headers))
+            return Response(status, json=body)
+
+        @route("GET", r"/k/v1/.*")
+        def get(self, request: Request) -> Response:
+            return self._serve(request)
+
+        @route("PUT", r"/k/v1/.*")
+        def put(self, request: Request) -> Response:
+            return self._serve(request)
+
+        @route("POST", r"/k/v1/.*")
+        def post(self, request: Request) -> Response:
+            return self._serve(request)
+
+    return KintoneFakeApp()
