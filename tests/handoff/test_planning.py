@@ -199,3 +199,21 @@ def test_clock_starts_at_next_opening_when_detected_at_night(world) -> None:
     world.score("a@example.com", 85, friday_night)
     [plan] = run(world, friday_night)
     assert plan.due_at.isoformat() == "2025-05-07T18:00:00+09:00"
+
+
+def test_task_key_is_deterministic_per_episode() -> None:
+    assert task_key("a@example.com", MONDAY) == task_key("a@example.com", MONDAY.astimezone(ZoneInfo("UTC")))
+    assert task_key("a@example.com", MONDAY) != task_key("a@example.com", MONDAY + timedelta(seconds=1))
+    assert task_key("a@example.com", MONDAY) != task_key("b@example.com", MONDAY)
+    assert len(task_key("a@example.com", MONDAY)) == 23
+
+
+def test_plans_that_get_no_task_carry_no_due_date_and_say_why(world) -> None:
+    world.lead("a@example.com", owner="rep-z")
+    world.score("a@example.com", 85, MONDAY, world.HOT)
+    run(world, MONDAY)
+    world.update_lead("a@example.com", status="Rejected", status_reason="連絡不通")
+    plans = run(world, MONDAY + timedelta(days=1))
+    data = plans[0].to_json()
+    assert data["action"] == "cooldown" and data["due_at"] is None and data["task_key"] is None
+    assert data["owner"] == "rep-z" and data["detail"].startswith("cooldown until 2025-05-08T")
