@@ -193,9 +193,9 @@ class HttpClient:
                 status = response.status_code
                 if not idempotent and status >= 500 and status not in NOT_APPLIED_STATUSES:
                     raise AmbiguousWriteError(method, str(response.request.url), f"HTTP {status}")
+                # The wait happens in this thread's retry loop (with the injectable sleep); other
+                # threads honour their own 429s, and the limiter the vendor's rate-limit headers.
                 retry_after = parse_retry_after(response.headers)
-                if retry_after is not None and self.limiter is not None:
-                    self.limiter.block(endpoint, min(retry_after, self.backoff_max))
                 raise _Retry(f"HTTP {status}", response=response, retry_after=retry_after)
             if resolution is Resolution.REFRESH_AUTH_THEN_RETRY:
                 if authenticate and self.auth is not None and not refreshed:
