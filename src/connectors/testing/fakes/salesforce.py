@@ -1,0 +1,486 @@
+"""A fake Salesforce REST API: OAuth (three grants), SOQL with nextRecordsUrl, sObject Collections, quotas.
+
+Shaped after the REST API developer guide: error arrays ``[{message, errorCode, fields}]``,
+401 INVALID_SESSION_ID for an expired session, 403 REQUEST_LIMIT_EXCEEDED when the daily
+allocation is spent, ``Sforce-Limit-Info`` on every answer, collection results in input order
+with ``created`` on upserts. The SOQL subset: SELECT fields FROM object [WHERE ...] [ORDER BY ...]
+[LIMIT n] with AND/OR/NOT, parentheses, = != < <= > >=, IN (...), strings, datetimes, numbers,
+null, true/false.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from leadsync.connectors.testing.fakeserver import FakeApp, Request, Response, route
+
+__all__ = ["SalesforceFake", "SoqlError", "parse_soql", "seed_demo"]
+
+PREFIX = {"Lead": "00Q", "Task": "00T", "Event": "00U", "CampaignMember": "00v", "User": "005"}
+STANDARD = {
+    "Lead": {"Id", "Email", "FirstName", "LastName", "Company", "Title", "Phone", "NumberOfEmployees", "Industry",
+             "LeadSource", "OwnerId", "Status", "CreatedDate", "SystemModstamp", "IsConverted"},
+    "Task": {"Id", "WhoId", "WhatId", "OwnerId", "ActivityDate", "Subject", "Description", "Priority", "Status",
+             "TaskSubtype", "IsClosed", "CompletedDateTime", "CallDurationInSeconds", "CallDisposition",
+             "CreatedDate", "SystemModstamp"},
+    "Event": {"Id", "WhoId", "StartDateTime", "DurationInMinutes", "Subject", "CreatedDate", "SystemModstamp"},
+    "CampaignMember": {"Id", "LeadId", "CampaignId", "Status", "CreatedDate", "SystemModstamp"},
+}
+TASK_STATUSES = {"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}
+PRIORITIES = {"High", "Normal", "Low"}
+
+
+def sf_time(moment: datetime | None = None) -> str:
+    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def errors(message: str, code: str, fields: list[str] | None = None) -> list[dict[str, Any]]:
+    item: dict[str, Any] = {"message": message, "errorCode": code}
+    if fields is not None:
+        item["fields"] = fields
+    return [item]
+
+
+# -- SOQL ------------------------------------------------------------------------------------------
+class SoqlError(ValueError):
+    """MALFORMED_QUERY."""
+
+
+_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<dt>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))
+    |(?P<date>\d{4}-\d\d-\d\d)|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><=|>=|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z_][\w.]*))""", re.X)
+
+
+def _tokens(text: str) -> list[tuple[str, Any]]:
+    out, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise SoqlError(f"unexpected token at column {pos + 1}: {text[pos:pos + 20]!r}")
+        kind = match.lastgroup
+        value: Any = match.group(kind)
+        if kind == "str":
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        elif kind == "dt":
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        elif kind == "num":
+            value = float(value)
+        out.append((kind, value))
+        pos = match.end()
+    return out
+
+
+def _value(record: dict[str, Any], field: str) -> Any:
+    value = record.get(field)
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT.*[+-]\d{4}", value):
+        return datetime.fromisoformat(value[:-2] + ":" + value[-2:])
+    return value
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens, self.i = _tokens(text), 0
+
+    def peek(self, word: str | None = None) -> bool:
+        if self.i >= len(self.tokens):
+            return False
+        kind, value = self.tokens[self.i]
+        return word is None or (kind in ("word", "op") and str(value).upper() == word)
+
+    def take(self, word: str | None = None) -> tuple[str, Any]:
+        if self.i >= len(self.tokens) or (word and not self.peek(word)):
+            raise SoqlError(f"expected {word or 'more'} at token {self.i + 1}")
+        self.i += 1
+        return self.tokens[self.i - 1]
+
+    def literal(self) -> Any:
+        kind, value = self.take()
+        if kind == "word":
+            lowered = value.lower()
+            if lowered in ("null", "true", "false"):
+                return {"null": None, "true": True, "false": False}[lowered]
+            raise SoqlError(f"unexpected {value}")
+        if kind == "op":
+            raise SoqlError(f"unexpected {value}")
+        return value
+
+    def expr(self) -> Any:
+        node = self.term()
+        while self.peek("OR"):
+            self.take()
+            node = ("or", node, self.term())
+        return node
+
+    def term(self) -> Any:
+        node = self.factor()
+        while self.peek("AND"):
+            self.take()
+            node = ("and", node, self.factor())
+        return node
+
+    def factor(self) -> Any:
+        if self.peek("NOT"):
+            self.take()
+            return ("not", self.factor())
+        if self.peek("("):
+            self.take()
+            node = self.expr()
+            self.take(")")
+            return node
+        kind, field = self.take()
+        if kind != "word":
+            raise SoqlError(f"expected a field, got {field}")
+        if self.peek("IN") or self.peek("NOT"):
+            negate = self.take()[1].upper() == "NOT"
+            if negate:
+                self.take("IN")
+            self.take("(")
+            values = [self.literal()]
+            while self.peek(","):
+                self.take()
+                values.append(self.literal())
+            self.take(")")
+            return ("in", field, values, negate)
+        kind, op = self.take()
+        if kind != "op" or op not in ("=", "!=", "<", "<=", ">", ">="):
+            raise SoqlError(f"expected an operator after {field}")
+        return ("cmp", field, op, self.literal())
+
+
+def _eval(node: Any, record: dict[str, Any]) -> bool:
+    tag = node[0]
+    if tag == "and":
+        return _eval(node[1], record) and _eval(node[2], record)
+    if tag == "or":
+        return _eval(node[1], record) or _eval(node[2], record)
+    if tag == "not":
+        return not _eval(node[1], record)
+    if tag == "in":
+        inside = _value(record, node[1]) in node[2]
+        return not inside if node[3] else inside
+    _, field, op, right = node
+    left = _value(record, field)
+    if isinstance(left, int | float) and isinstance(right, float):
+        left = float(left)
+    if op == "=":
+        return left == right
+    if op == "!=":
+        return left != right
+    if left is None or right is None:
+        return False
+    try:
+        return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+    except TypeError:
+        return False
+
+
+def parse_soql(text: str) -> dict[str, Any]:
+    """SELECT/FROM/WHERE/ORDER BY/LIMIT as a dict; SoqlError when malformed."""
+    p = _Parser(text)
+    p.take("SELECT")
+    fields = [p.take()[1]]
+    while p.peek(","):
+        p.take()
+        fields.append(p.take()[1])
+    p.take("FROM")
+    obj = p.take()[1]
+    where = None
+    if p.peek("WHERE"):
+        p.take()
+        where = p.expr()
+    order: list[tuple[str, bool]] = []
+    if p.peek("ORDER"):
+        p.take()
+        p.take("BY")
+        while True:
+            field = p.take()[1]
+            descending = False
+            if p.peek("ASC") or p.peek("DESC"):
+                descending = p.take()[1].upper() == "DESC"
+            order.append((field, descending))
+            if not p.peek(","):
+                break
+            p.take()
+    limit = None
+    if p.peek("LIMIT"):
+        p.take()
+        limit = int(p.take()[1])
+    if p.i != len(p.tokens):
+        raise SoqlError(f"unexpected token {p.tokens[p.i][1]!r}")
+    return {"fields": fields, "object": obj, "where": where, "order": order, "limit": limit}
+
+
+# -- the app ---------------------------------------------------------------------------------------
+_V = r"/services/data/v(?P<v>\d+\.\d)"
+
+
+class SalesforceFake(FakeApp):
+    """Salesforce as leadsync uses it. Knobs in state["config"]: daily_limit, session_lifetime_s."""
+
+    def __init__(self, *, client_id: str = "sf-cid", client_secret: str = "sf-secret", refresh_token: str = "sf-rtok",
+                 username: str = "integration@example.jp") -> None:
+        self._creds = {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token,
+                       "username": username}
+        self.url = ""  # set by the test once the server is up (instance_url)
+        super().__init__()
+
+    def initial_state(self) -> dict[str, Any]:
+        return {"objects": {name: {} for name in STANDARD}, "custom_fields": {name: {} for name in STANDARD},
+                "sessions": {}, "cursors": {}, "next_id": 1, "api_used": 0,
+                "config": {"daily_limit": 100_000, "session_lifetime_s": 7200, **self._creds}}
+
+    # -- seeding and inspection --------------------------------------------------------------
+    def add(self, obj: str, fields: dict[str, Any], *, modstamp: datetime | None = None) -> str:
+        record_id = f"{PREFIX[obj]}{self.state['next_id']:015d}"
+        self.state["next_id"] += 1
+        stamp = sf_time(modstamp)
+        record = {"Id": record_id, "CreatedDate": stamp, **fields, "SystemModstamp": stamp}
+        if obj == "Task":
+            record.setdefault("IsClosed", record.get("Status") == "Completed")
+        self.state["objects"][obj][record_id] = record
+        return record_id
+
+    def define_field(self, obj: str, name: str, *, external_id: bool = False, unique: bool = False) -> None:
+        self.state["custom_fields"][obj][name] = {"name": name, "custom": True, "externalId": external_id, "unique": unique}
+
+    def define_leadsync_fields(self) -> None:
+        for name in ("Leadsync_Score__c", "Leadsync_Behavior_Score__c", "Leadsync_Attribute_Score__c",
+                     "Leadsync_Segment__c", "Leadsync_Sheet_Version__c", "Leadsync_Scored_At__c"):
+            self.define_field("Lead", name)
+        self.define_field("Task", "Leadsync_Key__c", external_id=True, unique=True)
+
+    def records(self, obj: str) -> list[dict[str, Any]]:
+        return list(self.state["objects"][obj].values())
+
+    def expire_sessions(self) -> None:
+        for token in self.state["sessions"]:
+            self.state["sessions"][token] = 0
+
+    def _fields(self, obj: str) -> set[str]:
+        return STANDARD[obj] | set(self.state["custom_fields"][obj])
+
+    # -- framework hooks ---------------------------------------------------------------------
+    def _limit_info(self) -> dict[str, str]:
+        return {"Sforce-Limit-Info": f"api-usage={self.state['api_used']}/{self.state['config']['daily_limit']}"}
+
+    def _answer(self, status: int, body: Any) -> Response:
+        return Response(status, json=body, headers=self._limit_info())
+
+    def before_request(self, request: Request) -> Response | None:
+        if request.path.startswith("/services/oauth2/"):
+            return None
+        expiry = self.state["sessions"].get(request.bearer or "")
+        if expiry is None or expiry < time.time():
+            return Response(401, json=errors("Session expired or invalid", "INVALID_SESSION_ID"))
+        if self.state["api_used"] >= self.state["config"]["daily_limit"]:
+            return self._answer(403, errors("TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED"))
+        self.state["api_used"] += 1
+        return None
+
+    @route("POST", r"/services/oauth2/token")
+    def token(self, request: Request) -> Response:
+        form, config = request.form, self.state["config"]
+        grant = form.get("grant_type")
+        good = False
+        if grant == "refresh_token":
+            good = form.get("client_id") == config["client_id"] and form.get("refresh_token") == config["refresh_token"]
+        elif grant == "client_credentials":
+            good = (form.get("client_id"), form.get("client_secret")) == (config["client_id"], config["client_secret"])
+        elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            import jwt
+
+            try:  # the fake trusts any key; it checks the claims the way the org would
+                claims = jwt.decode(form.get("assertion", ""), options={"verify_signature": False})
+                good = claims.get("iss") == config["client_id"] and claims.get("sub") == config["username"] \
+                    and claims.get("exp", 0) > time.time()
+            except jwt.PyJWTError:
+                good = False
+        else:
+            return Response(400, json={"error": "unsupported_grant_type", "error_description": "grant type not supported"})
+        if not good:
+            return Response(400, json={"error": "invalid_grant", "error_description": "authentication failure"})
+        access = f"00D!{uuid.uuid4().hex}"
+        self.state["sessions"][access] = time.time() + float(config["session_lifetime_s"])
+        return Response(200, json={"access_token": access, "instance_url": self.url, "token_type": "Bearer",
+                                   "id": f"{self.url}/id/00D000000000001/005000000000001",
+                                   "issued_at": str(int(time.time() * 1000)), "signature": "fake"})
+
+    # -- query -------------------------------------------------------------------------------
+    def _batch(self, rows: list[dict[str, Any]], size: int, version: str, total: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"totalSize": total, "done": len(rows) <= size, "records": rows[:size]}
+        if len(rows) > size:
+            locator = f"01g{uuid.uuid4().hex[:15]}"
+            self.state["cursors"][locator] = {"rows": rows[size:], "size": size, "total": total, "offset": size}
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{size}"
+        return body
+
+    @route("GET", rf"{_V}/query/?", write=False)
+    def query(self, request: Request) -> Response:
+        text = request.query.get("q", "")
+        try:
+            parsed = parse_soql(text)
+        except SoqlError as exc:
+            return self._answer(400, errors(f"{text[:80]}\n^\nERROR: {exc}", "MALFORMED_QUERY"))
+        obj = parsed["object"]
+        if obj not in STANDARD:
+            return self._answer(400, errors(f"sObject type '{obj}' is not supported.", "INVALID_TYPE"))
+        unknown = [f for f in parsed["fields"] if f not in self._fields(obj)]
+        if unknown:
+            return self._answer(400, errors(f"No such column '{unknown[0]}' on entity '{obj}'.", "INVALID_FIELD"))
+        rows = [r for r in self.records(obj) if parsed["where"] is None or _eval(parsed["where"], r)]
+        for field, descending in reversed(parsed["order"]):
+            rows.sort(key=lambda r: (_value(r, field) is None, str(_value(r, field) or "")), reverse=descending)
+        if parsed["limit"] is not None:
+            rows = rows[: parsed["limit"]]
+        shaped = [{"attributes": {"type": obj, "url": f"/services/data/v{request.params['v']}/sobjects/{obj}/{r['Id']}"},
+                   **{f: r.get(f) for f in parsed["fields"]}} for r in rows]
+        match = re.search(r"batchSize=(\d+)", request.header("sforce-query-options") or "")
+        size = min(max(int(match.group(1)), 200), 2000) if match else 2000
+        return self._answer(200, self._batch(shaped, size, request.params["v"], len(shaped)))
+
+    @route("GET", rf"{_V}/query/(?P<locator>01g\w+)-(?P<offset>\d+)")
+    def query_more(self, request: Request) -> Response:
+        cursor = self.state["cursors"].pop(request.params["locator"], None)
+        if cursor is None:
+            return self._answer(400, errors("invalid query locator", "INVALID_QUERY_LOCATOR"))
+        return self._answer(200, self._batch(cursor["rows"], cursor["size"], request.params["v"], cursor["total"]))
+
+    # -- writes ------------------------------------------------------------------------------
+    def _problem(self, obj: str, record: dict[str, Any]) -> dict[str, Any] | None:
+        for field, value in record.items():
+            if field in ("WhoId", "LeadId") and value and str(value) not in self.state["objects"]["Lead"]:
+                return {"statusCode": "INVALID_CROSS_REFERENCE_KEY", "message": f"invalid cross reference id", "fields": [field]}
+        if obj == "Task":
+            if len(record.get("Subject") or "") > 255:
+                return {"statusCode": "STRING_TOO_LONG", "message": "Subject: data value too large", "fields": ["Subject"]}
+            for field, allowed in (("Status", TASK_STATUSES), ("Priority", PRIORITIES)):
+                if field in record and record[field] not in allowed:
+                    return {"statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                            "message": f"{field}: bad value for restricted picklist field: {record[field]}", "fields": [field]}
+        return None
+
+    def _collection_input(self, request: Request, obj: str | None) -> list[dict[str, Any]] | Response:
+        body = request.json if isinstance(request.json, dict) else None
+        records = body.get("records") if body else None
+        if not isinstance(records, list):
+            return self._answer(400, errors("Json Deserialization failed on token 'null'", "JSON_PARSER_ERROR"))
+        if len(records) > 200:
+            return self._answer(400, errors("Maximum number of records is 200", "EXCEEDED_ID_LIMIT"))
+        for record in records:
+            kind = (record.get("attributes") or {}).get("type")
+            if kind not in STANDARD or (obj and kind != obj):
+                return self._answer(400, errors("Each record needs attributes.type of the URI's object", "INVALID_TYPE"))
+            unknown = [f for f in record if f not in ("attributes", "id") and f not in self._fields(kind)]
+            if unknown:
+                return self._answer(400, errors(f"No such column '{unknown[0]}' on sobject of type {kind}", "INVALID_FIELD"))
+        return records
+
+    @route("PATCH", rf"{_V}/composite/sobjects")
+    def update_collection(self, request: Request) -> Response:
+        records = self._collection_input(request, None)
+        if isinstance(records, Response):
+            return records
+        results = []
+        for record in records:
+            kind, record_id = record["attributes"]["type"], str(record.get("id") or "")
+            stored = self.state["objects"][kind].get(record_id)
+            fields = {k: v for k, v in record.items() if k not in ("attributes", "id")}
+            problem = self._problem(kind, fields) if stored else {
+                "statusCode": "ENTITY_IS_DELETED" if record_id.startswith(PREFIX[kind]) else "MALFORMED_ID",
+                "message": "entity is deleted" if record_id.startswith(PREFIX[kind]) else f"bad id {record_id}", "fields": []}
+            if problem:
+                results.append({"success": False, "errors": [problem]})
+                continue
+            stored.update(fields, SystemModstamp=sf_time())
+            results.append({"id": record_id, "success": True, "errors": []})
+        return self._answer(200, results)
+
+    @route("PATCH", rf"{_V}/composite/sobjects/(?P<obj>\w+)/(?P<field>\w+)")
+    def upsert_collection(self, request: Request) -> Response:
+        obj, field = request.params["obj"], request.params["field"]
+        if float(request.params["v"]) < 46:
+            return self._answer(404, errors("The requested resource does not exist", "NOT_FOUND"))
+        if obj not in STANDARD or not self.state["custom_fields"][obj].get(field, {}).get("externalId"):
+            return self._answer(400, errors(f"Provided external ID field does not exist or is not accessible: {field}", "INVALID_FIELD"))
+        records = self._collection_input(request, obj)
+        if isinstance(records, Response):
+            return records
+        results = []
+        for record in records:
+            key = record.get(field)
+            fields = {k: v for k, v in record.items() if k != "attributes"}
+            problem = self._problem(obj, fields) if key else {"statusCode": "MISSING_ARGUMENT", "message": f"{field} not specified", "fields": []}
+            if problem:
+                results.append({"success": False, "errors": [problem]})
+                continue
+            found = [r for r in self.records(obj) if r.get(field) == key]
+            if len(found) > 1:
+                results.append({"success": False, "errors": [{"statusCode": "DUPLICATE_EXTERNAL_ID", "message": "more than one record", "fields": [field]}]})
+            elif found:
+                found[0].update(fields, SystemModstamp=sf_time())
+                results.append({"id": found[0]["Id"], "success": True, "errors": [], "created": False})
+            else:
+                new_id = self.add(obj, {**fields, "IsClosed": fields.get("Status") == "Completed"})
+                results.append({"id": new_id, "success": True, "errors": [], "created": True})
+        return self._answer(200, results)
+
+    @route("POST", rf"{_V}/sobjects/(?P<obj>Lead|Task)")
+    def create(self, request: Request) -> Response:
+        obj, fields = request.params["obj"], dict(request.json or {})
+        required = [f for f in (("LastName", "Company") if obj == "Lead" else ()) if not fields.get(f)]
+        if required:
+            return self._answer(400, errors(f"Required fields are missing: {required}", "REQUIRED_FIELD_MISSING", required))
+        unknown = [f for f in fields if f not in self._fields(obj)]
+        if unknown:
+            return self._answer(400, errors(f"No such column '{unknown[0]}' on sobject of type {obj}", "INVALID_FIELD"))
+        return self._answer(201, {"id": self.add(obj, fields), "success": True, "errors": []})
+
+    @route("GET", rf"{_V}/sobjects/(?P<obj>\w+)/describe")
+    def describe(self, request: Request) -> Response:
+        obj = request.params["obj"]
+        if obj not in STANDARD:
+            return self._answer(404, errors(f"The requested resource does not exist", "NOT_FOUND"))
+        fields = [{"name": n, "custom": False, "externalId": False, "unique": n == "Id"} for n in sorted(STANDARD[obj])]
+        fields += list(self.state["custom_fields"][obj].values())
+        return self._answer(200, {"name": obj, "fields": fields})
+
+
+def seed_demo(app: SalesforceFake, anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000,
+              with_fields: bool = True) -> dict[str, str]:
+    """The demo leads as Leads, calls as Tasks, meetings as Events, webinars as CampaignMembers."""
+    from leadsync.core.demo import generate_demo
+    from leadsync.core.normalize import parse_datetime, parse_employees
+
+    data = generate_demo(anchor, seed=seed, leads=leads, activities=activities)
+    ids: dict[str, str] = {}
+    for row in data.leads:
+        stamp = parse_datetime(row.get("updated_at") or row.get("created_at") or anchor.isoformat())
+        ids[row["email"]] = app.add("Lead", {
+            "Email": row["email"], "FirstName": row.get("first_name") or None, "LastName": row.get("last_name") or "不明",
+            "Company": row.get("company") or "不明", "Title": row.get("title") or None, "Phone": row.get("phone") or None,
+            "NumberOfEmployees": parse_employees(row.get("employees")), "Industry": row.get("industry") or None,
+            "LeadSource": row.get("lead_source") or None, "Status": row.get("status") or "Open - Not Contacted",
+            "IsConverted": False}, modstamp=stamp)
+    for row in data.activities:
+        who = ids.get(row["email"])
+        when = parse_datetime(row["occurred_at"])
+        if who is None:
+            continue
+        if row["type"] == "call":
+            duration = int(float(row["duration_seconds"])) if row.get("duration_seconds") else None
+            app.add("Task", {"WhoId": who, "TaskSubtype": "Call", "Subject": "Call", "Status": "Completed",
+                             "CompletedDateTime": sf_time(when), "CallDurationInSeconds": duration,
+                             "CallDisposition": row.get("outcome") or None}, modstamp=when)
+        elif row["type"] == "meeting":
+            app.add("Event", {"WhoId": who, "StartDateTime": sf_time(when), "DurationInMinutes": 60}, modstamp=when)
+        elif row["type"] in ("webinar_registered", "webinar_attended"):
+            status = "Attended" if row["type"] == "webinar_attended" else "Registered"
+            app.add("CampaignMember", {"LeadId": who, "CampaignId": "701000000000001", "Status": status}, modstamp=when)
+    if with_fields:
+        app.define_leadsync_fields()
+    return ids
