@@ -242,6 +242,8 @@ class SalesforceFake(FakeApp):
         record = {"Id": record_id, "CreatedDate": stamp, **fields, "SystemModstamp": stamp}
         if obj == "Task":
             record.setdefault("IsClosed", record.get("Status") == "Completed")
+        if obj == "Lead":
+            record.setdefault("IsConverted", False)  # a checkbox is never null
         self.state["objects"][obj][record_id] = record
         return record_id
 
