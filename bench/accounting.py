@@ -1,0 +1,135 @@
+"""Reading the fake's request log: which request was what, phases, and the vendor's minimums."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Budget", "Phase", "classify", "minimum_requests", "phases", "summarize_requests"]
+
+_SEARCH = re.compile(r"/crm/v3/objects/(?P<obj>\w+)/search")
+_ASSOC = re.compile(r"/crm/v4/associations/(?P<obj>\w+)/contacts/batch/read")
+_LIST = re.compile(r"/crm/v3/objects/(?P<obj>\w+)")
+WRITES = {"/crm/v3/objects/contacts/batch/update": "score update", "/crm/v3/objects/tasks/batch/create": "task create",
+          "/crm/v3/objects/contacts/batch/upsert": "contact upsert"}  # fmt: skip
+
+# HubSpot's documented maximums (VENDORS.md; associations: developer changelog, February 2025).
+LIST_PAGE, SEARCH_PAGE, ASSOCIATIONS_BATCH, WRITE_BATCH = 100, 200, 1000, 100
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The vendor's allowance: `per_10s` on the default bucket, `search_per_s` on search."""
+
+    per_10s: int
+    search_per_s: int
+
+    def rate(self, bucket: str) -> float:
+        return self.search_per_s if bucket == "search" else self.per_10s / 10.0
+
+    def window(self, bucket: str) -> int:
+        return self.search_per_s if bucket == "search" else self.per_10s
+
+
+def classify(method: str, path: str) -> tuple[str, str, bool]:
+    """(kind, rate-limit bucket, is a write) of one logged request."""
+    if path in WRITES:
+        return WRITES[path], "default", True
+    if method == "POST" and (found := _SEARCH.fullmatch(path)):
+        return f"{found['obj']} search", "search", False
+    if method == "POST" and (found := _ASSOC.fullmatch(path)):
+        return f"{found['obj']} associations", "default", False
+    if method == "GET" and (found := _LIST.fullmatch(path)):
+        return f"{found['obj']} list", "default", False
+    return f"{method} {path}", "default", method not in ("GET", "HEAD")
+
+
+@dataclass
+class Phase:
+    """A stretch of one run's requests: a stream's pull, or the push."""
+
+    name: str
+    first_t: float
+    last_t: float
+    counts: dict[str, int] = field(default_factory=dict)  # bucket -> requests
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    def duration(self, latency: float) -> float:
+        # Log times are taken when an answer is sent; the first request left ~latency earlier.
+        return self.last_t - self.first_t + latency
+
+    def binding(self, budget: Budget) -> tuple[str, float]:
+        """The bucket that limits this phase and the seconds its requests need at the allowed rate."""
+        return max(((b, n / budget.rate(b)) for b, n in self.counts.items()), key=lambda item: item[1])
+
+    def rate_bound(self, budget: Budget) -> bool:
+        """True when the phase has more requests than one window allows (a burst is not a rate)."""
+        bucket, _ = self.binding(budget)
+        return self.counts[bucket] > budget.window(bucket)
+
+
+def _phase_name(kind: str, pushing: bool) -> str:
+    if pushing:
+        return "push"
+    obj = kind.split()[0]
+    return f"pull {obj}"
+
+
+def phases(log: list[list[Any]]) -> list[Phase]:
+    """Consecutive requests grouped by stream; everything from the first write on is the push."""
+    found: list[Phase] = []
+    pushing = False
+    for time_s, method, path, _status, _fault in log:
+        kind, bucket, write = classify(method, path)
+        pushing = pushing or write
+        name = _phase_name(kind, pushing)
+        if not found or found[-1].name != name:
+            found.append(Phase(name, time_s, time_s))
+        phase = found[-1]
+        phase.last_t = time_s
+        phase.counts[bucket] = phase.counts.get(bucket, 0) + 1
+        phase.kinds[kind] = phase.kinds.get(kind, 0) + 1
+    return found
+
+
+def summarize_requests(log: list[list[Any]]) -> dict[str, Any]:
+    """Requests by kind and bucket, writes, and non-2xx answers (429s included)."""
+    kinds: dict[str, int] = {}
+    buckets: dict[str, int] = {}
+    writes = 0
+    refused = 0
+    for _t, method, path, status, _fault in log:
+        kind, bucket, write = classify(method, path)
+        kinds[kind] = kinds.get(kind, 0) + 1
+        buckets[bucket] = buckets.get(bucket, 0) + 1
+        writes += write
+        refused += status is None or not 200 <= int(status) < 300
+    return {"total": len(log), "kinds": kinds, "buckets": buckets, "writes": writes, "refused": refused}
+
+
+def minimum_requests(pulled: dict[str, int], *, scores: int, tasks: int, first_sync: bool) -> dict[str, dict[str, int]]:
+    """The fewest requests HubSpot's documented batch sizes allow, by phase and bucket.
+
+    A first sync lists contacts (100 a page); every other read is a search (200 a page), and an
+    engagement page needs its contacts (associations batch read, 1,000 ids). An incremental read
+    with nothing new still costs one (empty) search.
+    """
+    minimum: dict[str, dict[str, int]] = {}
+    for stream, records in pulled.items():
+        if stream == "leads":
+            if first_sync:
+                minimum["pull contacts"] = {"default": max(1, math.ceil(records / LIST_PAGE))}
+            else:
+                minimum["pull contacts"] = {"search": max(1, math.ceil(records / SEARCH_PAGE))}
+        elif stream.startswith("activities_"):
+            obj = stream.split("_", 1)[1]
+            minimum[f"pull {obj}"] = {"search": max(1, math.ceil(records / SEARCH_PAGE)),
+                                      "default": math.ceil(records / ASSOCIATIONS_BATCH)}  # fmt: skip
+        elif stream == "task_updates":
+            minimum["pull tasks"] = {"search": max(1, math.ceil(records / SEARCH_PAGE))}
+    push = math.ceil(scores / WRITE_BATCH) + math.ceil(tasks / WRITE_BATCH)
+    if push:
+        minimum["push"] = {"default": push}
+    return minimum

@@ -1,0 +1,148 @@
+"""Scoring benchmark: full and incremental rescore of a synthetic state store (time, peak RSS).
+
+    python bench/scoring_bench.py            # 1,000,000 leads, 10,000,000 activities
+    python bench/scoring_bench.py --quick    # 100,000 leads, 1,000,000 activities
+    python bench/scoring_bench.py --db /tmp/bench.db --keep   # reuse a generated store
+
+Each phase runs in its own process so its peak RSS is its own (generation is not counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+AS_OF = datetime(2025, 6, 1, 3, 0, tzinfo=timezone.utc)
+TITLES = ["代表取締役社長", "CEO", "営業部長", "Marketing Manager", "担当", "スタッフ", "Engineer", "課長",
+          "Director", "VP Sales", "", "取締役 CTO", "ｼｽﾃﾑ担当", "Head of IT"]
+INDUSTRIES = ["IT・ソフトウェア", "情報通信業", "Software", "製造業", "Manufacturing", "金融", "小売", "SaaS", ""]
+EMPLOYEES = ["1,000人以上", "100-499名", "50～99名", "10-49名", "500名以上", ""]
+TYPES = ["email_open"] * 5 + ["email_click"] * 2 + ["web_visit"] * 4 + ["content_download", "form_started",
+                                                                     "webinar_attended", "webinar_registered"]
+URLS = ["https://example.jp/pricing", "https://example.jp/blog/a", "https://example.jp/case/1",
+        "https://example.jp/", "https://example.jp/plans/pro", "https://example.jp/docs"]
+
+
+def generate(db_path: Path, leads: int, activities: int, seed: int = 7) -> None:
+    from leadsync.core.state.store import StateStore
+
+    StateStore(db_path).close()  # schema
+    db = sqlite3.connect(db_path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+    rng = random.Random(seed)
+    now = AS_OF.timestamp()
+    db.execute("BEGIN")
+    rows = []
+    for i in range(leads):
+        email = f"lead{i}@example{i % 997}.co.jp"
+        data = json.dumps({"key": email, "email": email, "title": rng.choice(TITLES),
+                           "industry": rng.choice(INDUSTRIES), "employees_text": rng.choice(EMPLOYEES),
+                           "company": f"株式会社サンプル{i % 5000}", "refs": {"crm": str(i)}}, ensure_ascii=False)
+        rows.append((email, email, data, now, 1))
+        if len(rows) == 100_000:
+            db.executemany("INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?,?,?,?,?)", rows)
+            rows.clear()
+    db.executemany("INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?,?,?,?,?)", rows)
+    rows.clear()
+    span = 150 * 86400.0
+    for j in range(activities):
+        i = rng.randrange(leads)
+        email = f"lead{i}@example{i % 997}.co.jp"
+        kind = rng.choice(TYPES)
+        when = now - rng.random() * span
+        url = rng.choice(URLS) if kind == "web_visit" else None
+        data = (f'{{"source_id":"act{j}","connection":"ma","lead_key":"{email}","type":"{kind}",'
+                f'"occurred_at":{when:.0f},"url":{json.dumps(url)}}}')
+        rows.append(("ma", f"act{j}", email, kind, when, url, data))
+        if len(rows) == 200_000:
+            db.executemany("INSERT INTO activities VALUES (?,?,?,?,?,?,?)", rows)
+            rows.clear()
+    db.executemany("INSERT INTO activities VALUES (?,?,?,?,?,?,?)", rows)
+    db.execute("COMMIT")
+    db.close()
+
+
+def touch(db_path: Path, fraction: float, seed: int = 11) -> int:
+    """Mark a fraction of the leads changed: one new activity each, dirty = 1."""
+    db = sqlite3.connect(db_path, isolation_level=None)
+    leads = db.execute("SELECT max(rowid) FROM leads").fetchone()[0]
+    rng = random.Random(seed)
+    chosen = rng.sample(range(leads), int(leads * fraction))
+    db.execute("BEGIN")
+    keys = [f"lead{i}@example{i % 997}.co.jp" for i in chosen]
+    db.executemany("INSERT OR IGNORE INTO activities VALUES ('ma', ?, ?, 'web_visit', ?, 'https://example.jp/pricing', '{}')",
+                   [(f"new{k}", k, AS_OF.timestamp() - 3600) for k in keys])
+    db.executemany("UPDATE leads SET dirty = 1 WHERE key = ?", [(k,) for k in keys])
+    db.execute("COMMIT")
+    db.close()
+    return len(keys)
+
+
+def run_phase(db_path: Path, full: bool) -> dict[str, float]:
+    from leadsync.core.config import ScoringSettings
+    from leadsync.core.scoring import DEFAULT_SHEET, load_sheet, rescore
+    from leadsync.core.state.store import StateStore
+
+    settings = ScoringSettings()
+    sheet = load_sheet(DEFAULT_SHEET, settings)
+    store = StateStore(db_path)
+    started = time.perf_counter()
+    result = rescore(store, sheet, settings, AS_OF, full=full)
+    elapsed = time.perf_counter() - started
+    store.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": round(elapsed, 2), "peak_rss_mb": round(peak_mb), "scored": result.scored,
+            "changed": len(result.changed)}
+
+
+def _child(*args: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="100k leads / 1M activities")
+    parser.add_argument("--leads", type=int)
+    parser.add_argument("--activities", type=int)
+    parser.add_argument("--db", type=Path, help="state store to use (generated when missing)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated store")
+    parser.add_argument("--phase", choices=["full", "incremental"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(run_phase(args.db, full=args.phase == "full")))
+        return
+    leads = args.leads or (100_000 if args.quick else 1_000_000)
+    activities = args.activities or leads * 10
+    workdir = Path(tempfile.mkdtemp(prefix="leadsync-bench-"))
+    db_path = args.db or workdir / "state.db"
+    if not db_path.exists():
+        started = time.perf_counter()
+        generate(db_path, leads, activities)
+        print(f"generated {leads:,} leads / {activities:,} activities in {time.perf_counter() - started:.0f} s "
+              f"({db_path.stat().st_size / 1e9:.1f} GB)", flush=True)
+    full = _child("--phase", "full", "--db", str(db_path))
+    print(f"full rescore:        {full['seconds']:7.2f} s  peak RSS {full['peak_rss_mb']:6.0f} MB  "
+          f"scored {full['scored']:,}", flush=True)
+    changed = touch(db_path, 0.01)
+    incremental = _child("--phase", "incremental", "--db", str(db_path))
+    print(f"incremental ({changed:,}): {incremental['seconds']:7.2f} s  peak RSS {incremental['peak_rss_mb']:6.0f} MB  "
+          f"scored {incremental['scored']:,} changed {incremental['changed']:,}", flush=True)
+    if not args.keep and not args.db:
+        for path in workdir.iterdir():
+            path.unlink()
+        workdir.rmdir()
+
+
+if __name__ == "__main__":
+    main()
