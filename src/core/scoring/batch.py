@@ -62,13 +62,14 @@ class ActivityColumns:
 
     @classmethod
     def empty(cls) -> ActivityColumns:
-        return cls(np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        return cls(np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.uint8), np.zeros(0, np.int64))
 
     def sorted(self) -> ActivityColumns:
-        keep = self.lead >= 0
-        order = np.lexsort((self.rowid[keep], self.t[keep], self.lead[keep]))
-        return ActivityColumns(*(column[keep][order] for column in
-                                 (self.lead, self.typ, self.t, self.url_bits, self.rowid)))
+        """Drop activities of unknown leads; order by lead, time, row id."""
+        keep = np.flatnonzero(self.lead >= 0)
+        order = keep[np.lexsort((self.rowid[keep], self.t[keep], self.lead[keep]))]
+        del keep
+        return ActivityColumns(*(column[order] for column in (self.lead, self.typ, self.t, self.url_bits, self.rowid)))
 
 
 @dataclass
@@ -113,7 +114,7 @@ def _activity_rule(rule: Rule, cond: ActivityCondition, cols: ActivityColumns, n
         mask &= (cols.url_bits & (1 << bits[cond.url_patterns])) != 0
     idx = np.flatnonzero(mask)
     lead = cols.lead[idx]
-    counts = np.bincount(lead, minlength=n)
+    counts = np.bincount(lead, minlength=n).astype(np.int64)
     rank = np.cumsum(counts)[lead] - 1 - np.arange(len(idx))  # 0 = newest of the lead
     k = counts[lead]
     counted = 1 if rule.cap is None else rule.cap

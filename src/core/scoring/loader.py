@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -77,9 +78,13 @@ def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | 
     position = 2
     for name in wanted:
         if name == "employees":
-            counts, texts = [r[position] for r in rows], [r[position + 1] for r in rows]
-            values[name] = [c if c is not None else (parse_employees(t) if t is not None else None)
-                            for c, t in zip(counts, texts, strict=True)]
+            parsed: dict[str | None, int | None] = {None: None}
+            values[name] = [
+                r[position] if r[position] is not None
+                else parsed[r[position + 1]] if r[position + 1] in parsed
+                else parsed.setdefault(r[position + 1], parse_employees(r[position + 1]))
+                for r in rows
+            ]
             position += 2
         elif name == "email_domain":
             values[name] = [e.rsplit("@", 1)[-1].lower() if e and "@" in e else None for e in emails]
@@ -93,22 +98,26 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int
                     keys: list[str] | None) -> ActivityColumns:
     """Activity columns after `since` (future ones included), read in chunks; sorted for scoring."""
     urls = UrlClassifier(sheet)
-    sql = "SELECT lead_key, type, occurred_at, url, rowid FROM activities WHERE occurred_at > ?"
+    # SQLite maps type names to codes in C: no Python string per row for the type.
+    type_case = "CASE type " + " ".join(f"WHEN '{name}' THEN {code}" for name, code in TYPE_CODES.items()) + " ELSE -1 END"
+    url_column = "url" if urls.needed else "NULL"
+    sql = f"SELECT lead_key, {type_case}, occurred_at, {url_column}, rowid FROM activities WHERE occurred_at > ?"
     params: list[Any] = [since]
     if keys is not None:
         sql += " AND lead_key IN (SELECT value FROM json_each(?))"
         params.append(json.dumps(keys))
     cursor = store.db.execute(sql, params)
     parts: list[tuple[np.ndarray, ...]] = []
-    lookup, codes = index.get, TYPE_CODES.get
+    lookup = index.get
+    bits_type = np.uint8 if len(urls.conditions) <= 8 else np.uint32 if len(urls.conditions) <= 32 else np.uint64
     while rows := cursor.fetchmany(CHUNK):
         lead_keys, types, times, url_values, rowids = zip(*rows, strict=True)
         size = len(rows)
         del rows
-        lead = np.fromiter((lookup(k, -1) for k in lead_keys), np.int64, size)
-        typ = np.fromiter((codes(t, -1) for t in types), np.int8, size)
-        bits = (np.fromiter((urls.bits(u) for u in url_values), np.int64, size) if urls.needed
-                else np.zeros(size, np.int64))
+        lead = np.fromiter(map(lookup, lead_keys, repeat(-1, size)), np.int32, size)
+        typ = np.array(types, np.int8)
+        bits = (np.fromiter(map(urls.bits, url_values), bits_type, size) if urls.needed
+                else np.zeros(size, np.uint8))
         parts.append((lead, typ, np.array(times, np.float64), bits, np.array(rowids, np.int64)))
     if not parts:
         return ActivityColumns.empty()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,8 +58,12 @@ def _targets(store: StateStore, as_of: float) -> list[str]:
     return [r[0] for r in rows]
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
 def _dump(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A JSON string literal; the common case (nothing to escape) without json.dumps."""
+    return json.dumps(value, ensure_ascii=False) if _NEEDS_ESCAPE.search(value) else f'"{value}"'
 
 
 def _rows_from_batch(store: StateStore, sheet: ScoringSheet, keys: list[str], result: BatchResult,
@@ -79,7 +84,7 @@ def _rows_from_batch(store: StateStore, sheet: ScoringSheet, keys: list[str], re
     if wanted:
         source_ids = dict(store.db.execute(
             "SELECT a.rowid, a.source_id FROM json_each(?) j JOIN activities a ON a.rowid = j.value",
-            (json.dumps(wanted),),
+            (json.dumps(sorted(set(wanted))),),  # in row order: the table is read front to back
         ).fetchall())
     for outcome, (lo, hi) in zip(result.outcomes, slices, strict=True):
         rule = outcome.rule
@@ -172,9 +177,12 @@ def write_rows(store: StateStore, rows: Sequence[_ROW], result: RescoreResult) -
             + _CHANGED
         )
         db.execute(
-            "INSERT OR REPLACE INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
+            "INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
             "next_change_at, breakdown) SELECT lead_key, total, behavior, attribute, segment, sheet_version, "
-            "scored_at, next_change_at, breakdown FROM scoring_new"
+            "scored_at, next_change_at, breakdown FROM scoring_new WHERE true ON CONFLICT(lead_key) DO UPDATE SET "
+            "total = excluded.total, behavior = excluded.behavior, attribute = excluded.attribute, "
+            "segment = excluded.segment, sheet_version = excluded.sheet_version, scored_at = excluded.scored_at, "
+            "next_change_at = excluded.next_change_at, breakdown = excluded.breakdown"
         )
         db.execute("UPDATE leads SET dirty = 0 WHERE dirty = 1 AND key IN (SELECT lead_key FROM scoring_new)")
         db.execute("DELETE FROM scoring_new")
