@@ -16,16 +16,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONTENDERS", "LIST_PATH", "run_contender"]
+__all__ = ["CONTACT_PROPERTIES", "CONTENDERS", "LIST_PATH", "run_contender"]
 
 LIST_PATH = "/crm/v3/objects/contacts"
-TOKEN = "bench-token"
+TOKEN = "pat-fake-token"  # bench.hubspotfake.TOKEN
 PAGE = 100  # the HubSpot list API's maximum
 
 
-def _properties() -> str:
-    from bench.listfake import CONTACT_PROPERTIES
+# What leadsync's HubSpot connector asks for, so every contender moves the same bytes.
+CONTACT_PROPERTIES = (
+    "company", "createdate", "email", "firstname", "hs_analytics_source", "hs_lead_status",
+    "hubspot_owner_id", "industry", "jobtitle", "lastmodifieddate", "lastname", "numemployees", "phone",
+)  # fmt: skip
 
+
+def _properties() -> str:
     return ",".join(CONTACT_PROPERTIES)
 
 

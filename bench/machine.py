@@ -55,7 +55,16 @@ def describe_machine() -> dict[str, Any]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "executable": sys.executable,
         "packages": {name: _version(name) for name in PACKAGES},
+        "load_average": _load_average(),
     }
+
+
+def _load_average() -> list[float] | None:
+    """1, 5 and 15-minute load averages: other work on the machine skews every figure."""
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def machine_markdown(machine: dict[str, Any]) -> str:
@@ -68,5 +77,6 @@ def machine_markdown(machine: dict[str, Any]) -> str:
             f"- OS: {machine['os']}",
             f"- Python: {machine['python']}",
             f"- Packages: {packages}",
+            f"- Load average at start (1/5/15 min): {machine.get('load_average')}",
         ]
     )

@@ -15,7 +15,7 @@ from bench.fakeproc import REPO, bench_env, fake_process, fetch_log
 __all__ = ["CONTENDER_ORDER", "LIST_FAKE", "run_pull_comparison"]
 
 CONTENDER_ORDER = ("bare_httpx", "leadsync", "dlt_fetch", "dlt_duckdb")
-LIST_FAKE = "bench.listfake:make_app"
+LIST_FAKE = "bench.hubspotfake:make_app"
 
 
 def _run_one(name: str, url: str, workdir: Path, timeout: float) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def run_pull_comparison(
     Returns {"contacts", "latency_s", "results": {name: {records, requests, seconds,
     records_per_s, peak_rss_mib, ...}}}. Request counts come from the fake's own log.
     """
-    env = {"BENCH_CONTACTS": str(contacts), **(app_env or {})}
+    env = {"BENCH_CONTACTS": str(contacts), "BENCH_ACTIVITIES": "0", "BENCH_PER_10S": "0", **(app_env or {})}
     results: dict[str, dict[str, Any]] = {}
     with fake_process(app, latency=latency, env=env) as server:
         for name in contenders:
