@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from leadsync.connectors.base import Page, ReadContext, Rejected, Stream
+from leadsync.connectors.base import Page, ReadContext, Stream
 from leadsync.connectors.errors import ConnectorError
 from leadsync.connectors.http import HttpClient
 
@@ -156,5 +156,4 @@ class TaskCompletionStream(Stream):
             filters=filters,
             window_ms=int(self.settings.search_window_days * _DAY_MS),
         ):
-            updates: list[Any] = [task_update_from_task(r, self.settings) for r in page.results]
-            yield Page([u for u in updates if not isinstance(u, Rejected) or u.payload], page.cursor)
+            yield Page([task_update_from_task(r, self.settings) for r in page.results], page.cursor)

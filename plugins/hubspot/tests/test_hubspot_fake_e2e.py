@@ -43,7 +43,9 @@ def test_search_past_the_10k_cap_is_a_400_but_the_keyset_reader_gets_everyone(fa
     with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer pat-fake-token"}) as raw:
         answer = raw.post("/crm/v3/objects/contacts/search", json={"limit": 200, "after": "9900"})
         assert answer.status_code == 400 and answer.json()["category"] == "VALIDATION_ERROR"
+    app.rate_limits = {**app.rate_limits, "search": (1000, 1.0)}  # the 5/s budget is tested elsewhere; keep this fast
     hub = connector(server.url, requests_per_10s=190)
+    hub.client.limiter = None
     stream = hub.streams()[0]
     signpost = datetime.fromtimestamp(stamp / 1000 + 60, tz=timezone.utc)
     pages = list(stream.read(ReadContext(cursor={"mode": "search", "lo": stamp - 1000}, signpost=signpost, lookback=timedelta(0))))
@@ -146,3 +148,16 @@ def test_sync_run_pushes_scores_and_tasks_and_a_rerun_adds_nothing(fake, tmp_pat
     assert app.tasks_with_key().keys() == tasks.keys()
     assert len(server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == creates
     assert len(server.requests_to(r"/crm/v3/objects/contacts/batch/update")) == updates
+
+
+def test_fake_sends_rate_limit_headers_and_daily_429(fake):
+    app, server = fake
+    app.state["config"]["daily_limit"] = 2
+    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer pat-fake-token"}) as raw:
+        first = raw.get("/crm/v3/objects/contacts")
+        assert first.headers["x-hubspot-ratelimit-max"] == "100" and first.headers["x-hubspot-ratelimit-daily"] == "2"
+        assert first.headers["x-hubspot-ratelimit-daily-remaining"] == "1"
+        raw.get("/crm/v3/objects/contacts")
+        third = raw.get("/crm/v3/objects/contacts")
+        assert third.status_code == 429 and third.json()["policyName"] == "DAILY"
+        assert raw.get("/crm/v3/objects/contacts", headers={"Authorization": "Bearer nope"}).json()["category"] == "INVALID_AUTHENTICATION"

@@ -66,6 +66,26 @@ class HubSpotFake(FakeApp):
         self._creds = {"tokens": list(tokens), "client_id": client_id, "client_secret": client_secret,
                        "refresh_token": refresh_token}
         super().__init__()
+        for entry in self.routes:  # every answer carries HubSpot's rate-limit headers
+            entry.handler = self._with_limit_headers(entry.handler)
+
+    def _with_limit_headers(self, handler: Any) -> Any:
+        def wrapped(request: Request) -> Response:
+            response = handler(request)
+            if request.endpoint != "default":
+                return response
+            calls, period = self.rate_limits["default"]
+            used = len(self._windows.get("default", ()))
+            headers = {"X-HubSpot-RateLimit-Max": str(calls), "X-HubSpot-RateLimit-Remaining": str(max(calls - used, 0)),
+                       "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(period * 1000))}
+            limit = self.state["config"].get("daily_limit")
+            if limit is not None and request.bearer in self.state["config"]["tokens"]:  # OAuth calls get no Daily headers
+                headers.update({"X-HubSpot-RateLimit-Daily": str(limit),
+                                "X-HubSpot-RateLimit-Daily-Remaining": str(max(limit - self.state["daily_used"], 0))})
+            response.headers = {**headers, **(response.headers or {})}
+            return response
+
+        return wrapped
 
     def initial_state(self) -> dict[str, Any]:
         return {
