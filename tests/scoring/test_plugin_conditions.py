@@ -46,7 +46,7 @@ def _host():  # type: ignore[no-untyped-def]
     return host
 
 
-def test_plugin_condition_scores_per_lead_and_in_rescore(tmp_path: Path, store, settings, h) -> None:  # type: ignore[no-untyped-def]
+def test_hook_register_scoring_conditions(tmp_path: Path, store, settings, h) -> None:  # type: ignore[no-untyped-def]
     host = _host()
     conditions = scoring_conditions(host)
     assert set(conditions) >= {"calls"}
