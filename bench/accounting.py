@@ -55,14 +55,18 @@ class Phase:
     last_t: float
     counts: dict[str, int] = field(default_factory=dict)  # bucket -> requests
     kinds: dict[str, int] = field(default_factory=dict)
+    accepted: dict[str, int] = field(default_factory=dict)  # bucket -> requests answered 2xx
 
     def duration(self, latency: float) -> float:
         # Log times are taken when an answer is sent; the first request left ~latency earlier.
         return self.last_t - self.first_t + latency
 
     def binding(self, budget: Budget) -> tuple[str, float]:
-        """The bucket that limits this phase and the seconds its requests need at the allowed rate."""
-        return max(((b, n / budget.rate(b)) for b, n in self.counts.items()), key=lambda item: item[1])
+        """The bucket that limits this phase and the seconds its accepted requests need at the allowed rate.
+
+        Refused requests (429s) do not count: the vendor did not serve them.
+        """
+        return max(((b, self.accepted.get(b, 0) / budget.rate(b)) for b in self.counts), key=lambda item: item[1])
 
     def rate_bound(self, budget: Budget) -> bool:
         """True when the phase has more requests than one window allows (a burst is not a rate)."""
@@ -81,7 +85,7 @@ def phases(log: list[list[Any]]) -> list[Phase]:
     """Consecutive requests grouped by stream; everything from the first write on is the push."""
     found: list[Phase] = []
     pushing = False
-    for time_s, method, path, _status, _fault in log:
+    for time_s, method, path, status, _fault in log:
         kind, bucket, write = classify(method, path)
         pushing = pushing or write
         name = _phase_name(kind, pushing)
@@ -91,6 +95,8 @@ def phases(log: list[list[Any]]) -> list[Phase]:
         phase.last_t = time_s
         phase.counts[bucket] = phase.counts.get(bucket, 0) + 1
         phase.kinds[kind] = phase.kinds.get(kind, 0) + 1
+        if status is not None and 200 <= int(status) < 300:
+            phase.accepted[bucket] = phase.accepted.get(bucket, 0) + 1
     return found
 
 
@@ -98,15 +104,18 @@ def summarize_requests(log: list[list[Any]]) -> dict[str, Any]:
     """Requests by kind and bucket, writes, and non-2xx answers (429s included)."""
     kinds: dict[str, int] = {}
     buckets: dict[str, int] = {}
+    refused_kinds: dict[str, int] = {}
     writes = 0
-    refused = 0
     for _t, method, path, status, _fault in log:
         kind, bucket, write = classify(method, path)
         kinds[kind] = kinds.get(kind, 0) + 1
         buckets[bucket] = buckets.get(bucket, 0) + 1
         writes += write
-        refused += status is None or not 200 <= int(status) < 300
-    return {"total": len(log), "kinds": kinds, "buckets": buckets, "writes": writes, "refused": refused}
+        if status is None or not 200 <= int(status) < 300:
+            label = f"{kind} {status}"
+            refused_kinds[label] = refused_kinds.get(label, 0) + 1
+    return {"total": len(log), "kinds": kinds, "buckets": buckets, "writes": writes,
+            "refused": sum(refused_kinds.values()), "refused_kinds": refused_kinds}  # fmt: skip
 
 
 def minimum_requests(pulled: dict[str, int], *, scores: int, tasks: int, first_sync: bool) -> dict[str, dict[str, int]]:

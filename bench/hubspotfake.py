@@ -198,8 +198,8 @@ def make_app() -> BenchHubSpotFake:
     """The app of a separate fake process, from BENCH_CONTACTS, BENCH_ACTIVITIES, BENCH_PER_10S, BENCH_SEARCH_PER_S."""
     per_10s = int(os.environ.get("BENCH_PER_10S", "0"))
     app = BenchHubSpotFake(tokens=(TOKEN,), requests_per_10s=per_10s or 100)
-    if not per_10s:  # 0: no rate limit at all (the pull comparison)
-        app.rate_limits = {}
+    if not per_10s:  # 0: no rate limit (the pull comparison); a huge window keeps the limit headers well-formed
+        app.rate_limits = {"default": (1_000_000_000, 10.0)}
     else:
         app.rate_limits = {**app.rate_limits, "search": (int(os.environ.get("BENCH_SEARCH_PER_S", "5")), 1.0)}
     seed(app, int(os.environ.get("BENCH_CONTACTS", "1000")), int(os.environ.get("BENCH_ACTIVITIES", "0")))

@@ -59,7 +59,8 @@ def _sync(section: dict[str, Any]) -> list[str]:
         ["achieved request rate / allowed rate (rate-bound phases)", _n(rate_ratio, 3), f">= 0.95: {_goal(None if rate_ratio is None else rate_ratio >= 0.95)}"],
         ["requests made / minimum for the documented batch sizes", f"{first['requests']['total']:,} / {first['minimum_total']:,} = {_n(request_ratio, 2)}",
          f"<= 1.02: {_goal(None if request_ratio is None else request_ratio <= 1.02)}"],
-        ["non-2xx answers (429s) received", f"{first['requests']['refused']:,}", ""],
+        ["non-2xx answers received", f"{first['requests']['refused']:,} "
+         f"({', '.join(f'{k} x{v}' for k, v in first['requests'].get('refused_kinds', {}).items()) or 'none'})", ""],
         ["peak RSS (client process)", f"{first['peak_rss_mib']:,.0f} MiB", ""],
     ]  # fmt: skip
     lines += _table(["figure", "value", "goal"], rows)
