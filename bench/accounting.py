@@ -81,13 +81,17 @@ def _phase_name(kind: str, pushing: bool) -> str:
     return f"pull {obj}"
 
 
-def phases(log: list[list[Any]]) -> list[Phase]:
-    """Consecutive requests grouped by stream; everything from the first write on is the push."""
+def phases(log: list[list[Any]], *, pull_end: float | None = None) -> list[Phase]:
+    """Consecutive requests grouped by stream; the push starts at the first write, or after `pull_end`.
+
+    `pull_end` is when the engine finished its last pull page, on the log's clock: the searches that
+    look tasks up before creating them follow it.
+    """
     found: list[Phase] = []
     pushing = False
     for time_s, method, path, status, _fault in log:
         kind, bucket, write = classify(method, path)
-        pushing = pushing or write
+        pushing = pushing or write or (pull_end is not None and time_s > pull_end)
         name = _phase_name(kind, pushing)
         if not found or found[-1].name != name:
             found.append(Phase(name, time_s, time_s))

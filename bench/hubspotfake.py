@@ -195,7 +195,10 @@ def seed(app: BenchHubSpotFake, contacts: int, activities: int, *, now_ms: int |
 
 
 def make_app() -> BenchHubSpotFake:
-    """The app of a separate fake process, from BENCH_CONTACTS, BENCH_ACTIVITIES, BENCH_PER_10S, BENCH_SEARCH_PER_S."""
+    """The app of a separate fake process, from BENCH_CONTACTS, BENCH_ACTIVITIES, BENCH_PER_10S, BENCH_SEARCH_PER_S.
+
+    With BENCH_CLOCK_FILE set, the monotonic time the server starts is written there.
+    """
     per_10s = int(os.environ.get("BENCH_PER_10S", "0"))
     app = BenchHubSpotFake(tokens=(TOKEN,), requests_per_10s=per_10s or 100)
     if not per_10s:  # 0: no rate limit (the pull comparison); a huge window keeps the limit headers well-formed
@@ -203,4 +206,10 @@ def make_app() -> BenchHubSpotFake:
     else:
         app.rate_limits = {**app.rate_limits, "search": (int(os.environ.get("BENCH_SEARCH_PER_S", "5")), 1.0)}
     seed(app, int(os.environ.get("BENCH_CONTACTS", "1000")), int(os.environ.get("BENCH_ACTIVITIES", "0")))
+    clock_file = os.environ.get("BENCH_CLOCK_FILE")
+    if clock_file:
+        # The server's log times count from its start, which follows this at once; CLOCK_MONOTONIC
+        # is shared by every process on the machine, so the bench can line the log up with the client.
+        with open(clock_file, "w", encoding="utf-8") as handle:
+            handle.write(repr(time.monotonic()))
     return app

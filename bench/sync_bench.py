@@ -31,7 +31,11 @@ HUBSPOT_FAKE = "bench.hubspotfake:make_app"
 
 
 def run_engine(url: str, state_dir: Path, budget: Budget) -> dict[str, Any]:
-    """One `run_sync` in this process against `url`; its summary, seconds and peak RSS."""
+    """One `run_sync` in this process against `url`; its summary, seconds, peak RSS and stage times.
+
+    `stages` maps each progress label ("pull hubspot/leads", "push") to [first, last] monotonic
+    times of the engine's progress reports.
+    """
     from leadsync.connectors.plugins import get_plugin_host
     from leadsync.core.config import Settings
     from leadsync.core.sync.engine import RunOptions, run_sync
@@ -52,12 +56,21 @@ def run_engine(url: str, state_dir: Path, budget: Budget) -> dict[str, Any]:
         },
     )
     host = get_plugin_host()
-    started = time.perf_counter()
-    summary = run_sync(settings, host, RunOptions())
-    seconds = time.perf_counter() - started
+    stages: dict[str, list[float]] = {}
+
+    def progress(label: str, advance: int) -> None:
+        now = time.monotonic()
+        stages.setdefault(label, [now, now])[1] = now
+
+    started = time.monotonic()
+    summary = run_sync(settings, host, RunOptions(progress=progress))
+    finished = time.monotonic()
     return {
         "summary": summary.to_json(),
-        "seconds": seconds,
+        "seconds": finished - started,
+        "started": started,
+        "finished": finished,
+        "stages": stages,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -74,14 +87,33 @@ def _run_subprocess(url: str, state_dir: Path, budget: Budget, timeout: float, p
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def analyse_run(run: dict[str, Any], log: list[list[Any]], budget: Budget, latency: float, *, first_sync: bool) -> dict[str, Any]:
-    """Per-phase requests against the minimums and rates; the run's totals and ratios."""
+def _timeline(run: dict[str, Any]) -> dict[str, float]:
+    """Seconds the engine spent pulling, then scoring and handing off, then pushing (client clock)."""
+    pulls = [times for label, times in run["stages"].items() if label.startswith("pull ")]
+    pull_end = max((t[1] for t in pulls), default=run["started"])
+    push = run["stages"].get("push")
+    # The push reports after each batch; its first batch started right after planning ended.
+    push_start = push[0] if push else run["finished"]
+    return {"pull_s": pull_end - run["started"], "score_handoff_s": max(0.0, push_start - pull_end) if push else run["finished"] - pull_end,
+            "push_s": run["finished"] - push_start if push else 0.0, "pull_end": pull_end}  # fmt: skip
+
+
+def analyse_run(
+    run: dict[str, Any], log: list[list[Any]], budget: Budget, latency: float, *, first_sync: bool,
+    clock_offset: float | None = None,
+) -> dict[str, Any]:
+    """Per-phase requests against the minimums and rates; the run's totals and ratios.
+
+    `clock_offset` is the fake server's start on the monotonic clock (log time + offset = client time).
+    """
     summary = run["summary"]
+    timeline = _timeline(run) if "stages" in run else None
     pulled = summary["pulled"].get("hubspot", {})
     minimum = minimum_requests(pulled, scores=summary["scores_pushed"], tasks=summary["tasks_created"], first_sync=first_sync)
     rows = []
     bound_min_s = bound_s = 0.0
-    for phase in phases(log):
+    pull_end = timeline["pull_end"] - clock_offset if timeline and clock_offset is not None else None
+    for phase in phases(log, pull_end=pull_end):
         bucket, min_s = phase.binding(budget)
         duration = phase.duration(latency)
         bound = phase.rate_bound(budget)
@@ -110,6 +142,7 @@ def analyse_run(run: dict[str, Any], log: list[list[Any]], budget: Budget, laten
         "theoretical_min_s": max(min_default / budget.rate("default"), min_search / budget.rate("search")),
         "rate_ratio": bound_min_s / bound_s if bound_s else None,
         "request_ratio": requests["total"] / minimum_total if minimum_total else None,
+        "timeline": timeline,
     }
 
 
@@ -126,9 +159,12 @@ def run_sync_scenario(
     env = {"BENCH_CONTACTS": str(contacts), "BENCH_ACTIVITIES": str(activities),
            "BENCH_PER_10S": str(budget.per_10s), "BENCH_SEARCH_PER_S": str(budget.search_per_s)}  # fmt: skip
     state_dir = Path(tempfile.mkdtemp(prefix="leadsync-bench-sync-"))
+    clock_file = state_dir / "fake-clock"
+    env["BENCH_CLOCK_FILE"] = str(clock_file)
     profile = (lambda name: profile_dir / f"{name}.pstats") if profile_dir else (lambda name: None)
     try:
         with fake_process(HUBSPOT_FAKE, latency=latency, env=env) as server:
+            clock_offset = float(clock_file.read_text(encoding="utf-8"))
             first = _run_subprocess(server.url, state_dir, budget, timeout, profile("first_sync"))
             log_first = fetch_log(server.url)
             second = _run_subprocess(server.url, state_dir, budget, timeout, profile("no_change"))
@@ -140,8 +176,8 @@ def run_sync_scenario(
         "activities": activities,
         "latency_s": latency,
         "budget": {"per_10s": budget.per_10s, "search_per_s": budget.search_per_s},
-        "first_sync": analyse_run(first, log_first, budget, latency, first_sync=True),
-        "no_change": analyse_run(second, log_second, budget, latency, first_sync=False),
+        "first_sync": analyse_run(first, log_first, budget, latency, first_sync=True, clock_offset=clock_offset),
+        "no_change": analyse_run(second, log_second, budget, latency, first_sync=False, clock_offset=clock_offset),
     }
 
 
