@@ -208,6 +208,14 @@ class Connector:
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
         raise NotImplementedError(f"{self.name} cannot create tasks")
 
+    def read_after_write_lag(self) -> float:
+        """Seconds the vendor may take before a write shows up in its reads (a search index).
+
+        A write whose answer was lost is looked up before being resent; the engine waits this
+        long after the write was sent before resending, so the look-up can see it.
+        """
+        return 0.0
+
     # --- operations ------------------------------------------------------------------------
     def check(self) -> CheckResult:
         """Credentials, permissions and required custom fields."""

@@ -62,6 +62,9 @@ class HubSpotConnector(Connector):
         self.settings: HubSpotSettings = settings
         self.client = build_client(settings, transport)
 
+    def read_after_write_lag(self) -> float:
+        return self.settings.index_settle_s  # search reads an index that lags writes
+
     def streams(self) -> list[Stream]:
         roles = set(self.settings.roles) or set(self.capabilities)
         found: list[Stream] = []

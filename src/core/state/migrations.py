@@ -94,6 +94,7 @@ MIGRATIONS: list[str] = [
         external_id TEXT,
         error       TEXT,
         run_id      INTEGER,
+        sent_at     REAL,                      -- last time it was handed to the vendor
         created_at  REAL NOT NULL,
         updated_at  REAL NOT NULL
     );

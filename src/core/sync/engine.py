@@ -13,7 +13,7 @@ from typing import Any
 from leadsync.connectors.base import Capability, Connector, ReadContext, TaskRequest, TaskUpdate, WriteResult
 from leadsync.connectors.plugins import PluginHost
 from leadsync.core.config import Settings
-from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_OK, ConnectionFailed
+from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_OK, ConfigError
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
@@ -111,9 +111,7 @@ def _pull(
 
 
 def _connection_failed(summary: RunSummary, name: str, exc: BaseException) -> None:
-    from leadsync.core.errors import LeadsyncError
-
-    if isinstance(exc, LeadsyncError) and not isinstance(exc, ConnectionFailed):
+    if isinstance(exc, ConfigError):  # a bad input file or setting is the user's to fix: exit 2
         raise exc
     summary.failures[name] = f"{type(exc).__name__}: {exc}"
     log.error("connection %s failed: %s", name, exc)
@@ -199,12 +197,15 @@ def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOp
         handoff.update_episodes(store, settings, as_of, host, task_updates)
         plans = handoff.plan_handoffs(store, settings, as_of, host, task_connection=tasks_to)
         summary.handoffs = plans
-        if tasks_to is not None and (options.only is None or options.only == tasks_to):
+        # Hand off and write back only from complete data: a failed pull may hide the CRM status
+        # that says sales already rejected a lead. Writes planned earlier are still sent.
+        complete = not summary.failures
+        if complete and tasks_to is not None and (options.only is None or options.only == tasks_to):
             created = handoff.apply_handoffs(store, [p for p in plans if p.action == "create_task"], as_of, summary.run_id)
             summary.tasks_planned = len(created)
 
         for name in connection_names(settings, Capability.SCORES):
-            if name in connectors and name not in summary.failures:
+            if complete and name in connectors:
                 summary.scores_planned += plan_score_pushes(store, name, summary.run_id)
 
         if writers:

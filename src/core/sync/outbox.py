@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["OutboxRow", "enqueue", "mark_dead", "mark_done", "mark_retry", "pending"]
+__all__ = ["OutboxRow", "enqueue", "last_sent", "mark_dead", "mark_done", "mark_retry", "mark_sending", "pending"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,16 @@ def mark_dead(db: sqlite3.Connection, key: str, error: str) -> None:
         "UPDATE outbox SET status = 'dead', attempts = attempts + 1, error = ?, updated_at = ? WHERE key = ?",
         (error, time.time(), key),
     )
+
+
+def mark_sending(db: sqlite3.Connection, ids: list[int]) -> None:
+    """Note that these rows are about to reach the vendor (committed before the call is made)."""
+    db.execute(f"UPDATE outbox SET sent_at = ? WHERE id IN ({','.join('?' * len(ids))})", (time.time(), *ids))
+
+
+def last_sent(db: sqlite3.Connection, connection: str, kind: str) -> float | None:
+    """When a still-pending row of this connection and kind was last handed to the vendor."""
+    row = db.execute(
+        "SELECT MAX(sent_at) FROM outbox WHERE status = 'pending' AND connection = ? AND kind = ?", (connection, kind)
+    ).fetchone()
+    return row[0]

@@ -47,7 +47,8 @@ def plan_score_pushes(store: StateStore, connection: str, run_id: int | None) ->
     planned = 0
     with store.transaction() as db:
         for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in rows:
-            key = f"score:{connection}:{lead_key}:{fp}"
+            # Unique per plan, not per value: a score can go A -> B -> A, and the last A must be sent.
+            key = f"score:{connection}:{lead_key}:{fp}:run{run_id}"
             payload = {
                 "lead_key": lead_key, "email": email, "record_id": record_id, "score": total,
                 "behavior_score": behavior, "attribute_score": attribute, "segment": segment,
@@ -92,6 +93,20 @@ class ConnectionDown(Exception):
         self.error = error
 
 
+def _wait_for_possibly_applied_writes(
+    store: StateStore, connector: Connector, name: str, kind: str, sleep: Callable[[float], Any]
+) -> None:
+    """A pending row that was already sent may have been applied (the run died waiting for the
+    answer). Before it is resent, let the vendor's reads catch up so its look-before-create sees it."""
+    lag = connector.read_after_write_lag()
+    sent = outbox.last_sent(store.db, name, kind)
+    if lag > 0 and sent is not None:
+        remaining = sent + lag - time.time()
+        if remaining > 0:
+            log.info("%s: waiting %.1f s for earlier %s writes to become visible", name, remaining, kind)
+            sleep(min(remaining, lag))
+
+
 @dataclass
 class DispatchCounts:
     scores_pushed: int = 0
@@ -109,6 +124,7 @@ def dispatch(
     on_task_done: Callable[[str, TaskRequest, WriteResult], Any] | None = None,
     kinds: tuple[str, ...] = ("task", "score"),
     progress: Callable[[int], Any] | None = None,
+    sleep: Callable[[float], Any] = time.sleep,
 ) -> DispatchCounts:
     """Send every pending outbox row, batch by batch, marking each as the vendor answers.
 
@@ -121,12 +137,15 @@ def dispatch(
             if name in counts.failed:
                 continue
             size = max(1, int(connector.batch_sizes.get(KIND_BATCH[kind], 100)))
+            _wait_for_possibly_applied_writes(store, connector, name, kind, sleep)
             attempted: set[int] = set()
             while True:
                 rows = [r for r in outbox.pending(store.db, name, kind, size + len(attempted)) if r.id not in attempted][:size]
                 if not rows:
                     break
                 attempted.update(r.id for r in rows)
+                with store.transaction() as db:
+                    outbox.mark_sending(db, [r.id for r in rows])
                 try:
                     if kind == "task":
                         requests = [_task_request(r) for r in rows]

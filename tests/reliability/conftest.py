@@ -1,0 +1,128 @@
+"""A small world for reliability tests: an MA export (file connector) and a fake HubSpot CRM.
+
+The fake runs as a real HTTP server in the test process; `leadsync sync run` runs as a child
+process, so it can be killed with SIGKILL while the vendor's state lives on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("leadsync_hubspot")
+
+from leadsync.connectors.testing.fakes.hubspot import HubSpotFake, seed_demo  # noqa: E402
+from leadsync.connectors.testing.fakeserver import FakeServer  # noqa: E402
+from leadsync.core.demo import write_demo  # noqa: E402
+from leadsync.core.normalize import normalize_email  # noqa: E402
+from leadsync.core.state.store import StateStore  # noqa: E402
+
+SHEET = Path(__file__).resolve().parents[2] / "src" / "core" / "data" / "scoring-sheet.csv"
+ANCHOR = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
+TOKEN = "pat-na1-SECRET-0f3c9a7e-token"
+
+CONFIG = """
+[state]
+path = "state/state.db"
+
+[scoring]
+sheet = "scoring-sheet.csv"
+
+[handoff]
+owners = ["501", "502", "503"]
+
+[connections.ma]
+plugin = "file"
+path = "data"
+output = "out"
+roles = ["leads", "activities"]
+
+[connections.crm]
+plugin = "hubspot"
+base_url = "{url}"
+roles = ["leads", "activities", "scores", "tasks"]
+timeout_s = {timeout}
+index_settle_s = 1.2
+"""
+
+
+@dataclass
+class World:
+    folder: Path
+    app: HubSpotFake
+    server: FakeServer
+    token: str = TOKEN
+
+    @staticmethod
+    def summary(result: subprocess.CompletedProcess[str]) -> dict:
+        assert result.stdout, result.stderr[-2000:]
+        return json.loads(result.stdout)
+
+    def update_contact(self, record_id: str, properties: dict[str, str]) -> None:
+        """Change a contact as a HubSpot user would: new values and a new lastmodifieddate."""
+        record = self.app.state["objects"]["contacts"][record_id]
+        record["properties"].update(properties)
+        self.app._touch("contacts", record)
+        record["_indexed_at"] = 0  # a user's edit made a while ago: search already sees it
+
+    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout, env=self.env())
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env())
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "leadsync", "--config", str(self.folder / "leadsync.toml"), "sync", "run",
+                "--json", "--as-of", ANCHOR.isoformat(), *args]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "LEADSYNC_CONNECTIONS__CRM__TOKEN": TOKEN, "LEADSYNC_LOAD_PLUGINS": "hubspot"}
+
+    def store(self) -> StateStore:
+        return StateStore(self.folder / "state" / "state.db")
+
+    def vendor_scores(self) -> dict[str, tuple[str, str]]:
+        return {normalize_email(r["properties"]["email"]): (r["properties"].get("leadsync_score"),
+                                                           r["properties"].get("leadsync_segment"))
+                for r in self.app.records("contacts") if r["properties"].get("leadsync_score") is not None}
+
+    def vendor_tasks(self) -> dict[str, list[dict]]:
+        return self.app.tasks_with_key()
+
+
+def make_world(tmp_path: Path, *, leads: int = 150, activities: int = 2500, latency: float = 0.0,
+               timeout: float = 5.0, **server_options) -> World:
+    app = HubSpotFake(tokens=(TOKEN,))
+    app.rate_limits = {name: (100_000, 1.0) for name in app.rate_limits}
+    seed_demo(app, ANCHOR, leads=leads, activities=activities)
+    app.state["config"]["index_lag_s"] = 1.0  # search sees a write only after this long, as HubSpot's does
+    write_demo(tmp_path / "data", ANCHOR, leads=leads, activities=activities)
+    shutil.copy(SHEET, tmp_path / "scoring-sheet.csv")
+    server = FakeServer(app, latency=latency, **server_options).start()
+    (tmp_path / "leadsync.toml").write_text(CONFIG.format(url=server.url, timeout=timeout), encoding="utf-8")
+    return World(tmp_path, app, server)
+
+
+@pytest.fixture
+def world_factory(tmp_path: Path):
+    made: list[World] = []
+
+    def factory(name: str = "world", **options) -> World:
+        folder = tmp_path / name
+        folder.mkdir()
+        world = make_world(folder, **options)
+        made.append(world)
+        return world
+
+    yield factory
+    for world in made:
+        world.server.stop()

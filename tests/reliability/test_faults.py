@@ -1,0 +1,54 @@
+"""With a fifth of all requests faulted, the vendor ends up exactly as after a fault-free run."""
+
+from __future__ import annotations
+
+FAULTS = ["429", "500", "503", "timeout", "reset", "reset_after_apply"]
+
+
+def vendor_state(world) -> tuple[dict, dict]:
+    tasks = {key: sorted((t["properties"].get("hs_task_subject"), t["properties"].get("hubspot_owner_id"),
+                          t["properties"].get("hs_timestamp")) for t in found)
+             for key, found in world.vendor_tasks().items()}
+    return world.vendor_scores(), tasks
+
+
+def test_twenty_percent_faults_end_in_the_fault_free_state(world_factory):
+    clean = world_factory("clean")
+    assert clean.summary(clean.run())["exit_status"] == 0
+
+    faulty = world_factory("faulty", timeout=0.5, fault_rate=0.2, faults=FAULTS, seed=5, fault_timeout=0.8)
+    statuses = []
+    for _ in range(8):  # cron keeps running it; a run may end with exit 4 while the vendor misbehaves
+        result = faulty.run()
+        assert faulty.token not in result.stdout + result.stderr
+        statuses.append(faulty.summary(result)["exit_status"])
+        if statuses[-1] == 0:
+            break
+    assert statuses[-1] == 0, statuses
+    faults_seen = sum(1 for entry in faulty.server.log if entry.fault)
+    assert faults_seen >= 5, "the fault injection really happened"
+
+    faulty.server.configure(fault_rate=0.0)
+    assert faulty.summary(faulty.run())["tasks_created"] == 0
+    assert vendor_state(faulty) == vendor_state(clean)
+    assert vendor_state(clean)[1], "the comparison covers tasks"
+
+
+def test_malformed_vendor_json_is_a_clear_error_not_a_crash(world_factory):
+    world = world_factory()
+    world.app.before_request = lambda request: None  # keep auth; break one endpoint below
+    from leadsync.connectors.testing.fakeserver import Response
+
+    original = world.app.match
+
+    def broken(request):
+        if request.path.endswith("/contacts/search") or request.path.endswith("/objects/contacts"):
+            return Response(200, body=b"{not json", headers={"Content-Type": "application/json"})
+        return original(request)
+
+    world.app.match = broken
+    result = world.run()
+    summary = world.summary(result)
+    assert summary["exit_status"] == 4
+    assert "crm" in summary["failures"]
+    assert "Traceback" not in result.stderr

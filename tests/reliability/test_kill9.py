@@ -1,0 +1,107 @@
+"""kill -9 at random moments, then rerun: nothing lost, nothing sent twice, no secret printed."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+
+TRIALS = 24
+
+
+def _mutate_upstream(world, rng: random.Random) -> None:
+    """Change a few CRM contacts so every trial has scores to push and, often, new hot leads."""
+    contacts = world.app.records("contacts")
+    for record in rng.sample(contacts, 20):
+        title = rng.choice(["代表取締役社長", "CTO", "営業部長", "担当", "Marketing Manager", ""])
+        world.update_contact(record["id"], {"jobtitle": title})
+
+
+def _assert_exactly_once(world) -> None:
+    store = world.store()
+    try:
+        handoff_keys = {row[0] for row in store.db.execute("SELECT task_key FROM handoffs")}
+        pending = store.db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        scores = {row[0]: (str(row[1]), row[2]) for row in store.db.execute(
+            "SELECT l.email, s.total, s.segment FROM scores s JOIN leads l ON l.key = s.lead_key "
+            "JOIN lead_refs r ON r.lead_key = s.lead_key AND r.connection = 'crm'")}
+    finally:
+        store.close()
+    tasks = world.vendor_tasks()
+    duplicates = {key: len(found) for key, found in tasks.items() if len(found) > 1}
+    assert duplicates == {}, "a task was created twice"
+    assert set(tasks) == handoff_keys, "every handoff has exactly its one task in the CRM"
+    assert pending == 0
+    vendor = world.vendor_scores()
+    assert vendor == scores, "every score the state store holds is the one the CRM holds"
+
+
+def test_kill_minus_9_at_random_moments_loses_nothing_and_duplicates_nothing(world_factory):
+    world = world_factory(latency=0.01)
+    rng = random.Random(20261121)
+
+    baseline = world.summary(world.run())
+    assert baseline["exit_status"] == 0 and baseline["tasks_created"] > 0
+    _mutate_upstream(world, rng)
+    started = time.monotonic()
+    assert world.summary(world.run())["scores_pushed"] > 0
+    incremental_run = time.monotonic() - started  # start-up, pull, score, push: kills land anywhere in it
+
+    killed = 0
+    for _ in range(TRIALS):
+        _mutate_upstream(world, rng)
+        process = world.start()
+        time.sleep(rng.uniform(0.05, incremental_run))
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            killed += 1
+        _, stderr = process.communicate(timeout=60)
+        assert world.token not in stderr
+    assert killed >= TRIALS // 2, f"only {killed} of {TRIALS} runs were killed mid-flight"
+
+    final = world.run()
+    assert world.token not in final.stdout + final.stderr
+    assert world.summary(final)["exit_status"] == 0, final.stderr[-2000:]
+    again = world.summary(world.run())
+    assert (again["tasks_created"], again["scores_pushed"], again["tasks_planned"]) == (0, 0, 0)
+    _assert_exactly_once(world)
+
+
+def test_overlapping_runs_exit_3(world_factory):
+    world = world_factory(latency=0.05)
+    first = world.start()
+    time.sleep(1.0)  # past start-up, well inside the slow run
+    second = world.run()
+    assert second.returncode == 3, second.stderr
+    assert "another leadsync run holds" in second.stderr
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err[-2000:]
+
+
+def test_kill_while_a_task_create_awaits_its_answer_then_rerun_at_once(world_factory):
+    """The narrowest window: the CRM applied the create, the client died before hearing so, and
+    the rerun starts while the CRM's search index does not show the task yet."""
+    world = world_factory()
+    original = world.server._apply
+
+    def applied_then_slow(request, within_limit):
+        response = original(request, within_limit)
+        if request.path.endswith("/tasks/batch/create"):
+            time.sleep(4)  # the answer is late; the client is killed while waiting for it
+        return response
+
+    world.server._apply = applied_then_slow
+    process = world.start()
+    deadline = time.monotonic() + 60
+    while not world.vendor_tasks():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    world.server._apply = original
+
+    rerun = world.summary(world.run())  # at once: the index still lags the create
+    assert rerun["exit_status"] == 0
+    _assert_exactly_once(world)
