@@ -22,6 +22,7 @@ def test_twenty_percent_faults_end_in_the_fault_free_state(world_factory):
         result = faulty.run()
         assert faulty.token not in result.stdout + result.stderr
         statuses.append(faulty.summary(result)["exit_status"])
+        assert result.returncode == statuses[-1]
         if statuses[-1] == 0:
             break
     assert statuses[-1] == 0, statuses
@@ -49,6 +50,6 @@ def test_malformed_vendor_json_is_a_clear_error_not_a_crash(world_factory):
     world.app.match = broken
     result = world.run()
     summary = world.summary(result)
-    assert summary["exit_status"] == 4
+    assert result.returncode == 4 == summary["exit_status"]
     assert "crm" in summary["failures"]
     assert "Traceback" not in result.stderr

@@ -44,7 +44,9 @@ def _add_plugin_commands() -> None:
 def main() -> None:
     try:
         _add_plugin_commands()
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns ctx.exit()'s status instead of exiting with it.
+        status = cli.main(standalone_mode=False)
+        sys.exit(status if isinstance(status, int) else 0)
     except LeadsyncError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
