@@ -101,6 +101,10 @@ def _rows_from_batch(store: StateStore, sheet: ScoringSheet, keys: list[str], re
         assert outcome.ev_lead is not None and outcome.ev_rowid is not None
         ev_lead = outcome.ev_lead[lo:hi] - start
         ev_ids = [_dump(source_ids.get(r, str(r))) for r in outcome.ev_rowid[lo:hi].tolist()]
+        if len(ev_ids) == len(fired):  # one evidence id per hit: the common once-per-lead case
+            for local, pts, evidence in zip(fired.tolist(), points, ev_ids, strict=True):
+                pieces[local].append(f'{prefix}{pts!r},"evidence":[{evidence}]}}')
+            continue
         bounds = np.searchsorted(ev_lead, fired).tolist()
         ends = np.searchsorted(ev_lead, fired, side="right").tolist()
         for j, (local, pts) in enumerate(zip(fired.tolist(), points, strict=True)):
