@@ -152,3 +152,22 @@ def test_handoff_preview_lists_hot_leads_without_writing(demo: Path):
     run_json(demo)
     code, out = leadsync(demo, "handoff", "preview", "--format", "json", "--as-of", ANCHOR.isoformat())
     assert all(p["action"] != "create_task" for p in json.loads(out))
+
+
+def test_requeue_retries_dead_letters(demo: Path):
+    lines = (demo / "data" / "activities.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0]
+    bad = "bad-1,someone@example.com,email_open,not-a-date,,,"
+    (demo / "data" / "activities.csv").write_text("\n".join([header, *lines[1:], bad]) + "\n", encoding="utf-8")
+    assert run_json(demo)["exit_status"] == 1
+    # The export is fixed, and the dead letter re-queued: the stream is read again.
+    (demo / "data" / "activities.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out = leadsync(demo, "sync", "requeue", "--all")
+    assert code == 0 and "re-queued 1" in out
+    summary = run_json(demo)
+    assert summary["exit_status"] == 0
+    assert summary["pulled"]["demo"]["activities"] >= 5000
+    code, out = leadsync(demo, "sync", "status", "--json")
+    assert json.loads(out)["dead_letters_total"] == 0
+    code, _ = leadsync(demo, "sync", "requeue")
+    assert code == 2
