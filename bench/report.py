@@ -43,6 +43,8 @@ def _sync(section: dict[str, Any]) -> list[str]:
     lines = [
         "## (a) First sync under HubSpot's rate limits",
         "",
+        *([f"**What-if run: leadsync patched with experiments {', '.join(section['experiments'])} "
+           "(bench/experiments.py); these are not stock figures.**", ""] if section.get("experiments") else []),
         f"{section['contacts']:,} contacts and {section['activities']:,} activities (calls and meetings) in the "
         f"HubSpot fake, {section['latency_s'] * 1000:.0f} ms latency per request, limits {budget['per_10s']} requests "
         f"per 10 s (default bucket) and {budget['search_per_s']} searches per second. One `run_sync` pulls, scores, "
@@ -53,7 +55,9 @@ def _sync(section: dict[str, Any]) -> list[str]:
     rows = [
         ["records pulled", ", ".join(f"{k} {v:,}" for k, v in pulled.items()), ""],
         ["scores pushed / tasks created", f"{summary['scores_pushed']:,} / {summary['tasks_created']:,}", ""],
-        ["wall time (run_sync)", f"{first['seconds']:,.1f} s", ""],
+        ["wall time (run_sync)", f"{first['seconds']:,.1f} s" + (
+            f" (pull {first['timeline']['pull_s']:,.1f} s, score + hand off {first['timeline']['score_handoff_s']:,.1f} s, "
+            f"push {first['timeline']['push_s']:,.1f} s)" if first.get("timeline") else ""), ""],
         ["theoretical minimum (minimum requests / allowed rate, buckets in parallel)", f"{first['theoretical_min_s']:,.1f} s", ""],
         ["wall time / theoretical minimum", _n(first["seconds"] / first["theoretical_min_s"], 2) if first["theoretical_min_s"] else "n/a", ""],
         ["achieved request rate / allowed rate (rate-bound phases)", _n(rate_ratio, 3), f">= 0.95: {_goal(None if rate_ratio is None else rate_ratio >= 0.95)}"],
@@ -83,7 +87,9 @@ def _sync(section: dict[str, Any]) -> list[str]:
         ["records re-read", ", ".join(f"{k} {v:,}" for k, v in rs["pulled"].get("hubspot", {}).items()), ""],
         ["leads rescored / segment changes", f"{rs['scored']:,} / {rs['segment_changes']:,}", ""],
         ["writes (score updates, task creates, upserts)", f"{writes:,}", f"0: {_goal(writes == 0)}"],
-        ["wall time", f"{rerun['seconds']:,.1f} s", ""],
+        ["wall time", f"{rerun['seconds']:,.1f} s" + (
+            f" (pull {rerun['timeline']['pull_s']:,.1f} s, score + hand off {rerun['timeline']['score_handoff_s']:,.1f} s)"
+            if rerun.get("timeline") else ""), ""],
         ["peak RSS (client process)", f"{rerun['peak_rss_mib']:,.0f} MiB", ""],
     ]  # fmt: skip
     lines += _table(["figure", "value", "goal"], rows)

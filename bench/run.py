@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pull-latencies-ms", default="30,0",
                         help="latencies of the pull comparison (d); 0 makes it CPU-bound")  # fmt: skip
     parser.add_argument("--profile-dir", type=Path, help="write cProfile stats of the leadsync runs of (a)/(b) here")
+    parser.add_argument("--experiment", action="append", default=[], metavar="NAME",
+                        help="what-if patch of the leadsync side for (a)/(b), see bench/experiments.py (off by default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.md")
     args = parser.parse_args(argv)
 
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             args.profile_dir.mkdir(parents=True, exist_ok=True)
         results["sync"] = run_sync_scenario(
             contacts, activities, latency=args.latency_ms / 1000, budget=Budget(args.per_10s, args.search_per_s),
-            profile_dir=args.profile_dir,
+            profile_dir=args.profile_dir, experiments=tuple(args.experiment),
         )  # fmt: skip
     if "scoring" in parts:
         _log("(c) scoring: bench/scoring_bench.py" + (" --quick" if args.quick else ""))

@@ -30,7 +30,7 @@ SHEET = Path(__file__).resolve().parent / "scoring-sheet.csv"
 HUBSPOT_FAKE = "bench.hubspotfake:make_app"
 
 
-def run_engine(url: str, state_dir: Path, budget: Budget) -> dict[str, Any]:
+def run_engine(url: str, state_dir: Path, budget: Budget, experiments: tuple[str, ...] = ()) -> dict[str, Any]:
     """One `run_sync` in this process against `url`; its summary, seconds, peak RSS and stage times.
 
     `stages` maps each progress label ("pull hubspot/leads", "push") to [first, last] monotonic
@@ -39,6 +39,11 @@ def run_engine(url: str, state_dir: Path, budget: Budget) -> dict[str, Any]:
     from leadsync.connectors.plugins import get_plugin_host
     from leadsync.core.config import Settings
     from leadsync.core.sync.engine import RunOptions, run_sync
+
+    from bench.experiments import apply_experiments, prepare_state
+
+    apply_experiments(list(experiments))
+    prepare_state(state_dir / "state.db", list(experiments))
 
     settings = Settings(
         state={"path": str(state_dir / "state.db")},
@@ -75,9 +80,13 @@ def run_engine(url: str, state_dir: Path, budget: Budget) -> dict[str, Any]:
     }
 
 
-def _run_subprocess(url: str, state_dir: Path, budget: Budget, timeout: float, profile: Path | None) -> dict[str, Any]:
+def _run_subprocess(
+    url: str, state_dir: Path, budget: Budget, timeout: float, profile: Path | None, experiments: tuple[str, ...]
+) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.sync_bench", "--url", url, "--state-dir", str(state_dir),
                "--per-10s", str(budget.per_10s), "--search-per-s", str(budget.search_per_s)]  # fmt: skip
+    for name in experiments:
+        command += ["--experiment", name]
     if profile is not None:
         command += ["--profile", str(profile)]
     completed = subprocess.run(command, capture_output=True, text=True, env=bench_env(), cwd=REPO, timeout=timeout)
@@ -154,6 +163,7 @@ def run_sync_scenario(
     budget: Budget = Budget(190, 5),
     timeout: float = 1800.0,
     profile_dir: Path | None = None,
+    experiments: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """(a) a first sync of `contacts`/`activities` under `budget`, then (b) a rerun with nothing changed."""
     env = {"BENCH_CONTACTS": str(contacts), "BENCH_ACTIVITIES": str(activities),
@@ -165,9 +175,9 @@ def run_sync_scenario(
     try:
         with fake_process(HUBSPOT_FAKE, latency=latency, env=env) as server:
             clock_offset = float(clock_file.read_text(encoding="utf-8"))
-            first = _run_subprocess(server.url, state_dir, budget, timeout, profile("first_sync"))
+            first = _run_subprocess(server.url, state_dir, budget, timeout, profile("first_sync"), experiments)
             log_first = fetch_log(server.url)
-            second = _run_subprocess(server.url, state_dir, budget, timeout, profile("no_change"))
+            second = _run_subprocess(server.url, state_dir, budget, timeout, profile("no_change"), experiments)
             log_second = fetch_log(server.url)[len(log_first):]
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
@@ -176,6 +186,7 @@ def run_sync_scenario(
         "activities": activities,
         "latency_s": latency,
         "budget": {"per_10s": budget.per_10s, "search_per_s": budget.search_per_s},
+        "experiments": list(experiments),
         "first_sync": analyse_run(first, log_first, budget, latency, first_sync=True, clock_offset=clock_offset),
         "no_change": analyse_run(second, log_second, budget, latency, first_sync=False, clock_offset=clock_offset),
     }
@@ -188,16 +199,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-10s", type=int, default=190)
     parser.add_argument("--search-per-s", type=int, default=5)
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
+    parser.add_argument("--experiment", action="append", default=[], help="a what-if patch (bench/experiments.py)")
     args = parser.parse_args(argv)
     budget = Budget(args.per_10s, args.search_per_s)
+    experiments = tuple(args.experiment)
     if args.profile is not None:
         import cProfile
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(run_engine, args.url, args.state_dir, budget)
+        result = profiler.runcall(run_engine, args.url, args.state_dir, budget, experiments)
         profiler.dump_stats(args.profile)
     else:
-        result = run_engine(args.url, args.state_dir, budget)
+        result = run_engine(args.url, args.state_dir, budget, experiments)
     print(json.dumps(result, default=str), flush=True)
     return 0
 
