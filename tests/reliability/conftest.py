@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,37 +20,13 @@ pytest.importorskip("leadsync_hubspot")
 
 from leadsync.connectors.testing.fakes.hubspot import HubSpotFake, seed_demo  # noqa: E402
 from leadsync.connectors.testing.fakeserver import FakeServer  # noqa: E402
-from leadsync.core.demo import write_demo  # noqa: E402
+from leadsync.connectors.testing.project import demo_project  # noqa: E402
 from leadsync.core.normalize import normalize_email  # noqa: E402
 from leadsync.core.state.store import StateStore  # noqa: E402
 
-SHEET = Path(__file__).resolve().parents[2] / "src" / "core" / "data" / "scoring-sheet.csv"
 ANCHOR = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
 TOKEN = "pat-na1-SECRET-0f3c9a7e-token"
 
-CONFIG = """
-[state]
-path = "state/state.db"
-
-[scoring]
-sheet = "scoring-sheet.csv"
-
-[handoff]
-owners = ["501", "502", "503"]
-
-[connections.ma]
-plugin = "file"
-path = "data"
-output = "out"
-roles = ["leads", "activities"]
-
-[connections.crm]
-plugin = "hubspot"
-base_url = "{url}"
-roles = ["leads", "activities", "scores", "tasks"]
-timeout_s = {timeout}
-index_settle_s = 1.2
-"""
 
 
 @dataclass
@@ -105,10 +80,10 @@ def make_world(tmp_path: Path, *, leads: int = 150, activities: int = 2500, late
     app.rate_limits = {name: (100_000, 1.0) for name in app.rate_limits}
     seed_demo(app, ANCHOR, leads=leads, activities=activities)
     app.state["config"]["index_lag_s"] = 1.0  # search sees a write only after this long, as HubSpot's does
-    write_demo(tmp_path / "data", ANCHOR, leads=leads, activities=activities)
-    shutil.copy(SHEET, tmp_path / "scoring-sheet.csv")
     server = FakeServer(app, latency=latency, **server_options).start()
-    (tmp_path / "leadsync.toml").write_text(CONFIG.format(url=server.url, timeout=timeout), encoding="utf-8")
+    crm = {"plugin": "hubspot", "base_url": server.url, "roles": ["leads", "activities", "scores", "tasks"],
+           "timeout_s": timeout, "index_settle_s": 1.2}  # the token comes from the environment
+    demo_project(tmp_path, crm, anchor=ANCHOR, leads=leads, activities=activities, owners=("501", "502", "503"))
     return World(tmp_path, app, server)
 
 

@@ -15,36 +15,17 @@ from leadsync.connectors.hookspecs import hookimpl
 from leadsync.connectors.plugins import get_plugin_host
 from leadsync.core.cli.main import cli
 from leadsync.core.config import load_settings
-from leadsync.core.demo import write_demo
+from leadsync.connectors.testing.project import demo_project
 from leadsync.core.sync.engine import RunOptions, run_sync
 
 ANCHOR = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
-SHEET = Path(__file__).resolve().parents[2] / "src" / "core" / "data" / "scoring-sheet.csv"
-
-CONFIG = """
-[state]
-path = "state/state.db"
-
-[scoring]
-sheet = "scoring-sheet.csv"
-
-[handoff]
-owners = ["sato", "suzuki", "tanaka"]
-
-[connections.demo]
-plugin = "file"
-path = "data"
-output = "out"
-roles = ["leads", "activities", "scores", "tasks"]
-"""
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo-src")
-    write_demo(folder / "data", ANCHOR)
-    (folder / "leadsync.toml").write_text(CONFIG, encoding="utf-8")
-    shutil.copy(SHEET, folder / "scoring-sheet.csv")
+    folder = tmp_path_factory.mktemp("demo-src") / "project"
+    demo_project(folder, None, anchor=ANCHOR, owners=("sato", "suzuki", "tanaka"),
+                 ma_roles=("leads", "activities", "scores", "tasks"))
     return folder
 
 
@@ -75,8 +56,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_first_run_pulls_scores_hands_off_and_pushes(demo: Path):
     summary = run_json(demo)
     assert summary["exit_status"] == 0
-    assert summary["pulled"]["demo"]["leads"] >= 300
-    assert summary["pulled"]["demo"]["activities"] >= 5000
+    assert summary["pulled"]["ma"]["leads"] >= 300
+    assert summary["pulled"]["ma"]["activities"] >= 5000
     assert summary["scored"] >= 300
     assert summary["tasks_created"] > 0
     assert summary["tasks_created"] == summary["tasks_planned"]
@@ -95,7 +76,7 @@ def test_second_run_pushes_nothing_and_creates_no_task(demo: Path):
     tasks_before = (demo / "out" / "tasks.csv").read_bytes()
     second = run_json(demo)
     assert second["exit_status"] == 0
-    assert second["pulled"]["demo"] == {"leads": 0, "activities": 0}
+    assert second["pulled"]["ma"] == {"leads": 0, "activities": 0}
     assert (second["scores_pushed"], second["tasks_created"], second["scores_planned"]) == (0, 0, 0)
     assert (demo / "out" / "tasks.csv").read_bytes() == tasks_before
     assert first["tasks_created"] > 0
@@ -166,7 +147,7 @@ def test_requeue_retries_dead_letters(demo: Path):
     assert code == 0 and "re-queued 1" in out
     summary = run_json(demo)
     assert summary["exit_status"] == 0
-    assert summary["pulled"]["demo"]["activities"] >= 5000
+    assert summary["pulled"]["ma"]["activities"] >= 5000
     code, out = leadsync(demo, "sync", "status", "--json")
     assert json.loads(out)["dead_letters_total"] == 0
     code, _ = leadsync(demo, "sync", "requeue")

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
 from leadsync.connectors.base import ReadContext, TaskRequest
 from leadsync.connectors.testing.fakes.hubspot import HubSpotFake, seed_demo
 from leadsync.connectors.testing.fakeserver import FakeServer
-from leadsync.core.cli.main import cli
-from leadsync.core.demo import write_demo
+from leadsync.connectors.testing.project import demo_project
 from leadsync_hubspot import HubSpotConnector, HubSpotSettings
 
-SHEET = Path(__file__).resolve().parents[3] / "src" / "core" / "data" / "scoring-sheet.csv"
 
 
 @pytest.fixture
@@ -95,42 +89,15 @@ def test_index_lag_after_an_unanswered_create_is_waited_out(fake):
     hub.close()
 
 
-CONFIG = """
-[state]
-path = "state/state.db"
 
-[scoring]
-sheet = "scoring-sheet.csv"
-
-[handoff]
-owners = ["501", "502"]
-
-[connections.ma]
-plugin = "file"
-path = "data"
-output = "out"
-roles = ["leads", "activities"]
-
-[connections.crm]
-plugin = "hubspot"
-base_url = "{url}"
-token = "pat-fake-token"
-roles = ["leads", "activities", "scores", "tasks"]
-"""
 
 
 def test_sync_run_pushes_scores_and_tasks_and_a_rerun_adds_nothing(fake, tmp_path):
     app, server = fake
-    anchor = datetime.now(timezone.utc).replace(microsecond=0)
-    write_demo(tmp_path / "data", anchor, leads=300, activities=5000)
-    seed_demo(app, anchor, leads=300, activities=5000)
-    shutil.copy(SHEET, tmp_path / "scoring-sheet.csv")
-    (tmp_path / "leadsync.toml").write_text(CONFIG.format(url=server.url), encoding="utf-8")
-
-    def run() -> dict:
-        result = CliRunner().invoke(cli, ["--config", str(tmp_path / "leadsync.toml"), "sync", "run", "--json"],
-                                    catch_exceptions=False)
-        return json.loads(result.stdout)
+    project = demo_project(tmp_path, {"plugin": "hubspot", "base_url": server.url, "token": "pat-fake-token",
+                                      "roles": ["leads", "activities", "scores", "tasks"]}, owners=("501", "502"))
+    seed_demo(app, project.anchor, leads=300, activities=5000)
+    run = project.run
 
     first = run()
     assert first["exit_status"] == 0, first

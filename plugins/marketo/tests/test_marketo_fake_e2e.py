@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from leadsync.connectors.base import ReadContext, Rejected, ScoreUpdate, TaskRequest
+from leadsync.connectors.base import ReadContext, ScoreUpdate, TaskRequest
 from leadsync.connectors.errors import AmbiguousWriteError
 from leadsync.connectors.testing.fakes.marketo import MarketoFake
 from leadsync.core.models import Activity, ActivityType, Lead, Segment

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
 from leadsync.connectors.base import ReadContext, TaskRequest
 from leadsync.connectors.testing.fakes.salesforce import SalesforceFake, seed_demo
 from leadsync.connectors.testing.fakeserver import FakeServer
-from leadsync.core.cli.main import cli
-from leadsync.core.demo import write_demo
+from leadsync.connectors.testing.project import demo_project
 from leadsync_salesforce import SalesforceConnector, SalesforceSettings
 
-SHEET = Path(__file__).resolve().parents[3] / "src" / "core" / "data" / "scoring-sheet.csv"
 
 
 @pytest.fixture
@@ -86,44 +80,16 @@ def test_task_upsert_creates_once_and_resend_updates(fake):
     sf.close()
 
 
-CONFIG = """
-[state]
-path = "state/state.db"
 
-[scoring]
-sheet = "scoring-sheet.csv"
-
-[handoff]
-owners = ["005000000000001", "005000000000002"]
-
-[connections.ma]
-plugin = "file"
-path = "data"
-output = "out"
-roles = ["leads", "activities"]
-
-[connections.crm]
-plugin = "salesforce"
-login_url = "{url}"
-client_id = "sf-cid"
-refresh_token = "sf-rtok"
-page_size = 200
-roles = ["leads", "activities", "scores", "tasks"]
-"""
 
 
 def test_sync_run_pushes_scores_and_tasks_and_a_rerun_adds_nothing(fake, tmp_path):
     app, server = fake
-    anchor = datetime.now(timezone.utc).replace(microsecond=0)
-    write_demo(tmp_path / "data", anchor, leads=300, activities=5000)
-    seed_demo(app, anchor, leads=300, activities=5000)
-    shutil.copy(SHEET, tmp_path / "scoring-sheet.csv")
-    (tmp_path / "leadsync.toml").write_text(CONFIG.format(url=server.url), encoding="utf-8")
-
-    def run() -> dict:
-        result = CliRunner().invoke(cli, ["--config", str(tmp_path / "leadsync.toml"), "sync", "run", "--json"],
-                                    catch_exceptions=False)
-        return json.loads(result.stdout)
+    crm = {"plugin": "salesforce", "login_url": server.url, "client_id": "sf-cid", "refresh_token": "sf-rtok",
+           "page_size": 200, "roles": ["leads", "activities", "scores", "tasks"]}
+    project = demo_project(tmp_path, crm, owners=("005000000000001", "005000000000002"))
+    seed_demo(app, project.anchor, leads=300, activities=5000)
+    run = project.run
 
     first = run()
     assert first["exit_status"] == 0, first

@@ -13,8 +13,10 @@ from leadsync.connectors.testing.fakeserver import (
     route,
     spawn_fake_server,
 )
+from leadsync.connectors.testing.project import DemoProject, demo_project
 
 __all__ = [
+    "DemoProject",
     "FAULTS",
     "FakeApp",
     "FakeServer",
@@ -22,6 +24,7 @@ __all__ = [
     "LogEntry",
     "Request",
     "Response",
+    "demo_project",
     "route",
     "spawn_fake_server",
 ]
