@@ -133,7 +133,7 @@ def init(directory: Path, demo: bool, force: bool) -> None:
         click.echo(
             f"{where}"
             "  edit leadsync.toml: add your connections (docs/configuration.md)\n"
-            "  edit scoring-sheet.csv with marketing and sales (docs/scoring-sheet.md)\n"
+            "  edit scoring-sheet.csv with marketing and sales (docs/scoring.md)\n"
             "  leadsync connections check\n"
             "  leadsync handoff preview\n"
             "  leadsync sync run"
