@@ -72,21 +72,24 @@ def _sync(section: dict[str, Any]) -> list[str]:
     lines += _table(["phase", "requests", "by bucket", "minimum", "seconds", "binding bucket", "achieved / allowed"], _phase_rows(first))
     rs = rerun["summary"]
     writes = rerun["requests"]["writes"]
-    empty = rerun["minimum_total"]
+    streams = len(rs["pulled"].get("hubspot", {}))
+    echo = {k: v for k, v in rs["pulled"].get("hubspot", {}).items() if v}
     lines += [
         "",
         "## (b) Second run, nothing changed upstream",
         "",
-        f"The same state store and fake, run again at once. Goal: only the empty increments "
-        f"({empty} searches here, one per stream, plus a contacts re-read if the first run's own writes echo), no write.",
+        f"The same state store and fake, run again at once. Goal: only the empty increments ({streams} requests: "
+        "one empty search per stream) and no write. Records read now can only be echoes of the first run's own "
+        "writes (HubSpot bumps `lastmodifieddate` when leadsync writes its score properties).",
         "",
     ]
     rows = [
         ["requests made", f"{rerun['requests']['total']:,} ({', '.join(f'{k} {v:,}' for k, v in rerun['requests']['kinds'].items())})",
-         _goal(rerun["requests"]["total"] <= len(rs["pulled"].get("hubspot", {})))],
-        ["records re-read", ", ".join(f"{k} {v:,}" for k, v in rs["pulled"].get("hubspot", {}).items()), ""],
+         f"{streams}: {_goal(rerun['requests']['total'] <= streams)}"],
+        ["records re-read (echoes)", ", ".join(f"{k} {v:,}" for k, v in echo.items()) or "none", ""],
         ["leads rescored / segment changes", f"{rs['scored']:,} / {rs['segment_changes']:,}", ""],
         ["writes (score updates, task creates, upserts)", f"{writes:,}", f"0: {_goal(writes == 0)}"],
+        ["non-2xx answers received", f"{rerun['requests']['refused']:,}", ""],
         ["wall time", f"{rerun['seconds']:,.1f} s" + (
             f" (pull {rerun['timeline']['pull_s']:,.1f} s, score + hand off {rerun['timeline']['score_handoff_s']:,.1f} s)"
             if rerun.get("timeline") else ""), ""],

@@ -47,15 +47,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=30.0, help="the fake's latency per request")
     parser.add_argument("--per-10s", type=int, default=190, help="default-bucket limit (HubSpot Pro/Enterprise: 190)")
     parser.add_argument("--search-per-s", type=int, default=5, help="search limit (HubSpot: 5 per second)")
-    parser.add_argument("--pull-latencies-ms", default="30,0",
-                        help="latencies of the pull comparison (d); 0 makes it CPU-bound")  # fmt: skip
+    parser.add_argument("--pull-latencies-ms", default=None,
+                        help="latencies of the pull comparison (d), comma-separated; 0 makes it CPU-bound "
+                             "(default: 30,0; quick: 30)")  # fmt: skip
+    parser.add_argument("--render", type=Path, metavar="JSON", help="only re-render a results JSON as markdown")
     parser.add_argument("--profile-dir", type=Path, help="write cProfile stats of the leadsync runs of (a)/(b) here")
     parser.add_argument("--experiment", action="append", default=[], metavar="NAME",
                         help="what-if patch of the leadsync side for (a)/(b), see bench/experiments.py (off by default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.md")
     args = parser.parse_args(argv)
 
+    if args.render:
+        report = render(json.loads(args.render.read_text(encoding="utf-8")))
+        args.out.write_text(report, encoding="utf-8")
+        print(report)
+        return 0
     mode = "quick" if args.quick else "full"
+    latencies = args.pull_latencies_ms or ("30" if args.quick else "30,0")
     contacts, activities, pull_contacts = SIZES[mode]
     contacts = args.contacts or contacts
     activities = args.activities if args.activities is not None else activities
@@ -81,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         results["scoring"] = run_scoring_bench(args.quick)
     if "pull" in parts:
         results["pull"] = []
-        for latency_ms in (float(x) for x in args.pull_latencies_ms.split(",") if x.strip()):
+        for latency_ms in (float(x) for x in latencies.split(",") if x.strip()):
             _log(f"(d) pull comparison: {pull_contacts:,} contacts, {latency_ms:.0f} ms latency")
             results["pull"].append(run_pull_comparison(pull_contacts, latency=latency_ms / 1000))
     results["seconds"] = time.perf_counter() - started
