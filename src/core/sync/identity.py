@@ -98,21 +98,38 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
         "ON CONFLICT(connection, record_id) DO UPDATE SET lead_key = excluded.lead_key, data = excluded.data",
         (connection, record_id, key, view),
     )
-    keys = {key} | ({previous[0]} if previous is not None and previous[0] != key else set())
-    changed = False
-    for lead_key in keys:
-        changed |= _rebuild(db, lead_key, crm_connections)
+    changed = _rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
+    if previous is not None and previous[0] != key:  # the record moved to another identity
+        changed |= _rebuild(db, previous[0], crm_connections)
     return changed
 
 
-def _rebuild(db: sqlite3.Connection, lead_key: str, crm_connections: set[str]) -> bool:
-    rows = db.execute("SELECT connection, data FROM lead_refs WHERE lead_key = ?", (lead_key,)).fetchall()
-    if not rows:
-        db.execute("DELETE FROM leads WHERE key = ?", (lead_key,))
-        return True
-    views = [(conn, Lead.model_validate_json(data), conn in crm_connections) for conn, data in rows]
-    merged = merge_views(views).model_copy(update={"key": lead_key})
-    data = merged.model_dump_json()
+def _rebuild(
+    db: sqlite3.Connection, lead_key: str, crm_connections: set[str],
+    fresh: tuple[str, str, Lead, str] | None = None,
+) -> bool:
+    """Recompute the merged lead from its views; `fresh` is the view just stored, already parsed."""
+    if fresh is not None:
+        connection, record_id, lead, view = fresh
+        others = db.execute(
+            "SELECT connection, data FROM lead_refs WHERE lead_key = ? AND NOT (connection = ? AND record_id = ?)",
+            (lead_key, connection, record_id),
+        ).fetchall()
+        if not others:  # one system knows this person: the view is the merged lead
+            merged, data = lead, view
+        else:
+            views = [(c, Lead.model_validate_json(d), c in crm_connections) for c, d in others]
+            views.append((connection, lead, connection in crm_connections))
+            merged = merge_views(views).model_copy(update={"key": lead_key})
+            data = merged.model_dump_json()
+    else:
+        rows = db.execute("SELECT connection, data FROM lead_refs WHERE lead_key = ?", (lead_key,)).fetchall()
+        if not rows:
+            db.execute("DELETE FROM leads WHERE key = ?", (lead_key,))
+            return True
+        views = [(conn, Lead.model_validate_json(data), conn in crm_connections) for conn, data in rows]
+        merged = merge_views(views).model_copy(update={"key": lead_key})
+        data = merged.model_dump_json()
     existing = db.execute("SELECT data FROM leads WHERE key = ?", (lead_key,)).fetchone()
     if existing is not None and existing[0] == data:
         return False
