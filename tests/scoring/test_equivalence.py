@@ -99,3 +99,22 @@ def test_batch_equals_per_lead(store, tmp_path: Path, h, seed: int, custom: bool
             assert abs((stored.next_change_at - expected.next_change_at).total_seconds()) <= 60, key
         fired += len(expected.breakdown)
     assert fired > 300  # the data really exercises the rules
+
+
+def test_parallel_scan_gives_the_same_scores(tmp_path: Path, h, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A full rescore of a store on disk reads two halves in parallel; the scores are the same."""
+    from leadsync.core.scoring import loader
+    from leadsync.core.state.store import StateStore
+
+    settings = ScoringSettings()
+    sheet = load_sheet(h.DEFAULT_SHEET, settings)
+    now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    results = []
+    for threshold in (0, 10**9):
+        monkeypatch.setattr(loader, "PARALLEL_MIN_ROWS", threshold)
+        disk = StateStore(tmp_path / f"state{threshold}.db")
+        _populate(disk, h, 5, now, leads=60)
+        rescore(disk, sheet, settings, now, full=True)
+        results.append(disk.db.execute("SELECT lead_key, total, segment, breakdown, next_change_at FROM scores ORDER BY lead_key").fetchall())
+        disk.close()
+    assert results[0] == results[1] and len(results[0]) == 60

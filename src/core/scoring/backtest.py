@@ -37,7 +37,7 @@ def sheet_totals(store: StateStore, sheet: ScoringSheet, settings: ScoringSettin
     keys, emails, fields = load_lead_columns(store, sheet, None)
     index = {key: i for i, key in enumerate(keys)}
     longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
-    cols = load_activities(store, sheet, index, as_of.timestamp() - longest * DAY, None)
+    cols, _ = load_activities(store, sheet, index, as_of.timestamp() - longest * DAY, None)
     result = score_batch(sheet, len(keys), fields, cols, as_of)
     totals = (np.floor(result.behaviour + 0.5) + np.floor(result.attribute + 0.5)).astype(np.int64).tolist()
     return {key: (email, total, sheet.segment_for(total).value)

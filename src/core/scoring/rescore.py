@@ -14,7 +14,7 @@ from leadsync.core.config import ScoringSettings
 from leadsync.core.models import RuleHit, Score, Segment
 from leadsync.core.scoring.batch import BatchResult, score_batch
 from leadsync.core.scoring.engine import score_lead
-from leadsync.core.scoring.loader import iter_lead_models, load_activities, load_lead_columns
+from leadsync.core.scoring.loader import SourceIds, iter_lead_models, load_activities, load_lead_columns
 from leadsync.core.scoring.sheet import ScoringSheet
 from leadsync.core.state.store import StateStore, from_epoch
 
@@ -66,26 +66,19 @@ def _dump(value: str) -> str:
     return json.dumps(value, ensure_ascii=False) if _NEEDS_ESCAPE.search(value) else f'"{value}"'
 
 
-def _rows_from_batch(store: StateStore, sheet: ScoringSheet, keys: list[str], result: BatchResult,
+def _rows_from_batch(source_ids: SourceIds, sheet: ScoringSheet, keys: list[str], result: BatchResult,
                      start: int, stop: int, as_of: float) -> list[_ROW]:
     """Score rows for leads [start, stop): totals, segment and the breakdown JSON."""
     size = stop - start
     pieces: list[list[str]] = [[] for _ in range(size)]
-    wanted: list[int] = []
     slices = []
     for outcome in result.outcomes:
         if outcome.ev_lead is not None:
             lo, hi = np.searchsorted(outcome.ev_lead, [start, stop])
             slices.append((lo, hi))
-            wanted.extend(outcome.ev_rowid[lo:hi].tolist())
         else:
             slices.append((0, 0))
-    source_ids: dict[int, str] = {}
-    if wanted:
-        source_ids = dict(store.db.execute(
-            "SELECT a.rowid, a.source_id FROM json_each(?) j JOIN activities a ON a.rowid = j.value",
-            (json.dumps(sorted(set(wanted))),),  # in row order: the table is read front to back
-        ).fetchall())
+    source_id = source_ids.get
     for outcome, (lo, hi) in zip(result.outcomes, slices, strict=True):
         rule = outcome.rule
         prefix = f'{{"rule":{_dump(rule.name)},"group":{_dump(rule.group)},"points":'
@@ -100,7 +93,7 @@ def _rows_from_batch(store: StateStore, sheet: ScoringSheet, keys: list[str], re
             continue
         assert outcome.ev_lead is not None and outcome.ev_rowid is not None
         ev_lead = outcome.ev_lead[lo:hi] - start
-        ev_ids = [_dump(source_ids.get(r, str(r))) for r in outcome.ev_rowid[lo:hi].tolist()]
+        ev_ids = [_dump(source_id(r)) for r in outcome.ev_rowid[lo:hi].tolist()]
         if len(ev_ids) == len(fired):  # one evidence id per hit: the common once-per-lead case
             for local, pts, evidence in zip(fired.tolist(), points, ev_ids, strict=True):
                 pieces[local].append(f'{prefix}{pts!r},"evidence":[{evidence}]}}')
@@ -146,11 +139,12 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
     lead_keys, _emails, fields = load_lead_columns(store, sheet, keys)
     index = {key: i for i, key in enumerate(lead_keys)}
     longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
-    cols = load_activities(store, sheet, index, now - longest * DAY, keys)
+    cols, source_ids = load_activities(store, sheet, index, now - longest * DAY, keys)
+    del index
     result = score_batch(sheet, len(lead_keys), fields, cols, as_of)
-    del cols
+    del cols, fields
     for start in range(0, len(lead_keys), WRITE_CHUNK):
-        yield _rows_from_batch(store, sheet, lead_keys, result, start, min(start + WRITE_CHUNK, len(lead_keys)), now)
+        yield _rows_from_batch(source_ids, sheet, lead_keys, result, start, min(start + WRITE_CHUNK, len(lead_keys)), now)
 
 
 _TEMP = """CREATE TEMP TABLE IF NOT EXISTS scoring_new (
