@@ -56,7 +56,23 @@ def describe_machine() -> dict[str, Any]:
         "executable": sys.executable,
         "packages": {name: _version(name) for name in PACKAGES},
         "load_average": _load_average(),
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    """The checkout's commit, marked when the engine or plugins have uncommitted changes."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "plugins"], cwd=repo, capture_output=True,
+                               text=True, timeout=10)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    commit = head.stdout.strip() or "unknown"
+    return commit + (" (src/ or plugins/ modified)" if dirty.stdout.strip() else "")
 
 
 def _load_average() -> list[float] | None:
@@ -78,5 +94,6 @@ def machine_markdown(machine: dict[str, Any]) -> str:
             f"- Python: {machine['python']}",
             f"- Packages: {packages}",
             f"- Load average at start (1/5/15 min): {machine.get('load_average')}",
+            f"- leadsync checkout: {machine.get('commit', 'unknown')}",
         ]
     )
