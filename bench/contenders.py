@@ -141,10 +141,24 @@ CONTENDERS: dict[str, Callable[[str, Path], dict[str, Any]]] = {
 }
 
 
+# Imported before the clock starts, so `seconds` is the pull itself (process_seconds includes them).
+PRELOAD = {
+    "bare_httpx": ("httpx",),
+    "leadsync": ("leadsync.connectors.plugins", "leadsync.core.config", "leadsync.core.state.store",
+                 "leadsync.core.sync.engine", "leadsync.core.sync.connections"),
+    "dlt_fetch": ("dlt", "dlt.sources.rest_api"),
+    "dlt_duckdb": ("dlt", "dlt.sources.rest_api", "dlt.destinations"),
+}  # fmt: skip
+
+
 def run_contender(name: str, url: str, workdir: Path) -> dict[str, Any]:
-    """Run one contender in this process; add its work seconds and this process's peak RSS."""
+    """Run one contender in this process; add its work seconds, process seconds and peak RSS."""
+    import importlib
+
     func = CONTENDERS[name]
     workdir.mkdir(parents=True, exist_ok=True)
+    for module in PRELOAD.get(name, ()):
+        importlib.import_module(module)
     started = time.perf_counter()
     result = func(url, workdir)
     result["seconds"] = time.perf_counter() - started
@@ -159,7 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", choices=sorted(CONTENDERS))
     parser.add_argument("--url", required=True)
     parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--experiment", action="append", default=[], help="a what-if patch (bench/experiments.py)")
     args = parser.parse_args(argv)
+    if args.experiment:
+        from bench.experiments import apply_experiments
+
+        apply_experiments(args.experiment)
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     print(json.dumps(run_contender(args.name, args.url, args.workdir)), flush=True)
     return 0

@@ -6,8 +6,9 @@ Each experiment monkeypatches the engine or toolkit inside the bench's own worke
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 __all__ = ["EXPERIMENTS", "apply_experiments", "prepare_state"]
 
@@ -75,6 +76,52 @@ def _outbox_keyset() -> None:
     outbox.pending = pending  # type: ignore[assignment]
 
 
+def _read_ahead() -> None:
+    """Each stream's next page is fetched in a thread while the engine stores the current one (2 pages ahead).
+
+    Pages still reach the engine in order, each with its cursor, so checkpoints mean what they meant.
+    """
+    import queue
+    import threading
+
+    from leadsync_hubspot.connector import HubSpotConnector
+
+    done = object()
+
+    def ahead(pages: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+        buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for page in pages:
+                    if stop.is_set():
+                        return
+                    buffer.put(page)
+                buffer.put(done)
+            except BaseException as exc:  # handed to the consumer, raised there
+                buffer.put(exc)
+
+        threading.Thread(target=produce, daemon=True).start()
+        try:
+            while (item := buffer.get()) is not done:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+
+    original = HubSpotConnector.streams
+
+    def streams(self: HubSpotConnector) -> list[Any]:
+        found = original(self)
+        for stream in found:
+            stream.read = lambda ctx, inner=stream.read: ahead(inner(ctx))  # type: ignore[method-assign]
+        return found
+
+    HubSpotConnector.streams = streams  # type: ignore[method-assign]
+
+
 def _outbox_lead_index() -> None:
     """Nothing to patch at import: `prepare_state` adds the index (see there)."""
 
@@ -84,6 +131,7 @@ EXPERIMENTS: dict[str, Callable[[], None]] = {
     "limiter-margin": _limiter_margin,
     "outbox-keyset": _outbox_keyset,
     "outbox-lead-index": _outbox_lead_index,
+    "read-ahead": _read_ahead,
 }
 
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,21 @@ CONTENDER_ORDER = ("bare_httpx", "leadsync", "dlt_fetch", "dlt_duckdb")
 LIST_FAKE = "bench.hubspotfake:make_app"
 
 
-def _run_one(name: str, url: str, workdir: Path, timeout: float) -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.contenders", name, "--url", url, "--workdir", str(workdir)],
-        capture_output=True, text=True, env=bench_env(), cwd=REPO, timeout=timeout,
-    )  # fmt: skip
+def _run_one(name: str, url: str, workdir: Path, timeout: float, experiments: tuple[str, ...] = ()) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.contenders", name, "--url", url, "--workdir", str(workdir)]
+    if name == "leadsync":  # what-if patches change leadsync only
+        for experiment in experiments:
+            command += ["--experiment", experiment]
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, env=bench_env(), cwd=REPO, timeout=timeout)
+    elapsed = time.perf_counter() - started
     if completed.returncode != 0:
         tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
         raise RuntimeError(f"contender {name} failed (exit {completed.returncode}): " + " | ".join(tail))
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    # Interpreter start, imports and the pull: what a scheduled job pays each run.
+    result["process_seconds"] = elapsed
+    return result
 
 
 def run_pull_comparison(
@@ -37,6 +44,7 @@ def run_pull_comparison(
     app: str = LIST_FAKE,
     app_env: dict[str, str] | None = None,
     timeout: float = 900.0,
+    experiments: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Pull `contacts` contacts with each contender, one subprocess each, against one fake process.
 
@@ -50,10 +58,10 @@ def run_pull_comparison(
             before = len(fetch_log(server.url))
             workdir = Path(tempfile.mkdtemp(prefix=f"leadsync-bench-{name}-"))
             try:
-                result = _run_one(name, server.url, workdir, timeout)
+                result = _run_one(name, server.url, workdir, timeout, experiments)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
             result["requests"] = len(fetch_log(server.url)) - before
             result["records_per_s"] = result["records"] / result["seconds"] if result["seconds"] else 0.0
             results[name] = result
-    return {"contacts": contacts, "latency_s": latency, "results": results}
+    return {"contacts": contacts, "latency_s": latency, "results": results, "experiments": list(experiments)}

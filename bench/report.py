@@ -126,15 +126,18 @@ def _pull(section: dict[str, Any]) -> list[str]:
     lines = [
         f"### {section['contacts']:,} contacts, no rate limit, {section['latency_s'] * 1000:.0f} ms latency",
         "",
+        *([f"**What-if: leadsync patched with {', '.join(section['experiments'])} (bench/experiments.py); "
+           "not stock figures.**", ""] if section.get("experiments") else []),
     ]
     rows = []
     for name, result in results.items():
         ratio = ours["records_per_s"] / result["records_per_s"] if ours and result["records_per_s"] else None
         rss = ours["peak_rss_mib"] / result["peak_rss_mib"] if ours and result["peak_rss_mib"] else None
-        rows.append([name, _n(result["records"]), _n(result["requests"]), _n(result["seconds"], 2), _n(result["records_per_s"]),
+        rows.append([name, _n(result["records"]), _n(result["requests"]), _n(result["seconds"], 2),
+                     _n(result.get("process_seconds"), 2), _n(result["records_per_s"]),
                      _n(result["peak_rss_mib"]), _n(ratio, 2), _n(rss, 2)])  # fmt: skip
-    lines += _table(["contender", "records", "requests", "seconds", "records/s", "peak RSS MiB",
-                     "leadsync records/s ÷ this", "leadsync RSS ÷ this"], rows)  # fmt: skip
+    lines += _table(["contender", "records", "requests", "seconds (pull)", "seconds (process)", "records/s (pull)",
+                     "peak RSS MiB", "leadsync records/s ÷ this", "leadsync RSS ÷ this"], rows)  # fmt: skip
     if ours and "dlt_duckdb" in results and "dlt_fetch" in results:
         duck, fetch = results["dlt_duckdb"], results["dlt_fetch"]
         lines += ["", *_table(["goal", "value", ""], [

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render", type=Path, metavar="JSON", help="only re-render a results JSON as markdown")
     parser.add_argument("--profile-dir", type=Path, help="write cProfile stats of the leadsync runs of (a)/(b) here")
     parser.add_argument("--experiment", action="append", default=[], metavar="NAME",
-                        help="what-if patch of the leadsync side for (a)/(b), see bench/experiments.py (off by default)")
+                        help="what-if patch of the leadsync side, see bench/experiments.py (off by default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.md")
     args = parser.parse_args(argv)
 
@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         results["pull"] = []
         for latency_ms in (float(x) for x in latencies.split(",") if x.strip()):
             _log(f"(d) pull comparison: {pull_contacts:,} contacts, {latency_ms:.0f} ms latency")
-            results["pull"].append(run_pull_comparison(pull_contacts, latency=latency_ms / 1000))
+            results["pull"].append(
+                run_pull_comparison(pull_contacts, latency=latency_ms / 1000, experiments=tuple(args.experiment))
+            )
     results["seconds"] = time.perf_counter() - started
     results["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     report = render(results)
