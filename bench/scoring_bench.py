@@ -22,10 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-AS_OF = datetime(2025, 6, 1, 3, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 TITLES = ["代表取締役社長", "CEO", "営業部長", "Marketing Manager", "担当", "スタッフ", "Engineer", "課長",
           "Director", "VP Sales", "", "取締役 CTO", "ｼｽﾃﾑ担当", "Head of IT"]
 INDUSTRIES = ["IT・ソフトウェア", "情報通信業", "Software", "製造業", "Manufacturing", "金融", "小売", "SaaS", ""]

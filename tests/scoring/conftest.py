@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from leadsync.core.models import Activity, Lead
 from leadsync.core.state.store import StateStore
 
-UTC = timezone.utc
 
 
 def put_lead(store: StateStore, lead: Lead, *, dirty: int = 1) -> None:
@@ -38,13 +37,12 @@ def act(source_id: str, lead_key: str, type_: str, when: datetime, url: str | No
     return Activity(source_id=source_id, connection="test", lead_key=lead_key, type=type_, occurred_at=when, url=url)
 
 
-import types  # noqa: E402
-from pathlib import Path  # noqa: E402
+import types
+from pathlib import Path
 
-import pytest  # noqa: E402
-
-from leadsync.core.config import ScoringSettings  # noqa: E402
-from leadsync.core.scoring import load_sheet  # noqa: E402
+import pytest
+from leadsync.core.config import ScoringSettings
+from leadsync.core.scoring import load_sheet
 
 DEFAULT_SHEET = Path(__file__).resolve().parents[2] / "src" / "core" / "data" / "scoring-sheet.csv"
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from leadsync.core.cli.main import cli
 from leadsync.core.errors import ConfigError
 from leadsync.core.models import Lead
 from leadsync.core.state.store import StateStore
 
-NOW = datetime(2025, 6, 1, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture

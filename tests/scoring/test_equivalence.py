@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from leadsync.core.config import ScoringSettings
 from leadsync.core.models import Lead
 from leadsync.core.scoring import load_score, load_sheet, rescore, score_lead
 from leadsync.core.scoring.loader import load_lead
 
-UTC = timezone.utc
 
 
 TITLES = ["代表取締役社長", "CEO", "Director of Sales", "営業部長", "マネージャー", "担当", "Staff Engineer",

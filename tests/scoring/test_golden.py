@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from leadsync.core.config import ScoringSettings
 from leadsync.core.models import Activity, Lead, Segment
 from leadsync.core.scoring import load_score, load_sheet, rescore, score_lead

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import types
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from leadsync.connectors.hookspecs import hookimpl
 from leadsync.connectors.plugins import get_plugin_host
 from leadsync.core.errors import ConfigError
 from leadsync.core.models import Lead
-from leadsync.core.scoring import load_score, load_sheet, rescore, score_lead, scoring_conditions
+from leadsync.core.scoring import (
+    load_score,
+    load_sheet,
+    rescore,
+    score_lead,
+    scoring_conditions,
+)
 
-NOW = datetime(2025, 6, 1, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 
 
 def _calls_at_least(argument: str):  # type: ignore[no-untyped-def]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from leadsync.core.config import ScoringSettings
 from leadsync.core.models import Lead
 from leadsync.core.scoring import load_score, load_sheet, rescore
 
-NOW = datetime(2025, 6, 1, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 
 
 def history(store, key: str) -> list[tuple]:  # type: ignore[no-untyped-def]

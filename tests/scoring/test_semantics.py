@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from leadsync.core.config import ScoringSettings
 from leadsync.core.models import Activity, Lead
 from leadsync.core.scoring import load_sheet, score_lead
 
-NOW = datetime(2025, 6, 1, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 HEADER = "スコア種別,項目,条件,配点,備考,ルール,上限,半減期\n"
 BANDS = "セグメント定義,ホットリード,合計80点以上,,,,,\nセグメント定義,ウォームリード,50-79点,,,,,\nセグメント定義,コールドリード,49点以下,,,,,\n"
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from leadsync.core.config import ScoringSettings
 from leadsync.core.errors import ConfigError
 from leadsync.core.models import Segment
 from leadsync.core.scoring import load_sheet
-from leadsync.core.scoring.rules import ActivityCondition, FieldCondition, RevisitCondition
+from leadsync.core.scoring.rules import (
+    ActivityCondition,
+    FieldCondition,
+    RevisitCondition,
+)
 
 SHARED = Path("/work/shared/scoring-sheet.csv")
 HEADER = "スコア種別,項目,条件,配点,備考,ルール,上限,半減期\n"

@@ -7,13 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-
 from leadsync.core.cli.app import App, as_of_option, pass_app
 from leadsync.core.cli.output import echo_json, print_table
 from leadsync.core.errors import ConfigError
 from leadsync.core.models import Score
 from leadsync.core.normalize import normalize_email
-from leadsync.core.scoring import load_configured_sheet, load_sheet, score_lead, scoring_conditions
+from leadsync.core.scoring import (
+    load_configured_sheet,
+    load_sheet,
+    score_lead,
+    scoring_conditions,
+)
 from leadsync.core.scoring.backtest import backtest as run_backtest
 from leadsync.core.scoring.lint import lint_sheet
 from leadsync.core.scoring.loader import load_lead

@@ -11,10 +11,10 @@ from leadsync.core.scoring.rescore import RescoreResult, load_score, rescore
 from leadsync.core.scoring.sheet import Rule, ScoringSheet, load_sheet
 
 __all__ = [
+    "DEFAULT_SHEET",
     "RescoreResult",
     "Rule",
     "ScoringSheet",
-    "DEFAULT_SHEET",
     "load_configured_sheet",
     "load_score",
     "load_sheet",

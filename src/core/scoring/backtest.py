@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-
 from leadsync.core.config import ScoringSettings
 from leadsync.core.scoring.batch import score_batch
 from leadsync.core.scoring.loader import load_activities, load_lead_columns

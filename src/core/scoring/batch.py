@@ -13,10 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-
 from leadsync.core.models import ActivityType
 from leadsync.core.scoring.engine import DAY, EVIDENCE_LIMIT
-from leadsync.core.scoring.rules import ActivityCondition, FieldCondition, RevisitCondition
+from leadsync.core.scoring.rules import (
+    ActivityCondition,
+    FieldCondition,
+    RevisitCondition,
+)
 from leadsync.core.scoring.sheet import Rule, ScoringSheet
 
 __all__ = ["TYPE_CODES", "ActivityColumns", "BatchResult", "UrlClassifier", "score_batch"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from leadsync.core.config import ScoringSettings
@@ -179,6 +179,6 @@ def make_score(sheet: ScoringSheet, key: str, email: str | None, as_of: datetime
         lead_key=key, email=email, total=b + a, behavior=b, attribute=a, segment=sheet.segment_for(b + a),
         sheet_version=sheet.version, scored_at=as_of,
         breakdown=[RuleHit(rule=r.name, group=r.group, points=round(p, 2), evidence=e) for r, p, e in kept],
-        next_change_at=None if next_change is None else datetime.fromtimestamp(next_change, timezone.utc),
+        next_change_at=None if next_change is None else datetime.fromtimestamp(next_change, UTC),
     )
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leadsync.core.models import Segment
-from leadsync.core.scoring.rules import FieldCondition, RevisitCondition, never_fires_reason
+from leadsync.core.scoring.rules import (
+    FieldCondition,
+    RevisitCondition,
+    never_fires_reason,
+)
 from leadsync.core.scoring.sheet import ScoringSheet
 
 __all__ = ["Finding", "lint_sheet", "max_total"]

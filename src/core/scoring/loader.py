@@ -14,7 +14,6 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
-
 from leadsync.core.models import Activity, Lead
 from leadsync.core.normalize import parse_employees
 from leadsync.core.scoring.batch import TYPE_CODES, ActivityColumns, UrlClassifier
@@ -75,7 +74,7 @@ def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | 
             paths += ["$.employees", "$.employees_text"]
         elif name != "email_domain":
             paths.append(_json_path(name))
-    columns = ", ".join(f"json_extract(data, ?)" for _ in paths)
+    columns = ", ".join("json_extract(data, ?)" for _ in paths)
     sql = f"SELECT key, {columns} FROM leads"
     params: list[Any] = list(paths)
     if keys is not None:

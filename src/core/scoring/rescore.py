@@ -8,13 +8,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-import numpy as np
 
+import numpy as np
 from leadsync.core.config import ScoringSettings
 from leadsync.core.models import RuleHit, Score, Segment
 from leadsync.core.scoring.batch import BatchResult, score_batch
 from leadsync.core.scoring.engine import score_lead
-from leadsync.core.scoring.loader import SourceIds, iter_lead_models, load_activities, load_lead_columns
+from leadsync.core.scoring.loader import (
+    SourceIds,
+    iter_lead_models,
+    load_activities,
+    load_lead_columns,
+)
 from leadsync.core.scoring.sheet import ScoringSheet
 from leadsync.core.state.store import StateStore, from_epoch
 

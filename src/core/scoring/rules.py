@@ -23,7 +23,13 @@ from typing import Any
 
 from leadsync.core.models import ActivityType
 from leadsync.core.normalize import nfkc, parse_employees
-from leadsync.core.scoring.keywords import INDUSTRY_CLASSES, TITLE_CLASSES, KeywordMatcher, class_matcher, normalize_text
+from leadsync.core.scoring.keywords import (
+    INDUSTRY_CLASSES,
+    TITLE_CLASSES,
+    KeywordMatcher,
+    class_matcher,
+    normalize_text,
+)
 
 __all__ = [
     "ActivityCondition",

@@ -17,8 +17,18 @@ from leadsync.core.config import ScoringSettings
 from leadsync.core.errors import ConfigError
 from leadsync.core.models import Segment
 from leadsync.core.normalize import nfkc
-from leadsync.core.scoring.rules import Condition, PluginCondition, RevisitCondition, RuleSyntaxError, parse_rule
-from leadsync.core.scoring.standard import attribute_group, parse_band, standard_condition
+from leadsync.core.scoring.rules import (
+    Condition,
+    PluginCondition,
+    RevisitCondition,
+    RuleSyntaxError,
+    parse_rule,
+)
+from leadsync.core.scoring.standard import (
+    attribute_group,
+    parse_band,
+    standard_condition,
+)
 
 __all__ = ["Rule", "ScoringSheet", "load_sheet"]
 

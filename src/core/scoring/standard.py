@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 
 from leadsync.core.normalize import nfkc
-from leadsync.core.scoring.keywords import INDUSTRY_CLASSES, KeywordMatcher, class_matcher
+from leadsync.core.scoring.keywords import (
+    INDUSTRY_CLASSES,
+    KeywordMatcher,
+    class_matcher,
+)
 from leadsync.core.scoring.rules import (
     ActivityCondition,
     Condition,
