@@ -217,3 +217,14 @@ def test_plans_that_get_no_task_carry_no_due_date_and_say_why(world) -> None:
     data = plans[0].to_json()
     assert data["action"] == "cooldown" and data["due_at"] is None and data["task_key"] is None
     assert data["owner"] == "rep-z" and data["detail"].startswith("cooldown until 2025-05-08T")
+
+
+def test_a_lead_sales_rejected_in_the_crm_before_any_handoff_gets_no_task(world) -> None:
+    """The CRM status is sales' last word: no task until sales changes it."""
+    world.lead("rejected@example.jp", status="不適格", status_reason="予算なし")
+    world.score("rejected@example.jp", 90, MONDAY, world.HOT)
+    [plan] = run(world, MONDAY)
+    assert plan.action == "rejected_in_crm" and plan.task is None and world.outbox() == []
+    world.update_lead("rejected@example.jp", status="対応中")
+    [plan] = run(world, MONDAY + timedelta(hours=1))
+    assert plan.action == "create_task" and len(world.outbox()) == 1

@@ -13,6 +13,7 @@ from leadsync.connectors.base import TaskRequest
 from leadsync.core.config import Settings
 from leadsync.core.handoff.calendar import BusinessCalendar
 from leadsync.core.handoff.data import hot_scores, last_episode, load_lead, open_episode, recent_activities
+from leadsync.core.handoff.episodes import is_rejected_status
 from leadsync.core.handoff.routing import OwnerRouter, advance_round_robin
 from leadsync.core.handoff.text import task_body, task_subject, top_reasons
 from leadsync.core.models import Lead, Score
@@ -36,6 +37,7 @@ ACTIONS = {
     "cooldown": "the previous handoff closed less than cooldown_days ago",
     "recycled": "sales rejected the previous handoff and the lead has not re-qualified since",
     "already_handed_off": "handed off before and has not re-qualified (fallen to requalify_segment) since",
+    "rejected_in_crm": "the CRM status says sales rejected this lead; it is handed off again once sales changes it",
     "no_task_connection": "no connection has the tasks role (or handoff.task_connection is unset)",
 }
 _SEGMENT_RANK = {"cold": 0, "warm": 1, "hot": 2}
@@ -113,13 +115,18 @@ def _points(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def _why_not(store: StateStore, settings: Settings, lead_key: str, as_of: datetime) -> tuple[str | None, Any]:
+def _why_not(store: StateStore, settings: Settings, lead: Lead, as_of: datetime) -> tuple[str | None, Any]:
     """(action, row) when the lead must not get a new task, else (None, None)."""
+    lead_key = lead.key
     row = open_episode(store, lead_key)
     if row is not None:
         return "open_handoff", row
     previous = last_episode(store, lead_key)
     if previous is None:
+        # Sales' last word stands: a rejection recorded in the CRM before leadsync handed this
+        # lead off is respected until sales changes the status.
+        if is_rejected_status(lead.status, settings.handoff):
+            return "rejected_in_crm", None
         return None, None
     closed = previous["closed_at"] if previous["closed_at"] is not None else previous["opened_at"]
     if as_of.timestamp() < closed + timedelta(days=settings.handoff.cooldown_days).total_seconds():
@@ -168,7 +175,7 @@ def _plan_one(
         action="create_task", lead_source=lead.lead_source, lead_status=lead.status,
         rules=[{"rule": h.rule, "group": h.group, "points": _points(h.points)} for h in hits],
     )
-    blocked, row = _why_not(store, settings, plan.lead_key, as_of)
+    blocked, row = _why_not(store, settings, lead.model_copy(update={"key": plan.lead_key}), as_of)
     if blocked is None and connection is None:
         blocked = "no_task_connection"
     if blocked is not None:
