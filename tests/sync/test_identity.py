@@ -76,3 +76,13 @@ def test_a_lead_without_email_is_keyed_by_connection_and_record():
     store = StateStore(":memory:")
     put(store, "crm", [lead("crm", "c5", None, company="名無し株式会社")])
     assert store.db.execute("SELECT key FROM leads").fetchone()[0] == "crm:c5"
+
+
+def test_the_echo_of_our_own_write_is_not_a_change():
+    """Writing a score stamps the CRM record as modified; reading it back changes nothing."""
+    store = StateStore(":memory:")
+    put(store, "crm", [lead("crm", "c1", "a@example.com", company="Acme", updated_at=T0)])
+    store.db.execute("UPDATE leads SET dirty = 0")
+    echo = lead("crm", "c1", "a@example.com", company="Acme", updated_at=T1)
+    assert put(store, "crm", [echo]).changed_leads == 0
+    assert store.db.execute("SELECT dirty FROM leads").fetchone()[0] == 0

@@ -83,6 +83,17 @@ def _lead_key_for(db: sqlite3.Connection, connection: str, lead: Lead, record_id
     return row[0] if row else (lead.key or f"{connection}:{record_id}")
 
 
+def _same_content(stored: str, fresh: str) -> bool:
+    """Equal but perhaps for `updated_at`: a CRM stamps a record we wrote a score to as modified,
+    and reading that back must not count as a change of the lead."""
+    if stored == fresh:
+        return True
+    old, new = json.loads(stored), json.loads(fresh)
+    old.pop("updated_at", None)
+    new.pop("updated_at", None)
+    return old == new
+
+
 def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connections: set[str]) -> bool:
     record_id = lead.refs.get(connection) or lead.key
     key = _lead_key_for(db, connection, lead, record_id)
@@ -91,8 +102,8 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
     previous = db.execute(
         "SELECT lead_key, data FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id)
     ).fetchone()
-    if previous is not None and previous[0] == key and previous[1] == view:
-        return False  # re-read of an unchanged record (look-back overlap, full refresh)
+    if previous is not None and previous[0] == key and _same_content(previous[1], view):
+        return False  # a re-read (look-back overlap, full refresh) or the echo of our own write
     db.execute(
         "INSERT INTO lead_refs(connection, record_id, lead_key, data) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(connection, record_id) DO UPDATE SET lead_key = excluded.lead_key, data = excluded.data",
