@@ -19,15 +19,14 @@ __all__ = [
     "parse_employees",
 ]
 
-_SPACES = re.compile(r"\s+")
-
-
 def nfkc(value: str | None) -> str | None:
     """NFKC (full-width to half-width, ㈱ to (株)), trimmed, inner spaces folded; '' becomes None."""
     if value is None:
         return None
-    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
-    return text or None
+    text = str(value)
+    if not text.isascii():  # NFKC leaves ASCII as it is; most values are ASCII
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split()) or None
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -18,6 +18,7 @@ from leadsync.core.state.store import StateStore
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
 from leadsync.core.sync.lock import RunLock
+from leadsync.core.sync.prefetch import prefetched
 from leadsync.core.sync.push import dispatch, plan_score_pushes
 
 __all__ = ["RunOptions", "RunSummary", "run_sync"]
@@ -95,7 +96,7 @@ def _pull(
                 cursor = None if options.full_refresh else store.get_cursor(name, stream.name)
                 ctx = ReadContext(cursor=cursor, signpost=signpost, lookback=lookback, full_refresh=options.full_refresh)
                 counts.setdefault(stream.name, 0)
-                for page in stream.read(ctx):
+                for page in prefetched(stream.read(ctx)):
                     with store.transaction() as db:
                         result = ingest(db, name, page.records, stream=stream.name, crm_connections=crm,
                                         run_id=summary.run_id, normalize_hook=host.hook.normalize_lead)
