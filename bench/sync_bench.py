@@ -161,7 +161,7 @@ def run_sync_scenario(
     *,
     latency: float = 0.030,
     budget: Budget = Budget(190, 5),
-    timeout: float = 1800.0,
+    timeout: float = 5400.0,
     profile_dir: Path | None = None,
     experiments: tuple[str, ...] = (),
 ) -> dict[str, Any]:
