@@ -88,6 +88,12 @@ class ContactsStream(Stream):
             yield Page(records, {"mode": "list", "started": started, "after": after})
 
 
+# HubSpot's documented maxima: 200 results a search page, 1,000 ids an associations batch read
+# (developers.hubspot.com changelog "Batch Read Limit for HubSpot Associations API", 2025-02-10).
+_SEARCH_PAGE = 200
+_ASSOCIATIONS_BATCH = 1000
+
+
 class EngagementStream(Stream):
     """Calls, meetings or logged e-mails (search on hs_lastmodifieddate) with their contact."""
 
@@ -97,6 +103,7 @@ class EngagementStream(Stream):
         self.name = f"activities_{object_type}"  # type: ignore[misc]  # one cursor per object type
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
+        pending: list[dict[str, Any]] = []
         for page in search_pages(
             self.client,
             self.object_type,
@@ -105,16 +112,26 @@ class EngagementStream(Stream):
             ctx=ctx,
             window_ms=int(self.settings.search_window_days * _DAY_MS),
         ):
-            contacts = self._contacts([str(r.get("id")) for r in page.results if r.get("id")])
-            records: list[Any] = []
-            for record in page.results:
-                record_id = str(record.get("id") or "")
-                linked = contacts.get(record_id) or []
-                if not linked:
-                    continue  # an engagement with no contact is not a lead's activity
-                for contact_id in linked[:1]:  # the primary (first) contact
-                    records.append(activity_from_engagement(self.object_type, record, contact_id, self.connection))
-            yield Page(records, page.cursor)
+            # Search pages hold 200; one associations read takes up to 1,000 ids. Gather search
+            # pages up to that, then commit them as one page under the last one's cursor.
+            pending += page.results
+            if len(pending) + _SEARCH_PAGE > _ASSOCIATIONS_BATCH or not page.results:
+                yield Page(self._activities(pending), page.cursor)
+                pending = []
+            else:
+                last_cursor = page.cursor
+                continue
+        if pending:
+            yield Page(self._activities(pending), last_cursor)
+
+    def _activities(self, results: list[dict[str, Any]]) -> list[Any]:
+        contacts = self._contacts([str(r.get("id")) for r in results if r.get("id")])
+        records: list[Any] = []
+        for record in results:
+            linked = contacts.get(str(record.get("id") or "")) or []
+            if linked:  # an engagement with no contact is not a lead's activity; the first is primary
+                records.append(activity_from_engagement(self.object_type, record, linked[0], self.connection))
+        return records
 
     def _contacts(self, ids: list[str]) -> dict[str, list[str]]:
         """Engagement id -> associated contact ids, through the v4 associations batch read."""

@@ -128,3 +128,21 @@ def test_fake_sends_rate_limit_headers_and_daily_429(fake):
         third = raw.get("/crm/v3/objects/contacts")
         assert third.status_code == 429 and third.json()["policyName"] == "DAILY"
         assert raw.get("/crm/v3/objects/contacts", headers={"Authorization": "Bearer nope"}).json()["category"] == "INVALID_AUTHENTICATION"
+
+
+def test_engagements_read_their_contacts_1000_at_a_time(fake):
+    app, server = fake
+    contact = app.add("contacts", {"email": "busy@x.jp"})
+    stamp = 1_743_000_000_000
+    for i in range(2_300):
+        app.add("calls", {"hs_timestamp": str(stamp + i)}, modified_ms=stamp + i, contact_id=contact)
+    app.rate_limits = {**app.rate_limits, "search": (1000, 1.0)}  # the 5/s budget is tested elsewhere
+    hub = connector(server.url)
+    hub.client.limiter = None
+    calls = next(s for s in hub.streams() if s.name == "activities_calls")
+    signpost = datetime.fromtimestamp(stamp / 1000 + 3600, tz=timezone.utc)
+    pages = list(calls.read(ReadContext(cursor=None, signpost=signpost, lookback=timedelta(0))))
+    assert sum(len(p.records) for p in pages) == 2_300
+    assert len(server.requests_to(r"/crm/v4/associations/calls/contacts/batch/read")) == 3  # 1000 + 1000 + 300
+    assert len(server.requests_to(r"/crm/v3/objects/calls/search")) == 13  # 12 pages of 200, then the empty end
+    hub.close()

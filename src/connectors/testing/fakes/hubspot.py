@@ -219,6 +219,8 @@ class HubSpotFake(FakeApp):
     def read_associations(self, request: Request) -> Response:
         links = self.state["associations"][request.params["obj"]]
         inputs = (request.json or {}).get("inputs") or []
+        if len(inputs) > 1000:  # HubSpot's limit since 2025-02-10
+            return Response(400, json=error_body("Batch read associations supports at most 1000 inputs."))
         results = []
         for item in inputs:
             targets = links.get(str(item.get("id")), [])
