@@ -103,6 +103,7 @@ class RateLimiter:
         *,
         concurrency: int | None = None,
         max_wait: float = 300.0,
+        guard: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         header_parser: Callable[[httpx.Headers], HeaderHint] = parse_rate_limit_headers,
@@ -112,6 +113,9 @@ class RateLimiter:
         self.rates = dict(rates or {})
         self.concurrency = concurrency
         self.max_wait = max_wait
+        # The vendor counts a call when it arrives, this limiter when it leaves; arrivals jitter
+        # by the transit time, so every window is held a little longer than the vendor's.
+        self.guard = guard
         self._clock = clock
         self._sleep = sleep
         self._header_parser = header_parser
@@ -136,13 +140,14 @@ class RateLimiter:
         if key is None:
             return 0.0
         rate = self.rates[key]
+        period = rate.period + self.guard
         calls = self._calls.setdefault(key, deque())
-        while calls and calls[0] <= now - rate.period:
+        while calls and calls[0] <= now - period:
             calls.popleft()
         if len(calls) < rate.calls:
             calls.append(now)
             return 0.0
-        return calls[0] + rate.period - now
+        return calls[0] + period - now
 
     def acquire(self, endpoint: str = DEFAULT_ENDPOINT) -> float:
         """Block until a call on `endpoint` fits its window; return the seconds waited."""

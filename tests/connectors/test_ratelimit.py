@@ -26,7 +26,7 @@ class FakeTime:
 
 def test_sliding_window_blocks_until_the_oldest_call_leaves() -> None:
     t = FakeTime()
-    limiter = RateLimiter({"default": Rate(3, 10.0)}, clock=t.clock, sleep=t.sleep)
+    limiter = RateLimiter({"default": Rate(3, 10.0)}, guard=0.0, clock=t.clock, sleep=t.sleep)
     for _ in range(3):
         assert limiter.acquire() == 0.0
         t.now += 1.0
@@ -39,7 +39,7 @@ def test_sliding_window_blocks_until_the_oldest_call_leaves() -> None:
 
 def test_endpoint_classes_have_separate_windows_and_unknown_share_default() -> None:
     t = FakeTime()
-    limiter = RateLimiter({"default": Rate(2, 10.0), "search": Rate(5, 1.0)}, clock=t.clock, sleep=t.sleep)
+    limiter = RateLimiter({"default": Rate(2, 10.0), "search": Rate(5, 1.0)}, guard=0.0, clock=t.clock, sleep=t.sleep)
     for _ in range(5):
         limiter.acquire("search")
     limiter.acquire("default")
@@ -49,6 +49,15 @@ def test_endpoint_classes_have_separate_windows_and_unknown_share_default() -> N
     assert t.sleeps == [pytest.approx(1.0)]
     limiter.acquire("default")
     assert t.sleeps[-1] == pytest.approx(9.0)
+
+
+def test_windows_are_held_a_guard_longer_than_the_vendors() -> None:
+    """A call leaving at the window's edge may arrive inside the vendor's window: keep a margin."""
+    t = FakeTime()
+    limiter = RateLimiter({"search": Rate(5, 1.0)}, guard=0.05, clock=t.clock, sleep=t.sleep)
+    for _ in range(6):
+        limiter.acquire("search")
+    assert t.sleeps == [pytest.approx(1.05)]
 
 
 def test_no_rates_means_unlimited() -> None:
