@@ -162,6 +162,7 @@ def render(results: dict[str, Any]) -> str:
         machine_markdown(results["machine"]),
         f"- Load average at end (1/5/15 min): {results.get('load_average_end')}",
         "",
+        *([f"Note: {results['note']}", ""] if results.get("note") else []),
     ]
     if "sync" in results:
         lines += _sync(results["sync"]) + [""]
