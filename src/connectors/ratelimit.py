@@ -195,4 +195,15 @@ class RateLimiter:
         if hint.quota_exhausted:
             self.exhaust(hint.quota_exhausted)
         elif hint.wait_s > 0:
-            self.block(endpoint, hint.wait_s)
+            self.block(endpoint, self._until_window_frees(endpoint, hint.wait_s))
+
+    def _until_window_frees(self, endpoint: str, wait_s: float) -> float:
+        """A rolling window that says "0 remaining" frees when its oldest call leaves, not a whole
+        interval later: with our own record of that window, wait only for that (at most `wait_s`)."""
+        key = self._window_key(endpoint)
+        with self._lock:
+            calls = self._calls.get(key or "")
+            if not key or not calls:
+                return wait_s
+            frees = calls[0] + self.rates[key].period + self.guard - self._clock()
+        return min(wait_s, max(frees, 0.0))

@@ -139,3 +139,23 @@ def test_update_from_headers_blocks_and_exhausts() -> None:
     limiter.update_from_headers("default", {"X-HubSpot-RateLimit-Daily-Remaining": "0"})
     with pytest.raises(RateLimitExhausted, match="daily"):
         limiter.acquire("search")
+
+
+def test_a_zero_remaining_header_waits_only_until_our_window_frees() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(100, 10.0)}, guard=0.0, clock=t.clock, sleep=t.sleep)
+    limiter.acquire()
+    t.now = 8.0
+    limiter.update_from_headers("default", {"X-HubSpot-RateLimit-Remaining": "0",
+                                            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    limiter.acquire()
+    assert t.sleeps == [pytest.approx(2.0)]  # the oldest call leaves at 10 s, not at 8 + 10 s
+
+
+def test_a_zero_remaining_header_without_our_own_record_waits_the_interval() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(100, 10.0)}, guard=0.0, clock=t.clock, sleep=t.sleep)
+    limiter.update_from_headers("default", {"X-HubSpot-RateLimit-Remaining": "0",
+                                            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    limiter.acquire()
+    assert t.sleeps == [pytest.approx(10.0)]

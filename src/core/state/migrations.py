@@ -99,6 +99,7 @@ MIGRATIONS: list[str] = [
         updated_at  REAL NOT NULL
     );
     CREATE INDEX outbox_pending ON outbox(connection, kind, id) WHERE status = 'pending';
+    CREATE INDEX outbox_pending_lead ON outbox(connection, kind, lead_key) WHERE status = 'pending';
 
     CREATE TABLE handoffs (
         id              INTEGER PRIMARY KEY,

@@ -46,12 +46,12 @@ def enqueue(
     return cursor.rowcount == 1
 
 
-def pending(db: sqlite3.Connection, connection: str, kind: str, limit: int) -> list[OutboxRow]:
-    """The oldest pending rows of one connection and kind."""
+def pending(db: sqlite3.Connection, connection: str, kind: str, limit: int, after_id: int = 0) -> list[OutboxRow]:
+    """The oldest pending rows of one connection and kind, past `after_id`."""
     rows = db.execute(
         "SELECT id, key, connection, kind, lead_key, payload, attempts FROM outbox "
-        "WHERE status = 'pending' AND connection = ? AND kind = ? ORDER BY id LIMIT ?",
-        (connection, kind, limit),
+        "WHERE status = 'pending' AND connection = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?",
+        (connection, kind, after_id, limit),
     ).fetchall()
     return [OutboxRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
 

@@ -138,12 +138,12 @@ def dispatch(
                 continue
             size = max(1, int(connector.batch_sizes.get(KIND_BATCH[kind], 100)))
             _wait_for_possibly_applied_writes(store, connector, name, kind, sleep)
-            attempted: set[int] = set()
+            last_id = 0  # each row is tried once per run: a retryable answer waits for the next run
             while True:
-                rows = [r for r in outbox.pending(store.db, name, kind, size + len(attempted)) if r.id not in attempted][:size]
+                rows = outbox.pending(store.db, name, kind, size, after_id=last_id)
                 if not rows:
                     break
-                attempted.update(r.id for r in rows)
+                last_id = rows[-1].id
                 with store.transaction() as db:
                     outbox.mark_sending(db, [r.id for r in rows])
                 try:
