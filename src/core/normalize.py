@@ -117,6 +117,20 @@ def parse_employees(value: str | int | None) -> int | None:
     return None
 
 
+def _parse_loose(text: str) -> datetime:
+    """Spreadsheet and vendor spellings: '2025/4/1 10:00', '2025-04-01', epoch milliseconds."""
+    text = nfkc(text) or ""
+    if text.isdigit() and len(text) >= 12:
+        return datetime.fromtimestamp(int(text) / 1000, tz=ZoneInfo("UTC"))
+    text = text.replace("/", "-").replace("Z", "+00:00")
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}.*", text):
+        y, m, rest = text.split("-", 2)
+        text = f"{y}-{int(m):02d}-{rest}"
+        d, _, tail = text[8:].partition(" ") if " " in text[8:] else text[8:].partition("T")
+        text = f"{text[:8]}{int(d):02d}" + (f"T{tail}" if tail else "")
+    return datetime.fromisoformat(text)
+
+
 def parse_datetime(value: str | datetime | None, timezone: str = "UTC") -> datetime | None:
     """ISO 8601 (also '2025/04/01 10:00' and epoch milliseconds); a naive time is in `timezone`."""
     if value is None or value == "":
@@ -124,16 +138,11 @@ def parse_datetime(value: str | datetime | None, timezone: str = "UTC") -> datet
     if isinstance(value, datetime):
         moment = value
     else:
-        text = nfkc(str(value)) or ""
-        if text.isdigit() and len(text) >= 12:
-            return datetime.fromtimestamp(int(text) / 1000, tz=ZoneInfo("UTC"))
-        text = text.replace("/", "-").replace("Z", "+00:00")
-        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}.*", text):
-            y, m, rest = text.split("-", 2)
-            text = f"{y}-{int(m):02d}-{rest}"
-            d, _, tail = text[8:].partition(" ") if " " in text[8:] else text[8:].partition("T")
-            text = f"{text[:8]}{int(d):02d}" + (f"T{tail}" if tail else "")
-        moment = datetime.fromisoformat(text)
+        text = str(value)
+        try:  # plain ISO 8601, what vendors send: the common case, kept fast
+            moment = datetime.fromisoformat(text) if text.isascii() and "/" not in text else _parse_loose(text)
+        except ValueError:
+            moment = _parse_loose(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment

@@ -8,8 +8,13 @@ from typing import Any
 from leadsync.connectors.base import Page, ReadContext, Stream
 from leadsync.connectors.errors import ConnectorError
 from leadsync.connectors.http import HttpClient
+from leadsync.connectors.prefetch import prefetched
 
-from leadsync_hubspot.mapping import activity_from_engagement, lead_from_contact, task_update_from_task
+from leadsync_hubspot.mapping import (
+    activity_from_engagement,
+    lead_from_contact,
+    task_update_from_task,
+)
 from leadsync_hubspot.search import epoch_ms, search_pages
 from leadsync_hubspot.settings import DEFAULT_FIELDS, HubSpotSettings
 
@@ -66,7 +71,16 @@ class ContactsStream(Stream):
     def _list(self, ctx: ReadContext, resume: dict[str, Any] | None) -> Iterator[Page]:
         # Changes made after the list began are newer than `started` and the search picks them up.
         started = int(resume["started"]) if resume else epoch_ms(ctx.signpost)
-        after = resume.get("after") if resume else None
+        # The next page is requested while this one is mapped: a round trip costs more than mapping.
+        for results, after in prefetched(self._list_pages(resume.get("after") if resume else None)):
+            records = [lead_from_contact(r, self.settings, self.connection) for r in results]
+            if after is None:
+                yield Page(records, {"mode": "search", "lo": started})
+                return
+            yield Page(records, {"mode": "list", "started": started, "after": after})
+
+    def _list_pages(self, after: str | None) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Raw list pages and the paging token that follows each (None after the last)."""
         seen: set[str] = set()
         while True:
             params: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "properties": ",".join(self._properties())}
@@ -79,13 +93,12 @@ class ContactsStream(Stream):
             after_next = ((payload.get("paging") or {}).get("next") or {}).get("after")
             if after_next is not None and str(after_next) in seen:
                 raise ConnectorError(f"HubSpot contact list handed back paging token {after_next} twice")
-            records = [lead_from_contact(r, self.settings, self.connection) for r in results]
             if not after_next:
-                yield Page(records, {"mode": "search", "lo": started})
+                yield results, None
                 return
             after = str(after_next)
             seen.add(after)
-            yield Page(records, {"mode": "list", "started": started, "after": after})
+            yield results, after
 
 
 # HubSpot's documented maxima: 200 results a search page, 1,000 ids an associations batch read

@@ -18,7 +18,7 @@ from leadsync.core.state.store import StateStore
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
 from leadsync.core.sync.lock import RunLock
-from leadsync.core.sync.prefetch import prefetched
+from leadsync.connectors.prefetch import prefetched
 from leadsync.core.sync.push import dispatch, plan_score_pushes
 
 __all__ = ["RunOptions", "RunSummary", "run_sync"]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from leadsync.core.sync.prefetch import prefetched
+from leadsync.connectors.prefetch import prefetched
 
 
 def test_order_is_kept():
