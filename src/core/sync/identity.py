@@ -73,14 +73,17 @@ def merge_views(views: Sequence[tuple[str, Lead, bool]]) -> Lead:
     return Lead(key=key, refs=refs, custom=custom, **merged)
 
 
-def _lead_key_for(db: sqlite3.Connection, connection: str, lead: Lead, record_id: str) -> str:
-    email = normalize_email(lead.email)
-    if email:
-        return email
+def _known_lead(db: sqlite3.Connection, connection: str, record_id: str) -> str | None:
+    """The lead a connection's record already belongs to, if any."""
     row = db.execute(
         "SELECT lead_key FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id)
     ).fetchone()
-    return row[0] if row else (lead.key or f"{connection}:{record_id}")
+    return row[0] if row else None
+
+
+def _lead_key_for(db: sqlite3.Connection, connection: str, lead: Lead, record_id: str) -> str:
+    return (normalize_email(lead.email) or _known_lead(db, connection, record_id)
+            or lead.key or f"{connection}:{record_id}")
 
 
 def _same_content(stored: str, fresh: str) -> bool:
@@ -129,18 +132,13 @@ def _rebuild(
         if not others:  # one system knows this person: the view is the merged lead
             merged, data = lead, view
         else:
-            views = [(c, Lead.model_validate_json(d), c in crm_connections) for c, d in others]
-            views.append((connection, lead, connection in crm_connections))
-            merged = merge_views(views).model_copy(update={"key": lead_key})
-            data = merged.model_dump_json()
+            merged, data = _merge(lead_key, others, crm_connections, (connection, lead))
     else:
         rows = db.execute("SELECT connection, data FROM lead_refs WHERE lead_key = ?", (lead_key,)).fetchall()
         if not rows:
             db.execute("DELETE FROM leads WHERE key = ?", (lead_key,))
             return True
-        views = [(conn, Lead.model_validate_json(data), conn in crm_connections) for conn, data in rows]
-        merged = merge_views(views).model_copy(update={"key": lead_key})
-        data = merged.model_dump_json()
+        merged, data = _merge(lead_key, rows, crm_connections)
     existing = db.execute("SELECT data FROM leads WHERE key = ?", (lead_key,)).fetchone()
     if existing is not None and existing[0] == data:
         return False
@@ -153,15 +151,22 @@ def _rebuild(
     return True
 
 
+def _merge(
+    lead_key: str, stored: Sequence[tuple[str, str]], crm_connections: set[str], fresh: tuple[str, Lead] | None = None
+) -> tuple[Lead, str]:
+    """The merged lead of stored (connection, JSON) views and perhaps one fresh view, and its JSON."""
+    views = [(conn, Lead.model_validate_json(data), conn in crm_connections) for conn, data in stored]
+    if fresh is not None:
+        views.append((fresh[0], fresh[1], fresh[0] in crm_connections))
+    merged = merge_views(views).model_copy(update={"key": lead_key})
+    return merged, merged.model_dump_json()
+
+
 def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity) -> str | bool:
     """True when new or changed, False when already stored, or a reason when it cannot be placed."""
     lead_key = normalize_email(activity.email) or ""
     if not lead_key and activity.lead_record_id:
-        row = db.execute(
-            "SELECT lead_key FROM lead_refs WHERE connection = ? AND record_id = ?",
-            (connection, activity.lead_record_id),
-        ).fetchone()
-        lead_key = row[0] if row else ""
+        lead_key = _known_lead(db, connection, activity.lead_record_id) or ""
     lead_key = lead_key or activity.lead_key
     if not lead_key:
         return f"activity {activity.source_id}: no e-mail and no known lead record id {activity.lead_record_id!r}"
