@@ -19,7 +19,6 @@ from leadsync.connectors.testing.fakes.hubspot import (
     _OBJ,
     OPERATORS,
     HubSpotFake,
-    error_body,
     matches,
     modified_prop,
 )
@@ -71,15 +70,10 @@ class BenchHubSpotFake(HubSpotFake):
 
     @route("GET", rf"/crm/v3/objects/{_OBJ}")
     def list_objects(self, request: Request) -> Response:
-        obj = request.params["obj"]
-        try:
-            limit = int(request.query.get("limit", "10"))
-            after = int(request.query.get("after", "0") or 0)
-        except ValueError:
-            return Response(400, json=error_body("limit and after must be integers"))
-        if not 1 <= limit <= 100:
-            return Response(400, json=error_body(f"limit must be between 1 and 100, got {limit}"))
-        wanted = [p for p in request.query.get("properties", "").split(",") if p]
+        parsed = self.list_params(request)
+        if isinstance(parsed, Response):
+            return parsed
+        obj, limit, after, wanted = parsed
         all_ids = self._indexes(obj)[2]
         start = bisect_left(all_ids, after)
         page_ids = all_ids[start : start + limit]

@@ -189,8 +189,8 @@ class HubSpotFake(FakeApp):
         return {"id": record["id"], "properties": {n: props.get(n) for n in names},
                 "createdAt": record["createdAt"], "updatedAt": record["updatedAt"], "archived": False}
 
-    @route("GET", rf"/crm/v3/objects/{_OBJ}")
-    def list_objects(self, request: Request) -> Response:
+    def list_params(self, request: Request) -> tuple[str, int, int, list[str]] | Response:
+        """(object type, limit, after, properties) of a list call, or HubSpot's 400 for bad ones."""
         obj = request.params["obj"]
         try:
             limit = int(request.query.get("limit", "10"))
@@ -199,7 +199,14 @@ class HubSpotFake(FakeApp):
             return Response(400, json=error_body("limit and after must be integers"))
         if not 1 <= limit <= 100:
             return Response(400, json=error_body(f"limit must be between 1 and 100, got {limit}"))
-        wanted = [p for p in request.query.get("properties", "").split(",") if p]
+        return obj, limit, after, [p for p in request.query.get("properties", "").split(",") if p]
+
+    @route("GET", rf"/crm/v3/objects/{_OBJ}")
+    def list_objects(self, request: Request) -> Response:
+        parsed = self.list_params(request)
+        if isinstance(parsed, Response):
+            return parsed
+        obj, limit, after, wanted = parsed
         ordered = sorted((r for r in self.records(obj) if int(r["id"]) >= after), key=lambda r: int(r["id"]))
         page = ordered[:limit]
         body: dict[str, Any] = {"results": [self._view(obj, r, wanted) for r in page]}
