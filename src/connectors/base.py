@@ -26,8 +26,10 @@ __all__ = [
     "Page",
     "ReadContext",
     "Rejected",
+    "RemovedTask",
     "ScoreUpdate",
     "Stream",
+    "TaskCheck",
     "TaskRequest",
     "TaskUpdate",
     "WriteResult",
@@ -137,7 +139,12 @@ class ScoreUpdate:
 
 @dataclass(frozen=True)
 class TaskRequest:
-    """A follow-up task to create exactly once. `key` is stable across retries and runs."""
+    """A follow-up task to create exactly once. `key` is stable across retries and runs.
+
+    `retry_ambiguous` is True only when a person re-queued this handoff after checking that an
+    earlier attempt whose outcome the connector could not know (a fence left "maybe applied") did
+    not take effect: the connector may then send it again despite its fence.
+    """
 
     key: str
     lead_key: str
@@ -148,6 +155,27 @@ class TaskRequest:
     body: str
     due_at: datetime
     priority: str = "high"
+    retry_ambiguous: bool = False
+
+
+@dataclass(frozen=True)
+class TaskCheck:
+    """A handoff task the engine asks a connector to reconcile (see `Connector.reconcile_tasks`)."""
+
+    key: str
+    lead_key: str
+    email: str | None
+    record_id: str | None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RemovedTask:
+    """A duplicate live task the connector archived: `key` is shared with `kept`, the oldest."""
+
+    key: str
+    external_id: str
+    kept: str
 
 
 @dataclass
@@ -155,7 +183,12 @@ class WriteResult:
     """What the vendor said about one record of a write.
 
     ``ok`` is False for a record the vendor rejected; ``retryable`` tells the engine whether to
-    keep it in the outbox (True) or dead-letter it with ``error`` (False).
+    keep it in the outbox (True: a transient error such as a row lock, the next run sends it
+    again) or dead-letter it with ``error`` (False: no retry can fix it).
+
+    ``adopted_key`` is set when a task create was satisfied by an open leadsync task the CRM
+    already holds for the same lead under another key (the local state lost the write that made
+    it): the engine then tracks the handoff under that key and creates nothing.
     """
 
     key: str
@@ -163,6 +196,7 @@ class WriteResult:
     external_id: str | None = None
     error: str | None = None
     retryable: bool = False
+    adopted_key: str | None = None
 
 
 @dataclass
@@ -182,7 +216,12 @@ class Connector:
 
     Subclasses set `name` (the ``plugin =`` value), `settings_model` and `capabilities`, and
     override the methods of the capabilities they declare. Writes must be idempotent per
-    record `key`: use the vendor's upsert by external id, or look before creating.
+    record `key`: use the vendor's upsert by a unique external id, or look before creating in the
+    vendor's primary store (never a search index that lags writes). Before creating a task, also
+    look for an open leadsync task of the same lead under another key and adopt it
+    (`WriteResult.adopted_key`), so a state store that lost recent writes never duplicates one.
+    Per-record errors that a later attempt can fix (a row lock, a rate limit) are
+    `retryable`; only errors no retry can fix become dead letters.
     """
 
     name: ClassVar[str]
@@ -209,12 +248,25 @@ class Connector:
         raise NotImplementedError(f"{self.name} cannot create tasks")
 
     def read_after_write_lag(self) -> float:
-        """Seconds the vendor may take before a write shows up in its reads (a search index).
+        """Seconds the vendor may take before a write shows up in its lagging reads (a search index).
 
-        A write whose answer was lost is looked up before being resent; the engine waits this
-        long after the write was sent before resending, so the look-up can see it.
+        An optimisation only: correctness never rests on it. Look-before-create must read the
+        vendor's primary (consistent) store, and `reconcile_tasks` is the backstop for a create the
+        vendor applies after its answer was lost. The engine waits up to this long before resending
+        a write whose answer was lost, which saves a duplicate-and-archive round trip.
         """
         return 0.0
+
+    def reconcile_tasks(self, checks: Sequence[TaskCheck]) -> list[RemovedTask]:
+        """Archive duplicate live tasks of recently created handoffs; return what was archived.
+
+        For each check, read the vendor's primary store (never a lagging search index) for live
+        tasks carrying ``check.key``; when there is more than one, keep the oldest and archive the
+        others. The engine calls this every run with the handoffs whose task create was sent more
+        than once (a lost answer, a kill, a timeout) within the reconcile window. Connectors whose
+        create is an upsert by a unique key cannot duplicate and keep this default.
+        """
+        return []
 
     # --- operations ------------------------------------------------------------------------
     def check(self) -> CheckResult:
