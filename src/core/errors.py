@@ -6,12 +6,16 @@ __all__ = [
     "EXIT_CONFIG",
     "EXIT_CONNECTION",
     "EXIT_DEAD_LETTERS",
+    "EXIT_INTERRUPTED",
     "EXIT_LOCKED",
     "EXIT_OK",
+    "EXIT_STATE",
+    "EXIT_UNCONFIRMED",
     "ConfigError",
     "ConnectionFailed",
     "LeadsyncError",
     "LockHeld",
+    "StateStoreError",
 ]
 
 EXIT_OK = 0
@@ -19,6 +23,9 @@ EXIT_DEAD_LETTERS = 1
 EXIT_CONFIG = 2
 EXIT_LOCKED = 3
 EXIT_CONNECTION = 4
+EXIT_STATE = 5  # the state store cannot be used: broken, read-only, full, or of a newer schema
+EXIT_UNCONFIRMED = 6  # writes were sent but the vendor's answer could not confirm them: they wait for the next run
+EXIT_INTERRUPTED = 7  # SIGTERM, SIGINT or --max-duration: the run stopped between batches and can be resumed
 
 
 class LeadsyncError(Exception):
@@ -37,6 +44,12 @@ class LockHeld(LeadsyncError):
     """Another run holds the state store's lock."""
 
     exit_code = EXIT_LOCKED
+
+
+class StateStoreError(LeadsyncError):
+    """The state store cannot be used; the message names the file and what to do."""
+
+    exit_code = EXIT_STATE
 
 
 class ConnectionFailed(LeadsyncError):
