@@ -49,8 +49,15 @@ def _print_summary(summary: RunSummary) -> None:
           f"{summary.tasks_created} (planned {summary.tasks_planned})",
           summary.dead_lettered, summary.exit_status)],
     )
+
+
+def _stderr_notes(summary: RunSummary) -> None:
+    """What needs a person's attention, on stderr (so `--json` and cron logs both show it)."""
     for name, error in summary.failures.items():
         click.echo(f"connection {name} failed: {error}", err=True)
+    if summary.retry_later:
+        click.echo(f"{summary.retry_later} write(s) could not be confirmed or hit a transient vendor error; "
+                   "they stay in the outbox for the next run (`leadsync sync status`)", err=True)
     if summary.duplicates_removed:
         click.echo(f"archived {summary.duplicates_removed} duplicate task(s) in the CRM (see the log)", err=True)
     if summary.interrupted:
@@ -91,6 +98,8 @@ def run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: st
         echo_json(summary.to_json())
     elif not quiet:
         _print_summary(summary)
+    if not quiet or summary.exit_status != 0:
+        _stderr_notes(summary)
     click.get_current_context().exit(summary.exit_status)
 
 

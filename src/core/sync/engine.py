@@ -13,7 +13,14 @@ from typing import Any
 from leadsync.connectors.base import Capability, Connector, ReadContext, TaskRequest, TaskUpdate, WriteResult
 from leadsync.connectors.plugins import PluginHost
 from leadsync.core.config import Settings
-from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_INTERRUPTED, EXIT_OK, ConfigError
+from leadsync.core.errors import (
+    EXIT_CONNECTION,
+    EXIT_DEAD_LETTERS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNCONFIRMED,
+    ConfigError,
+)
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
@@ -85,8 +92,9 @@ class RunSummary:
 
 def _pull(
     store: StateStore, settings: Settings, connectors: dict[str, Connector], host: PluginHost,
-    options: RunOptions, summary: RunSummary, signpost: datetime, stop: StopFlag,
+    options: RunOptions, summary: RunSummary, signpost: datetime, stop: StopFlag | None = None,
 ) -> list[TaskUpdate]:
+    stop = stop or StopFlag()
     crm = set(connection_names(settings, Capability.TASKS))
     lookback = timedelta(minutes=settings.sync.lookback_minutes)
     task_updates: list[TaskUpdate] = []
@@ -136,8 +144,8 @@ def _start_run(store: StateStore) -> int:
 
 
 def _finish_run(store: StateStore, summary: RunSummary) -> None:
-    status = {EXIT_OK: "ok", EXIT_DEAD_LETTERS: "dead_letters", EXIT_INTERRUPTED: "interrupted"}.get(
-        summary.exit_status, "failed")
+    status = {EXIT_OK: "ok", EXIT_DEAD_LETTERS: "dead_letters", EXIT_INTERRUPTED: "interrupted",
+              EXIT_UNCONFIRMED: "retry_later"}.get(summary.exit_status, "failed")
     with store.transaction() as db:
         db.execute(
             "UPDATE runs SET finished_at = ?, status = ?, exit_status = ?, summary = ? WHERE id = ?",
@@ -212,6 +220,8 @@ def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOp
             summary.exit_status = EXIT_INTERRUPTED
         elif summary.failures:
             summary.exit_status = EXIT_CONNECTION
+        elif summary.retry_later:
+            summary.exit_status = EXIT_UNCONFIRMED
         elif summary.dead_lettered:
             summary.exit_status = EXIT_DEAD_LETTERS
         summary.duration_s = time.monotonic() - started
