@@ -96,7 +96,7 @@ def test_preview_without_state_store_is_a_config_error(tmp_path, monkeypatch) ->
     config = tmp_path / "leadsync.toml"
     config.write_text('[state]\npath = "missing/state.db"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "handoff", "preview", "--no-pull"])
-    assert result.exit_code != 0 and "no state store yet" in str(result.exception)
+    assert result.exit_code == 2 and "no state store yet" in result.stderr
 
 
 def test_status_shows_overdue_and_first_touch(filled) -> None:

@@ -64,7 +64,7 @@ def _print_summary(summary: RunSummary) -> None:
 def run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: str | None, as_json: bool,
         quiet: bool) -> None:
     """Pull, score, hand off and push once (for cron)."""
-    setup_logging(app.log_format, quiet=quiet)
+    setup_logging(app.log_format, verbose=app.verbose, quiet=quiet)
     settings = app.settings
     show_progress = sys.stderr.isatty() and not as_json and not quiet
     with _progress_context(show_progress) as progress:

@@ -219,5 +219,20 @@ def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOp
         summary.duration_s = time.monotonic() - started
         _finish_run(store, summary)
         return summary
+    except BaseException:  # a run that dies is recorded as failed, never left `running`
+        if summary.run_id is not None and not options.dry_run:
+            _mark_failed(store, summary.run_id)
+        raise
     finally:
         store.close()
+
+
+def _mark_failed(store: StateStore, run_id: int) -> None:
+    try:
+        if store.db.in_transaction:
+            store.db.execute("ROLLBACK")
+        with store.transaction() as db:
+            db.execute("UPDATE runs SET finished_at = ?, status = 'failed' WHERE id = ? AND status = 'running'",
+                       (time.time(), run_id))
+    except Exception as exc:  # the store itself may be what failed
+        log.error("could not mark run %s as failed: %s", run_id, exc)
