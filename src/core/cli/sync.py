@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from leadsync.core.cli.app import App, as_of_option, pass_app
 from leadsync.core.cli.output import echo_json, print_table
+from leadsync.core.cli.runline import summary_line, waiting_writes
+from leadsync.core.errors import LeadsyncError
 from leadsync.core.logs import setup_logging
 from leadsync.core.sync.engine import RunOptions, RunSummary, run_sync
 
 __all__ = ["sync"]
+
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -49,8 +55,6 @@ def _print_summary(summary: RunSummary) -> None:
           f"{summary.tasks_created} (planned {summary.tasks_planned})",
           summary.dead_lettered, summary.exit_status)],
     )
-    for name, error in summary.failures.items():
-        click.echo(f"connection {name} failed: {error}", err=True)
 
 
 @sync.command("run")
@@ -58,15 +62,44 @@ def _print_summary(summary: RunSummary) -> None:
 @click.option("--only", metavar="CONN", help="Only this connection.")
 @click.option("--full-refresh", is_flag=True, help="Ignore saved cursors and re-read everything.")
 @as_of_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout (also when the run fails).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print nothing but errors and, when the exit status is not 0, the one-line summary on stderr.")
 @pass_app
 def run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: str | None, as_json: bool,
         quiet: bool) -> None:
-    """Pull, score, hand off and push once (for cron)."""
+    """Pull, score, hand off and push once (for cron). Ends with one summary line on stderr."""
     setup_logging(app.log_format, verbose=app.verbose, quiet=quiet)
+    try:
+        summary = _run(app, dry_run, only, full_refresh, as_of, show_progress=sys.stderr.isatty() and not as_json
+                       and not quiet)
+    except LeadsyncError as exc:
+        if as_json:
+            echo_json({"run_id": None, "exit_status": exc.exit_code, "error": str(exc)})
+        raise
+    if as_json:
+        echo_json(run_json(summary, app.settings.scoring.timezone))
+    elif not quiet:
+        _print_summary(summary)
+    if not quiet or summary.exit_status != 0:
+        waiting = waiting_writes(app.settings.state_path) if summary.retry_later and not dry_run else (0, None)
+        click.echo(summary_line(summary, waiting), err=True)
+    click.get_current_context().exit(summary.exit_status)
+
+
+def run_json(summary: RunSummary, zone: str) -> dict[str, Any]:
+    """The run's JSON summary with `as_of` in the configured zone (ISO 8601 with its offset)."""
+    data = summary.to_json()
+    if summary.as_of is not None:
+        data["as_of"] = summary.as_of.astimezone(ZoneInfo(zone)).isoformat()
+    return data
+
+
+def _run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: str | None,
+         show_progress: bool) -> RunSummary:
     settings = app.settings
-    show_progress = sys.stderr.isatty() and not as_json and not quiet
+    log.debug("configuration %s; state store %s; scoring sheet %s", settings.config_path, settings.state_path,
+              settings.sheet_path)
     with _progress_context(show_progress) as progress:
         tasks: dict[str, Any] = {}
 
@@ -79,12 +112,7 @@ def run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: st
 
         options = RunOptions(as_of=app.now(as_of) if as_of else None, dry_run=dry_run, only=only,
                              full_refresh=full_refresh, progress=advance if show_progress else None)
-        summary = run_sync(settings, app.host, options)
-    if as_json:
-        echo_json(summary.to_json())
-    elif not quiet:
-        _print_summary(summary)
-    click.get_current_context().exit(summary.exit_status)
+        return run_sync(settings, app.host, options)
 
 
 def _when(epoch: float | None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from leadsync.connectors.base import Capability, Connector, ReadContext, TaskRequest, TaskUpdate, WriteResult
 from leadsync.connectors.plugins import PluginHost
 from leadsync.core.config import Settings
-from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_OK, ConfigError
+from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_OK, EXIT_UNCONFIRMED, ConfigError
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
@@ -216,6 +216,8 @@ def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOp
             summary.exit_status = EXIT_CONNECTION
         elif summary.dead_lettered:
             summary.exit_status = EXIT_DEAD_LETTERS
+        elif summary.retry_later:  # writes the vendor (or the output folder) refused for now wait for the next run
+            summary.exit_status = EXIT_UNCONFIRMED
         summary.duration_s = time.monotonic() - started
         _finish_run(store, summary)
         return summary
