@@ -94,3 +94,28 @@ def test_global_options_are_accepted_after_the_subcommand(demo: Path, run_cli, t
     status = run_cli("sync", "status", "--json", f"--config={moved}")
     assert status.exit_code == 0 and json.loads(status.stdout)["runs"][0]["status"] == "ok"
     assert sqlite3.connect(tmp_path / "other.db").execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+
+
+def test_output_csvs_get_the_umask_mode_not_0600(demo: Path, run_cli):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert run_cli("sync", "run", "--quiet").exit_code == 0
+    finally:
+        os.umask(old)
+    for name in ("scores.csv", "tasks.csv"):
+        assert stat.S_IMODE((demo / "out" / name).stat().st_mode) == 0o644
+    assert not [p for p in (demo / "out").iterdir() if p.name.endswith(".tmp")]
+    os.umask(0o007)
+    try:
+        import shutil
+
+        shutil.rmtree(demo / ".leadsync")
+        for name in ("scores.csv", "tasks.csv"):
+            (demo / "out" / name).unlink()
+        assert run_cli("sync", "run", "--quiet").exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((demo / "out/scores.csv").stat().st_mode) == 0o660
