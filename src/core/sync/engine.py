@@ -14,6 +14,7 @@ from leadsync.connectors.base import Capability, Connector, ReadContext, TaskReq
 from leadsync.connectors.plugins import PluginHost
 from leadsync.core.config import Settings
 from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_OK, EXIT_UNCONFIRMED, ConfigError
+from leadsync.core.state.rewind import rewind
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
@@ -170,6 +171,8 @@ def run_sync(settings: Settings, host: PluginHost, options: RunOptions) -> RunSu
             store = disk.snapshot() if disk else StateStore(":memory:")
             if disk:
                 disk.close()
+            if options.as_of is not None and options.as_of < now:  # a replay: forget what came later
+                rewind(store, options.as_of)
             return _run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now, started)
         with RunLock(settings.state_path):
             store = StateStore(settings.state_path)
