@@ -74,8 +74,8 @@ def _plans_from_state(app: App, moment: datetime) -> list[HandoffPlan]:
     if moment < datetime.now(timezone.utc):  # --as-of in the past: a replay of what was known then
         from leadsync.core.scoring import load_configured_sheet, rescore
 
-        rewind(snapshot, moment)
-        rescore(snapshot, load_configured_sheet(app.settings, app.host), app.settings.scoring, moment)
+        if rewind(snapshot, moment):
+            rescore(snapshot, load_configured_sheet(app.settings, app.host), app.settings.scoring, moment)
     try:
         return preview_plans(app, snapshot, moment, app.host)
     finally:
