@@ -153,9 +153,11 @@ _add_handoff_commands()
 
 def _add_init_command() -> None:
     """`init`: starter config, scoring sheet and demo data."""
+    from leadsync.core.cli.doctor import doctor
     from leadsync.core.cli.init import init
 
     cli.add_command(init)
+    cli.add_command(doctor)
 
 
 _add_init_command()
