@@ -112,7 +112,8 @@ def status(app: App, fmt: str, notify: bool, as_of: str | None) -> None:
     click.echo(
         f"open {report['open']}, overdue {report['overdue']}, handoffs {report['handoffs']}; "
         f"first touch: {touch['touched']} (within SLA {touch['within_sla']}), "
-        f"median {touch['median_hours']} h / {touch['median_business_hours']} business h"
+        + (f"median {touch['median_hours']} h / {touch['median_business_hours']} business h"
+           if touch["median_hours"] is not None else "median - (no first touch yet)")
     )
     wide_table(
         "Open handoffs",

@@ -115,36 +115,59 @@ def _run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: s
         return run_sync(settings, app.host, options)
 
 
-def _when(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds") if epoch else ""
+def _when(epoch: float | None, zone: str) -> str:
+    """An epoch time for people: 'YYYY-MM-DD HH:MM:SS' in scoring.timezone."""
+    if not epoch:
+        return ""
+    return datetime.fromtimestamp(epoch, tz=ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _iso(epoch: float | None, zone: str) -> str | None:
+    """An epoch time for programs: ISO 8601 with the offset of scoring.timezone."""
+    return datetime.fromtimestamp(epoch, tz=ZoneInfo(zone)).isoformat(timespec="seconds") if epoch else None
+
+
+def _cursor(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 @sync.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (times ISO 8601 with offset, cursors as objects).")
 @click.option("--limit", default=10, show_default=True, help="How many runs and dead letters to show.")
 @pass_app
 def status(app: App, as_json: bool, limit: int) -> None:
-    """Last runs, cursors, outbox and dead letters."""
+    """Last runs, cursors, outbox and dead letters (times in scoring.timezone)."""
+    zone = app.settings.scoring.timezone
     store = app.open_store(readonly=True)
     db = store.db
     runs = [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))]
     for r in runs:
         r["summary"] = json.loads(r["summary"]) if r["summary"] else None
-    cursors = [dict(r) for r in db.execute("SELECT connection, stream, value, updated_at FROM cursors ORDER BY 1, 2")]
+        r["started_at"], r["finished_at"] = _iso(r["started_at"], zone), _iso(r["finished_at"], zone)
+    cursors = [{"connection": c["connection"], "stream": c["stream"], "value": _cursor(c["value"]),
+                "updated_at": _iso(c["updated_at"], zone)}
+               for c in db.execute("SELECT connection, stream, value, updated_at FROM cursors ORDER BY 1, 2")]
     outbox = [dict(r) for r in db.execute(
         "SELECT connection, kind, status, COUNT(*) AS count FROM outbox GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")]
     dead = [dict(r) for r in db.execute(
         "SELECT id, run_id, connection, kind, record_key, reason, created_at FROM dead_letters "
         "WHERE requeued_at IS NULL ORDER BY id DESC LIMIT ?", (limit,))]
+    for d in dead:
+        d["created_at"] = _iso(d["created_at"], zone)
     dead_total = db.execute("SELECT COUNT(*) FROM dead_letters WHERE requeued_at IS NULL").fetchone()[0]
     if as_json:
-        echo_json({"runs": runs, "cursors": cursors, "outbox": outbox, "dead_letters": dead,
+        echo_json({"timezone": zone, "runs": runs, "cursors": cursors, "outbox": outbox, "dead_letters": dead,
                    "dead_letters_total": dead_total})
         return
-    print_table("Runs", ["id", "started", "finished", "status", "exit"],
-                [(r["id"], _when(r["started_at"]), _when(r["finished_at"]), r["status"], r["exit_status"]) for r in runs])
+    short = lambda iso: iso[:19].replace("T", " ") if iso else ""  # noqa: E731
+    print_table(f"Runs (times in {zone})", ["id", "started", "finished", "status", "exit"],
+                [(r["id"], short(r["started_at"]), short(r["finished_at"]), r["status"], r["exit_status"]) for r in runs])
     print_table("Cursors", ["connection", "stream", "cursor", "updated"],
-                [(c["connection"], c["stream"], c["value"][:60], _when(c["updated_at"])) for c in cursors])
+                [(c["connection"], c["stream"], json.dumps(c["value"], ensure_ascii=False)[:60], short(c["updated_at"]))
+                 for c in cursors])
     print_table("Outbox", ["connection", "kind", "status", "count"],
                 [(o["connection"], o["kind"], o["status"], o["count"]) for o in outbox])
     print_table(f"Dead letters ({dead_total})", ["id", "connection", "kind", "record", "reason"],
