@@ -47,3 +47,14 @@ def test_handoff_status_before_any_touch_says_no_median_not_none(demo: Path, run
     assert run_cli("sync", "run", "--quiet").exit_code == 0
     out = run_cli("handoff", "status", "--no-notify").stdout
     assert "None" not in out and "median -" in out
+
+
+def test_handoff_preview_fits_a_100_column_terminal(demo: Path, run_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    result = run_cli("handoff", "preview")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) > 10 and max(len(line) for line in lines) <= 100
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = run_cli("handoff", "preview").stdout
+    assert "top reasons" in wide and max(len(line) for line in wide.splitlines()) <= 200

@@ -81,7 +81,8 @@ def test_preview_csv_is_excel_friendly(filled, tmp_path) -> None:
     assert out.read_bytes().startswith(b"\xef\xbb\xbfemail,name,company")
 
 
-def test_preview_table(filled) -> None:
+def test_preview_table(filled, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # the table fits the terminal; narrower ones drop columns
     text = invoke(filled, "handoff", "preview", "--no-pull", "--as-of", "2025-04-07T10:00").stdout
     assert "new@example.com" in text and "create_task" in text and "open_handoff" in text
 
