@@ -91,7 +91,7 @@ def test_plugins_list_shows_failures_and_cli_still_works(fake_entry_points, monk
     assert result.exit_code == 0, result.output
     import json
 
-    rows = {r["name"]: r for r in json.loads(result.output)}
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert rows["file"]["builtin"] and rows["file"]["connectors"] == ["file"]
     assert rows["good"]["connectors"] == ["good"]
     assert rows["broken_import"]["error"].startswith("ModuleNotFoundError")

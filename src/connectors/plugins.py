@@ -112,11 +112,11 @@ def get_plugin_host(*, load_entrypoints: bool = True) -> PluginHost:
                 continue
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
                 continue
+            if ep.dist is not None:  # known even when the plugin fails to load
+                host.dists[ep.name] = (ep.dist.metadata["Name"], ep.dist.version)
             try:
                 plugin = ep.load()
                 pm.register(plugin, name=ep.name)
-                if ep.dist is not None:
-                    host.dists[ep.name] = (ep.dist.metadata["Name"], ep.dist.version)
             except Exception as exc:
                 host._fail(ep.name, exc)
     while True:  # a hook implementation with a misspelled name fails loudly, but alone

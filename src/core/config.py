@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +29,7 @@ __all__ = [
     "Settings",
     "StateSettings",
     "SyncSettings",
+    "describe_key",
     "find_config",
     "load_settings",
 ]
@@ -97,21 +97,46 @@ class HandoffSettings(_Section):
     @field_validator("business_hours")
     @classmethod
     def _hours(cls, value: str) -> str:
-        match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", value.strip())
-        if not match:
-            raise ValueError("expected HH:MM-HH:MM, for example 09:00-18:00")
-        h1, m1, h2, m2 = map(int, match.groups())
-        if time(min(h1, 23), m1) >= time(min(h2, 23), m2) and not (h2 == 24 and m2 == 0):
-            raise ValueError("the opening time must come before the closing time")
+        from leadsync.core.handoff.calendar import parse_business_hours
+
+        _calendar_check(parse_business_hours, value)
         return value.strip()
 
     @field_validator("closed_dates")
     @classmethod
     def _dates(cls, values: list[str]) -> list[str]:
+        from leadsync.core.handoff.calendar import parse_closed_dates
+
         for value in values:
             if not re.fullmatch(r"(\d{4}-)?\d{2}-\d{2}", value):
                 raise ValueError(f"{value!r} is not MM-DD or YYYY-MM-DD")
+        _calendar_check(parse_closed_dates, values)
         return values
+
+    @field_validator("workdays")
+    @classmethod
+    def _workdays(cls, value: str) -> str:
+        from leadsync.core.handoff.calendar import parse_workdays
+
+        _calendar_check(parse_workdays, value)
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: str | None) -> str | None:
+        from leadsync.core.handoff.calendar import holiday_set
+
+        if value and value.strip():
+            _calendar_check(holiday_set, value.strip().upper())
+        return value
+
+
+def _calendar_check(parse: Any, value: Any) -> None:
+    """Run a calendar parser at load time; its ConfigError becomes this key's validation error."""
+    try:
+        parse(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc).split(": ", 1)[-1]) from None
 
 
 class SyncSettings(_Section):
@@ -196,6 +221,10 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
         return None
     *tables, key = [str(part) for part in loc]
     lines = text.splitlines()
+    whole = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(str(p)) for p in loc) + r"\s*[\].]")
+    for number, line in enumerate(lines):  # the key is a table of its own: [handof] or [connections.crm]
+        if whole.match(line):
+            return number + 1
     start = 0
     if tables:
         header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(t) for t in tables) + r"\s*\]\s*$")
@@ -214,19 +243,57 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     return start or None
 
 
-def _describe(path: Path | None, text: str, exc: ValidationError) -> str:
+def _env_name(loc: tuple[Any, ...]) -> str | None:
+    """The LEADSYNC_* variable (environment or .env) that set this key, if one did."""
+    wanted = ("LEADSYNC_" + "__".join(str(p) for p in loc)).upper()
+    for name in os.environ:
+        if name.upper() == wanted:
+            return name
+    return None
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key" if len(error["loc"]) > 1 else "unknown section or key"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def describe_key(path: Path | None, loc: tuple[Any, ...], message: str, *, text: str | None = None) -> str:
+    """`file:line: key: problem`, or `environment variable NAME: key: problem` when the environment set it."""
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    env = _env_name(loc)
+    if env is not None:
+        return f"environment variable {env}: {key}: {message}"
     where = str(path) if path else "configuration"
+    if text is None and path is not None:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+    line = _line_of(text, loc) if text else None
+    return f"{where}:{line}: {key}: {message}" if line else f"{where}: {key}: {message}"
+
+
+def _describe(path: Path | None, text: str, exc: ValidationError, dotenv: Path | None = None) -> str:
     parts = []
     for error in exc.errors():
         loc = tuple(error["loc"])
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        line = _line_of(text, loc) if text else None
-        at = f"{where}:{line}" if line else where
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        parts.append(f"{at}: {key}: {message}")
+        if dotenv is not None and _env_name(loc) is None and _in_dotenv(dotenv, loc):
+            key = ".".join(str(p) for p in loc)
+            parts.append(f"{dotenv}: LEADSYNC_{'__'.join(str(p) for p in loc).upper()}: {key}: {_message(error)}")
+            continue
+        parts.append(describe_key(path, loc, _message(error), text=text))
     return "; ".join(parts)
+
+
+def _in_dotenv(dotenv: Path, loc: tuple[Any, ...]) -> bool:
+    wanted = ("LEADSYNC_" + "__".join(str(p) for p in loc)).upper()
+    try:
+        lines = dotenv.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.split("=", 1)[0].strip().removeprefix("export ").strip().upper() == wanted for line in lines)
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
@@ -255,7 +322,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
             **overrides,
         )
     except ValidationError as exc:
-        raise ConfigError(_describe(config_path, text, exc)) from None
+        raise ConfigError(_describe(config_path, text, exc, env_file if env_file.exists() else None)) from None
     finally:
         _LOADING.path = None
     return settings

@@ -6,7 +6,9 @@ them, scoring and handoff read them. Times are always timezone-aware.
 
 from __future__ import annotations
 
+
 import enum
+import re
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +25,16 @@ __all__ = [
     "Segment",
     "Task",
     "TaskStatus",
+    "looks_japanese",
 ]
+
+
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
+def looks_japanese(text: str | None) -> bool:
+    """True when the text has kanji or kana (hiragana, katakana, half-width katakana)."""
+    return bool(text and _JAPANESE.search(text))
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -88,8 +99,12 @@ class Lead(BaseModel):
 
     @property
     def name(self) -> str:
-        """Display name, family name first when the data looks Japanese."""
-        parts = [p for p in (self.last_name, self.first_name) if p]
+        """Display name: family name first when the name looks Japanese (kanji or kana), given name
+        first otherwise ("佐藤 花子", "Laura Taylor")."""
+        if looks_japanese(self.last_name) or looks_japanese(self.first_name):
+            parts = [p for p in (self.last_name, self.first_name) if p]
+        else:
+            parts = [p for p in (self.first_name, self.last_name) if p]
         return " ".join(parts)
 
 

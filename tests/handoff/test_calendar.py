@@ -108,7 +108,9 @@ def test_no_holidays_when_disabled() -> None:
 )
 def test_bad_calendar_settings_name_the_key(kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        BusinessCalendar.from_settings(HandoffSettings(**kwargs), "Asia/Tokyo")
+        BusinessCalendar("Asia/Tokyo", **kwargs)
+    with pytest.raises(ValueError, match=message.split(".")[1]):  # and the settings refuse them when loaded
+        HandoffSettings(**kwargs)
 
 
 def test_never_open_calendar_is_an_error() -> None:

@@ -62,7 +62,7 @@ def test_english_task_text(make_world) -> None:
     world.lead("jane@example.com", first_name="Jane", last_name="Doe", company="Acme")
     world.score("jane@example.com", 90, MONDAY, world.HOT)
     [plan] = run(world, MONDAY)
-    assert plan.task.subject.startswith("Hot lead: Doe Jane (Acme), score 90")
+    assert plan.task.subject.startswith("Hot lead: Jane Doe (Acme), score 90")
     assert "Top reasons:" in plan.task.body and "Due: 2025-04-08 10:00 (Asia/Tokyo)" in plan.task.body
 
 

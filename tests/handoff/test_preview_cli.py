@@ -81,7 +81,8 @@ def test_preview_csv_is_excel_friendly(filled, tmp_path) -> None:
     assert out.read_bytes().startswith(b"\xef\xbb\xbfemail,name,company")
 
 
-def test_preview_table(filled) -> None:
+def test_preview_table(filled, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # the table fits the terminal; narrower ones drop columns
     text = invoke(filled, "handoff", "preview", "--no-pull", "--as-of", "2025-04-07T10:00").stdout
     assert "new@example.com" in text and "create_task" in text and "open_handoff" in text
 
@@ -96,7 +97,7 @@ def test_preview_without_state_store_is_a_config_error(tmp_path, monkeypatch) ->
     config = tmp_path / "leadsync.toml"
     config.write_text('[state]\npath = "missing/state.db"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "handoff", "preview", "--no-pull"])
-    assert result.exit_code != 0 and "no state store yet" in str(result.exception)
+    assert result.exit_code == 2 and "no state store yet" in result.stderr
 
 
 def test_status_shows_overdue_and_first_touch(filled) -> None:

@@ -169,6 +169,13 @@ def read_output_rows(path: Path, kind: str) -> list[dict[str, str]]:
     return [values for _, values, _ in table.records()]
 
 
+def _created_mode() -> int:
+    """The mode a new file gets from open(): 0666 less the process umask (0644 under umask 022)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
     """Write a CSV (UTF-8 with BOM, for Excel) to a temp file beside `path`, then os.replace it.
 
@@ -185,6 +192,7 @@ def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[
             for row in rows:
                 writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
             handle.flush()
+            os.chmod(handle.name, _created_mode())  # mkstemp makes 0600; a plain open would honour the umask
             os.fsync(handle.fileno())
         os.replace(handle.name, path)
     except BaseException:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
+from pathlib import Path
 from typing import Any, ClassVar
 
 import click
 
 from leadsync.connectors.plugins import PluginHost, get_plugin_host
-from leadsync.core.config import Settings, load_settings
+from leadsync.core.config import DEFAULT_CONFIG, Settings, find_config, load_settings
+from leadsync.core.errors import ConfigError
 from leadsync.core.normalize import parse_datetime
 from leadsync.core.state.store import StateStore
 
@@ -26,10 +28,16 @@ class App:
 
     config_path: str | None = None
     log_format: str | None = None
+    verbose: int = 0
     _stores: list[StateStore] = field(default_factory=list)
 
     @cached_property
     def settings(self) -> Settings:
+        """The configuration; without --config, LEADSYNC_CONFIG or ./leadsync.toml: exit 2, nothing created."""
+        if find_config(self.config_path) is None:
+            raise ConfigError(
+                f"no {DEFAULT_CONFIG} here ({Path.cwd()}) (or pass --config PATH); run `leadsync init` to create one"
+            )
         return load_settings(self.config_path)
 
     @cached_property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -13,6 +13,7 @@ from leadsync.core.cli.app import App, as_of_option, pass_app
 from leadsync.core.cli.output import echo_json
 from leadsync.core.handoff import HandoffPlan, notify_overdue, preview_plans, render_plans
 from leadsync.core.reports.handoff_status import handoff_status
+from leadsync.core.state.rewind import rewind
 
 __all__ = ["handoff", "wide_table"]
 
@@ -70,6 +71,11 @@ def preview(app: App, fmt: str, excel: bool, output: Path | None, pull: bool, as
 def _plans_from_state(app: App, moment: datetime) -> list[HandoffPlan]:
     store = app.open_store(readonly=True)
     snapshot = store.snapshot()
+    if moment < datetime.now(timezone.utc):  # --as-of in the past: a replay of what was known then
+        from leadsync.core.scoring import load_configured_sheet, rescore
+
+        if rewind(snapshot, moment):
+            rescore(snapshot, load_configured_sheet(app.settings, app.host), app.settings.scoring, moment)
     try:
         return preview_plans(app, snapshot, moment, app.host)
     finally:
@@ -106,7 +112,8 @@ def status(app: App, fmt: str, notify: bool, as_of: str | None) -> None:
     click.echo(
         f"open {report['open']}, overdue {report['overdue']}, handoffs {report['handoffs']}; "
         f"first touch: {touch['touched']} (within SLA {touch['within_sla']}), "
-        f"median {touch['median_hours']} h / {touch['median_business_hours']} business h"
+        + (f"median {touch['median_hours']} h / {touch['median_business_hours']} business h"
+           if touch["median_hours"] is not None else "median - (no first touch yet)")
     )
     wide_table(
         "Open handoffs",

@@ -42,7 +42,8 @@ def list_plugins(app: App, as_json: bool, requirements: bool) -> None:
         rows.append({"name": name, "distribution": dist, "version": version, "builtin": name in builtin,
                      "connectors": app.host.connectors_of(plugin), "hooks": _hooks_of(app, plugin), "error": None})
     for failure in app.host.failures:
-        rows.append({"name": failure.name, "distribution": None, "version": None, "builtin": False,
+        dist, version = app.host.dists.get(failure.name, (None, None))
+        rows.append({"name": failure.name, "distribution": dist, "version": version, "builtin": False,
                      "connectors": [], "hooks": [], "error": failure.error})
     if requirements:
         for row in rows:
@@ -53,7 +54,7 @@ def list_plugins(app: App, as_json: bool, requirements: bool) -> None:
         echo_json(rows)
         return
     print_table("Plugins", ["name", "version", "connectors", "hooks", "status"], [
-        (r["name"], r["version"] or "", ", ".join(r["connectors"]), ", ".join(r["hooks"]),
+        (r["name"], r["version"] or "unknown", ", ".join(r["connectors"]), ", ".join(r["hooks"]),
          ("built-in" if r["builtin"] else "ok") if not r["error"] else f"FAILED: {r['error']}")
         for r in rows
     ])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from leadsync.core.cli.app import App, as_of_option, pass_app
@@ -42,8 +43,14 @@ def _find_lead_key(store: StateStore, email: str) -> str | None:
     return row[0] if row else None
 
 
-def explain_json(result: Score) -> dict[str, Any]:
-    """The JSON object of SPEC section 5 (plus lead_key, as_of and next_change_at)."""
+def _points(value: float) -> int | float:
+    """30.0 -> 30; fractional points (decay) stay as they are."""
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+def explain_json(result: Score, zone: str = "UTC") -> dict[str, Any]:
+    """Total, breakdown and segment (plus lead_key, as_of and next_change_at in `zone`, ISO 8601)."""
+    tz = ZoneInfo(zone)
     return {
         "email": result.email,
         "lead_key": result.lead_key,
@@ -52,13 +59,30 @@ def explain_json(result: Score) -> dict[str, Any]:
         "attribute": result.attribute,
         "segment": result.segment.value,
         "sheet_version": result.sheet_version,
-        "as_of": result.scored_at.isoformat(),
-        "next_change_at": result.next_change_at.isoformat() if result.next_change_at else None,
+        "as_of": result.scored_at.astimezone(tz).isoformat(),
+        "next_change_at": result.next_change_at.astimezone(tz).isoformat() if result.next_change_at else None,
         "breakdown": [
-            {"rule": hit.rule, "group": hit.group, "points": hit.points, "evidence": hit.evidence}
+            {"rule": hit.rule, "group": hit.group, "points": _points(hit.points), "evidence": hit.evidence}
             for hit in result.breakdown
         ],
     }
+
+
+def _evidence(activities: Any, zone: str, language: str) -> dict[str, str]:
+    """Activity id -> 'YYYY-MM-DD HH:MM type URL-or-title' in the configured zone and language."""
+    from leadsync.core.handoff.text import ACTIVITY_LABELS
+
+    labels = ACTIVITY_LABELS.get(language, ACTIVITY_LABELS["en"])
+    tz = ZoneInfo(zone)
+    described: dict[str, str] = {}
+    for activity in activities:
+        what = activity.url or activity.details.get("title") or activity.details.get("name") or ""
+        label = labels.get(activity.type.value, activity.type.value)
+        text = f"{activity.occurred_at.astimezone(tz).strftime('%Y-%m-%d %H:%M')} {label} {what}".strip()
+        described[activity.source_id] = text
+        if activity.connection:
+            described.setdefault(f"{activity.connection}:{activity.source_id}", text)
+    return described
 
 
 @score.command("explain")
@@ -78,14 +102,17 @@ def explain(app: App, email: str, fmt: str, as_of: str | None) -> None:
     lead, activities = found
     result = score_lead(sheet, lead, activities, moment, app.settings.scoring)
     if fmt == "json":
-        echo_json(explain_json(result))
+        echo_json(explain_json(result, app.settings.scoring.timezone))
         return
     title = (f"{result.email or result.lead_key}: {result.total} points ({result.segment.value}) = "
              f"behaviour {result.behavior} + attribute {result.attribute}, sheet {result.sheet_version}")
+    described = _evidence(activities, app.settings.scoring.timezone, app.settings.handoff.language)
     print_table(title, ["rule", "group", "points", "evidence"],
-                [(h.rule, h.group, f"{h.points:g}", ", ".join(h.evidence)) for h in result.breakdown])
+                [(h.rule, h.group, f"{h.points:g}", "\n".join(described.get(e, e) for e in h.evidence))
+                 for h in result.breakdown])
     if result.next_change_at:
-        click.echo(f"next change without new data: {result.next_change_at.isoformat()}")
+        when = result.next_change_at.astimezone(ZoneInfo(app.settings.scoring.timezone))
+        click.echo(f"next change without new data: {when.strftime('%Y-%m-%d %H:%M %Z')}")
 
 
 @score.command("lint")

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from leadsync.core.cli.app import App, as_of_option, pass_app
 from leadsync.core.cli.output import echo_json, print_table
+from leadsync.core.cli.runline import summary_line, waiting_writes
+from leadsync.core.errors import LeadsyncError
 from leadsync.core.logs import setup_logging
 from leadsync.core.sync.engine import RunOptions, RunSummary, run_sync
 
 __all__ = ["sync"]
+
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -51,35 +57,51 @@ def _print_summary(summary: RunSummary) -> None:
     )
 
 
-def _stderr_notes(summary: RunSummary) -> None:
-    """What needs a person's attention, on stderr (so `--json` and cron logs both show it)."""
-    for name, error in summary.failures.items():
-        click.echo(f"connection {name} failed: {error}", err=True)
-    if summary.retry_later:
-        click.echo(f"{summary.retry_later} write(s) could not be confirmed or hit a transient vendor error; "
-                   "they stay in the outbox for the next run (`leadsync sync status`)", err=True)
-    if summary.duplicates_removed:
-        click.echo(f"archived {summary.duplicates_removed} duplicate task(s) in the CRM (see the log)", err=True)
-    if summary.interrupted:
-        click.echo(f"{summary.interrupted}: stopped between batches; the next run resumes", err=True)
-
-
 @sync.command("run")
 @click.option("--dry-run", is_flag=True, help="Do everything but write: no vendor write, no state change.")
 @click.option("--only", metavar="CONN", help="Only this connection.")
 @click.option("--full-refresh", is_flag=True, help="Ignore saved cursors and re-read everything.")
 @as_of_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout (also when the run fails).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print nothing but errors and, when the exit status is not 0, the one-line summary on stderr.")
 @click.option("--max-duration", type=click.FloatRange(min=0, min_open=True), metavar="MINUTES",
               help="Stop cleanly between batches after this many minutes (exit 7); the next run resumes.")
 @pass_app
 def run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: str | None, as_json: bool,
         quiet: bool, max_duration: float | None) -> None:
-    """Pull, score, hand off and push once (for cron)."""
-    setup_logging(app.log_format, quiet=quiet)
+    """Pull, score, hand off and push once (for cron). Ends with one summary line on stderr."""
+    setup_logging(app.log_format, verbose=app.verbose, quiet=quiet)
+    try:
+        summary = _run(app, dry_run, only, full_refresh, as_of, show_progress=sys.stderr.isatty() and not as_json
+                       and not quiet, max_duration_s=max_duration * 60 if max_duration else None)
+    except LeadsyncError as exc:
+        if as_json:
+            echo_json({"run_id": None, "exit_status": exc.exit_code, "error": str(exc)})
+        raise
+    if as_json:
+        echo_json(run_json(summary, app.settings.scoring.timezone))
+    elif not quiet:
+        _print_summary(summary)
+    if not quiet or summary.exit_status != 0:
+        waiting = waiting_writes(app.settings.state_path) if summary.retry_later and not dry_run else (0, None)
+        click.echo(summary_line(summary, waiting), err=True)
+    click.get_current_context().exit(summary.exit_status)
+
+
+def run_json(summary: RunSummary, zone: str) -> dict[str, Any]:
+    """The run's JSON summary with `as_of` in the configured zone (ISO 8601 with its offset)."""
+    data = summary.to_json()
+    if summary.as_of is not None:
+        data["as_of"] = summary.as_of.astimezone(ZoneInfo(zone)).isoformat()
+    return data
+
+
+def _run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: str | None,
+         show_progress: bool, max_duration_s: float | None) -> RunSummary:
     settings = app.settings
-    show_progress = sys.stderr.isatty() and not as_json and not quiet
+    log.debug("configuration %s; state store %s; scoring sheet %s", settings.config_path, settings.state_path,
+              settings.sheet_path)
     with _progress_context(show_progress) as progress:
         tasks: dict[str, Any] = {}
 
@@ -92,48 +114,64 @@ def run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: st
 
         options = RunOptions(as_of=app.now(as_of) if as_of else None, dry_run=dry_run, only=only,
                              full_refresh=full_refresh, progress=advance if show_progress else None,
-                             max_duration_s=max_duration * 60 if max_duration else None)
-        summary = run_sync(settings, app.host, options)
-    if as_json:
-        echo_json(summary.to_json())
-    elif not quiet:
-        _print_summary(summary)
-    if not quiet or summary.exit_status != 0:
-        _stderr_notes(summary)
-    click.get_current_context().exit(summary.exit_status)
+                             max_duration_s=max_duration_s)
+        return run_sync(settings, app.host, options)
 
 
-def _when(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds") if epoch else ""
+def _when(epoch: float | None, zone: str) -> str:
+    """An epoch time for people: 'YYYY-MM-DD HH:MM:SS' in scoring.timezone."""
+    if not epoch:
+        return ""
+    return datetime.fromtimestamp(epoch, tz=ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _iso(epoch: float | None, zone: str) -> str | None:
+    """An epoch time for programs: ISO 8601 with the offset of scoring.timezone."""
+    return datetime.fromtimestamp(epoch, tz=ZoneInfo(zone)).isoformat(timespec="seconds") if epoch else None
+
+
+def _cursor(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 @sync.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (times ISO 8601 with offset, cursors as objects).")
 @click.option("--limit", default=10, show_default=True, help="How many runs and dead letters to show.")
 @pass_app
 def status(app: App, as_json: bool, limit: int) -> None:
-    """Last runs, cursors, outbox and dead letters."""
+    """Last runs, cursors, outbox and dead letters (times in scoring.timezone)."""
+    zone = app.settings.scoring.timezone
     store = app.open_store(readonly=True)
     db = store.db
     runs = [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))]
     for r in runs:
         r["summary"] = json.loads(r["summary"]) if r["summary"] else None
-    cursors = [dict(r) for r in db.execute("SELECT connection, stream, value, updated_at FROM cursors ORDER BY 1, 2")]
+        r["started_at"], r["finished_at"] = _iso(r["started_at"], zone), _iso(r["finished_at"], zone)
+    cursors = [{"connection": c["connection"], "stream": c["stream"], "value": _cursor(c["value"]),
+                "updated_at": _iso(c["updated_at"], zone)}
+               for c in db.execute("SELECT connection, stream, value, updated_at FROM cursors ORDER BY 1, 2")]
     outbox = [dict(r) for r in db.execute(
         "SELECT connection, kind, status, COUNT(*) AS count FROM outbox GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")]
     dead = [dict(r) for r in db.execute(
         "SELECT id, run_id, connection, kind, record_key, reason, created_at FROM dead_letters "
         "WHERE requeued_at IS NULL ORDER BY id DESC LIMIT ?", (limit,))]
+    for d in dead:
+        d["created_at"] = _iso(d["created_at"], zone)
     dead_total = db.execute("SELECT COUNT(*) FROM dead_letters WHERE requeued_at IS NULL").fetchone()[0]
     if as_json:
-        echo_json({"runs": runs, "cursors": cursors, "outbox": outbox, "dead_letters": dead,
+        echo_json({"timezone": zone, "runs": runs, "cursors": cursors, "outbox": outbox, "dead_letters": dead,
                    "dead_letters_total": dead_total})
         return
-    print_table("Runs", ["id", "started", "finished", "status", "exit", "duplicates removed"],
-                [(r["id"], _when(r["started_at"]), _when(r["finished_at"]), r["status"], r["exit_status"],
+    short = lambda iso: iso[:19].replace("T", " ") if iso else ""  # noqa: E731
+    print_table(f"Runs (times in {zone})", ["id", "started", "finished", "status", "exit", "duplicates removed"],
+                [(r["id"], short(r["started_at"]), short(r["finished_at"]), r["status"], r["exit_status"],
                   (r["summary"] or {}).get("duplicates_removed", "")) for r in runs])
     print_table("Cursors", ["connection", "stream", "cursor", "updated"],
-                [(c["connection"], c["stream"], c["value"][:60], _when(c["updated_at"])) for c in cursors])
+                [(c["connection"], c["stream"], json.dumps(c["value"], ensure_ascii=False)[:60], short(c["updated_at"]))
+                 for c in cursors])
     print_table("Outbox", ["connection", "kind", "status", "count"],
                 [(o["connection"], o["kind"], o["status"], o["count"]) for o in outbox])
     print_table(f"Dead letters ({dead_total})", ["id", "connection", "kind", "record", "reason"],

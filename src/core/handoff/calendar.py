@@ -13,7 +13,7 @@ from leadsync.core.errors import ConfigError
 if TYPE_CHECKING:
     from leadsync.core.config import HandoffSettings
 
-__all__ = ["BusinessCalendar", "parse_business_hours", "parse_workdays"]
+__all__ = ["BusinessCalendar", "holiday_set", "parse_business_hours", "parse_closed_dates", "parse_workdays"]
 
 _DAYS = {
     "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
@@ -64,7 +64,8 @@ def parse_business_hours(value: str) -> tuple[timedelta, timedelta]:
     return opening, closing
 
 
-def _parse_closed(values: list[str]) -> tuple[frozenset[tuple[int, int]], frozenset[date]]:
+def parse_closed_dates(values: list[str]) -> tuple[frozenset[tuple[int, int]], frozenset[date]]:
+    """Yearly (month, day) closings and dated closings, from 'MM-DD' and 'YYYY-MM-DD' strings."""
     yearly: set[tuple[int, int]] = set()
     dated: set[date] = set()
     for value in values:
@@ -81,7 +82,8 @@ def _parse_closed(values: list[str]) -> tuple[frozenset[tuple[int, int]], frozen
 
 
 @lru_cache(maxsize=8)
-def _holiday_set(country: str) -> Any:
+def holiday_set(country: str) -> Any:
+    """The national holidays of `country` (an ISO 3166 code the holidays library knows)."""
     import holidays
 
     try:
@@ -112,8 +114,8 @@ class BusinessCalendar:
         self.timezone_name = timezone_name
         self.opening, self.closing = parse_business_hours(business_hours)
         self.workdays = parse_workdays(workdays)
-        self.holidays = _holiday_set(holidays.strip().upper()) if holidays and holidays.strip() else None
-        self.closed_yearly, self.closed_dated = _parse_closed(list(closed_dates))
+        self.holidays = holiday_set(holidays.strip().upper()) if holidays and holidays.strip() else None
+        self.closed_yearly, self.closed_dated = parse_closed_dates(list(closed_dates))
         self.sla_business_hours = sla_business_hours
         self.sla_calendar_hours = sla_calendar_hours
 

@@ -65,15 +65,29 @@ def render_plans(plans: Sequence[HandoffPlan], fmt: str, out: IO[str]) -> None:
     elif fmt == "csv":
         out.write(plans_csv(plans))
     elif fmt == "table":
-        table = Table(title=f"Handoff preview: {sum(p.action == 'create_task' for p in plans)} task(s) of {len(plans)} hot lead(s)")
-        for column in ("email", "name", "company", "score", "owner", "due", "action", "top reasons"):
-            table.add_column(column)
-        for plan in plans:
-            due = plan.due_at.strftime("%Y-%m-%d %H:%M %z") if plan.due_at else ""
-            table.add_row(
-                plan.email or plan.lead_key, plan.name, plan.company or "", str(plan.score), plan.owner or "",
-                due, plan.action, _reasons_text(plan, 3),
-            )
-        Console(file=out, soft_wrap=False, width=200).print(table)
+        _render_table(plans, out)
     else:
         raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+def _render_table(plans: Sequence[HandoffPlan], out: IO[str]) -> None:
+    """A table that fits the terminal (rich's console width): narrow terminals drop the name and
+    the reasons columns (the JSON and CSV formats keep everything) and long cells wrap."""
+    width = Console().width
+    columns = ["email", "name", "company", "score", "owner", "due", "action", "top reasons"]
+    if width < 140:
+        columns.remove("top reasons")
+    if width < 110:
+        columns.remove("name")
+    table = Table(title=f"Handoff preview: {sum(p.action == 'create_task' for p in plans)} task(s) of {len(plans)} hot lead(s)")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for plan in plans:
+        cells = {
+            "email": plan.email or plan.lead_key, "name": plan.name, "company": plan.company or "",
+            "score": str(plan.score), "owner": plan.owner or "",
+            "due": plan.due_at.strftime("%Y-%m-%d %H:%M") if plan.due_at else "", "action": plan.action,
+            "top reasons": _reasons_text(plan, 3),
+        }
+        table.add_row(*(cells[c] for c in columns))
+    Console(file=out, soft_wrap=False, width=width).print(table)

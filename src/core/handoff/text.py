@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from leadsync.core.models import Activity, Lead, RuleHit, Score
+from leadsync.core.models import Activity, Lead, RuleHit, Score, looks_japanese
 
 __all__ = ["ACTIVITY_LABELS", "format_points", "task_body", "task_subject", "top_reasons"]
 
@@ -50,7 +50,13 @@ def task_subject(lead: Lead, score: Score, due_at: datetime, tz: ZoneInfo, langu
         where = f" ({company})" if company else ""
         return f"Hot lead: {_who(lead)}{where}, score {score.total}, follow up by {_when(due_at, tz)}"
     head = f"{company} " if company else ""
-    return f"【要対応】ホットリード: {head}{_who(lead)}様 (スコア{score.total}) {_when(due_at, tz)}まで"
+    return f"【要対応】ホットリード: {head}{_honorific(lead)} (スコア{score.total}) {_when(due_at, tz)}まで"
+
+
+def _honorific(lead: Lead) -> str:
+    """「佐藤 花子様」 for a Japanese name; 「Laura Taylor 様」 (a space before 様) for a name in Latin letters."""
+    who = _who(lead)
+    return f"{who}様" if looks_japanese(who) else f"{who} 様"
 
 
 def task_body(

@@ -69,6 +69,21 @@ class StateStore:
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number}")
 
+    def integrity_problems(self, *, thorough: bool = False) -> list[str]:
+        """What is wrong with the database: SQLite's quick_check (integrity_check when `thorough`)
+        and a schema newer than this leadsync. An empty list means usable."""
+        problems: list[str] = []
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            problems.append(f"schema version {version} is newer than this leadsync ({len(MIGRATIONS)}): upgrade leadsync")
+        pragma = "integrity_check" if thorough else "quick_check"
+        try:
+            rows = [str(row[0]) for row in self.db.execute(f"PRAGMA {pragma}")]
+        except sqlite3.DatabaseError as exc:
+            return problems + [f"{pragma} failed: {exc}"]
+        problems += [row for row in rows if row != "ok"]
+        return problems
+
     # --- transactions ----------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -9,7 +9,7 @@ from pydantic import SecretStr, ValidationError
 
 from leadsync.connectors.base import Capability, Connector
 from leadsync.connectors.plugins import PluginHost
-from leadsync.core.config import Settings
+from leadsync.core.config import Settings, describe_key
 from leadsync.core.errors import ConfigError
 
 __all__ = ["connection_names", "open_connection", "open_connections", "secrets_of", "task_connection"]
@@ -68,9 +68,9 @@ def open_connection(settings: Settings, host: PluginHost, name: str) -> Connecto
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            key = ".".join(str(p) for p in error["loc"])
-            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-            problems.append(f"{where}: connections.{name}.{key}: {message}")
+            message = "unknown key" if error["type"] == "extra_forbidden" else str(error["msg"])
+            problems.append(describe_key(settings.config_path, ("connections", name, *error["loc"]),
+                                         message.removeprefix("Value error, ")))
         raise ConfigError("; ".join(problems)) from None
     unsupported = [role.value for role in model.roles if role not in cls.capabilities]
     if unsupported:

@@ -21,6 +21,7 @@ from leadsync.core.errors import (
     EXIT_UNCONFIRMED,
     ConfigError,
 )
+from leadsync.core.state.rewind import rewind
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
@@ -43,6 +44,7 @@ class RunOptions:
     pull: bool = True
     progress: Callable[[str, int], Any] | None = None  # (label, advance)
     max_duration_s: float | None = None  # stop between batches after this long (exit 7)
+    started_at: float | None = None  # epoch; set by run_sync: each outbox row is sent at most once per run
 
 
 @dataclass
@@ -164,7 +166,8 @@ def _send(store: StateStore, connectors: dict[str, Connector], host: PluginHost,
             log.warning("handoff_created hook failed: %s", exc)
 
     progress = (lambda n: options.progress("push", n)) if options.progress else None
-    counts = dispatch(store, connectors, run_id=summary.run_id, on_task_done=task_done, progress=progress, stop=stop)
+    counts = dispatch(store, connectors, run_id=summary.run_id, on_task_done=task_done, progress=progress, stop=stop,
+                      not_sent_since=options.started_at)
     summary.scores_pushed += counts.scores_pushed
     summary.tasks_created += counts.tasks_created
     summary.dead_lettered += counts.dead_lettered
@@ -183,6 +186,7 @@ def run_sync(settings: Settings, host: PluginHost, options: RunOptions) -> RunSu
     now = datetime.now(timezone.utc)
     as_of = options.as_of or now
     summary = RunSummary(dry_run=options.dry_run, as_of=as_of)
+    options.started_at = now.timestamp()
 
     sheet = scoring.load_sheet(settings.sheet_path, settings.scoring, scoring.scoring_conditions(host))
     connectors = open_connections(settings, host, options.only)
@@ -193,6 +197,8 @@ def run_sync(settings: Settings, host: PluginHost, options: RunOptions) -> RunSu
             store = disk.snapshot() if disk else StateStore(":memory:")
             if disk:
                 disk.close()
+            if options.as_of is not None and options.as_of < now:  # a replay: forget what came later
+                rewind(store, options.as_of)
             return _run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now, started)
         with RunLock(settings.state_path):
             store = StateStore(settings.state_path)
@@ -227,6 +233,10 @@ def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOp
         summary.duration_s = time.monotonic() - started
         _finish_run(store, summary)
         return summary
+    except BaseException:  # a run that dies is recorded as failed, never left `running`
+        if summary.run_id is not None and not options.dry_run:
+            _mark_failed(store, summary.run_id)
+        raise
     finally:
         store.close()
 
@@ -283,3 +293,14 @@ def _reconcile(store: StateStore, settings: Settings, connectors: dict[str, Conn
             _connection_failed(summary, name, exc)
             continue
         summary.duplicates_removed += len(removed)
+
+
+def _mark_failed(store: StateStore, run_id: int) -> None:
+    try:
+        if store.db.in_transaction:
+            store.db.execute("ROLLBACK")
+        with store.transaction() as db:
+            db.execute("UPDATE runs SET finished_at = ?, status = 'failed' WHERE id = ? AND status = 'running'",
+                       (time.time(), run_id))
+    except Exception as exc:  # the store itself may be what failed
+        log.error("could not mark run %s as failed: %s", run_id, exc)

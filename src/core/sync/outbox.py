@@ -57,12 +57,16 @@ def enqueue(
     return cursor.rowcount == 1
 
 
-def pending(db: sqlite3.Connection, connection: str, kind: str, limit: int, after_id: int = 0) -> list[OutboxRow]:
-    """The oldest pending rows of one connection and kind, past `after_id`."""
+def pending(
+    db: sqlite3.Connection, connection: str, kind: str, limit: int, after_id: int = 0, not_sent_since: float | None = None
+) -> list[OutboxRow]:
+    """The oldest pending rows of one connection and kind, past `after_id`, and not handed to the
+    vendor since `not_sent_since` (each row is tried once per run)."""
     rows = db.execute(
         "SELECT id, key, connection, kind, lead_key, payload, attempts, sends FROM outbox "
-        "WHERE status = 'pending' AND connection = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?",
-        (connection, kind, after_id, limit),
+        "WHERE status = 'pending' AND connection = ? AND kind = ? AND id > ? "
+        "AND (sent_at IS NULL OR sent_at < ?) ORDER BY id LIMIT ?",
+        (connection, kind, after_id, not_sent_since if not_sent_since is not None else float("inf"), limit),
     ).fetchall()
     return [OutboxRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows]
 

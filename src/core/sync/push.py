@@ -129,17 +129,19 @@ def dispatch(
     progress: Callable[[int], Any] | None = None,
     sleep: Callable[[float], Any] = time.sleep,
     stop: StopFlag | None = None,
+    not_sent_since: float | None = None,
 ) -> DispatchCounts:
     """Send every pending outbox row, batch by batch, marking each as the vendor answers.
 
     Tasks go first: a hot lead reaching sales matters more than a score field. A row the vendor
     asks to retry stays pending and is not sent again in this run. A stop request is honoured
     between batches and reported in `interrupted`, with the counts of what was sent before it.
+    Rows handed to the vendor since `not_sent_since` (the run's start) are not sent again.
     """
     counts = DispatchCounts()
     try:
         _dispatch(store, connectors, counts, run_id=run_id, on_task_done=on_task_done, kinds=kinds,
-                  progress=progress, sleep=sleep, stop=stop)
+                  progress=progress, sleep=sleep, stop=stop, not_sent_since=not_sent_since)
     except RunInterrupted as exc:
         counts.interrupted = exc
     return counts
@@ -156,6 +158,7 @@ def _dispatch(
     progress: Callable[[int], Any] | None,
     sleep: Callable[[float], Any],
     stop: StopFlag | None,
+    not_sent_since: float | None,
 ) -> None:
     for kind in kinds:
         for name, connector in connectors.items():
@@ -167,7 +170,7 @@ def _dispatch(
             while True:
                 if stop is not None:
                     stop.check()  # between batches: the one in flight has been answered and recorded
-                rows = outbox.pending(store.db, name, kind, size, after_id=last_id)
+                rows = outbox.pending(store.db, name, kind, size, after_id=last_id, not_sent_since=not_sent_since)
                 if not rows:
                     break
                 last_id = rows[-1].id
