@@ -53,3 +53,20 @@ def test_malformed_vendor_json_is_a_clear_error_not_a_crash(world_factory):
     assert result.returncode == 4 == summary["exit_status"]
     assert "crm" in summary["failures"]
     assert "Traceback" not in result.stderr
+
+
+def test_task_creates_answered_with_truncated_json_are_confirmed_not_repeated(world_factory):
+    """HubSpot applied the creates but the 201's body was cut: the run looks in the CRM at once."""
+    world = world_factory(index_lag_s=30.0)  # the confirmation cannot come from search
+    world.server.inject(r"/crm/v3/objects/tasks/batch/create", "truncated", times=100)
+    first = world.summary(world.run())
+    assert first["exit_status"] == 0, first
+    assert first["dead_lettered"] == 0
+    truncated = [e for e in world.server.log if e.fault == "truncated"]
+    assert truncated, "the fault really happened"
+    tasks = world.vendor_tasks()
+    assert tasks and all(len(found) == 1 for found in tasks.values())
+    assert first["tasks_created"] == len(tasks)
+    again = world.summary(world.run())  # at once, search still 30 s behind
+    assert again["tasks_created"] == 0 and world.vendor_tasks().keys() == tasks.keys()
+    assert all(len(found) == 1 for found in world.vendor_tasks().values())

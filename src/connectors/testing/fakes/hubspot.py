@@ -138,6 +138,7 @@ class HubSpotFake(FakeApp):
         record["properties"].update({k: None if v is None else str(v) for k, v in properties.items()})
         self._touch(object_type, record)
         record["_indexed_at"] = 0
+        record.pop("_index_view", None)
 
     def archive(self, object_type: str, record_id: str) -> bool:
         """Move a record to the recycling bin (HubSpot's archive); False when it was not live."""
@@ -147,6 +148,22 @@ class HubSpotFake(FakeApp):
         record["archived"] = True
         record["archivedAt"] = iso(now_ms())
         return True
+
+    @staticmethod
+    def _before_update(record: dict[str, Any]) -> None:
+        """Keep the version search shows while the index catches up with the coming update."""
+        if record.get("_indexed_at", 0) <= time.time():
+            record["_index_view"] = {"properties": dict(record["properties"]), "updatedAt": record["updatedAt"]}
+
+    def _searchable(self, obj: str) -> list[dict[str, Any]]:
+        """What the lagging index shows: the current version once indexed, else the one before."""
+        now, shown = time.time(), []
+        for record in self.records(obj):
+            if record.get("_indexed_at", 0) <= now:
+                shown.append(record)
+            elif record.get("_index_view"):
+                shown.append({**record, **record["_index_view"]})
+        return shown
 
     def _touch(self, object_type: str, record: dict[str, Any], modified_ms: int | None = None) -> None:
         modified = modified_ms or now_ms()
@@ -256,8 +273,7 @@ class HubSpotFake(FakeApp):
     @route("POST", rf"/crm/v3/objects/{_OBJ}/search", endpoint="search", write=False)
     def search(self, request: Request) -> Response:
         obj = request.params["obj"]
-        visible = [r for r in self.records(obj) if r.get("_indexed_at", 0) <= time.time()]
-        status, body = search_page(obj, visible, request.json, view=lambda r, w: self._view(obj, r, w))
+        status, body = search_page(obj, self._searchable(obj), request.json, view=lambda r, w: self._view(obj, r, w))
         return Response(status, json=body if status == 200 else error_body(body["message"]))
 
     @route("GET", rf"/crm/v3/objects/{_OBJ}/(?P<id>\d+)")
@@ -390,6 +406,7 @@ class HubSpotFake(FakeApp):
             if record is None or record.get("archived"):
                 missing.append(str(item.get("id")))
                 continue
+            self._before_update(record)
             record["properties"].update({k: None if v is None else str(v) for k, v in item["properties"].items()})
             self._touch("contacts", record)
             results.append(self._view("contacts", record, list(item["properties"])))
@@ -413,6 +430,7 @@ class HubSpotFake(FakeApp):
                 new_id = self.add("contacts", {**(item.get("properties") or {}), "email": email}, indexed=False)
                 found, is_new = self.state["objects"]["contacts"][new_id], True
             else:
+                self._before_update(found)
                 found["properties"].update({k: str(v) for k, v in (item.get("properties") or {}).items()})
                 self._touch("contacts", found)
                 is_new = False
@@ -467,6 +485,7 @@ class HubSpotFake(FakeApp):
         record = self.state["objects"]["tasks"].get(request.params["id"])
         if record is None or record.get("archived"):
             return Response(404, json=error_body("resource not found", "OBJECT_NOT_FOUND"))
+        self._before_update(record)
         record["properties"].update({k: str(v) for k, v in ((request.json or {}).get("properties") or {}).items()})
         self._touch("tasks", record)
         return Response(200, json=self._view("tasks", record, list(record["properties"])))
