@@ -35,6 +35,7 @@ class World:
     app: HubSpotFake
     server: FakeServer
     token: str = TOKEN
+    anchor: datetime = ANCHOR  # the --as-of of every run unless a test passes another
 
     @staticmethod
     def summary(result: subprocess.CompletedProcess[str]) -> dict:

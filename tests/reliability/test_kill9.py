@@ -6,6 +6,7 @@ import os
 import random
 import signal
 import time
+from datetime import timedelta
 
 
 # Random kill -9 trials: 20 by default (CI time); LEADSYNC_KILL_TRIALS=100 for the full check.
@@ -108,3 +109,22 @@ def test_kill_while_a_task_create_awaits_its_answer_then_rerun_at_once(world_fac
     assert rerun["exit_status"] == 0
     assert world.vendor_tasks(), "the killed run's creates landed"
     _assert_exactly_once(world)  # after this one rerun: no third run
+
+
+def test_a_lost_state_database_then_a_run_creates_no_task(world_factory):
+    """The state database (and its WAL) is gone after the CRM has the tasks: the next run, planning
+    the handoffs afresh under new keys, adopts the open tasks instead of creating them again."""
+    world = world_factory(index_lag_s=30.0)
+    first = world.summary(world.run())
+    assert first["exit_status"] == 0 and first["tasks_created"] > 0
+    before = {key: [t["id"] for t in found] for key, found in world.vendor_tasks().items()}
+    creates = len(world.server.requests_to(r"/crm/v3/objects/tasks/batch/create"))
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (world.folder / "state" / name).unlink(missing_ok=True)
+
+    later = (world.anchor + timedelta(hours=1)).isoformat()  # a later run: new handoff keys
+    rerun = world.summary(world.run("--as-of", later))
+    assert rerun["exit_status"] == 0, rerun
+    assert len(world.server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == creates, "no create was sent"
+    assert {key: [t["id"] for t in found] for key, found in world.vendor_tasks().items()} == before
+    _assert_exactly_once(world)  # the handoffs are tracked under the CRM's keys
