@@ -35,6 +35,7 @@ class World:
     app: HubSpotFake
     server: FakeServer
     token: str = TOKEN
+    anchor: datetime = ANCHOR  # the --as-of of every run unless a test passes another
 
     @staticmethod
     def summary(result: subprocess.CompletedProcess[str]) -> dict:
@@ -43,10 +44,7 @@ class World:
 
     def update_contact(self, record_id: str, properties: dict[str, str]) -> None:
         """Change a contact as a HubSpot user would: new values and a new lastmodifieddate."""
-        record = self.app.state["objects"]["contacts"][record_id]
-        record["properties"].update(properties)
-        self.app._touch("contacts", record)
-        record["_indexed_at"] = 0  # a user's edit made a while ago: search already sees it
+        self.app.user_edit("contacts", record_id, properties)  # made a while ago: search already sees it
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout, env=self.env())
@@ -71,18 +69,23 @@ class World:
                 for r in self.app.records("contacts") if r["properties"].get("leadsync_score") is not None}
 
     def vendor_tasks(self) -> dict[str, list[dict]]:
+        """Live (not archived) tasks by leadsync key."""
         return self.app.tasks_with_key()
+
+    def index_lag(self) -> float:
+        return float(self.app.state["config"]["index_lag_s"] or 0)
 
 
 def make_world(tmp_path: Path, *, leads: int = 150, activities: int = 2500, latency: float = 0.0,
-               timeout: float = 5.0, **server_options) -> World:
+               timeout: float = 5.0, index_lag_s: float | None = None, **server_options) -> World:
     app = HubSpotFake(tokens=(TOKEN,))
     app.rate_limits = {name: (100_000, 1.0) for name in app.rate_limits}
     seed_demo(app, ANCHOR, leads=leads, activities=activities)
-    app.state["config"]["index_lag_s"] = 1.0  # search sees a write only after this long, as HubSpot's does
+    if index_lag_s is not None:  # default: the fake's own lag (> 0), as HubSpot's search lags writes
+        app.state["config"]["index_lag_s"] = index_lag_s
     server = FakeServer(app, latency=latency, **server_options).start()
     crm = {"plugin": "hubspot", "base_url": server.url, "roles": ["leads", "activities", "scores", "tasks"],
-           "timeout_s": timeout, "index_settle_s": 1.2}  # the token comes from the environment
+           "timeout_s": timeout}  # the token comes from the environment
     demo_project(tmp_path, crm, anchor=ANCHOR, leads=leads, activities=activities, owners=("501", "502", "503"))
     return World(tmp_path, app, server)
 

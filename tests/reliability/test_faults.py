@@ -53,3 +53,55 @@ def test_malformed_vendor_json_is_a_clear_error_not_a_crash(world_factory):
     assert result.returncode == 4 == summary["exit_status"]
     assert "crm" in summary["failures"]
     assert "Traceback" not in result.stderr
+
+
+def test_task_creates_answered_with_truncated_json_are_confirmed_not_repeated(world_factory):
+    """HubSpot applied the creates but the 201's body was cut: the run looks in the CRM at once."""
+    world = world_factory(index_lag_s=30.0)  # the confirmation cannot come from search
+    world.server.inject(r"/crm/v3/objects/tasks/batch/create", "truncated", times=100)
+    first = world.summary(world.run())
+    assert first["exit_status"] == 0, first
+    assert first["dead_lettered"] == 0
+    truncated = [e for e in world.server.log if e.fault == "truncated"]
+    assert truncated, "the fault really happened"
+    tasks = world.vendor_tasks()
+    assert tasks and all(len(found) == 1 for found in tasks.values())
+    assert first["tasks_created"] == len(tasks)
+    again = world.summary(world.run())  # at once, search still 30 s behind
+    assert again["tasks_created"] == 0 and world.vendor_tasks().keys() == tasks.keys()
+    assert all(len(found) == 1 for found in world.vendor_tasks().values())
+
+
+def test_creates_applied_after_the_timeout_end_in_one_live_task_each(world_factory):
+    """HubSpot applies a create only after the client gave up on it, and after the next run sent
+    it again: the reconcile step archives the younger copy of each task."""
+    import threading
+    import time
+
+    world = world_factory(index_lag_s=30.0, timeout=0.5)
+    original, gate, held = world.server._apply, threading.Event(), []
+
+    def late(request, within_limit):
+        if request.path == "/crm/v3/objects/tasks/batch/create" and not held:
+            held.append(request)
+            gate.wait(120)
+        return original(request, within_limit)
+
+    world.server._apply = late
+    first = world.run()
+    assert world.summary(first)["exit_status"] in (0, 6), first.stderr[-2000:]
+    assert world.vendor_tasks() == {}, "the first create has not landed yet"
+    second = world.summary(world.run())  # sends the creates again: nothing in HubSpot to find
+    assert second["tasks_created"] > 0
+    gate.set()
+    deadline = time.monotonic() + 120
+    while not any(len(found) > 1 for found in world.vendor_tasks().values()):
+        assert time.monotonic() < deadline, "the late create landed"
+        time.sleep(0.05)
+    world.server._apply = original
+    third = world.summary(world.run())
+    assert third["exit_status"] == 0, third
+    assert third["duplicates_removed"] == second["tasks_created"]
+    tasks = world.vendor_tasks()
+    assert tasks and all(len(found) == 1 for found in tasks.values())
+    assert len(world.app.tasks_with_key(archived=True)) == second["tasks_created"]

@@ -6,9 +6,11 @@ import os
 import random
 import signal
 import time
+from datetime import timedelta
 
 
-KILLS = 20
+# Random kill -9 trials: 20 by default (CI time); LEADSYNC_KILL_TRIALS=100 for the full check.
+KILLS = int(os.environ.get("LEADSYNC_KILL_TRIALS", "20"))
 
 
 def _mutate_upstream(world, rng: random.Random) -> None:
@@ -62,22 +64,11 @@ def test_kill_minus_9_at_random_moments_loses_nothing_and_duplicates_nothing(wor
         assert world.token not in stderr
     assert killed == KILLS, f"only {killed} of {trials} runs were killed mid-flight"
 
-    # A killed run's in-flight write may have re-stamped a contact the user had just edited; the
-    # search index shows it only after its lag (the look-back re-reads it on the next run anyway).
-    time.sleep(1.5)
     final = world.run()
     assert world.token not in final.stdout + final.stderr
     assert world.summary(final)["exit_status"] == 0, final.stderr[-2000:]
-    # A write resumed at the start of a run re-stamps its contact, and the search index hides that
-    # contact from the same run's pull for a moment; the look-back reads it on the next run. So the
-    # runs settle within a few, and then a run has nothing left to do.
-    for _ in range(3):
-        time.sleep(1.5)
-        again = world.summary(world.run())
-        if (again["tasks_created"], again["scores_pushed"], again["tasks_planned"]) == (0, 0, 0):
-            break
-    else:
-        raise AssertionError(f"runs did not settle: {again}")
+    again = world.summary(world.run())  # the run after a clean one has nothing left to do
+    assert (again["tasks_created"], again["scores_pushed"], again["tasks_planned"]) == (0, 0, 0), again
     _assert_exactly_once(world)
 
 
@@ -95,7 +86,7 @@ def test_overlapping_runs_exit_3(world_factory):
 def test_kill_while_a_task_create_awaits_its_answer_then_rerun_at_once(world_factory):
     """The narrowest window: the CRM applied the create, the client died before hearing so, and
     the rerun starts while the CRM's search index does not show the task yet."""
-    world = world_factory()
+    world = world_factory(index_lag_s=30.0)  # far beyond any wait: the rerun cannot rely on search
     original = world.server._apply
 
     def applied_then_slow(request, within_limit):
@@ -114,6 +105,26 @@ def test_kill_while_a_task_create_awaits_its_answer_then_rerun_at_once(world_fac
     process.communicate(timeout=30)
     world.server._apply = original
 
-    rerun = world.summary(world.run())  # at once: the index still lags the create
+    rerun = world.summary(world.run())  # at once: the index still lags the create by 30 s
     assert rerun["exit_status"] == 0
-    _assert_exactly_once(world)
+    assert world.vendor_tasks(), "the killed run's creates landed"
+    _assert_exactly_once(world)  # after this one rerun: no third run
+
+
+def test_a_lost_state_database_then_a_run_creates_no_task(world_factory):
+    """The state database (and its WAL) is gone after the CRM has the tasks: the next run, planning
+    the handoffs afresh under new keys, adopts the open tasks instead of creating them again."""
+    world = world_factory(index_lag_s=30.0)
+    first = world.summary(world.run())
+    assert first["exit_status"] == 0 and first["tasks_created"] > 0
+    before = {key: [t["id"] for t in found] for key, found in world.vendor_tasks().items()}
+    creates = len(world.server.requests_to(r"/crm/v3/objects/tasks/batch/create"))
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (world.folder / "state" / name).unlink(missing_ok=True)
+
+    later = (world.anchor + timedelta(hours=1)).isoformat()  # a later run: new handoff keys
+    rerun = world.summary(world.run("--as-of", later))
+    assert rerun["exit_status"] == 0, rerun
+    assert len(world.server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == creates, "no create was sent"
+    assert {key: [t["id"] for t in found] for key, found in world.vendor_tasks().items()} == before
+    _assert_exactly_once(world)  # the handoffs are tracked under the CRM's keys

@@ -12,14 +12,16 @@ from leadsync.connectors.base import (
     CheckResult,
     ConnectionSettings,
     Connector,
+    RemovedTask,
     ScoreUpdate,
     Stream,
+    TaskCheck,
     TaskRequest,
     WriteResult,
 )
 from leadsync.connectors.errors import ConnectorError, HttpStatusError
 
-from leadsync_hubspot import writes
+from leadsync_hubspot import tasks, writes
 from leadsync_hubspot.client import build_client
 from leadsync_hubspot.settings import HubSpotSettings
 from leadsync_hubspot.streams import ContactsStream, EngagementStream, TaskCompletionStream
@@ -63,7 +65,10 @@ class HubSpotConnector(Connector):
         self.client = build_client(settings, transport)
 
     def read_after_write_lag(self) -> float:
-        return self.settings.index_settle_s  # search reads an index that lags writes
+        # Look-before-create reads the primary store, so nothing waits for the search index. This
+        # optional pause only gives HubSpot time to apply a create whose answer was lost before it
+        # is sent again (which would leave a duplicate for `reconcile_tasks` to archive).
+        return self.settings.index_settle_s
 
     def streams(self) -> list[Stream]:
         roles = set(self.settings.roles) or set(self.capabilities)
@@ -79,8 +84,11 @@ class HubSpotConnector(Connector):
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
         return writes.push_scores(self.client, self.settings, updates)
 
-    def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
-        return writes.create_tasks(self.client, self.settings, tasks)
+    def create_tasks(self, requests: Sequence[TaskRequest]) -> list[WriteResult]:
+        return tasks.create_tasks(self.client, self.settings, requests)
+
+    def reconcile_tasks(self, checks: Sequence[TaskCheck]) -> list[RemovedTask]:
+        return tasks.reconcile_tasks(self.client, self.settings, checks)
 
     # --- operations ------------------------------------------------------------------------
     def _required(self) -> list[tuple[str, str]]:

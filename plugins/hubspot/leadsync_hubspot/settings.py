@@ -60,8 +60,9 @@ class HubSpotSettings(ConnectionSettings):
     task_type: Literal["TODO", "CALL", "EMAIL"] = "TODO"
     # More contact properties to read into Lead.custom.
     extra_properties: list[str] = Field(default_factory=list)
-    # After an unanswered task create, how long to let the search index catch up before looking again.
-    index_settle_s: float = Field(5.0, ge=0)
+    # An optimisation only, never needed for correctness: how long the engine lets HubSpot apply a
+    # task create whose answer was lost before sending it again (the name is kept for old configs).
+    index_settle_s: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
     def _one_credential(self) -> HubSpotSettings:

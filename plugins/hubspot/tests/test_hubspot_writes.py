@@ -11,10 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from leadsync.connectors.base import ScoreUpdate, TaskRequest
-from leadsync.connectors.errors import AmbiguousWriteError, AuthError, RateLimitExhausted
+from leadsync.connectors.errors import AuthError, RateLimitExhausted
 from leadsync.core.models import Segment
 from leadsync_hubspot import HubSpotSettings
-from leadsync_hubspot import writes
 
 SCORED = datetime(2025, 4, 1, 3, 0, tzinfo=timezone.utc)
 
@@ -78,9 +77,29 @@ def test_a_400_batch_is_bisected_to_the_bad_record(hubspot, api):
     assert route.call_count > 1
 
 
-def test_tasks_look_before_create_and_carry_the_association(hubspot, api):
-    searched = api.post("/crm/v3/objects/tasks/search").mock(return_value=httpx.Response(200, json={
-        "results": [{"id": "900", "properties": {"leadsync_key": "k1"}}]}))
+def crm_reads(api, tasks: dict[str, list[dict]]):
+    """Mock the two primary-store reads: contact -> task associations, then the tasks themselves."""
+    def associations(request):
+        body = json.loads(request.content)
+        results = [{"from": {"id": i["id"]}, "to": [{"toObjectId": int(t["id"]), "associationTypes": [
+            {"category": "HUBSPOT_DEFINED", "typeId": 203, "label": None}]} for t in tasks.get(i["id"], [])]}
+            for i in body["inputs"] if tasks.get(i["id"])]
+        return httpx.Response(200, json={"status": "COMPLETE", "results": results})
+
+    def batch_read(request):
+        body = json.loads(request.content)
+        by_id = {t["id"]: t for found in tasks.values() for t in found}
+        return httpx.Response(200, json={"status": "COMPLETE", "results": [
+            {"id": i["id"], "properties": by_id[i["id"]], "archived": False} for i in body["inputs"] if i["id"] in by_id]})
+
+    return (api.post("/crm/v4/associations/contacts/tasks/batch/read").mock(side_effect=associations),
+            api.post("/crm/v3/objects/tasks/batch/read").mock(side_effect=batch_read))
+
+
+def test_tasks_look_before_create_in_the_primary_store_and_carry_the_association(hubspot, api):
+    assoc, read = crm_reads(api, {"501": [{"id": "900", "leadsync_key": "k1", "hs_task_status": "NOT_STARTED",
+                                          "hs_createdate": "1743476400000"}]})
+    searched = api.post("/crm/v3/objects/tasks/search").mock(return_value=httpx.Response(500))
 
     def create(request):
         inputs = json.loads(request.content)["inputs"]
@@ -89,7 +108,7 @@ def test_tasks_look_before_create_and_carry_the_association(hubspot, api):
         assert props["hs_task_status"] == "NOT_STARTED" and props["hs_task_priority"] == "HIGH"
         assert props["hs_timestamp"] == "1743476400000" and props["hubspot_owner_id"] == "77"
         assert props["leadsync_key"] == "k2" and props["hs_task_type"] == "TODO"
-        assert inputs[0]["associations"] == [{"to": {"id": "501"}, "types": [
+        assert inputs[0]["associations"] == [{"to": {"id": "502"}, "types": [
             {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}]}]
         return httpx.Response(207, json={
             "status": "COMPLETE",
@@ -100,18 +119,21 @@ def test_tasks_look_before_create_and_carry_the_association(hubspot, api):
         })
 
     created = api.post("/crm/v3/objects/tasks/batch/create").mock(side_effect=create)
-    results = hubspot.create_tasks([task("k1"), task("k2"), task("k3")])
+    results = hubspot.create_tasks([task("k1"), task("k2", record_id="502"), task("k3", record_id="503")])
     assert [(r.key, r.ok, r.external_id) for r in results] == [("k1", True, "900"), ("k2", True, "901"), ("k3", False, None)]
-    assert "owner 77" in results[2].error
-    search = json.loads(searched.calls[0].request.content)
-    assert search["filterGroups"][0]["filters"] == [{"propertyName": "leadsync_key", "operator": "IN", "values": ["k1", "k2", "k3"]}]
+    assert "owner 77" in results[2].error and not results[2].retryable
+    assert json.loads(assoc.calls[0].request.content) == {"inputs": [{"id": "501"}, {"id": "502"}, {"id": "503"}]}
+    read_body = json.loads(read.calls[0].request.content)
+    assert read_body["inputs"] == [{"id": "900"}]
+    assert {"leadsync_key", "hs_task_status", "hs_createdate", "hubspot_owner_id"} <= set(read_body["properties"])
+    assert searched.call_count == 0, "search lags writes: it is never asked before a create"
     assert created.call_count == 1
 
 
 def test_task_for_a_lead_known_only_by_email_upserts_the_contact_first(hubspot, api):
     upsert = api.post("/crm/v3/objects/contacts/batch/upsert").mock(return_value=httpx.Response(200, json={
         "status": "COMPLETE", "results": [{"id": "777", "new": True, "properties": {"email": "new@x.jp"}}]}))
-    api.post("/crm/v3/objects/tasks/search").mock(return_value=httpx.Response(200, json={"results": []}))
+    crm_reads(api, {})
     created = api.post("/crm/v3/objects/tasks/batch/create").mock(return_value=httpx.Response(201, json={
         "status": "COMPLETE", "results": [{"id": "902", "objectWriteTraceId": "k9"}]}))
     [result] = hubspot.create_tasks([task("k9", record_id=None, email="New@X.jp")])
@@ -121,20 +143,32 @@ def test_task_for_a_lead_known_only_by_email_upserts_the_contact_first(hubspot, 
     assert json.loads(created.calls[0].request.content)["inputs"][0]["associations"][0]["to"] == {"id": "777"}
 
 
-def test_unanswered_create_looks_again_after_the_index_settles(hubspot, api):
-    answers = iter([{"results": []}, {"results": [{"id": "905", "properties": {"leadsync_key": "k5"}}]}])
-    api.post("/crm/v3/objects/tasks/search").mock(side_effect=lambda r: httpx.Response(200, json=next(answers)))
-    api.post("/crm/v3/objects/tasks/batch/create").mock(side_effect=httpx.ReadTimeout("slow"))
-    slept = []
-    results = writes.create_tasks(hubspot.client, hubspot.settings, [task("k5")], sleep=slept.append)
-    assert results[0].ok and results[0].external_id == "905" and slept == [5.0]
+@pytest.mark.parametrize("answer", [
+    httpx.ReadTimeout("slow"),
+    httpx.Response(201, content=b'{"status":"COMPLETE","results":[{"id":"9', headers={"Content-Type": "application/json"}),
+    httpx.Response(200, json=["not", "the", "batch", "answer"]),
+])
+def test_a_create_whose_answer_is_lost_or_unreadable_is_looked_up_again_at_once(hubspot, api, answer):
+    state: dict[str, list[dict]] = {}
+    crm_reads(api, state)
+
+    def create(request):  # HubSpot applies the create, then the answer goes missing or arrives cut
+        state["501"] = [{"id": "905", "leadsync_key": "k5", "hs_task_status": "NOT_STARTED", "hs_createdate": "1"}]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    api.post("/crm/v3/objects/tasks/batch/create").mock(side_effect=create)
+    [result] = hubspot.create_tasks([task("k5")])
+    assert result.ok and result.external_id == "905"
 
 
-def test_unanswered_create_not_found_again_stays_retryable(hubspot, api):
-    api.post("/crm/v3/objects/tasks/search").mock(return_value=httpx.Response(200, json={"results": []}))
-    api.post("/crm/v3/objects/tasks/batch/create").mock(side_effect=httpx.ReadTimeout("slow"))
-    [result] = writes.create_tasks(hubspot.client, hubspot.settings, [task("k6")], sleep=lambda s: None)
-    assert not result.ok and result.retryable
+def test_a_lost_answer_not_found_again_stays_retryable_and_never_dead_letters(hubspot, api):
+    crm_reads(api, {})
+    api.post("/crm/v3/objects/tasks/batch/create").mock(return_value=httpx.Response(
+        201, content=b"<html>gateway</html>", headers={"Content-Type": "text/html"}))
+    [result] = hubspot.create_tasks([task("k6")])
+    assert not result.ok and result.retryable and "not in HubSpot yet" in result.error
 
 
 def test_ten_secondly_429_is_retried_and_daily_429_stops(hubspot, api):

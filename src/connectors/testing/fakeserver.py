@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 FAULTS = ("429", "500", "503", "timeout", "reset", "reset_after_apply")
+# Injected only on purpose (`FakeServer.inject`), never drawn at random: apply, then answer the
+# status with only the first half of the body (a complete HTTP answer whose JSON is cut short).
+TARGETED_FAULTS = ("truncated",)
 CONTROL_PREFIX = "/__fake__/"
 
 # The vendor-app half lives in fakeapp.py; importing it from here keeps working.
@@ -189,6 +192,7 @@ class FakeServer(ThreadingHTTPServer):
         self.connections_accepted = 0
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
+        self._injected: list[list[Any]] = []  # [compiled path regex, fault, remaining count]
         if self.state_path is not None and self.state_path.exists():
             app.load_state(json.loads(self.state_path.read_text(encoding="utf-8")))
         super().__init__(("127.0.0.1", port), _RequestHandler)
@@ -257,8 +261,20 @@ class FakeServer(ThreadingHTTPServer):
         with self._log_lock:
             self.log.append(LogEntry(time.monotonic() - self._started, request.method, request.path, status, fault))
 
-    def _pick_fault(self) -> str | None:
+    def inject(self, path_regex: str, fault: str, times: int = 1) -> None:
+        """Give the next `times` requests whose path fully matches `path_regex` the fault `fault`
+        (one of FAULTS or TARGETED_FAULTS), whatever the random fault rate."""
+        if fault not in FAULTS + TARGETED_FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS + TARGETED_FAULTS)}")
         with self._log_lock:
+            self._injected.append([re.compile(path_regex), fault, times])
+
+    def _pick_fault(self, path: str = "") -> str | None:
+        with self._log_lock:
+            for entry in self._injected:
+                if entry[2] > 0 and entry[0].fullmatch(path):
+                    entry[2] -= 1
+                    return str(entry[1])
             config = self.config
             if config.fault_rate <= 0 or not config.faults:
                 return None
@@ -281,7 +297,7 @@ class FakeServer(ThreadingHTTPServer):
         with app.in_flight() as within_limit:
             if self.config.latency > 0:
                 time.sleep(self.config.latency)
-            fault = self._pick_fault()
+            fault = self._pick_fault(request.path)
             if fault == "reset":
                 self._record(request, None, fault)
                 handler.drop()
@@ -295,6 +311,9 @@ class FakeServer(ThreadingHTTPServer):
             if fault == "reset_after_apply":
                 self._record(request, None, fault)
                 handler.drop()
+            if fault == "truncated":
+                payload, headers = response.encode()
+                response = Response(response.status, headers=headers, body=payload[: len(payload) // 2])
             self._record(request, response.status, fault)
             return response
 

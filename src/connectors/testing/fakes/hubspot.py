@@ -1,20 +1,25 @@
 """A fake HubSpot CRM v3 API: contacts, engagements, tasks, search (10k cap), batch 207s, OAuth, 429s.
 
 Shaped after developers.hubspot.com (search guide, batch/error handling, usage details). Knobs in
-``state["config"]``: ``daily_limit`` (None: unlimited), ``index_lag_s`` (search sees a write only
-that many seconds later), ``token_lifetime_s``.
+``state["config"]``: ``daily_limit`` (None: unlimited), ``index_lag_s`` (search sees an API write only
+that many seconds later; default 2 s, as HubSpot's search is eventually consistent), ``token_lifetime_s``,
+``associations_page_size`` (associated ids per input and page of a v4 associations batch read).
+Primary reads (GET by id, list, batch/read, v4 associations reads) never lag. Archived records are
+left out of search, lists, batch reads and associations reads.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from leadsync.connectors.testing.fakes.hubspot_search import OPERATORS, SEARCH_CAP, matches, search_page
 from leadsync.connectors.testing.fakeserver import FakeApp, Request, Response, route
 
-__all__ = ["HubSpotFake", "error_body", "seed_demo"]
+__all__ = ["OPERATORS", "SEARCH_CAP", "HubSpotFake", "error_body", "matches", "search_page", "seed_demo"]
 
 OBJECTS = ("contacts", "tasks", "calls", "meetings", "emails")
 _OBJ = r"(?P<obj>contacts|tasks|calls|meetings|emails)"
@@ -22,6 +27,11 @@ TASK_STATUSES = {"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED
 TASK_PRIORITIES = {"LOW", "MEDIUM", "HIGH"}
 TASK_TYPES = {"EMAIL", "CALL", "TODO"}
 TASK_TO_CONTACT = 204
+# HUBSPOT_DEFINED association type ids, object -> contacts and back (HubSpot's association type table).
+TO_CONTACT_TYPE = {"tasks": 204, "calls": 194, "meetings": 200, "emails": 198}
+FROM_CONTACT_TYPE = {"tasks": 203, "calls": 193, "meetings": 199, "emails": 197}
+BATCH_MAX = 100  # inputs of one batch create/read/update/upsert/archive
+ASSOCIATIONS_BATCH_MAX = 1000  # inputs of one associations batch read (since 2025-02-10)
 BUILTIN_PROPERTIES = {
     "contacts": {"email", "firstname", "lastname", "company", "jobtitle", "phone", "numemployees", "industry",
                  "hs_analytics_source", "hubspot_owner_id", "hs_lead_status", "lifecyclestage", "createdate",
@@ -32,10 +42,6 @@ BUILTIN_PROPERTIES = {
 }
 
 
-SEARCH_CAP = 10_000  # "limited to 10,000 total results for any given query"
-MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 10, 25  # limits since the August 2024 change
-OPERATORS = {"BETWEEN", "CONTAINS_TOKEN", "EQ", "GT", "GTE", "HAS_PROPERTY", "IN", "LT", "LTE", "NEQ",
-             "NOT_CONTAINS_TOKEN", "NOT_HAS_PROPERTY", "NOT_IN"}
 
 
 def now_ms() -> int:
@@ -95,13 +101,18 @@ class HubSpotFake(FakeApp):
             "access_tokens": {},  # token -> expiry (epoch s)
             "next_id": 1000,
             "daily_used": 0,
-            "config": {"daily_limit": None, "index_lag_s": 0.0, "token_lifetime_s": 1800, **self._creds},
+            "config": {"daily_limit": None, "index_lag_s": 2.0, "token_lifetime_s": 1800,
+                       "associations_page_size": 500, **self._creds},
         }
 
     # -- seeding -----------------------------------------------------------------------------
     def add(self, object_type: str, properties: dict[str, Any], *, modified_ms: int | None = None,
-            created_ms: int | None = None, contact_id: str | None = None) -> str:
-        """Store one record (values as strings, the way HubSpot keeps them); returns its id."""
+            created_ms: int | None = None, contact_id: str | None = None, indexed: bool = True) -> str:
+        """Store one record (values as strings, the way HubSpot keeps them); returns its id.
+
+        A seeded record is already in the search index (`indexed`); an API write passes False and
+        search sees it only `index_lag_s` later.
+        """
         record_id = str(self.state["next_id"])
         self.state["next_id"] += 1
         created = created_ms or modified_ms or now_ms()
@@ -111,9 +122,45 @@ class HubSpotFake(FakeApp):
         record = {"id": record_id, "properties": props, "createdAt": iso(created), "archived": False}
         self.state["objects"][object_type][record_id] = record
         self._touch(object_type, record, modified_ms)
+        if indexed:
+            record["_indexed_at"] = 0
         if contact_id is not None:
             self.state["associations"][object_type][record_id] = [str(contact_id)]
         return record_id
+
+    def user_edit(self, object_type: str, record_id: str, properties: dict[str, Any]) -> None:
+        """Change a record as a HubSpot user did a while ago: new values, a new modification date,
+        and already in the search index."""
+        record = self.state["objects"][object_type][record_id]
+        record["properties"].update({k: None if v is None else str(v) for k, v in properties.items()})
+        self._touch(object_type, record)
+        record["_indexed_at"] = 0
+        record.pop("_index_view", None)
+
+    def archive(self, object_type: str, record_id: str) -> bool:
+        """Move a record to the recycling bin (HubSpot's archive); False when it was not live."""
+        record = self.state["objects"][object_type].get(str(record_id))
+        if record is None or record.get("archived"):
+            return False
+        record["archived"] = True
+        record["archivedAt"] = iso(now_ms())
+        return True
+
+    @staticmethod
+    def _before_update(record: dict[str, Any]) -> None:
+        """Keep the version search shows while the index catches up with the coming update."""
+        if record.get("_indexed_at", 0) <= time.time():
+            record["_index_view"] = {"properties": dict(record["properties"]), "updatedAt": record["updatedAt"]}
+
+    def _searchable(self, obj: str) -> list[dict[str, Any]]:
+        """What the lagging index shows: the current version once indexed, else the one before."""
+        now, shown = time.time(), []
+        for record in self.records(obj):
+            if record.get("_indexed_at", 0) <= now:
+                shown.append(record)
+            elif record.get("_index_view"):
+                shown.append({**record, **record["_index_view"]})
+        return shown
 
     def _touch(self, object_type: str, record: dict[str, Any], modified_ms: int | None = None) -> None:
         modified = modified_ms or now_ms()
@@ -125,8 +172,9 @@ class HubSpotFake(FakeApp):
         self.state["properties"][object_type][name] = {"name": name, "type": kind, "fieldType": "text",
                                                        "groupName": f"{object_type[:-1]}information"}
 
-    def records(self, object_type: str) -> list[dict[str, Any]]:
-        return list(self.state["objects"][object_type].values())
+    def records(self, object_type: str, *, archived: bool = False) -> list[dict[str, Any]]:
+        """Live records (or, with `archived`, only the archived ones), as HubSpot's reads show them."""
+        return [r for r in self.state["objects"][object_type].values() if bool(r.get("archived")) == archived]
 
     def expire_tokens(self) -> None:
         for token in self.state["access_tokens"]:
@@ -186,8 +234,11 @@ class HubSpotFake(FakeApp):
             ["hs_object_id", "hs_createdate", "hs_lastmodifieddate"]
         props = record["properties"]
         names = list(dict.fromkeys([*defaults, *(wanted or [])]))
-        return {"id": record["id"], "properties": {n: props.get(n) for n in names},
-                "createdAt": record["createdAt"], "updatedAt": record["updatedAt"], "archived": False}
+        view = {"id": record["id"], "properties": {n: props.get(n) for n in names},
+                "createdAt": record["createdAt"], "updatedAt": record["updatedAt"], "archived": bool(record.get("archived"))}
+        if record.get("archived"):
+            view["archivedAt"] = record.get("archivedAt")
+        return view
 
     def list_params(self, request: Request) -> tuple[str, int, int, list[str]] | Response:
         """(object type, limit, after, properties) of a list call, or HubSpot's 400 for bad ones."""
@@ -207,7 +258,8 @@ class HubSpotFake(FakeApp):
         if isinstance(parsed, Response):
             return parsed
         obj, limit, after, wanted = parsed
-        ordered = sorted((r for r in self.records(obj) if int(r["id"]) >= after), key=lambda r: int(r["id"]))
+        archived = request.query.get("archived", "false").lower() == "true"
+        ordered = sorted((r for r in self.records(obj, archived=archived) if int(r["id"]) >= after), key=lambda r: int(r["id"]))
         page = ordered[:limit]
         body: dict[str, Any] = {"results": [self._view(obj, r, wanted) for r in page]}
         if len(ordered) > limit:
@@ -218,25 +270,108 @@ class HubSpotFake(FakeApp):
     @route("POST", rf"/crm/v3/objects/{_OBJ}/search", endpoint="search", write=False)
     def search(self, request: Request) -> Response:
         obj = request.params["obj"]
-        visible = [r for r in self.records(obj) if r.get("_indexed_at", 0) <= time.time()]
-        status, body = search_page(obj, visible, request.json, view=lambda r, w: self._view(obj, r, w))
+        status, body = search_page(obj, self._searchable(obj), request.json, view=lambda r, w: self._view(obj, r, w))
         return Response(status, json=body if status == 200 else error_body(body["message"]))
 
-    @route("POST", r"/crm/v4/associations/(?P<obj>tasks|calls|meetings|emails)/contacts/batch/read", write=False)
-    def read_associations(self, request: Request) -> Response:
-        links = self.state["associations"][request.params["obj"]]
-        inputs = (request.json or {}).get("inputs") or []
-        if len(inputs) > 1000:  # HubSpot's limit since 2025-02-10
-            return Response(400, json=error_body("Batch read associations supports at most 1000 inputs."))
-        results = []
+    @route("GET", rf"/crm/v3/objects/{_OBJ}/(?P<id>\d+)")
+    def get_object(self, request: Request) -> Response:
+        obj = request.params["obj"]
+        record = self.state["objects"][obj].get(request.params["id"])
+        archived = request.query.get("archived", "false").lower() == "true"
+        if record is None or bool(record.get("archived")) != archived:
+            return Response(404, json=error_body("resource not found", "OBJECT_NOT_FOUND"))
+        wanted = [p for p in request.query.get("properties", "").split(",") if p]
+        return Response(200, json=self._view(obj, record, wanted))
+
+    @route("POST", rf"/crm/v3/objects/{_OBJ}/batch/read", write=False)
+    def batch_read(self, request: Request) -> Response:
+        """Read by id (or, for contacts, by e-mail with idProperty); missing ids come back as a 207."""
+        obj, body = request.params["obj"], request.json
+        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not isinstance(body.get("properties"), list):
+            return Response(400, json=error_body("inputs and properties are required"))
+        inputs = body["inputs"]
+        if not 1 <= len(inputs) <= BATCH_MAX:
+            return Response(400, json=error_body(f"inputs must hold 1 to {BATCH_MAX} records, got {len(inputs)}"))
+        id_property = body.get("idProperty")
+        if id_property not in (None, "hs_object_id") and not (obj == "contacts" and id_property == "email"):
+            return Response(400, json=error_body(f"{id_property} is not a unique property of {obj}"))
+        archived = request.query.get("archived", "false").lower() == "true"
+        results, missing = [], []
         for item in inputs:
-            targets = links.get(str(item.get("id")), [])
-            if targets:
-                results.append({"from": {"id": str(item.get("id"))}, "to": [
-                    {"toObjectId": int(t), "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 1, "label": None}]}
-                    for t in targets]})
-        return Response(200, json={"status": "COMPLETE", "results": results, "startedAt": iso(now_ms()),
-                                   "completedAt": iso(now_ms())})
+            if not isinstance(item, dict) or not str(item.get("id") or ""):
+                return Response(400, json=error_body("every input needs an id"))
+            wanted = str(item["id"])
+            if id_property == "email":
+                found = next((r for r in self.state["objects"][obj].values()
+                              if (r["properties"].get("email") or "").lower() == wanted.strip().lower()), None)
+            else:
+                found = self.state["objects"][obj].get(wanted)
+            if found is None or bool(found.get("archived")) != archived:
+                missing.append(wanted)
+            else:
+                results.append(self._view(obj, found, body["properties"]))
+        errors = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": f"Could not get some {obj} objects, they may be deleted or not exist. Check that ids are valid.",
+                   "context": {"ids": missing}, "errors": []}] if missing else []
+        return self._batch_answer(results, errors)
+
+    @route("POST", r"/crm/v3/objects/tasks/batch/archive")
+    def archive_tasks(self, request: Request) -> Response:
+        inputs = (request.json or {}).get("inputs") if isinstance(request.json, dict) else None
+        if not isinstance(inputs, list) or not 1 <= len(inputs) <= BATCH_MAX:
+            return Response(400, json=error_body(f"inputs must hold 1 to {BATCH_MAX} records"))
+        if not all(isinstance(item, dict) and str(item.get("id") or "") for item in inputs):
+            return Response(400, json=error_body("every input needs an id"))
+        for item in inputs:
+            self.archive("tasks", str(item["id"]))
+        return Response(204)
+
+    def _linked(self, from_type: str, to_type: str, record_id: str) -> list[str]:
+        """Live ids of `to_type` records associated with one live `from_type` record, ascending."""
+        if from_type == "contacts":
+            links = self.state["associations"][to_type]
+            found = [other for other, contacts in links.items() if record_id in contacts]
+        else:
+            found = list(self.state["associations"][from_type].get(record_id, []))
+        live = self.state["objects"][to_type]
+        return sorted((i for i in found if i in live and not live[i].get("archived")), key=int)
+
+    @route("POST", r"/crm/v4/associations/(?P<src>contacts|tasks|calls|meetings|emails)/(?P<dst>contacts|tasks|calls|meetings|emails)/batch/read", write=False)
+    def read_associations(self, request: Request) -> Response:
+        """v4 batch read: one result per input that has associations, paged per input with `after`."""
+        src, dst = request.params["src"], request.params["dst"]
+        if (src == "contacts") == (dst == "contacts"):
+            return Response(400, json=error_body(f"associations {src} -> {dst} are not modelled by this fake"))
+        inputs = (request.json or {}).get("inputs") if isinstance(request.json, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            return Response(400, json=error_body("inputs is required"))
+        if len(inputs) > ASSOCIATIONS_BATCH_MAX:  # HubSpot's limit since 2025-02-10
+            return Response(400, json=error_body(f"Batch read associations supports at most {ASSOCIATIONS_BATCH_MAX} inputs."))
+        type_id = FROM_CONTACT_TYPE[dst] if src == "contacts" else TO_CONTACT_TYPE[src]
+        size = int(self.state["config"].get("associations_page_size") or 500)
+        results, errors = [], []
+        for item in inputs:
+            record_id = str((item or {}).get("id") or "")
+            source = self.state["objects"][src].get(record_id)
+            targets = self._linked(src, dst, record_id) if source is not None and not source.get("archived") else []
+            try:
+                start = int(base64.urlsafe_b64decode(str(item["after"]).encode()).decode()) if item.get("after") else 0
+            except (ValueError, UnicodeDecodeError):
+                return Response(400, json=error_body(f"invalid after token for input {record_id}"))
+            page = targets[start:start + size]
+            if not page:
+                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND",
+                               "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                               "message": f"No {dst} is associated with {src} {record_id}.",
+                               "context": {"fromObjectId": [record_id]}, "errors": []})
+                continue
+            result: dict[str, Any] = {"from": {"id": record_id}, "to": [
+                {"toObjectId": int(t), "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]}
+                for t in page]}
+            if start + size < len(targets):
+                token = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+                result["paging"] = {"next": {"after": token, "link": None}}
+            results.append(result)
+        return self._batch_answer(results, errors)
 
     # -- writes ------------------------------------------------------------------------------
     def _unknown_properties(self, obj: str, properties: dict[str, Any]) -> list[str]:
@@ -265,9 +400,10 @@ class HubSpotFake(FakeApp):
         results, missing = [], []
         for item in inputs:
             record = self.state["objects"]["contacts"].get(str(item.get("id")))
-            if record is None:
+            if record is None or record.get("archived"):
                 missing.append(str(item.get("id")))
                 continue
+            self._before_update(record)
             record["properties"].update({k: None if v is None else str(v) for k, v in item["properties"].items()})
             self._touch("contacts", record)
             results.append(self._view("contacts", record, list(item["properties"])))
@@ -288,9 +424,10 @@ class HubSpotFake(FakeApp):
             email = str(item.get("id") or "").strip().lower()
             found = next((r for r in self.records("contacts") if (r["properties"].get("email") or "").lower() == email), None)
             if found is None:
-                new_id = self.add("contacts", {**(item.get("properties") or {}), "email": email})
+                new_id = self.add("contacts", {**(item.get("properties") or {}), "email": email}, indexed=False)
                 found, is_new = self.state["objects"]["contacts"][new_id], True
             else:
+                self._before_update(found)
                 found["properties"].update({k: str(v) for k, v in (item.get("properties") or {}).items()})
                 self._touch("contacts", found)
                 is_new = False
@@ -333,7 +470,7 @@ class HubSpotFake(FakeApp):
                                "context": {"objectWriteTraceId": [item["objectWriteTraceId"]]}, "errors": []})
                 continue
             contact = next((str(a["to"]["id"]) for a in item.get("associations") or []), None)
-            task_id = self.add("tasks", item["properties"], contact_id=contact)
+            task_id = self.add("tasks", item["properties"], contact_id=contact, indexed=False)
             view = self._view("tasks", self.state["objects"]["tasks"][task_id], list(item["properties"]))
             if item.get("objectWriteTraceId"):
                 view["objectWriteTraceId"] = item["objectWriteTraceId"]
@@ -343,8 +480,9 @@ class HubSpotFake(FakeApp):
     @route("PATCH", r"/crm/v3/objects/tasks/(?P<id>\d+)")
     def update_task(self, request: Request) -> Response:
         record = self.state["objects"]["tasks"].get(request.params["id"])
-        if record is None:
+        if record is None or record.get("archived"):
             return Response(404, json=error_body("resource not found", "OBJECT_NOT_FOUND"))
+        self._before_update(record)
         record["properties"].update({k: str(v) for k, v in ((request.json or {}).get("properties") or {}).items()})
         self._touch("tasks", record)
         return Response(200, json=self._view("tasks", record, list(record["properties"])))
@@ -377,9 +515,10 @@ class HubSpotFake(FakeApp):
         return Response(201, json=dict(body))
 
     # -- inspection helpers for tests --------------------------------------------------------
-    def tasks_with_key(self, key_property: str = "leadsync_key") -> dict[str, list[dict[str, Any]]]:
+    def tasks_with_key(self, key_property: str = "leadsync_key", *, archived: bool = False) -> dict[str, list[dict[str, Any]]]:
+        """Live (or archived) tasks by their key property."""
         found: dict[str, list[dict[str, Any]]] = {}
-        for record in self.records("tasks"):
+        for record in self.records("tasks", archived=archived):
             key = record["properties"].get(key_property)
             if key:
                 found.setdefault(key, []).append(record)
@@ -422,91 +561,3 @@ def seed_demo(app: HubSpotFake, anchor: datetime, *, seed: int = 7, leads: int =
         app.define_property("contacts", "leadsync_scored_at", "datetime")
         app.define_property("tasks", "leadsync_key")
     return ids
-
-
-# -- search evaluation -----------------------------------------------------------------------------
-def _comparable(value: Any) -> Any:
-    """Numbers (ids, epoch ms) compare as numbers; ISO datetimes as epoch ms; the rest as lower text."""
-    text = str(value)
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
-    except ValueError:
-        return text.lower()
-
-
-def _test(record: dict[str, Any], flt: dict[str, Any]) -> bool:
-    name, op = flt.get("propertyName"), flt.get("operator", "EQ")
-    actual = record["properties"].get(name)
-    if op == "HAS_PROPERTY":
-        return actual not in (None, "")
-    if op == "NOT_HAS_PROPERTY":
-        return actual in (None, "")
-    if actual in (None, ""):
-        return op in ("NEQ", "NOT_IN")
-    left = _comparable(actual)
-    if op in ("IN", "NOT_IN"):
-        inside = any(_comparable(v) == left for v in flt.get("values") or [])
-        return inside if op == "IN" else not inside
-    if op == "BETWEEN":
-        return _comparable(flt.get("value")) <= left <= _comparable(flt.get("highValue"))
-    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-        found = str(flt.get("value", "")).strip("*").lower() in str(actual).lower()
-        return found if op == "CONTAINS_TOKEN" else not found
-    right = _comparable(flt.get("value"))
-    if type(left) is not type(right):
-        left, right = str(actual).lower(), str(flt.get("value")).lower()
-    return {"EQ": left == right, "NEQ": left != right, "GT": left > right, "GTE": left >= right,
-            "LT": left < right, "LTE": left <= right}[op]
-
-
-def matches(record: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
-    """Filter groups are ORed; the filters inside a group are ANDed."""
-    if not groups:
-        return True
-    return any(all(_test(record, f) for f in g.get("filters") or []) for g in groups)
-
-
-def search_page(obj: str, records: list[dict[str, Any]], body: Any, *, view: Any) -> tuple[int, dict[str, Any]]:
-    """Answer one search request: (status, body). 400 for bad requests and paging beyond 10,000."""
-    if not isinstance(body, dict):
-        return 400, {"message": "Invalid input JSON on line 1"}
-    groups = body.get("filterGroups") or []
-    if len(groups) > MAX_GROUPS or any(len(g.get("filters") or []) > MAX_FILTERS_PER_GROUP for g in groups) \
-            or sum(len(g.get("filters") or []) for g in groups) > MAX_FILTERS:
-        return 400, {"message": f"at most {MAX_GROUPS} filterGroups, {MAX_FILTERS_PER_GROUP} filters each, {MAX_FILTERS} in all"}
-    for group in groups:
-        for flt in group.get("filters") or []:
-            if flt.get("operator", "EQ") not in OPERATORS:
-                return 400, {"message": f"unknown operator {flt.get('operator')}"}
-    sorts = body.get("sorts") or []
-    if len(sorts) > 1:
-        return 400, {"message": "only one sort is allowed"}
-    try:
-        limit = int(body.get("limit", 10))
-        after = int(body.get("after") or 0)
-    except (TypeError, ValueError):
-        return 400, {"message": "limit and after must be integers"}
-    if not 1 <= limit <= 200:
-        return 400, {"message": f"limit must be between 1 and 200, got {limit}"}
-    if after + limit > SEARCH_CAP:
-        return 400, {"message": f"The maximum number of results for a search is {SEARCH_CAP}; paging beyond it is not possible"}
-    found = [r for r in records if matches(r, groups)]
-    if sorts:
-        prop = sorts[0].get("propertyName")
-        descending = str(sorts[0].get("direction", "ASCENDING")).upper().startswith("DESC")
-        def key(r: dict[str, Any]) -> tuple[int, Any, int]:
-            value = _comparable(r["properties"].get(prop) or 0)
-            return (1, value, int(r["id"])) if isinstance(value, str) else (0, value, int(r["id"]))
-
-        found.sort(key=key, reverse=descending)
-    else:
-        found.sort(key=lambda r: (r["createdAt"], int(r["id"])))  # oldest created first
-    page = found[after: after + limit]
-    answer: dict[str, Any] = {"total": len(found), "results": [view(r, body.get("properties")) for r in page]}
-    if after + limit < len(found):
-        answer["paging"] = {"next": {"after": str(after + limit)}}
-    return 200, answer
