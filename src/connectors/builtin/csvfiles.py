@@ -8,10 +8,11 @@ import io
 import os
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from leadsync.connectors.spreadsheet import safe_cell
 from leadsync.core.errors import ConfigError
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "LEAD_COLUMNS",
     "SCORE_COLUMNS",
     "TASK_COLUMNS",
+    "TASK_TEXT_COLUMNS",
     "CsvTable",
     "header_key",
     "read_csv",
@@ -33,6 +35,9 @@ LEAD_COLUMNS = (
 ACTIVITY_COLUMNS = ("id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome")
 SCORE_COLUMNS = ("email", "score", "behavior_score", "attribute_score", "segment", "sheet_version", "scored_at")
 TASK_COLUMNS = ("key", "email", "owner", "subject", "body", "due_at", "priority")
+# tasks.csv columns of free text made from lead data (names, companies): neutralised for Excel.
+# Everything else in scores.csv and tasks.csv is written exactly: the MA's import job joins on it.
+TASK_TEXT_COLUMNS = ("subject", "body")
 
 # Header aliases seen in Japanese (and English) spreadsheet exports, by canonical column.
 # Matching is on header_key(), so case, width, spaces, '_' and '-' do not matter.
@@ -169,10 +174,18 @@ def read_output_rows(path: Path, kind: str) -> list[dict[str, str]]:
     return [values for _, values, _ in table.records()]
 
 
-def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
+def write_csv_atomic(
+    path: Path,
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, object]],
+    *,
+    text_columns: Collection[str] = (),
+) -> None:
     """Write a CSV (UTF-8 with BOM, for Excel) to a temp file beside `path`, then os.replace it.
 
     Readers see the old file or the new one, never a partial file, even if the write dies midway.
+    Cells of `text_columns` (free text people read) are neutralised against formula injection;
+    every other column is written exactly, for the programs that read it back.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(
@@ -183,7 +196,10 @@ def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[
             writer = csv.writer(handle, lineterminator="\r\n")
             writer.writerow(columns)
             for row in rows:
-                writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+                writer.writerow([
+                    safe_cell(row.get(c)) if c in text_columns else ("" if row.get(c) is None else row.get(c))
+                    for c in columns
+                ])
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, path)

@@ -28,6 +28,7 @@ from leadsync.connectors.builtin.csvfiles import (
     LEAD_ALIASES,
     SCORE_COLUMNS,
     TASK_COLUMNS,
+    TASK_TEXT_COLUMNS,
     CsvTable,
     read_csv,
     read_output_rows,
@@ -251,7 +252,7 @@ class FileConnector(Connector):
                     "due_at": self._local(task.due_at),
                     "priority": task.priority,
                 })
-            write_csv_atomic(path, TASK_COLUMNS, rows)
+            write_csv_atomic(path, TASK_COLUMNS, rows, text_columns=TASK_TEXT_COLUMNS)
         except (OSError, ConfigError) as exc:
             return [WriteResult(t.key, ok=False, error=f"{path}: {exc}", retryable=True) for t in tasks]
         return [WriteResult(t.key, ok=True, external_id=t.key) for t in tasks]
