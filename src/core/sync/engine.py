@@ -12,6 +12,7 @@ from typing import Any
 
 from leadsync.connectors.base import Capability, Connector, ReadContext, TaskRequest, TaskUpdate, WriteResult
 from leadsync.connectors.plugins import PluginHost
+from leadsync.connectors.redact import redact
 from leadsync.core.config import Settings
 from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_OK, ConfigError
 from leadsync.core.state.store import StateStore
@@ -71,7 +72,7 @@ class RunSummary:
             "tasks_created": self.tasks_created,
             "dead_lettered": self.dead_lettered,
             "retry_later": self.retry_later,
-            "failures": self.failures,
+            "failures": {name: redact(error) for name, error in self.failures.items()},  # vendor text
             "exit_status": self.exit_status,
             "duration_s": round(self.duration_s, 3),
         }

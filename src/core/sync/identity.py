@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.connectors.base import Rejected, TaskUpdate
+from leadsync.connectors.redact import redact, redact_data
 from leadsync.core.models import Activity, Lead
 from leadsync.core.normalize import normalize_email
 
@@ -39,10 +40,12 @@ class IngestCounts:
 def dead_letter(
     db: sqlite3.Connection, *, run_id: int | None, connection: str, kind: str, key: str | None, reason: str, payload: Any
 ) -> None:
+    """Store one dead letter; the reason and payload (vendor text) are redacted first."""
     db.execute(
         "INSERT INTO dead_letters(run_id, connection, kind, record_key, reason, payload, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (run_id, connection, kind, key, reason, json.dumps(payload, ensure_ascii=False, default=str), time.time()),
+        (run_id, connection, kind, key, redact(reason),
+         json.dumps(redact_data(payload), ensure_ascii=False, default=str), time.time()),
     )
 
 
