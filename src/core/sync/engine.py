@@ -14,7 +14,7 @@ from leadsync.connectors.base import Capability, Connector, ReadContext, TaskReq
 from leadsync.connectors.plugins import PluginHost
 from leadsync.connectors.redact import redact
 from leadsync.core.config import Settings
-from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_OK, ConfigError
+from leadsync.core.errors import EXIT_CONNECTION, EXIT_DEAD_LETTERS, EXIT_OK, ConfigError, StateStoreError
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
@@ -113,7 +113,7 @@ def _pull(
 
 
 def _connection_failed(summary: RunSummary, name: str, exc: BaseException) -> None:
-    if isinstance(exc, ConfigError):  # a bad input file or setting is the user's to fix: exit 2
+    if isinstance(exc, (ConfigError, StateStoreError)):  # the user's to fix (exit 2), or our store's (exit 5)
         raise exc
     summary.failures[name] = f"{type(exc).__name__}: {exc}"
     log.error("connection %s failed: %s", name, exc)
