@@ -33,6 +33,12 @@ from leadsync.connectors.retry import (
 
 __all__ = ["Classifier", "HttpClient"]
 
+
+def _asked_to_wait(seconds: float) -> str:
+    """'vendor asked to wait 60 minutes' (or seconds, below two minutes): the rows stay pending."""
+    amount = f"{round(seconds / 60)} minutes" if seconds >= 120 else f"{round(seconds)} s"
+    return f"vendor asked to wait {amount} (Retry-After); the rows stay pending for the next run"
+
 log = logging.getLogger(__name__)
 
 Classifier = Callable[[httpx.Response], "Resolution | None"]
@@ -69,7 +75,10 @@ class HttpClient:
 
     Retries 429, 5xx (not 501), timeouts and connection errors with exponential backoff and full
     jitter, honouring Retry-After; waits on the client-side `limiter` and the vendor's rate-limit
-    headers; refreshes auth when `classify` (or a 401) asks for it. A request that is not
+    headers; refreshes auth when `classify` (or a 401) asks for it. A Retry-After longer than
+    `max_wait_s` is not slept out: `RateLimitExhausted` ("vendor asked to wait N minutes") ends the
+    connection cleanly and its rows stay pending; one call never spends more than
+    `max_retry_time_s` seconds waiting between attempts. A request that is not
     idempotent (POST by default) is resent only when it cannot have been applied (connection never
     made, 429, 503); otherwise `AmbiguousWriteError` tells the caller to look before creating.
     """
@@ -91,6 +100,8 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[float, float], float] = random.uniform,
         max_connections: int = 20,
+        max_wait_s: float = 60.0,
+        max_retry_time_s: float = 120.0,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
@@ -102,6 +113,8 @@ class HttpClient:
         self.classify = classify
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.max_wait_s = max_wait_s
+        self.max_retry_time_s = max_retry_time_s
         self._sleep = sleep
         self._rng = rng
         for secret in secrets:
@@ -196,6 +209,8 @@ class HttpClient:
                 # The wait happens in this thread's retry loop (with the injectable sleep); other
                 # threads honour their own 429s, and the limiter the vendor's rate-limit headers.
                 retry_after = parse_retry_after(response.headers)
+                if retry_after is not None and retry_after > self.max_wait_s:
+                    raise RateLimitExhausted.from_response(_asked_to_wait(retry_after), response)
                 raise _Retry(f"HTTP {status}", response=response, retry_after=retry_after)
             if resolution is Resolution.REFRESH_AUTH_THEN_RETRY:
                 if authenticate and self.auth is not None and not refreshed:
@@ -210,7 +225,7 @@ class HttpClient:
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retry),
-            stop=tenacity.stop_after_attempt(self.max_retries + 1),
+            stop=tenacity.stop_after_attempt(self.max_retries + 1) | self._out_of_retry_time,
             wait=self._wait,
             sleep=self._sleep,
             before_sleep=lambda state: self._log_retry(method, url, state),
@@ -219,7 +234,7 @@ class HttpClient:
         try:
             return retrying(attempt)
         except _Retry as exhausted:
-            raise self._exhausted(method, url, exhausted) from None
+            raise self._exhausted(method, url, exhausted, retrying.statistics.get("attempt_number", 1)) from None
 
     def _send_once(
         self,
@@ -279,13 +294,20 @@ class HttpClient:
         if isinstance(exc, _Retry) and exc.immediate:
             return 0.0
         retry_after = exc.retry_after if isinstance(exc, _Retry) else None
+        # A Retry-After above max_wait_s never gets here (it ends the call), so one below is
+        # honoured in full rather than cut to the backoff ceiling.
         return backoff_delay(
             state.attempt_number,
             base=self.backoff_base,
-            maximum=self.backoff_max,
+            maximum=self.backoff_max if retry_after is None else max(self.backoff_max, self.max_wait_s),
             retry_after=retry_after,
             rng=self._rng,
         )
+
+    def _out_of_retry_time(self, state: tenacity.RetryCallState) -> bool:
+        """True when the next wait would take this call's total waiting past `max_retry_time_s`."""
+        upcoming = state.upcoming_sleep or 0.0
+        return state.idle_for + upcoming > self.max_retry_time_s
 
     def _log_retry(self, method: str, url: str, state: tenacity.RetryCallState) -> None:
         self.stats["retries"] += 1
@@ -311,8 +333,7 @@ class HttpClient:
             return VendorUnavailable.from_response("vendor error", response)
         return ClientError.from_response("request refused", response)
 
-    def _exhausted(self, method: str, url: str, exc: _Retry) -> ConnectorError:
-        attempts = self.max_retries + 1
+    def _exhausted(self, method: str, url: str, exc: _Retry, attempts: int) -> ConnectorError:
         if exc.response is not None:
             if exc.response.status_code == 429:
                 return RateLimitExhausted.from_response(

@@ -17,6 +17,7 @@ __all__ = [
     "Redactor",
     "install_log_redaction",
     "redact",
+    "redact_data",
     "register_secret",
 ]
 
@@ -25,22 +26,38 @@ MASK = "***"
 # Shorter values are too likely to occur in ordinary text ("id", "1") to be masked safely.
 _MIN_SECRET_LENGTH = 4
 
-# Names of query parameters, form fields and JSON keys whose values are always secrets.
+# Names of query parameters, form fields, JSON keys, XML elements and headers whose values are
+# always secrets.
 _SECRET_NAMES = (
     r"access_token|refresh_token|id_token|client_secret|api_token|api_key|apikey|token|password"
     r"|passwd|secret|assertion|authorization|x-cybozu-api-token|x-cybozu-authorization"
+    r"|accesstoken|refreshtoken|clientsecret|sessionid|session_id|private_key|x-api-key|sig|signature"
 )
 _PATTERNS: tuple[re.Pattern[str], ...] = (
-    # access_token=abc&...   client_secret=abc   (query strings, form bodies, log lines)
-    re.compile(rf"(?i)\b({_SECRET_NAMES})=([^&\s\"',;]+)"),
-    # "access_token": "abc"   'password': 'abc'   (JSON or repr of dicts)
-    re.compile(rf"(?i)([\"']({_SECRET_NAMES})[\"']\s*:\s*[\"'])([^\"']+)([\"'])"),
-    # Authorization: Bearer abc   /   Basic abc
-    re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=\-]{6,})"),
+    # access_token=abc&...   client_secret=abc   sig=abc   (query strings, form bodies, log lines)
+    re.compile(rf"(?i)\b({_SECRET_NAMES})=([^&\s\"',;<>]+)"),
+    # "access_token": "abc"   'password': 'abc'   \"token\": \"abc\"  (JSON, reprs, JSON in JSON)
+    re.compile(rf"(?i)((?:\\?[\"'])({_SECRET_NAMES})\\?[\"']\s*:\s*\\?[\"'])((?:[^\"'\\]|\\[^\"'])+)(\\?[\"'])"),
+    # Authorization: Bearer abc   /   Basic abc   /   OAuth abc (Salesforce)
+    re.compile(r"(?i)\b(bearer|basic|oauth)\s+([A-Za-z0-9._~+/=\-!]{6,})"),
     # Header-like lines: X-Cybozu-API-Token: abc
-    re.compile(rf"(?i)\b({_SECRET_NAMES})\s*:\s*(?![\"'])([^\s,;]+)"),
+    re.compile(rf"(?i)\b({_SECRET_NAMES})\s*:\s*(?![\"'\\\[])([^\s,;]+)"),
 )
-
+# Values recognisable by their shape wherever they appear, with the part kept in group 1.
+_SHAPES: tuple[re.Pattern[str], ...] = (
+    # <sessionId>...</sessionId>, <password>...</password>  (SOAP and XML bodies)
+    re.compile(rf"(?i)(<(?:\w+:)?(?:{_SECRET_NAMES})>)[^<]+(?=</)"),
+    # HubSpot private app and personal access keys: pat-na1-0f3c..., pak-...
+    re.compile(r"()\b(?:pat|pak)-[a-z]{2,4}\d*-[A-Za-z0-9-]{8,}"),
+    # Salesforce session ids and access tokens: 00D5g000004abcd!AQ0AQ...
+    re.compile(r"()\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]{16,}"),
+    # Webhook URLs whose path is the secret: Slack, Teams (Office 365 connectors), Discord
+    re.compile(r"(?i)(https?://hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s\"'<>]+"),
+    re.compile(r"(?i)(https?://[\w.-]*webhook\.office\.com/webhookb2/)[^\s\"'<>]+"),
+    re.compile(r"(?i)(https?://(?:\w+\.)?discord(?:app)?\.com/api/webhooks/)[^\s\"'<>]+"),
+    # user:password@ in any URL
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@\"'<>]+:)[^@\s/\"'<>]+(?=@)"),
+)
 
 class Redactor:
     """A thread-safe set of secret values, masked wherever they appear in text."""
@@ -81,12 +98,30 @@ class Redactor:
         pattern = self._compiled()
         if pattern is not None:
             result = pattern.sub(MASK, result)
+        for shape in _SHAPES:
+            result = shape.sub(lambda m: f"{m.group(1)}{MASK}", result)
         result = _PATTERNS[0].sub(lambda m: f"{m.group(1)}={MASK}", result)
         result = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{MASK}{m.group(4)}", result)
         result = _PATTERNS[2].sub(lambda m: f"{m.group(1)} {MASK}", result)
         result = _PATTERNS[3].sub(lambda m: f"{m.group(1)}: {MASK}", result)
         return result
 
+
+    def redact_data(self, value: Any) -> Any:
+        """A copy of JSON-like data with every string redacted and values under secret keys masked."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {
+                k: MASK if isinstance(k, str) and _SECRET_KEY.fullmatch(k) and v not in (None, "") else self.redact_data(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, (list, tuple)):
+            return [self.redact_data(v) for v in value]
+        return value
+
+
+_SECRET_KEY = re.compile(rf"(?i)(?:{_SECRET_NAMES})")
 
 REDACTOR = Redactor()
 
@@ -99,6 +134,11 @@ def register_secret(value: str | SecretStr | None) -> None:
 def redact(text: Any) -> str:
     """Mask secrets in `text` with the process-wide redactor."""
     return REDACTOR.redact(text)
+
+
+def redact_data(value: Any) -> Any:
+    """Mask secrets in JSON-like data (dead-letter payloads) with the process-wide redactor."""
+    return REDACTOR.redact_data(value)
 
 
 class RedactingFilter(logging.Filter):

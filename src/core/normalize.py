@@ -6,9 +6,12 @@ Pure functions; connectors call them while building canonical models.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+import idna
 
 __all__ = [
     "lead_key",
@@ -30,14 +33,44 @@ def nfkc(value: str | None) -> str | None:
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Format characters (Unicode category Cf) never belong in an address but survive copy and paste
+# invisibly: zero-width space and joiners, BOM, soft hyphen, bidi marks.
+_INVISIBLE = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in range(0x80, sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf") + "]"
+)
 
 
 def normalize_email(value: str | None) -> str | None:
-    """Lower-cased, NFKC'd e-mail; None when it is not an address at all."""
-    text = nfkc(value)
-    if not text:
+    """One mailbox, one string: None when `value` is not an address at all.
+
+    Trimmed and lower-cased, without a trailing dot on the domain. Non-ASCII input is also freed
+    of invisible characters, NFKC'd (full-width to half-width) and its domain put through IDNA
+    (UTS #46) to its ASCII form, so ``taro@例え.テスト``, ``taro@xn--r8jz45g.xn--zckzah`` and
+    ``ｔａｒｏ＠例え。テスト`` are the same key. Plain ASCII takes a fast path.
+    """
+    if value is None:
         return None
-    text = text.strip("<>").lower()
+    text = str(value)
+    if not text.isascii():
+        return _normalize_unicode_email(text)
+    text = text.strip().strip("<>").lower()
+    if text.endswith("."):
+        text = text.rstrip(".")
+    return text if _EMAIL.match(text) else None
+
+
+def _normalize_unicode_email(text: str) -> str | None:
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).strip().strip("<>").lower()
+    local, at, domain = text.rpartition("@")
+    if not at or not local:
+        return None
+    domain = domain.rstrip(".\u3002\uff0e\uff61")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True, transitional=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            return None
+    text = f"{local}@{domain}"
     return text if _EMAIL.match(text) else None
 
 

@@ -55,7 +55,7 @@ def test_retry_after_seconds_is_honoured(sleeps: Sleeps) -> None:
 
 
 @respx.mock
-def test_retry_after_http_date_is_honoured_and_clamped(sleeps: Sleeps) -> None:
+def test_retry_after_http_date_is_honoured_and_a_long_one_ends_the_call(sleeps: Sleeps) -> None:
     soon = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
     late = format_datetime(datetime.now(timezone.utc) + timedelta(hours=2), usegmt=True)
     respx.get(f"{BASE}/x").mock(
@@ -65,10 +65,10 @@ def test_retry_after_http_date_is_honoured_and_clamped(sleeps: Sleeps) -> None:
             httpx.Response(200),
         ]
     )
-    with make_client(sleeps, backoff_max=60.0) as client:
-        assert client.get("/x").status_code == 200
-    assert 27 <= sleeps[0] <= 30.5
-    assert sleeps[1] == 60.0  # two hours clamped to backoff_max
+    with make_client(sleeps, backoff_max=60.0) as client, pytest.raises(RateLimitExhausted) as caught:
+        client.get("/x")
+    assert len(sleeps) == 1 and 27 <= sleeps[0] <= 30.5
+    assert "vendor asked to wait 120 minutes" in str(caught.value)  # two hours: not clamped to 60 s
 
 
 @respx.mock
@@ -408,3 +408,33 @@ def test_bad_arguments_are_rejected() -> None:
         OAuth2ClientCredentials("https://t", "id", "secret", method="PUT")
     with pytest.raises(ValueError):
         HttpClient(base_url=BASE, max_retries=-1)
+
+
+@respx.mock
+def test_retry_after_beyond_max_wait_ends_the_call_at_once(sleeps: Sleeps) -> None:
+    route = respx.get(f"{BASE}/x").mock(return_value=httpx.Response(429, headers={"Retry-After": "3600"}))
+    with make_client(sleeps, max_wait_s=60.0) as client, pytest.raises(RateLimitExhausted) as caught:
+        client.get("/x")
+    assert route.call_count == 1  # not hammered
+    assert sleeps == []  # and not slept out
+    assert "vendor asked to wait 60 minutes" in str(caught.value)
+
+
+@respx.mock
+def test_retry_after_below_max_wait_is_honoured_in_full(sleeps: Sleeps) -> None:
+    respx.get(f"{BASE}/x").mock(
+        side_effect=[httpx.Response(503, headers={"Retry-After": "90"}), httpx.Response(200)]
+    )
+    with make_client(sleeps, max_wait_s=120.0, backoff_max=30.0) as client:
+        assert client.get("/x").status_code == 200
+    assert sleeps == [90.0]  # no hidden cap below the configured ceiling
+
+
+@respx.mock
+def test_a_429_storm_is_bounded_by_the_total_retry_time(sleeps: Sleeps) -> None:
+    route = respx.get(f"{BASE}/x").mock(return_value=httpx.Response(429, headers={"Retry-After": "60"}))
+    with make_client(sleeps, max_retries=10, max_retry_time_s=150.0) as client, pytest.raises(RateLimitExhausted) as caught:
+        client.get("/x")
+    assert sleeps == [60.0, 60.0]  # a third wait would pass 150 s
+    assert route.call_count == 3
+    assert "after 3 attempts" in str(caught.value)

@@ -201,8 +201,8 @@ def test_missing_activity_columns(connector, read, write):
 
 
 def test_undecodable_or_binary_or_missing_file(connector, read, write, folder):
-    (folder / "leads.csv").write_bytes(b"email\n\xff\xfe\xfd\x80\x81\n")
-    with pytest.raises(ConfigError, match=r"leads\.csv: cannot decode"):
+    (folder / "leads.csv").write_bytes(b"em\x81 ail\n\x81 \n")
+    with pytest.raises(ConfigError, match=r"leads\.csv:1: cannot decode the header at byte 2"):
         read(connector, "leads")
     (folder / "leads.csv").write_bytes(b"PK\x03\x04\x00\x00binary")
     with pytest.raises(ConfigError, match="not a CSV text file"):
@@ -248,3 +248,48 @@ def test_streams_follow_roles(folder):
         FileSettings(plugin="file", path=folder, roles=["scores"])
     with pytest.raises(ValueError, match="path\n.*required to read"):
         FileSettings(plugin="file", output=folder, roles=["leads"])
+
+
+def test_one_undecodable_row_is_rejected_with_row_and_byte_and_the_rest_read(connector, read, write, folder):
+    good = "email,company\n" + "".join(f"u{i}@example.jp,株式会社サンプル{i}\n" for i in range(5))
+    bad = "sjis@example.jp,株式会社シフト\n".encode("cp932")
+    data = good.encode("utf-8") + bad + "last@example.jp,最後\n".encode("utf-8")
+    (folder / "leads.csv").write_bytes(data)
+    records = _records(read(connector, "leads"))
+    leads = [r for r in records if isinstance(r, Lead)]
+    [rejected] = [r for r in records if isinstance(r, Rejected)]
+    assert len(leads) == 6 and leads[-1].company == "最後"
+    at = len(good.encode("utf-8")) + len("sjis@example.jp,")  # the first byte that is not UTF-8
+    assert rejected.key == "leads.csv:7"
+    assert f"byte {at}" in rejected.reason and "cannot decode as UTF-8" in rejected.reason
+    assert len(rejected.payload["row_sha256"]) == 64
+
+
+def test_an_oversized_cell_is_rejected_and_the_rest_read(connector, read, write):
+    huge = "x" * 1_000_000
+    write("leads.csv", f"email,company\na@example.jp,A\nb@example.jp,{huge}\nc@example.jp,C\n")
+    records = _records(read(connector, "leads"))
+    assert [r.email for r in records if isinstance(r, Lead)] == ["a@example.jp", "c@example.jp"]
+    [rejected] = [r for r in records if isinstance(r, Rejected)]
+    assert rejected.key == "leads.csv:3" and "more than the 32,767 a cell may hold" in rejected.reason
+    assert len(str(rejected.payload)) < 1000  # the dead letter keeps an excerpt, not the megabyte
+    write("leads.csv", f"email,company\na@example.jp,{'y' * 40_000}\n")
+    [rejected] = _records(read(connector, "leads"))
+    assert "column company: 40,000 characters, more than the 32,767" in rejected.reason
+
+
+def test_an_unclosed_quote_loses_one_bounded_row_not_the_file(connector, read, write):
+    from leadsync.connectors.builtin.csvfiles import MAX_ROW_BYTES
+
+    filler = "".join(f"x{i}@example.jp,X\n" for i in range(MAX_ROW_BYTES // 14 + 10))
+    write("leads.csv", f'email,company\na@example.jp,"open quote\n{filler}')
+    records = _records(read(connector, "leads"))
+    rejected = [r for r in records if isinstance(r, Rejected)]
+    assert rejected and "longer than" in rejected[0].reason
+    assert sum(isinstance(r, Lead) for r in records) > 0
+
+
+def test_quoted_line_breaks_and_crlf_still_make_one_row(connector, read, write):
+    write("leads.csv", 'email,company\r\na@example.jp,"Two\r\nlines, and ""quotes"""\r\nb@example.jp,B\r\n')
+    leads = _records(read(connector, "leads"))
+    assert [lead.company for lead in leads] == ['Two lines, and "quotes"', "B"]  # one row; blanks folded

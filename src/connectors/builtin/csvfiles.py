@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import os
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from leadsync.connectors.spreadsheet import safe_cell
 from leadsync.core.errors import ConfigError
 
 __all__ = [
     "ACTIVITY_COLUMNS",
+    "MAX_CELL_CHARS",
+    "MAX_ROW_BYTES",
+    "BadRow",
     "LEAD_COLUMNS",
     "SCORE_COLUMNS",
     "TASK_COLUMNS",
+    "TASK_TEXT_COLUMNS",
     "CsvTable",
     "header_key",
     "read_csv",
@@ -33,6 +38,9 @@ LEAD_COLUMNS = (
 ACTIVITY_COLUMNS = ("id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome")
 SCORE_COLUMNS = ("email", "score", "behavior_score", "attribute_score", "segment", "sheet_version", "scored_at")
 TASK_COLUMNS = ("key", "email", "owner", "subject", "body", "due_at", "priority")
+# tasks.csv columns of free text made from lead data (names, companies): neutralised for Excel.
+# Everything else in scores.csv and tasks.csv is written exactly: the MA's import job joins on it.
+TASK_TEXT_COLUMNS = ("subject", "body")
 
 # Header aliases seen in Japanese (and English) spreadsheet exports, by canonical column.
 # Matching is on header_key(), so case, width, spaces, '_' and '-' do not matter.
@@ -77,45 +85,187 @@ def header_key(text: str) -> str:
     return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-.・")
 
 
+# Excel's own limit for one cell; a longer cell is a broken export, not data.
+MAX_CELL_CHARS = 32_767
+# One record (a row, with the line breaks inside its quotes) may not exceed this many bytes: an
+# unclosed quote would otherwise swallow the rest of the file into one row.
+MAX_ROW_BYTES = 4 * 1_048_576
+_SAMPLE_BYTES = 1_048_576
+_HASH_CHUNK = 1_048_576
+
+
+@dataclass
+class BadRow:
+    """A row that could not be read at all: where it is, why, and the hash of its bytes."""
+
+    number: int  # spreadsheet row number, the header being row 1
+    offset: int  # byte offset of the row (of the failure, for a decoding error) in the file
+    reason: str
+    payload: dict[str, str]
+
+
 @dataclass
 class CsvTable:
-    """A decoded CSV file: canonical column per position, the raw rows, and the file's hash."""
+    """A CSV file opened for streaming: canonical column per position, headers, hash, encoding.
+
+    Nothing but the header is held in memory; `records()` reads the file again, one row at a time.
+    """
 
     path: Path
     columns: list[str | None]  # canonical name per position; None: an extra column
     headers: list[str]
-    rows: list[list[str]]
     sha256: str
     encoding: str
+    data_offset: int  # where the first row after the header starts
+    size: int
 
-    def records(self) -> Iterable[tuple[int, dict[str, str], dict[str, str]]]:
-        """(spreadsheet row number, canonical values, extra columns) for every non-blank row."""
-        for index, row in enumerate(self.rows, start=2):
-            if not any(cell.strip() for cell in row):
-                continue  # Excel leaves blank lines at the end of exports
-            values: dict[str, str] = {}
-            extra: dict[str, str] = {}
-            for position, cell in enumerate(row):
-                if position >= len(self.columns):
-                    extra[f"column {position + 1}"] = cell
+    def records(self) -> Iterator[tuple[int, dict[str, str], dict[str, str]] | BadRow]:
+        """(spreadsheet row number, canonical values, extra columns) for every non-blank row, or
+        a `BadRow` for a row that cannot be decoded, is malformed or holds an oversized cell."""
+        with self.path.open("rb") as handle:
+            handle.seek(self.data_offset)
+            number = 1
+            for offset, raw in _raw_records(handle, self.data_offset):
+                number += 1
+                if isinstance(raw, BadRow):
+                    raw.number = number
+                    yield raw
                     continue
-                name = self.columns[position]
-                if name is None:
-                    if cell.strip():
-                        extra[self.headers[position]] = cell
-                elif cell.strip() and not values.get(name):
-                    values[name] = cell.strip()
-            yield index, values, extra
+                row = self._parse(number, offset, raw)
+                if row is not None:
+                    yield row
+
+    def _parse(self, number: int, offset: int, raw: bytes) -> tuple[int, dict[str, str], dict[str, str]] | BadRow | None:
+        try:
+            text = raw.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            at = offset + exc.start
+            return BadRow(number, at, f"cannot decode as {_ENCODING_NAMES.get(self.encoding, self.encoding)} at byte "
+                          f"{at} (0x{raw[exc.start]:02x}); the row was saved in another encoding",
+                          _raw_payload(raw))
+        try:
+            cells = next(csv.reader([text]), [])
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                reason = (f"a cell of more than {csv.field_size_limit():,} characters, more than the "
+                          f"{MAX_CELL_CHARS:,} a cell may hold")
+            else:
+                reason = f"malformed CSV ({exc})"
+            return BadRow(number, offset, reason, _raw_payload(raw))
+        if not any(cell.strip() for cell in cells):
+            return None  # Excel leaves blank lines at the end of exports
+        values: dict[str, str] = {}
+        extra: dict[str, str] = {}
+        for position, cell in enumerate(cells):
+            if len(cell) > MAX_CELL_CHARS:
+                name = self.headers[position] if position < len(self.headers) else f"column {position + 1}"
+                return BadRow(number, offset, f"column {name}: {len(cell):,} characters, more than the "
+                              f"{MAX_CELL_CHARS:,} a cell may hold", _raw_payload(raw))
+            if position >= len(self.columns):
+                extra[f"column {position + 1}"] = cell
+                continue
+            name = self.columns[position]
+            if name is None:
+                if cell.strip():
+                    extra[self.headers[position]] = cell
+            elif cell.strip() and not values.get(name):
+                values[name] = cell.strip()
+        return number, values, extra
+
+
+_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS (cp932)"}
+
+
+def _raw_payload(raw: bytes) -> dict[str, str]:
+    """What a dead letter keeps of an unreadable row: an excerpt and the hash of its bytes."""
+    excerpt = raw[:200].decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+    if len(raw) > 200:
+        excerpt += f"… ({len(raw):,} bytes)"
+    return {"row": excerpt, "row_sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def _raw_records(handle: Any, start: int) -> Iterator[tuple[int, bytes | BadRow]]:
+    """(byte offset, bytes) of each CSV record: physical lines joined while a quote is open.
+
+    Works on bytes, so one badly encoded row cannot hide the others: a double quote (0x22) or a
+    line feed never occurs inside a multi-byte character of UTF-8 or Shift_JIS.
+    """
+    offset = start
+    parts: list[bytes] = []
+    size = quotes = 0
+    record_start = start
+    while True:
+        line = handle.readline(MAX_ROW_BYTES + 1)
+        if not line:
+            break
+        if not parts:
+            record_start = offset
+        offset += len(line)
+        parts.append(line)
+        size += len(line)
+        quotes += line.count(b'"')
+        if size > MAX_ROW_BYTES:
+            tail = line
+            while tail and not tail.endswith(b"\n"):  # skip to the end of the physical line
+                tail = handle.readline(_HASH_CHUNK)
+                offset += len(tail)
+            raw = b"".join(parts)
+            yield record_start, BadRow(0, record_start, f"row longer than {MAX_ROW_BYTES:,} bytes (an oversized "
+                                       "cell or an unclosed quote)", _raw_payload(raw))
+            parts, size, quotes = [], 0, 0
+            continue
+        if quotes % 2 == 0 or not line.endswith(b"\n"):
+            yield record_start, b"".join(parts)
+            parts, size, quotes = [], 0, 0
+    if parts:
+        yield record_start, b"".join(parts)
 
 
 def decode(path: Path, data: bytes) -> tuple[str, str]:
-    """The text of a CSV file and its encoding: UTF-8 (BOM or not), else Shift_JIS (cp932)."""
+    """The text of a small CSV file and its encoding: UTF-8 (BOM or not), else Shift_JIS (cp932)."""
     for encoding in ("utf-8-sig", "cp932"):
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
     raise ConfigError(f"{path}: cannot decode the file as UTF-8 or Shift_JIS (cp932); save it as CSV UTF-8")
+
+
+def detect_encoding(sample: bytes) -> str:
+    """UTF-8 (with or without BOM) or Shift_JIS, judged from the first lines of a file.
+
+    UTF-8 wins when any non-ASCII line is valid UTF-8 (Shift_JIS text almost never is) or no line
+    fails as UTF-8; a file whose lines fail as UTF-8 and pass as Shift_JIS is Shift_JIS.
+    """
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    lines = sample.split(b"\n")[:-1] or [sample]  # the last line may be cut mid-character
+    valid_utf8 = failed_utf8 = valid_sjis = 0
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            valid_utf8 += 1
+        except UnicodeDecodeError:
+            failed_utf8 += 1
+            try:
+                line.decode("cp932")
+                valid_sjis += 1
+            except UnicodeDecodeError:
+                pass
+    if valid_utf8 or not failed_utf8 or not valid_sjis:
+        return "utf-8"
+    return "cp932"
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _alias_index(aliases: Mapping[str, Sequence[str]], extra: Mapping[str, str]) -> dict[str, str]:
@@ -134,23 +284,41 @@ def read_csv(
     *,
     field_map: Mapping[str, str] | None = None,
 ) -> CsvTable:
-    """Read and decode a whole CSV file; ConfigError naming the file (and row) if it is unusable."""
+    """Open a CSV file for streaming: its header, encoding and hash; ConfigError naming the file
+    when it cannot be used at all (missing, binary, an undecodable or malformed header)."""
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            sample = handle.read(_SAMPLE_BYTES)
+            if b"\x00" in sample[:4096]:
+                raise ConfigError(f"{path}: not a CSV text file (an Excel workbook? save it as CSV UTF-8)")
+            encoding = detect_encoding(sample)
+            start = 3 if encoding == "utf-8-sig" else 0
+            handle.seek(start)
+            first = next(_raw_records(handle, start), None)
+        sha256 = file_sha256(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a CSV file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    if b"\x00" in data[:4096]:
-        raise ConfigError(f"{path}: not a CSV text file (an Excel workbook? save it as CSV UTF-8)")
-    text, encoding = decode(path, data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[list[str]] = []
+    if first is None:
+        raise ConfigError(f"{path}: the file is empty; the first row must be the header")
+    header_start, raw = first
+    if isinstance(raw, BadRow):
+        raise ConfigError(f"{path}:1: the header row is longer than {MAX_ROW_BYTES:,} bytes")
     try:
-        headers = next(reader, None)
-        rows.extend(reader)
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}:1: cannot decode the header at byte {header_start + exc.start} as UTF-8 or Shift_JIS (cp932); "
+            "save it as CSV UTF-8"
+        ) from None
+    try:
+        headers = next(csv.reader([text]), [])
     except csv.Error as exc:
-        raise ConfigError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
+        raise ConfigError(f"{path}:1: malformed CSV ({exc})") from None
     if not headers or not any(h.strip() for h in headers):
         raise ConfigError(f"{path}: the file is empty; the first row must be the header")
     index = _alias_index(aliases, field_map or {})
@@ -158,7 +326,7 @@ def read_csv(
     for header in headers:
         canonical = index.get(header_key(header))
         columns.append(canonical if canonical not in columns else None)
-    return CsvTable(path, columns, [h.strip() for h in headers], rows, hashlib.sha256(data).hexdigest(), encoding)
+    return CsvTable(path, columns, [h.strip() for h in headers], sha256, encoding, header_start + len(raw), size)
 
 
 def read_output_rows(path: Path, kind: str) -> list[dict[str, str]]:
@@ -166,7 +334,7 @@ def read_output_rows(path: Path, kind: str) -> list[dict[str, str]]:
     if not path.exists():
         return []
     table = read_csv(path, _OUTPUT_ALIASES[kind])
-    return [values for _, values, _ in table.records()]
+    return [row[1] for row in table.records() if not isinstance(row, BadRow)]
 
 
 def _created_mode() -> int:
@@ -176,10 +344,18 @@ def _created_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
+def write_csv_atomic(
+    path: Path,
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, object]],
+    *,
+    text_columns: Collection[str] = (),
+) -> None:
     """Write a CSV (UTF-8 with BOM, for Excel) to a temp file beside `path`, then os.replace it.
 
     Readers see the old file or the new one, never a partial file, even if the write dies midway.
+    Cells of `text_columns` (free text people read) are neutralised against formula injection;
+    every other column is written exactly, for the programs that read it back.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(
@@ -190,7 +366,10 @@ def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[
             writer = csv.writer(handle, lineterminator="\r\n")
             writer.writerow(columns)
             for row in rows:
-                writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+                writer.writerow([
+                    safe_cell(row.get(c)) if c in text_columns else ("" if row.get(c) is None else row.get(c))
+                    for c in columns
+                ])
             handle.flush()
             os.chmod(handle.name, _created_mode())  # mkstemp makes 0600; a plain open would honour the umask
             os.fsync(handle.fileno())

@@ -28,6 +28,8 @@ from leadsync.connectors.builtin.csvfiles import (
     LEAD_ALIASES,
     SCORE_COLUMNS,
     TASK_COLUMNS,
+    TASK_TEXT_COLUMNS,
+    BadRow,
     CsvTable,
     read_csv,
     read_output_rows,
@@ -71,7 +73,8 @@ class FileSettings(ConnectionSettings):
 
 
 class _CsvStream(Stream):
-    """One input CSV file read whole; cursor = the file's SHA-256, so an unchanged file reads nothing."""
+    """One input CSV file, streamed row by row in bounded memory; cursor = the file's SHA-256, so
+    an unchanged file reads nothing. A row that cannot be read is rejected with its position."""
 
     file_name: ClassVar[str]
     aliases: ClassVar[dict[str, tuple[str, ...]]]
@@ -104,8 +107,13 @@ class _CsvStream(Stream):
         convert = self.convert(table)
         batch: list[Lead | Activity | Rejected] = []
         pending: list[Lead | Activity | Rejected] | None = None
-        for number, values, extra in table.records():
-            batch.append(convert(number, values, extra))
+        for row in table.records():
+            if isinstance(row, BadRow):
+                batch.append(Rejected(key=f"{self.file_name}:{row.number}",
+                                      reason=f"{self.file_name}:{row.number} (byte {row.offset}): {row.reason}",
+                                      payload=row.payload))
+            else:
+                batch.append(convert(*row))
             if len(batch) >= PAGE_SIZE:
                 if pending is not None:
                     # Not the last page: keep the old cursor, so a crash re-reads the whole file.
@@ -201,7 +209,10 @@ class FileConnector(Connector):
         except ConfigError:
             return {}
         found: dict[str, str] = {}
-        for _, values, _ in table.records():
+        for row in table.records():
+            if isinstance(row, BadRow):
+                continue
+            values = row[1]
             record_id, email = nfkc(values.get("id")), normalize_email(values.get("email"))
             if record_id and email:
                 found[record_id] = email
@@ -251,7 +262,7 @@ class FileConnector(Connector):
                     "due_at": self._local(task.due_at),
                     "priority": task.priority,
                 })
-            write_csv_atomic(path, TASK_COLUMNS, rows)
+            write_csv_atomic(path, TASK_COLUMNS, rows, text_columns=TASK_TEXT_COLUMNS)
         except (OSError, ConfigError) as exc:
             return [WriteResult(t.key, ok=False, error=f"{path}: {exc}", retryable=True) for t in tasks]
         return [WriteResult(t.key, ok=True, external_id=t.key) for t in tasks]
@@ -267,7 +278,7 @@ class FileConnector(Connector):
             for stream in self.streams():
                 try:
                     table = stream.load()  # type: ignore[attr-defined]
-                    result.add(f"{stream.path}", True, f"{len(table.rows)} rows, {table.encoding}")  # type: ignore[attr-defined]
+                    result.add(f"{stream.path}", True, f"{table.size:,} bytes, {table.encoding}")  # type: ignore[attr-defined]
                 except ConfigError as exc:
                     result.add(f"{folder / stream.file_name}", False, str(exc))  # type: ignore[attr-defined]
         if self.settings.output is not None and (not roles or roles & {Capability.SCORES, Capability.TASKS}):

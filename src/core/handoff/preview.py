@@ -12,6 +12,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
+from leadsync.connectors.spreadsheet import safe_row
 from leadsync.core.config import Settings
 from leadsync.core.handoff.episodes import update_episodes
 from leadsync.core.handoff.planning import HandoffPlan, plan_handoffs, resolve_task_connection
@@ -44,17 +45,21 @@ def _reasons_text(plan: HandoffPlan, limit: int | None = None) -> str:
 
 
 def plans_csv(plans: Sequence[HandoffPlan]) -> str:
-    """CSV for Excel: UTF-8 with a BOM and CRLF line ends (the caller writes it as UTF-8)."""
+    """CSV for Excel: UTF-8 with a BOM and CRLF line ends (the caller writes it as UTF-8).
+
+    Meant for people: a cell that a spreadsheet would run as a formula is neutralised
+    (`leadsync.connectors.spreadsheet`); numbers, negative ones included, stay numbers.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for plan in plans:
         data = plan.to_json()
-        writer.writerow([
+        writer.writerow(safe_row([
             data["email"] or "", data["name"] or "", data["company"] or "", data["score"], data["segment"],
             data["owner"] or "", data["due_at"] or "", data["action"], data["connection"] or "",
             _reasons_text(plan), data["detail"] or "",
-        ])
+        ]))
     return _BOM + buffer.getvalue()
 
 

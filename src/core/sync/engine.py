@@ -12,6 +12,7 @@ from typing import Any
 
 from leadsync.connectors.base import Capability, Connector, ReadContext, TaskRequest, TaskUpdate, WriteResult
 from leadsync.connectors.plugins import PluginHost
+from leadsync.connectors.redact import redact
 from leadsync.core.config import Settings
 from leadsync.core.errors import (
     EXIT_CONNECTION,
@@ -20,6 +21,7 @@ from leadsync.core.errors import (
     EXIT_OK,
     EXIT_UNCONFIRMED,
     ConfigError,
+    StateStoreError,
 )
 from leadsync.core.state.rewind import rewind
 from leadsync.core.state.store import StateStore
@@ -86,7 +88,7 @@ class RunSummary:
             "retry_later": self.retry_later,
             "duplicates_removed": self.duplicates_removed,
             "interrupted": self.interrupted,
-            "failures": self.failures,
+            "failures": {name: redact(error) for name, error in self.failures.items()},  # vendor text
             "exit_status": self.exit_status,
             "duration_s": round(self.duration_s, 3),
         }
@@ -131,7 +133,7 @@ def _pull(
 
 
 def _connection_failed(summary: RunSummary, name: str, exc: BaseException) -> None:
-    if isinstance(exc, ConfigError):  # a bad input file or setting is the user's to fix: exit 2
+    if isinstance(exc, (ConfigError, StateStoreError)):  # the user's to fix (exit 2), or our store's (exit 5)
         raise exc
     summary.failures[name] = f"{type(exc).__name__}: {exc}"
     log.error("connection %s failed: %s", name, exc)

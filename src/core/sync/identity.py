@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.connectors.base import Rejected, TaskUpdate
+from leadsync.connectors.redact import redact, redact_data
 from leadsync.core.models import Activity, Lead
 from leadsync.core.normalize import normalize_email
 
-__all__ = ["IngestCounts", "dead_letter", "ingest", "merge_views"]
+__all__ = ["IngestCounts", "dead_letter", "dead_letter_once", "ingest", "merge_views"]
 
 # Fields where the CRM's word is final when it has one.
 CRM_FIELDS = ("owner", "status", "status_reason")
@@ -39,11 +40,36 @@ class IngestCounts:
 def dead_letter(
     db: sqlite3.Connection, *, run_id: int | None, connection: str, kind: str, key: str | None, reason: str, payload: Any
 ) -> None:
+    """Store one dead letter; the reason and payload (vendor text) are redacted first."""
     db.execute(
         "INSERT INTO dead_letters(run_id, connection, kind, record_key, reason, payload, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (run_id, connection, kind, key, reason, json.dumps(payload, ensure_ascii=False, default=str), time.time()),
+        (run_id, connection, kind, key, redact(reason), _payload_json(payload), time.time()),
     )
+
+
+def _payload_json(payload: Any) -> str:
+    return json.dumps(redact_data(payload), ensure_ascii=False, default=str)
+
+
+def dead_letter_once(
+    db: sqlite3.Connection, *, run_id: int | None, connection: str, kind: str, key: str | None, reason: str, payload: Any
+) -> bool:
+    """Dead-letter a pulled record unless the same record (key and content) already is.
+
+    True when the record still counts as a dead letter of this run: a new one, or one already
+    stored and not yet acknowledged (`sync requeue`). An acknowledged one is not stored again, so
+    a bad row that is re-read (its file changed elsewhere) stops failing runs once acknowledged.
+    """
+    row = db.execute(
+        "SELECT MIN(requeued_at IS NOT NULL) FROM dead_letters WHERE connection = ? AND kind = ? AND record_key IS ? "
+        "AND payload = ?",
+        (connection, kind, key, _payload_json(payload)),
+    ).fetchone()
+    if row[0] is None:
+        dead_letter(db, run_id=run_id, connection=connection, kind=kind, key=key, reason=reason, payload=payload)
+        return True
+    return row[0] == 0
 
 
 def merge_views(views: Sequence[tuple[str, Lead, bool]]) -> Lead:
@@ -222,9 +248,9 @@ def ingest(
             counts.activities += 1
             outcome = _store_activity(db, connection, record)
             if isinstance(outcome, str):
-                counts.rejected += 1
-                dead_letter(db, run_id=run_id, connection=connection, kind=stream, key=record.source_id,
-                            reason=outcome, payload=record.model_dump(mode="json"))
+                counts.rejected += dead_letter_once(
+                    db, run_id=run_id, connection=connection, kind=stream, key=record.source_id, reason=outcome,
+                    payload=record.model_dump(mode="json"))
             else:
                 counts.new_activities += outcome
         elif isinstance(record, TaskUpdate):
@@ -232,9 +258,8 @@ def ingest(
             counts.task_events.append(record)
             _store_task_update(db, record)
         elif isinstance(record, Rejected):
-            counts.rejected += 1
-            dead_letter(db, run_id=run_id, connection=connection, kind=stream, key=record.key,
-                        reason=record.reason, payload=record.payload)
+            counts.rejected += dead_letter_once(db, run_id=run_id, connection=connection, kind=stream,
+                                                key=record.key, reason=record.reason, payload=record.payload)
         else:
             raise TypeError(f"{connection}/{stream}: unexpected record type {type(record).__name__}")
     return counts

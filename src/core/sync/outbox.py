@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from leadsync.connectors.redact import redact
+
 __all__ = [
     "OutboxRow",
     "enqueue",
@@ -83,14 +85,14 @@ def mark_done(db: sqlite3.Connection, key: str, external_id: str | None, adopted
 def mark_retry(db: sqlite3.Connection, key: str, error: str) -> None:
     db.execute(
         "UPDATE outbox SET attempts = attempts + 1, error = ?, updated_at = ? WHERE key = ?",
-        (error, time.time(), key),
+        (redact(error), time.time(), key),
     )
 
 
 def mark_dead(db: sqlite3.Connection, key: str, error: str) -> None:
     db.execute(
         "UPDATE outbox SET status = 'dead', attempts = attempts + 1, error = ?, updated_at = ? WHERE key = ?",
-        (error, time.time(), key),
+        (redact(error), time.time(), key),
     )
 
 
