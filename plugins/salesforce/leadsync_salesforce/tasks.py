@@ -53,7 +53,7 @@ def open_task_queries(key_field: str, who_ids: Iterable[str], *, limit: int = MA
     used = 0
     for who in dict.fromkeys(who_ids):
         literal = soql_string(who)
-        cost = len(quote(literal)) + 3  # the ", " separator
+        cost = len(quote(literal + ", "))
         if chunk and used + cost > budget:
             yield head + ", ".join(chunk) + tail
             chunk, used = [], 0

@@ -45,6 +45,16 @@ def sf_time(moment: datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
+def with_checksum(id15: str) -> str:
+    """The 18-character form of a 15-character id: a suffix encoding each 5-character chunk's capitals."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    suffix = ""
+    for start in range(0, 15, 5):
+        bits = sum(1 << i for i, ch in enumerate(id15[start:start + 5]) if "A" <= ch <= "Z")
+        suffix += alphabet[bits]
+    return id15 + suffix
+
+
 def errors(message: str, code: str, fields: list[str] | None = None) -> list[dict[str, Any]]:
     item: dict[str, Any] = {"message": message, "errorCode": code}
     if fields is not None:
@@ -242,7 +252,7 @@ class SalesforceFake(FakeApp):
 
     # -- seeding and inspection --------------------------------------------------------------
     def add(self, obj: str, fields: dict[str, Any], *, modstamp: datetime | None = None) -> str:
-        record_id = f"{PREFIX[obj]}{self.state['next_id']:015d}"
+        record_id = with_checksum(f"{PREFIX[obj]}{self.state['next_id']:012d}")
         self.state["next_id"] += 1
         stamp = sf_time(modstamp)
         record = {"Id": record_id, "CreatedDate": stamp, **fields, "SystemModstamp": stamp}
