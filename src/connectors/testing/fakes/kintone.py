@@ -144,7 +144,7 @@ class KintoneFake:
         self.tokens: dict[str, int] = {}
         self.users: dict[str, str] = {}  # login -> password
         self.faults: deque[tuple[int, dict[str, Any]]] = deque()
-        self.put_faults: deque[tuple[int, dict[str, Any]]] = deque()  # answers to the next PUT records
+        self.put_faults: deque[tuple[int | None, tuple[int, dict[str, Any]]]] = deque()  # (app, answer) of next PUTs
         self.log: list[tuple[str, str, dict[str, Any]]] = []
         self.deploys = 0
 
@@ -164,9 +164,10 @@ class KintoneFake:
             state["records"][record_id] = {**values, "$revision": 1, state["updated"]: _minute(updated)}
             return record_id
 
-    def fail_next_put(self, status: int, code: str, message: str, errors: dict[str, Any] | None = None) -> None:
-        """The next PUT records answers this kintone error body and applies nothing."""
-        self.put_faults.append(_error(status, code, message, errors))
+    def fail_next_put(self, status: int, code: str, message: str, errors: dict[str, Any] | None = None,
+                      *, app: int | None = None) -> None:
+        """The next PUT records (to `app`, or any app) answers this kintone error body and applies nothing."""
+        self.put_faults.append((app, _error(status, code, message, errors)))
 
     def records(self, app: int) -> dict[int, dict[str, Any]]:
         return self.apps[app]["records"]
@@ -214,8 +215,9 @@ class KintoneFake:
                 return 414, {"message": "Request-URI Too Large"}
             if path == "/k/v1/records.json" and method == "GET":
                 return self._get(app, params.get("query", ""), fields)
-            if path == "/k/v1/records.json" and method == "PUT" and self.put_faults:
-                return self.put_faults.popleft()
+            if path == "/k/v1/records.json" and method == "PUT" and self.put_faults \
+                    and self.put_faults[0][0] in (None, app):
+                return self.put_faults.popleft()[1]
             if path == "/k/v1/records.json" and method == "PUT":
                 return self._put(app, body)
             return _error(404, "CB_NO01", "Not found")

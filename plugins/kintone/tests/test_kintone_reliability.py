@@ -1,0 +1,41 @@
+"""`leadsync sync run` as a child process against the fake kintone: concurrent updates, kill -9."""
+
+from __future__ import annotations
+
+
+def assert_exactly_once(world, truth) -> None:
+    handoff_keys, pending, scores, dead = truth(world.store())
+    tasks = world.vendor_tasks()
+    assert {key: len(found) for key, found in tasks.items() if len(found) > 1} == {}, "a task was created twice"
+    assert set(tasks) == handoff_keys, "every handoff has exactly its one task in the CRM"
+    assert pending == 0 and dead == 0
+    assert world.vendor_scores() == scores, "every score the state store holds is the one the CRM holds"
+
+
+def test_a_concurrent_update_on_the_task_put_ends_one_run_later_in_exactly_one_task(kt_world, reliability):
+    world = kt_world()
+    first = world.run()  # scores and tasks; then a new hot lead meets a concurrent update
+    assert first["exit_status"] == 0 and first["tasks_created"] > 0
+    for _ in range(12):  # edit leads until one turns hot: its task PUT meets the concurrent update
+        world.fake.put_faults.clear()
+        world.fake.fail_next_put(409, "GAIA_CO02", "The revision is not the latest. Someone may update a record.", app=30)
+        world.mutate()
+        summary = world.run()
+        assert summary["exit_status"] == 0 and summary["dead_lettered"] == 0, summary
+        if not world.fake.put_faults:
+            break
+    assert not world.fake.put_faults, "no task PUT met the fault"
+    assert summary["retry_later"] >= 1 and summary["tasks_created"] == summary["tasks_planned"] - summary["retry_later"]
+    settle = world.run()
+    assert settle["exit_status"] == 0 and settle["dead_lettered"] == 0, settle
+    again = world.run()
+    assert (again["tasks_created"], again["scores_pushed"]) == (0, 0), again
+    assert_exactly_once(world, reliability.truth)
+
+
+def test_kill_minus_9_at_random_moments_then_rerun_exactly_one_task_per_handoff(kt_world, reliability):
+    world = kt_world(latency=0.01)
+    figures = reliability.kill_until_settled(world, reliability.trials())
+    print(f"\nkintone kill -9 figures: {figures}")
+    assert figures["killed"] >= max(1, figures["trials"] // 2), figures
+    assert_exactly_once(world, reliability.truth)
