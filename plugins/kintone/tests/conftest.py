@@ -93,6 +93,12 @@ class KintoneWorld:
     server: FakeServer
     rng: random.Random = field(default_factory=lambda: random.Random(20261205))
 
+    def command_at(self, as_of: datetime) -> list[str]:
+        """The run command with another --as-of (a later moment of the same scenario)."""
+        command = self.command()
+        command[command.index("--as-of") + 1] = as_of.isoformat()
+        return command
+
     def command(self) -> list[str]:
         return [sys.executable, "-m", "leadsync", "--config", str(self.folder / "leadsync.toml"), "sync", "run",
                 "--json", "--as-of", ANCHOR.isoformat()]
@@ -100,8 +106,9 @@ class KintoneWorld:
     def env(self) -> dict[str, str]:
         return {**os.environ, "LEADSYNC_CONNECTIONS__CRM__API_TOKEN": TOKENS, "LEADSYNC_LOAD_PLUGINS": "kintone"}
 
-    def run(self, timeout: float = 180) -> dict:
-        result = subprocess.run(self.command(), capture_output=True, text=True, timeout=timeout, env=self.env())
+    def run(self, timeout: float = 180, *, as_of: datetime | None = None) -> dict:
+        command = self.command_at(as_of) if as_of else self.command()
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=self.env())
         assert "task-token-456" not in result.stdout + result.stderr
         assert result.stdout, result.stderr[-2000:]
         return json.loads(result.stdout)
@@ -111,6 +118,11 @@ class KintoneWorld:
 
     def store(self) -> StateStore:
         return StateStore(self.folder / "state" / "state.db")
+
+    def lose_state(self) -> None:
+        """Delete the state database with its -wal and -shm, as a lost disk or a bad restore would."""
+        for suffix in ("", "-wal", "-shm"):
+            (self.folder / "state" / f"state.db{suffix}").unlink(missing_ok=True)
 
     def mutate(self, count: int = 20) -> None:
         """Edit a few lead records as a user would (new title, new revision and update time)."""
@@ -217,4 +229,5 @@ def reliability():
     """The harness functions above, for test modules (conftest is not importable by name)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(trials=kill_trials, kill_until_settled=kill_trials_until_settled, truth=store_truth)
+    return SimpleNamespace(trials=kill_trials, kill_until_settled=kill_trials_until_settled, truth=store_truth,
+                           anchor=ANCHOR)

@@ -39,3 +39,26 @@ def test_kill_minus_9_at_random_moments_then_rerun_exactly_one_task_per_handoff(
     print(f"\nkintone kill -9 figures: {figures}")
     assert figures["killed"] >= max(1, figures["trials"] // 2), figures
     assert_exactly_once(world, reliability.truth)
+
+
+
+def test_lost_state_then_a_run_creates_no_task_it_adopts_the_open_ones(kt_world, reliability):
+    """The state database (with -wal and -shm) is gone after the CRM got its tasks: the next run,
+    an hour later (so every handoff is planned under a new key), creates no task."""
+    from datetime import timedelta
+
+    world = kt_world()
+    first = world.run()
+    assert first["exit_status"] == 0 and first["tasks_created"] > 0, first
+    before = world.vendor_tasks()
+    world.lose_state()
+    later = reliability.anchor + timedelta(hours=1)
+    again = world.run(as_of=later)
+    assert again["exit_status"] == 0 and again["dead_lettered"] == 0, again
+    assert again["tasks_planned"] >= len(before), "the handoffs were planned again under new keys"
+    assert world.vendor_tasks().keys() == before.keys(), "no new task: every handoff adopted its open task"
+    assert {k: len(v) for k, v in world.vendor_tasks().items() if len(v) > 1} == {}
+    handoff_keys, pending, _, _ = reliability.truth(world.store())
+    assert handoff_keys == set(before) and pending == 0, "the handoffs are tracked under the CRM's keys"
+    settled = world.run(as_of=later)
+    assert (settled["tasks_created"], settled["tasks_planned"]) == (0, 0), settled
