@@ -33,10 +33,18 @@ class Rate:
 
 @dataclass(frozen=True)
 class HeaderHint:
-    """What a response's rate-limit headers say: wait `wait_s` before the next call, or quota gone."""
+    """What a response's rate-limit headers say: wait `wait_s` before the next call, or quota gone.
+
+    `window` and `secondly` are the budgets the vendor announces (HubSpot's `-Max` per
+    `-Interval-Milliseconds`, and `-Secondly`); `secondly_spent` means the per-second budget has
+    no call left, which frees when the oldest call of the last second leaves.
+    """
 
     wait_s: float = 0.0
     quota_exhausted: str | None = None  # a description of the exhausted quota
+    window: Rate | None = None
+    secondly: Rate | None = None
+    secondly_spent: bool = False
 
 
 def _number(headers: Mapping[str, str] | httpx.Headers, name: str) -> float | None:
@@ -49,7 +57,22 @@ def _number(headers: Mapping[str, str] | httpx.Headers, name: str) -> float | No
         return None
 
 
-_SFORCE_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+# `api-usage=` is the org's 24-hour allocation; `per-app-api-usage=` (same header) is one connected
+# app's share and must not be read as the org's.
+_SFORCE_USAGE = re.compile(r"(?<![\w-])api-usage=(\d+)/(\d+)")
+
+
+def _announced(headers: httpx.Headers) -> tuple[Rate | None, Rate | None]:
+    """HubSpot's announced budgets: (calls per interval, calls per second)."""
+    window = secondly = None
+    most, interval_ms = _number(headers, "x-hubspot-ratelimit-max"), _number(
+        headers, "x-hubspot-ratelimit-interval-milliseconds")
+    if most and interval_ms and most >= 1 and interval_ms > 0:
+        window = Rate(int(most), interval_ms / 1000.0)
+    per_second = _number(headers, "x-hubspot-ratelimit-secondly")
+    if per_second and per_second >= 1:
+        secondly = Rate(int(per_second), 1.0)
+    return window, secondly
 
 
 def parse_rate_limit_headers(
@@ -61,13 +84,16 @@ def parse_rate_limit_headers(
     daily_remaining = _number(headers, "x-hubspot-ratelimit-daily-remaining")
     if daily_remaining is not None and daily_remaining <= 0:
         return HeaderHint(quota_exhausted="HubSpot daily API limit reached")
+    window, secondly = _announced(headers)
     remaining = _number(headers, "x-hubspot-ratelimit-secondly-remaining")
     if remaining is not None and remaining <= 0:
-        return HeaderHint(wait_s=1.0)
+        return HeaderHint(wait_s=1.0, window=window, secondly=secondly, secondly_spent=True)
     remaining = _number(headers, "x-hubspot-ratelimit-remaining")
     if remaining is not None and remaining <= 0:
         interval_ms = _number(headers, "x-hubspot-ratelimit-interval-milliseconds") or 10_000.0
-        return HeaderHint(wait_s=interval_ms / 1000.0)
+        return HeaderHint(wait_s=interval_ms / 1000.0, window=window, secondly=secondly)
+    if window or secondly:
+        return HeaderHint(window=window, secondly=secondly)
     # Salesforce: rolling 24 h allocation on every response.
     usage = headers.get("sforce-limit-info")
     if usage:
@@ -95,6 +121,11 @@ class RateLimiter:
     without its own entry shares the "default" window, and with no "default" it is unlimited. Each
     class counts only against its own window (HubSpot search is exempt from the 10-second bucket).
     Thread-safe; `acquire` blocks until a call is allowed.
+
+    With `learn` (the default), the budgets a vendor announces in its headers replace the
+    configured ones, which are only the conservative start: a window takes an announced budget of
+    the same period (never more than announced), and an announced per-second budget becomes a
+    second, one-second window for that class. Pass `learn=False` when a person set the rate by hand.
     """
 
     def __init__(
@@ -107,6 +138,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         header_parser: Callable[[httpx.Headers], HeaderHint] = parse_rate_limit_headers,
+        learn: bool = True,
     ) -> None:
         if concurrency is not None and concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -119,6 +151,8 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._header_parser = header_parser
+        self.learn = learn
+        self.secondly: dict[str, Rate] = {}  # announced per-second budgets, per window key
         self._lock = threading.Lock()
         self._calls: dict[str, deque[float]] = {}
         self._blocked_until: dict[str, float] = {}
@@ -139,15 +173,22 @@ class RateLimiter:
             return blocked - now
         if key is None:
             return 0.0
-        rate = self.rates[key]
-        period = rate.period + self.guard
-        calls = self._calls.setdefault(key, deque())
-        while calls and calls[0] <= now - period:
-            calls.popleft()
-        if len(calls) < rate.calls:
-            calls.append(now)
-            return 0.0
-        return calls[0] + period - now
+        windows = [(key, self.rates[key])]
+        if key in self.secondly:
+            windows.append((key + "#secondly", self.secondly[key]))
+        wait = 0.0
+        for name, rate in windows:
+            period = rate.period + self.guard
+            calls = self._calls.setdefault(name, deque())
+            while calls and calls[0] <= now - period:
+                calls.popleft()
+            if len(calls) >= rate.calls:
+                wait = max(wait, calls[0] + period - now)
+        if wait > 0:
+            return wait
+        for name, _ in windows:
+            self._calls[name].append(now)
+        return 0.0
 
     def acquire(self, endpoint: str = DEFAULT_ENDPOINT) -> float:
         """Block until a call on `endpoint` fits its window; return the seconds waited."""
@@ -192,18 +233,38 @@ class RateLimiter:
     def update_from_headers(self, endpoint: str, headers: httpx.Headers | Mapping[str, str]) -> None:
         """Apply the vendor's rate-limit headers: when remaining hits 0, later calls wait."""
         hint = self._header_parser(httpx.Headers(headers))
+        if self.learn:
+            self._adopt(endpoint, hint)
         if hint.quota_exhausted:
             self.exhaust(hint.quota_exhausted)
         elif hint.wait_s > 0:
-            self.block(endpoint, self._until_window_frees(endpoint, hint.wait_s))
+            self.block(endpoint, self._until_window_frees(endpoint, hint.wait_s, secondly=hint.secondly_spent))
 
-    def _until_window_frees(self, endpoint: str, wait_s: float) -> float:
+    def _adopt(self, endpoint: str, hint: HeaderHint) -> None:
+        key = self._window_key(endpoint)
+        if key is None:
+            return
+        with self._lock:
+            current = self.rates[key]
+            if hint.window is not None and abs(hint.window.period - current.period) < 1e-6:
+                self.rates[key] = hint.window
+            if hint.secondly is not None and current.period > 1.0 + 1e-6:
+                self.secondly[key] = hint.secondly
+            elif hint.secondly is not None and abs(current.period - 1.0) < 1e-6:
+                self.rates[key] = Rate(min(current.calls, hint.secondly.calls), 1.0)
+
+    def _until_window_frees(self, endpoint: str, wait_s: float, *, secondly: bool = False) -> float:
         """A rolling window that says "0 remaining" frees when its oldest call leaves, not a whole
         interval later: with our own record of that window, wait only for that (at most `wait_s`)."""
         key = self._window_key(endpoint)
         with self._lock:
-            calls = self._calls.get(key or "")
-            if not key or not calls:
+            if not key:
                 return wait_s
-            frees = calls[0] + self.rates[key].period + self.guard - self._clock()
+            name, period = key, self.rates[key].period
+            if secondly and key in self.secondly:
+                name, period = key + "#secondly", 1.0
+            calls = self._calls.get(name)
+            if not calls:
+                return wait_s
+            frees = calls[0] + period + self.guard - self._clock()
         return min(wait_s, max(frees, 0.0))

@@ -159,3 +159,64 @@ def test_a_zero_remaining_header_without_our_own_record_waits_the_interval() -> 
                                             "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
     limiter.acquire()
     assert t.sleeps == [pytest.approx(10.0)]
+
+
+def _hubspot_headers(**values: str) -> dict[str, str]:
+    return {f"X-HubSpot-RateLimit-{name.replace('_', '-')}": value for name, value in values.items()}
+
+
+def test_the_announced_window_replaces_the_conservative_default() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(100, 10.0)}, guard=0.0, clock=t.clock, sleep=t.sleep)
+    limiter.update_from_headers("default", _hubspot_headers(Max="190", Interval_Milliseconds="10000", Remaining="189"))
+    assert limiter.rates["default"] == Rate(190, 10.0)
+    for _ in range(190):
+        limiter.acquire()
+    assert t.sleeps == []  # 190 in the window, as announced, not the default 100
+    limiter.acquire()
+    assert t.sleeps == [pytest.approx(10.0)]
+
+
+def test_an_announcement_of_another_period_does_not_replace_a_window() -> None:
+    """Search has its own one-second window: a ten-second announcement does not apply to it."""
+    limiter = RateLimiter({"search": Rate(5, 1.0)})
+    limiter.update_from_headers("search", _hubspot_headers(Max="190", Interval_Milliseconds="10000"))
+    assert limiter.rates["search"] == Rate(5, 1.0)
+    limiter.update_from_headers("search", _hubspot_headers(Secondly="4"))
+    assert limiter.rates["search"] == Rate(4, 1.0)  # never above what is announced
+
+
+def test_learning_can_be_turned_off_for_a_rate_set_by_hand() -> None:
+    limiter = RateLimiter({"default": Rate(50, 10.0)}, learn=False)
+    limiter.update_from_headers("default", _hubspot_headers(Max="190", Interval_Milliseconds="10000"))
+    assert limiter.rates["default"] == Rate(50, 10.0)
+
+
+def test_the_announced_per_second_budget_is_a_second_sliding_window() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(190, 10.0)}, guard=0.0, clock=t.clock, sleep=t.sleep)
+    limiter.update_from_headers("default", _hubspot_headers(Secondly="19", Secondly_Remaining="18"))
+    for _ in range(19):
+        limiter.acquire()
+        t.now += 0.01
+    assert t.sleeps == []
+    limiter.acquire()  # the 20th in the same second waits for the first to leave it, not a whole second
+    assert t.sleeps == [pytest.approx(1.0 - 0.19)]
+
+
+def test_secondly_remaining_zero_waits_for_the_oldest_call_of_that_second_only() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(190, 10.0)}, guard=0.0, clock=t.clock, sleep=t.sleep)
+    limiter.update_from_headers("default", _hubspot_headers(Secondly="10", Secondly_Remaining="9"))
+    limiter.acquire()
+    t.now += 0.7  # other integrations used the rest of this second
+    limiter.update_from_headers("default", _hubspot_headers(Secondly="10", Secondly_Remaining="0"))
+    limiter.acquire()
+    assert t.sleeps == [pytest.approx(0.3)]  # not a whole second
+
+
+def test_salesforce_reads_the_org_allocation_not_the_apps_share() -> None:
+    hint = parse_rate_limit_headers({"Sforce-Limit-Info": "api-usage=100/15000; per-app-api-usage=500/500(appName=x)"})
+    assert hint.quota_exhausted is None
+    hint = parse_rate_limit_headers({"Sforce-Limit-Info": "per-app-api-usage=1/500(appName=x); api-usage=15000/15000"})
+    assert hint.quota_exhausted and "15000/15000" in hint.quota_exhausted
