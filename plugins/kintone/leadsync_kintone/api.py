@@ -140,13 +140,14 @@ class KintoneApi:
         except ClientError as exc:
             data = exc.json if isinstance(exc.json, dict) else {}
             code = data.get("code")
+            head = f"{code} (error id {data.get('id')}): {data.get('message')}"
             if exc.status == 400 and code == "CB_VA01":
-                raise BatchRejected(f"kintone CB_VA01: {data.get('message')}", record_errors(data)) from None
+                raise BatchRejected(f"kintone {head}", {i: f"{head} {text}" for i, text in record_errors(data).items()}) from None
             if exc.status in (404, 409) and len(records) == 1:
-                # GAIA_RE01 (record gone) / GAIA_CO02 (revision conflict): blame the one record.
-                raise BatchRejected(f"kintone {code}: {data.get('message')}", {0: f"{code}: {data.get('message')}"}) from None
+                # GAIA_RE01 (record gone) / GAIA_CO02 (a concurrent update): blame the one record.
+                raise BatchRejected(f"kintone {head}", {0: head}) from None
             if exc.status in (404, 409):
-                raise BatchRejected(f"kintone {code}: {data.get('message')}") from None
+                raise BatchRejected(f"kintone {head}") from None
             raise
         answered = body.get("records")
         if not isinstance(answered, list) or len(answered) != len(records):

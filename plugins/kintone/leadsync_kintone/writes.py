@@ -8,6 +8,7 @@ with ``updateKey`` on a prohibit-duplicates key field, so a resend updates the s
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from leadsync.connectors.base import ScoreUpdate, TaskRequest, WriteResult
 from leadsync.connectors.batching import bisect_batch
 from leadsync.core.normalize import normalize_email
 
+from leadsync_kintone.adoption import by_lead, open_tasks
 from leadsync_kintone.api import KintoneApi
 from leadsync_kintone.settings import KintoneSettings
 from leadsync_kintone.streams import kintone_time
@@ -27,7 +29,24 @@ def update_key_value(key: str) -> str:
     return key if len(key) <= 64 else "h:" + hashlib.sha256(key.encode()).hexdigest()[:62]
 
 
-def _put(api: KintoneApi, app: int, rows: list[tuple[str, dict[str, Any]]], *, upsert: bool) -> dict[str, WriteResult]:
+# kintone codes a later attempt can fix: 409 GAIA_CO02 is another writer's concurrent update of the
+# record (kintone's own advice: reload and save again). See the plugin README for the sources.
+TRANSIENT_CODES = ("GAIA_CO02",)
+
+
+def is_transient(reason: str, key_field: str | None) -> bool:
+    """True for a concurrent update, or (in an upsert) a duplicate on the update key: another
+    writer inserted the same key first, and a resend updates that record."""
+    if reason.startswith(TRANSIENT_CODES):
+        return True
+    if key_field and reason.startswith("CB_VA01"):
+        paths = re.findall(r"records\[\d+\]\.([^:;]+?)\.value:", reason)
+        return bool(paths) and set(paths) == {key_field}
+    return False
+
+
+def _put(api: KintoneApi, app: int, rows: list[tuple[str, dict[str, Any]]], *, upsert: bool,
+         key_field: str | None = None) -> dict[str, WriteResult]:
     results: dict[str, WriteResult] = {}
     for start in range(0, len(rows), 100):
         chunk = rows[start : start + 100]
@@ -38,7 +57,8 @@ def _put(api: KintoneApi, app: int, rows: list[tuple[str, dict[str, Any]]], *, u
                 answer = outcome.result or {}
                 results[key] = WriteResult(key, ok=True, external_id=str(answer.get("id")) if answer.get("id") else None)
             else:
-                results[key] = WriteResult(key, ok=False, error=outcome.error)
+                error = outcome.error or "rejected by kintone"
+                results[key] = WriteResult(key, ok=False, error=error, retryable=is_transient(error, key_field))
     return results
 
 
@@ -74,7 +94,7 @@ def _ensure_leads(api: KintoneApi, settings: KintoneSettings, tasks: Sequence[Ta
         rows.append((t.key, {"updateKey": {"field": key_field, "value": email},
                              "record": {settings.lead_field("email"): {"value": email}}
                              if key_field != settings.lead_field("email") else {}}))
-    for key, result in _put(api, settings.leads_app, rows, upsert=True).items():
+    for key, result in _put(api, settings.leads_app, rows, upsert=True, key_field=key_field).items():
         if not result.ok:
             failures[key] = result
     return failures
@@ -87,9 +107,21 @@ def create_tasks(api: KintoneApi, settings: KintoneSettings, tasks: Sequence[Tas
         raise ConnectorError("kintone: tasks_app is not set; tasks are records of a To-Do app")
     f = settings.task_field
     results = _ensure_leads(api, settings, tasks)
+    wanted = [t for t in tasks if t.key not in results]
+    existing = by_lead(open_tasks(api, settings, [t.record_id for t in wanted if t.record_id],
+                                  [normalize_email(t.email) or "" for t in wanted])) if wanted else {}
     rows: list[tuple[str, dict[str, Any]]] = []
-    for t in tasks:
-        if t.key in results:
+    for t in wanted:
+        email = normalize_email(t.email)
+        candidates = (existing.get(("id", str(t.record_id)), []) if t.record_id else []) + \
+            (existing.get(("email", email.lower()), []) if email else [])
+        mine = [c for c in candidates if c["key"] == update_key_value(t.key)]
+        if mine:  # already created (an answer lost, a kill): nothing to send
+            results[t.key] = WriteResult(t.key, ok=True, external_id=mine[0]["id"])
+            continue
+        others = sorted((c for c in candidates if not str(c["key"]).startswith("h:")), key=lambda c: int(c["id"]))
+        if others:  # created under another key by a run whose local state was lost: adopt the oldest
+            results[t.key] = WriteResult(t.key, ok=True, external_id=others[0]["id"], adopted_key=str(others[0]["key"]))
             continue
         values = {f("subject"): t.subject, f("body"): t.body, f("due_at"): kintone_time(t.due_at),
                   f("priority"): t.priority, f("email"): normalize_email(t.email) or "",
@@ -98,5 +130,5 @@ def create_tasks(api: KintoneApi, settings: KintoneSettings, tasks: Sequence[Tas
         if t.owner and f("owner"):
             record[f("owner")] = {"value": [{"code": t.owner}]}
         rows.append((t.key, {"updateKey": {"field": f("key"), "value": update_key_value(t.key)}, "record": record}))
-    results.update(_put(api, settings.tasks_app, rows, upsert=True))
+    results.update(_put(api, settings.tasks_app, rows, upsert=True, key_field=f("key")))
     return [results[t.key] for t in tasks]

@@ -24,6 +24,7 @@ from leadsync.core.normalize import normalize_email
 from leadsync_salesforce.api import SalesforceApi, soql_string
 from leadsync_salesforce.settings import SalesforceSettings
 from leadsync_salesforce.streams import build_streams
+from leadsync_salesforce.tasks import describe_errors, is_transient, open_by_who, open_task_queries
 
 __all__ = ["SalesforceConnector"]
 
@@ -31,10 +32,9 @@ MAX_RECORDS = 200  # sObject Collections limit
 _SCORE_FIELDS = ("score", "behavior_score", "attribute_score", "segment", "sheet_version", "scored_at")
 
 
-def _errors(item: dict[str, Any]) -> str:
-    errors = item.get("errors") or []
-    return "; ".join(f"{e.get('statusCode')}: {e.get('message')}" + (f" ({', '.join(e.get('fields') or [])})" if e.get("fields") else "")
-                     for e in errors) or "rejected by Salesforce"
+def _id15(record_id: str) -> str:
+    """The case-sensitive 15-character form of a Salesforce id (18-character ids add a checksum)."""
+    return str(record_id)[:15]
 
 
 class SalesforceConnector(Connector):
@@ -72,8 +72,10 @@ class SalesforceConnector(Connector):
         if not isinstance(answer, list) or len(answer) != len(records):
             raise ConnectorError(f"Salesforce answered {path} with {type(answer).__name__}, not one result per record")
         # Results come back in input order (documented for sObject Collections).
+        # A transient per-record error (a row lock) stays in the outbox for the next run.
         return [WriteResult(k, True, external_id=item.get("id")) if item.get("success")
-                else WriteResult(k, False, error=_errors(item)) for k, item in zip(keys, answer)]
+                else WriteResult(k, False, error=describe_errors(item), retryable=is_transient(item))
+                for k, item in zip(keys, answer)]
 
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
         f = self.settings.field
@@ -103,11 +105,23 @@ class SalesforceConnector(Connector):
         response = self.api.client.post(f"{self.api.data_url}/sobjects/Lead", json=body)
         return str(self.api.json(response, "Lead create").get("id"))
 
+    def _open_tasks(self, who_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """15-character WhoId -> its open Tasks carrying a leadsync key, oldest first (SOQL: the database)."""
+        key_field = self.settings.field("task_key")
+        records: list[dict[str, Any]] = []
+        for soql in open_task_queries(key_field, who_ids):
+            for page in self.api.query(soql):
+                records.extend(page)
+        found: dict[str, list[dict[str, Any]]] = {}
+        for who, tasks in open_by_who(records, key_field).items():
+            found.setdefault(_id15(who), []).extend(tasks)
+        return found
+
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
         zone = ZoneInfo(self.settings.org_timezone or self.timezone)
         key_field = self.settings.field("task_key")
         results: dict[str, WriteResult] = {}
-        records, keys = [], []
+        planned: list[tuple[TaskRequest, str]] = []
         for t in tasks:
             who = t.record_id
             email = normalize_email(t.email)
@@ -115,6 +129,20 @@ class SalesforceConnector(Connector):
                 who = self._lead_for(email)
             if not who:
                 results[t.key] = WriteResult(t.key, False, error="no Salesforce Lead and no e-mail to create one")
+                continue
+            planned.append((t, who))
+        # Adoption: an open leadsync task of the same lead under another key is that handoff's task.
+        existing = self._open_tasks([who for _, who in planned]) if planned else {}
+        records, keys = [], []
+        for t, who in planned:
+            open_tasks = existing.get(_id15(who)) or []
+            same = [task for task in open_tasks if task.get(key_field) == t.key]
+            if same:  # already created (an answer lost, a kill): nothing to send
+                results[t.key] = WriteResult(t.key, True, external_id=same[0].get("Id"))
+                continue
+            if open_tasks:  # created under another key by a run whose local state was lost
+                oldest = open_tasks[0]
+                results[t.key] = WriteResult(t.key, True, external_id=oldest.get("Id"), adopted_key=str(oldest[key_field]))
                 continue
             record = {"attributes": {"type": "Task"}, key_field: t.key, "WhoId": who,
                       "ActivityDate": t.due_at.astimezone(zone).date().isoformat(), "Subject": t.subject[:255],

@@ -37,3 +37,176 @@ def sf_api():
         router.post(f"{LOGIN}/services/oauth2/token").respond(200, json={
             "access_token": "00D!session-1", "instance_url": INSTANCE, "token_type": "Bearer", "id": "x", "issued_at": "1"})
         yield router
+
+
+# --- a world for end-to-end reliability tests: the fake org in this process, `leadsync` as a child ---
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from leadsync.connectors.testing.fakes.salesforce import SalesforceFake, seed_demo, sf_time  # noqa: E402
+from leadsync.connectors.testing.fakeserver import FakeServer  # noqa: E402
+from leadsync.connectors.testing.project import demo_project  # noqa: E402
+from leadsync.core.normalize import normalize_email  # noqa: E402
+from leadsync.core.state.store import StateStore  # noqa: E402
+
+ANCHOR = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
+REFRESH_TOKEN = "sf-rtok-SECRET-5Aep861"
+
+
+def kill_trials(default: int = 12) -> int:
+    """How many kill -9 trials to run: LEADSYNC_KILL_TRIALS, else a CI-sized default."""
+    return int(os.environ.get("LEADSYNC_KILL_TRIALS") or default)
+
+
+@dataclass
+class SalesforceWorld:
+    """A leadsync project whose CRM is the fake org; runs are `leadsync sync run` child processes."""
+
+    folder: Path
+    app: SalesforceFake
+    server: FakeServer
+    rng: random.Random = field(default_factory=lambda: random.Random(20261205))
+
+    def command_at(self, as_of: datetime) -> list[str]:
+        """The run command with another --as-of (a later moment of the same scenario)."""
+        command = self.command()
+        command[command.index("--as-of") + 1] = as_of.isoformat()
+        return command
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "leadsync", "--config", str(self.folder / "leadsync.toml"), "sync", "run",
+                "--json", "--as-of", ANCHOR.isoformat(), *args]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "LEADSYNC_CONNECTIONS__CRM__REFRESH_TOKEN": REFRESH_TOKEN,
+                "LEADSYNC_LOAD_PLUGINS": "salesforce"}
+
+    def run(self, timeout: float = 180, *, as_of: datetime | None = None) -> dict:
+        command = self.command_at(as_of) if as_of else self.command()
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=self.env())
+        assert REFRESH_TOKEN not in result.stdout + result.stderr
+        assert result.stdout, result.stderr[-2000:]
+        return json.loads(result.stdout)
+
+    def start(self) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env())
+
+    def store(self) -> StateStore:
+        return StateStore(self.folder / "state" / "state.db")
+
+    def lose_state(self) -> None:
+        """Delete the state database with its -wal and -shm, as a lost disk or a bad restore would."""
+        for suffix in ("", "-wal", "-shm"):
+            (self.folder / "state" / f"state.db{suffix}").unlink(missing_ok=True)
+
+    def mutate(self, count: int = 20) -> None:
+        """Edit a few Leads as a user would (new title, new SystemModstamp): scores move, some turn hot."""
+        for lead in self.rng.sample(self.app.records("Lead"), count):
+            lead["Title"] = self.rng.choice(["代表取締役社長", "CTO", "営業部長", "担当", "Marketing Manager", None])
+            lead["SystemModstamp"] = sf_time()
+
+    def vendor_tasks(self) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        for task in self.app.records("Task"):
+            if task.get("Leadsync_Key__c"):
+                found.setdefault(task["Leadsync_Key__c"], []).append(task)
+        return found
+
+    def vendor_scores(self) -> dict[str, tuple[str, str]]:
+        return {normalize_email(r["Email"]): (str(r["Leadsync_Score__c"]), r["Leadsync_Segment__c"])
+                for r in self.app.records("Lead") if r.get("Leadsync_Score__c") is not None}
+
+
+def make_salesforce_world(folder: Path, *, leads: int = 150, activities: int = 2500, latency: float = 0.0) -> SalesforceWorld:
+    app = SalesforceFake(refresh_token=REFRESH_TOKEN)
+    server = FakeServer(app, latency=latency).start()
+    app.url = server.url
+    seed_demo(app, ANCHOR, leads=leads, activities=activities)
+    crm = {"plugin": "salesforce", "login_url": server.url, "client_id": "sf-cid", "page_size": 200, "timeout_s": 5,
+           "roles": ["leads", "activities", "scores", "tasks"]}  # the refresh token comes from the environment
+    demo_project(folder, crm, anchor=ANCHOR, leads=leads, activities=activities,
+                 owners=("005000000000001", "005000000000002"))
+    return SalesforceWorld(folder, app, server)
+
+
+@pytest.fixture
+def sf_world(tmp_path: Path):
+    made: list[SalesforceWorld] = []
+
+    def factory(name: str = "world", **options) -> SalesforceWorld:
+        folder = tmp_path / name
+        folder.mkdir()
+        made.append(make_salesforce_world(folder, **options))
+        return made[-1]
+
+    yield factory
+    for world in made:
+        world.server.stop()
+
+
+def store_truth(store: StateStore) -> tuple[set[str], int, dict[str, tuple[str, str]], int]:
+    """Handoff task keys, pending outbox rows, email -> (score, segment) of CRM leads, dead letters."""
+    try:
+        handoff_keys = {row[0] for row in store.db.execute("SELECT task_key FROM handoffs")}
+        pending = store.db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        scores = {row[0]: (str(row[1]), row[2]) for row in store.db.execute(
+            "SELECT l.email, s.total, s.segment FROM scores s JOIN leads l ON l.key = s.lead_key "
+            "JOIN lead_refs r ON r.lead_key = s.lead_key AND r.connection = 'crm'")}
+        dead = store.db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
+    finally:
+        store.close()
+    return handoff_keys, pending, scores, dead
+
+
+def kill_trials_until_settled(world, trials: int) -> dict[str, float]:
+    """Run `trials` kill -9 trials (edit upstream, start a run, SIGKILL it at a random moment), then
+    rerun until a run has nothing left to do. Returns the figures."""
+    baseline = world.run()
+    assert baseline["exit_status"] == 0 and baseline["tasks_created"] > 0, baseline
+    for _ in range(3):  # a random edit may move no score; the kill window is a run that pushes
+        world.mutate()
+        started = time.monotonic()
+        second = world.run()
+        incremental = time.monotonic() - started
+        if second["scores_pushed"] > 0:
+            break
+    else:
+        raise AssertionError(f"edits moved no score: {second}")
+    killed = 0
+    began = time.monotonic()
+    for _ in range(trials):
+        world.mutate()
+        process = world.start()
+        time.sleep(world.rng.uniform(0.05, incremental))
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            killed += 1
+        process.communicate(timeout=120)
+    settle_runs = 0
+    for _ in range(5):
+        summary = world.run()
+        settle_runs += 1
+        assert summary["exit_status"] == 0, summary
+        if (summary["tasks_created"], summary["scores_pushed"], summary["tasks_planned"]) == (0, 0, 0):
+            break
+    else:
+        raise AssertionError(f"runs did not settle: {summary}")
+    return {"trials": trials, "killed": killed, "settle_runs": settle_runs,
+            "seconds": round(time.monotonic() - began, 1), "incremental_run_s": round(incremental, 2)}
+
+
+@pytest.fixture
+def reliability():
+    """The harness functions above, for test modules (conftest is not importable by name)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(trials=kill_trials, kill_until_settled=kill_trials_until_settled, truth=store_truth,
+                           anchor=ANCHOR)

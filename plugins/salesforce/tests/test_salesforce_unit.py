@@ -129,8 +129,12 @@ def test_scores_collection_results_in_input_order(make_sf, sf_api):
         "Leadsync_Scored_At__c": "2025-04-01T12:00:00+00:00"}
 
 
+NO_OPEN_TASKS = {"totalSize": 0, "done": True, "records": []}
+
+
 def test_tasks_upsert_on_the_external_id_with_org_date(make_sf, sf_api):
     sf = make_sf()
+    sf_api.get(f"{DATA}/query").respond(200, json=NO_OPEN_TASKS)
     route = sf_api.patch(f"{DATA}/composite/sobjects/Task/Leadsync_Key__c").respond(200, json=[
         {"id": "00T1", "success": True, "errors": [], "created": True}])
     due = datetime(2025, 4, 1, 16, 30, tzinfo=timezone.utc)  # 01:30 on 2 April in Tokyo
@@ -145,6 +149,7 @@ def test_tasks_upsert_on_the_external_id_with_org_date(make_sf, sf_api):
 
 def test_malformed_collection_answer_is_a_clear_error(make_sf, sf_api):
     sf = make_sf()
+    sf_api.get(f"{DATA}/query").respond(200, json=NO_OPEN_TASKS)
     sf_api.patch(f"{DATA}/composite/sobjects/Task/Leadsync_Key__c").respond(200, text="<html>")
     with pytest.raises(ConnectorError, match="not JSON"):
         sf.create_tasks([TaskRequest(key="k", lead_key="x", email=None, record_id="00Q1", owner=None,

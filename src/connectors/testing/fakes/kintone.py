@@ -3,7 +3,11 @@
 It answers like kintone: HTTP 400 ``CB_VA01`` with ``errors`` keyed ``records[i].CODE.value`` and an
 all-or-nothing PUT, 404 ``GAIA_RE01``, 401 ``CB_AU01`` without credentials, 400 ``GAIA_IA02`` for an
 invalid API token, 403 ``GAIA_NO01`` for a token of another app, 429 when asked to (``faults``),
-``limit`` ≤ 500 and ``offset`` ≤ 10,000, and UPDATED_TIME kept to the minute.
+``limit`` ≤ 500 and ``offset`` ≤ 10,000, and UPDATED_TIME kept to the minute. Queries take
+``and``/``or``, parentheses, comparisons and ``[not] in (...)``; a GET URL over 8 KB answers 414;
+``updateKey`` must name a field that prohibits duplicates, and no two records may share a value of
+such a field; ``fail_next_put`` answers the next PUT with a kintone error body (``{code, id,
+message, errors}``), e.g. 409 ``GAIA_CO02`` for a concurrent update.
 Use ``httpx.MockTransport(fake.handle)`` in-process, or mount ``fake.handle`` on a fake server.
 """
 
@@ -16,6 +20,7 @@ import threading
 from collections import deque
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -24,7 +29,98 @@ __all__ = ["KintoneFake"]
 _ORDER = re.compile(r"\s+order by\s+(\$id|\S+)\s+(asc|desc)", re.I)
 _LIMIT = re.compile(r"\s+limit\s+(\d+)", re.I)
 _OFFSET = re.compile(r"\s+offset\s+(\d+)", re.I)
-_COND = re.compile(r'^\s*(\$id|[^\s<>=!]+)\s*(>=|<=|!=|>|<|=)\s*("([^"]*)"|\d+)\s*$')
+
+
+_QTOKEN = re.compile(r'\s*(?:(?P<str>"(?:\\.|[^"\\])*")|(?P<num>-?\d+)|(?P<op>>=|<=|!=|=|<|>|\(|\)|,)|(?P<word>[^\s<>=!(),"]+))')
+
+
+class _QueryParser:
+    """kintone's query conditions: field op value, field [not] in (...), and/or, parentheses."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        while pos < len(text.rstrip()):
+            match = _QTOKEN.match(text, pos)
+            if not match or match.end() == pos:
+                raise ValueError(f"unexpected text at {pos}: {text[pos:pos + 20]!r}")
+            kind = match.lastgroup or ""
+            value = match.group(kind)
+            if kind == "str":
+                value = re.sub(r'\\(.)', r"\1", value[1:-1])
+            self.tokens.append((kind, value))
+            pos = match.end()
+        self.i = 0
+
+    def _peek_word(self, word: str) -> bool:
+        return self.i < len(self.tokens) and self.tokens[self.i][0] in ("word", "op") \
+            and self.tokens[self.i][1].lower() == word
+
+    def _take(self) -> tuple[str, str]:
+        if self.i >= len(self.tokens):
+            raise ValueError("the query ends too early")
+        self.i += 1
+        return self.tokens[self.i - 1]
+
+    def parse(self) -> Any:
+        node = self._or()
+        if self.i != len(self.tokens):
+            raise ValueError(f"unexpected {self.tokens[self.i][1]!r}")
+        return node
+
+    def _or(self) -> Any:
+        node = self._and()
+        while self._peek_word("or"):
+            self._take()
+            node = ("or", node, self._and())
+        return node
+
+    def _and(self) -> Any:
+        node = self._factor()
+        while self._peek_word("and"):
+            self._take()
+            node = ("and", node, self._factor())
+        return node
+
+    def _factor(self) -> Any:
+        if self._peek_word("("):
+            self._take()
+            node = self._or()
+            if self._take()[1] != ")":
+                raise ValueError("missing )")
+            return node
+        kind, code = self._take()
+        if kind != "word":
+            raise ValueError(f"expected a field code, got {code!r}")
+        negate = False
+        if self._peek_word("not"):
+            self._take()
+            negate = True
+            if not self._peek_word("in"):
+                raise ValueError("expected in after not")
+        if self._peek_word("in"):
+            self._take()
+            if self._take()[1] != "(":
+                raise ValueError("expected ( after in")
+            values = []
+            while True:
+                kind, value = self._take()
+                if kind not in ("str", "num"):
+                    raise ValueError(f"expected a value in the list, got {value!r}")
+                values.append(value)
+                sep = self._take()[1]
+                if sep == ")":
+                    break
+                if sep != ",":
+                    raise ValueError("expected , or )")
+            return ("in", code, values, negate)
+        kind, op = self._take()
+        if kind != "op" or op not in ("=", "!=", "<", "<=", ">", ">="):
+            raise ValueError(f"expected an operator after {code}")
+        kind, literal = self._take()
+        if kind not in ("str", "num"):
+            raise ValueError(f"expected a value after {code} {op}")
+        return ("cmp", code, op, literal)
 
 
 def _minute(moment: datetime | None = None) -> str:
@@ -48,6 +144,7 @@ class KintoneFake:
         self.tokens: dict[str, int] = {}
         self.users: dict[str, str] = {}  # login -> password
         self.faults: deque[tuple[int, dict[str, Any]]] = deque()
+        self.put_faults: deque[tuple[int | None, tuple[int, dict[str, Any]]]] = deque()  # (app, answer) of next PUTs
         self.log: list[tuple[str, str, dict[str, Any]]] = []
         self.deploys = 0
 
@@ -66,6 +163,11 @@ class KintoneFake:
             record_id = next(state["ids"])
             state["records"][record_id] = {**values, "$revision": 1, state["updated"]: _minute(updated)}
             return record_id
+
+    def fail_next_put(self, status: int, code: str, message: str, errors: dict[str, Any] | None = None,
+                      *, app: int | None = None) -> None:
+        """The next PUT records (to `app`, or any app) answers this kintone error body and applies nothing."""
+        self.put_faults.append((app, _error(status, code, message, errors)))
 
     def records(self, app: int) -> dict[int, dict[str, Any]]:
         return self.apps[app]["records"]
@@ -108,8 +210,14 @@ class KintoneFake:
             if path == "/k/v1/preview/app/deploy.json":
                 self.deploys += 1
                 return 200, {}
+            url = len(path) + 1 + len(urlencode({**params, **{f"fields[{i}]": f for i, f in enumerate(fields)}}))
+            if method == "GET" and url > 8192:  # kintone: a request URL over 8 KB is refused
+                return 414, {"message": "Request-URI Too Large"}
             if path == "/k/v1/records.json" and method == "GET":
                 return self._get(app, params.get("query", ""), fields)
+            if path == "/k/v1/records.json" and method == "PUT" and self.put_faults \
+                    and self.put_faults[0][0] in (None, app):
+                return self.put_faults.popleft()[1]
             if path == "/k/v1/records.json" and method == "PUT":
                 return self._put(app, body)
             return _error(404, "CB_NO01", "Not found")
@@ -156,17 +264,28 @@ class KintoneFake:
             return _error(400, "CB_VA01", "Missing or invalid input.", {"query": {"messages": ["offset must be 10000 or less."]}})
         order = _ORDER.search(query)
         where = _LIMIT.sub("", _OFFSET.sub("", _ORDER.sub("", query))).strip()
-        conditions = [c.strip().strip("()") for c in re.split(r"\s+and\s+", where, flags=re.I) if c.strip()]
-        rows = list(self.apps[app]["records"].items())
-        for condition in conditions:
-            match = _COND.match(condition)
-            if not match:
-                return _error(400, "GAIA_IQ11", f"The query is invalid: {condition}")
-            code, op, literal = match.group(1), match.group(2), match.group(4) if match.group(4) is not None else match.group(3)
-            rows = [(rid, rec) for rid, rec in rows if self._holds(rid, rec, code, op, literal)]
+        try:
+            condition = _QueryParser(where).parse() if where else None
+        except ValueError as exc:
+            return _error(400, "GAIA_IQ11", f"The query is invalid: {exc}")
+        rows = [(rid, rec) for rid, rec in self.apps[app]["records"].items()
+                if condition is None or self._matches(condition, rid, rec)]
         rows.sort(key=lambda item: item[0], reverse=bool(order and order.group(2).lower() == "desc"))
         page = rows[offset : offset + limit]
         return 200, {"records": [self._rendered(app, rid, rec, fields) for rid, rec in page], "totalCount": None}
+
+    def _matches(self, node: Any, record_id: int, record: dict[str, Any]) -> bool:
+        tag = node[0]
+        if tag == "and":
+            return self._matches(node[1], record_id, record) and self._matches(node[2], record_id, record)
+        if tag == "or":
+            return self._matches(node[1], record_id, record) or self._matches(node[2], record_id, record)
+        if tag == "in":
+            _, code, values, negate = node
+            inside = (str(record_id) if code == "$id" else str(record.get(code, "") or "")) in values
+            return not inside if negate else inside
+        _, code, op, literal = node
+        return self._holds(record_id, record, code, op, literal)
 
     @staticmethod
     def _holds(record_id: int, record: dict[str, Any], code: str, op: str, literal: str) -> bool:
@@ -175,7 +294,8 @@ class KintoneFake:
         if code == "$id":
             left, right = record_id, int(literal)
         else:
-            left, right = str(record.get(code, "")), literal
+            value = record.get(code)
+            left, right = ("" if value is None else str(value)), literal
             if re.fullmatch(r"\d{4}-\d\d-\d\dT.*", right):
                 left = datetime.fromisoformat(left.replace("Z", "+00:00")) if left else datetime.min.replace(tzinfo=timezone.utc)
                 right = datetime.fromisoformat(right.replace("Z", "+00:00"))
@@ -218,6 +338,17 @@ class KintoneFake:
             if "updateKey" in item and target is None:
                 values[item["updateKey"]["field"]] = item["updateKey"]["value"]
             plan.append((target, values))
+        unique = [code for code, prop in props.items() if prop.get("unique")]
+        claimed: dict[tuple[str, str], int | None] = {}
+        for index, (target, values) in enumerate(plan):  # "prohibit duplicate values", as kintone enforces it
+            for code in unique:
+                value = values.get(code)
+                if value in (None, ""):
+                    continue
+                holders = [rid for rid, rec in state["records"].items() if str(rec.get(code)) == str(value) and rid != target]
+                if holders or (code, str(value)) in claimed:
+                    errors[f"records[{index}].{code}.value"] = {"messages": ["This value already exists in another record."]}
+                claimed[(code, str(value))] = target
         if errors:
             return _error(400, "CB_VA01", "Missing or invalid input.", errors)
         answer = []

@@ -6,6 +6,11 @@ allocation is spent, ``Sforce-Limit-Info`` on every answer, collection results i
 with ``created`` on upserts. The SOQL subset: SELECT fields FROM object [WHERE ...] [ORDER BY ...]
 [LIMIT n] with AND/OR/NOT, parentheses, = != < <= > >=, IN (...), strings, datetimes, numbers,
 null, true/false.
+
+Strict where leadsync relies on it: a custom field marked unique rejects a second record with the
+same value (``DUPLICATE_VALUE``), upserts need an External ID field, a URI over 16,384 bytes is
+answered 414, and ``lock_rows`` makes the next task upserts fail per record with
+``UNABLE_TO_LOCK_ROW`` (nothing applied), as a row held by another transaction does.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 from leadsync.connectors.testing.fakeserver import FakeApp, Request, Response, route
 
@@ -37,6 +43,16 @@ PRIORITIES = {"High", "Normal", "Low"}
 def sf_time(moment: datetime | None = None) -> str:
     moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def with_checksum(id15: str) -> str:
+    """The 18-character form of a 15-character id: a suffix encoding each 5-character chunk's capitals."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    suffix = ""
+    for start in range(0, 15, 5):
+        bits = sum(1 << i for i, ch in enumerate(id15[start:start + 5]) if "A" <= ch <= "Z")
+        suffix += alphabet[bits]
+    return id15 + suffix
 
 
 def errors(message: str, code: str, fields: list[str] | None = None) -> list[dict[str, Any]]:
@@ -231,12 +247,12 @@ class SalesforceFake(FakeApp):
 
     def initial_state(self) -> dict[str, Any]:
         return {"objects": {name: {} for name in STANDARD}, "custom_fields": {name: {} for name in STANDARD},
-                "sessions": {}, "cursors": {}, "next_id": 1, "api_used": 0,
+                "sessions": {}, "cursors": {}, "next_id": 1, "api_used": 0, "locks": {"count": 0, "keys": []},
                 "config": {"daily_limit": 100_000, "session_lifetime_s": 7200, **self._creds}}
 
     # -- seeding and inspection --------------------------------------------------------------
     def add(self, obj: str, fields: dict[str, Any], *, modstamp: datetime | None = None) -> str:
-        record_id = f"{PREFIX[obj]}{self.state['next_id']:015d}"
+        record_id = with_checksum(f"{PREFIX[obj]}{self.state['next_id']:012d}")
         self.state["next_id"] += 1
         stamp = sf_time(modstamp)
         record = {"Id": record_id, "CreatedDate": stamp, **fields, "SystemModstamp": stamp}
@@ -255,6 +271,33 @@ class SalesforceFake(FakeApp):
                      "Leadsync_Segment__c", "Leadsync_Sheet_Version__c", "Leadsync_Scored_At__c"):
             self.define_field("Lead", name)
         self.define_field("Task", "Leadsync_Key__c", external_id=True, unique=True)
+
+    def lock_rows(self, count: int = 0, *, keys: tuple[str, ...] = ()) -> None:
+        """The next `count` task upsert records (or every upsert of these keys, once each) fail with
+        UNABLE_TO_LOCK_ROW and change nothing."""
+        self.state["locks"] = {"count": count, "keys": list(keys)}
+
+    def _locked(self, key: Any) -> bool:
+        locks = self.state.setdefault("locks", {"count": 0, "keys": []})
+        if key in locks["keys"]:
+            locks["keys"].remove(key)
+            return True
+        if locks["count"] > 0:
+            locks["count"] -= 1
+            return True
+        return False
+
+    def _duplicate(self, obj: str, fields: dict[str, Any], own_id: str | None) -> dict[str, Any] | None:
+        """DUPLICATE_VALUE when a unique custom field's value is held by another record."""
+        for name, spec in self.state["custom_fields"][obj].items():
+            value = fields.get(name)
+            if not spec.get("unique") or value in (None, ""):
+                continue
+            for other in self.state["objects"][obj].values():
+                if other["Id"] != own_id and other.get(name) == value:
+                    return {"statusCode": "DUPLICATE_VALUE", "fields": [name],
+                            "message": f"duplicate value found: {name} duplicates value on record with id: {other['Id']}"}
+        return None
 
     def records(self, obj: str) -> list[dict[str, Any]]:
         return list(self.state["objects"][obj].values())
@@ -279,6 +322,10 @@ class SalesforceFake(FakeApp):
         expiry = self.state["sessions"].get(request.bearer or "")
         if expiry is None or expiry < time.time():
             return Response(401, json=errors("Session expired or invalid", "INVALID_SESSION_ID"))
+        uri = len(request.path) + 1 + len(urlencode(request.query_lists, doseq=True))
+        if uri + sum(len(k) + len(v) + 4 for k, v in request.headers.items()) > 16_384:
+            status = 414 if uri > 16_384 else 431
+            return Response(status, body="URI Too Long" if status == 414 else "Request Header Fields Too Large")
         if self.state["api_used"] >= self.state["config"]["daily_limit"]:
             return self._answer(403, errors("TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED"))
         self.state["api_used"] += 1
@@ -392,13 +439,13 @@ class SalesforceFake(FakeApp):
             kind, record_id = record["attributes"]["type"], str(record.get("id") or "")
             stored = self.state["objects"][kind].get(record_id)
             fields = {k: v for k, v in record.items() if k not in ("attributes", "id")}
-            problem = self._problem(kind, fields) if stored else {
+            problem = (self._problem(kind, fields) or self._duplicate(kind, fields, record_id)) if stored else {
                 "statusCode": "ENTITY_IS_DELETED" if record_id.startswith(PREFIX[kind]) else "MALFORMED_ID",
                 "message": "entity is deleted" if record_id.startswith(PREFIX[kind]) else f"bad id {record_id}", "fields": []}
             if problem:
                 results.append({"success": False, "errors": [problem]})
                 continue
-            stored.update(fields, SystemModstamp=sf_time())
+            self._save(kind, stored, fields)
             results.append({"id": record_id, "success": True, "errors": []})
         return self._answer(200, results)
 
@@ -420,16 +467,29 @@ class SalesforceFake(FakeApp):
             if problem:
                 results.append({"success": False, "errors": [problem]})
                 continue
+            if obj == "Task" and self._locked(key):
+                results.append({"success": False, "errors": [{
+                    "statusCode": "UNABLE_TO_LOCK_ROW", "fields": [],
+                    "message": f"unable to obtain exclusive access to this record or 1 records: {fields.get('WhoId')}"}]})
+                continue
             found = [r for r in self.records(obj) if r.get(field) == key]
+            problem = self._duplicate(obj, fields, found[0]["Id"] if len(found) == 1 else None)
             if len(found) > 1:
                 results.append({"success": False, "errors": [{"statusCode": "DUPLICATE_EXTERNAL_ID", "message": "more than one record", "fields": [field]}]})
+            elif problem:
+                results.append({"success": False, "errors": [problem]})
             elif found:
-                found[0].update(fields, SystemModstamp=sf_time())
+                self._save(obj, found[0], fields)
                 results.append({"id": found[0]["Id"], "success": True, "errors": [], "created": False})
             else:
                 new_id = self.add(obj, {**fields, "IsClosed": fields.get("Status") == "Completed"})
                 results.append({"id": new_id, "success": True, "errors": [], "created": True})
         return self._answer(200, results)
+
+    def _save(self, obj: str, stored: dict[str, Any], fields: dict[str, Any]) -> None:
+        stored.update(fields, SystemModstamp=sf_time())
+        if obj == "Task" and "Status" in fields:
+            stored["IsClosed"] = fields["Status"] == "Completed"  # IsClosed follows the status
 
     @route("POST", rf"{_V}/sobjects/(?P<obj>Lead|Task)")
     def create(self, request: Request) -> Response:
@@ -440,6 +500,9 @@ class SalesforceFake(FakeApp):
         unknown = [f for f in fields if f not in self._fields(obj)]
         if unknown:
             return self._answer(400, errors(f"No such column '{unknown[0]}' on sobject of type {obj}", "INVALID_FIELD"))
+        duplicate = self._duplicate(obj, fields, None)
+        if duplicate:
+            return self._answer(400, errors(duplicate["message"], "DUPLICATE_VALUE", duplicate["fields"]))
         return self._answer(201, {"id": self.add(obj, fields), "success": True, "errors": []})
 
     @route("GET", rf"{_V}/sobjects/(?P<obj>\w+)/describe")

@@ -1,0 +1,66 @@
+"""`leadsync sync run` as a child process against the fake kintone: concurrent updates, kill -9."""
+
+from __future__ import annotations
+
+
+def assert_exactly_once(world, truth) -> None:
+    handoff_keys, pending, scores, dead = truth(world.store())
+    tasks = world.vendor_tasks()
+    assert {key: len(found) for key, found in tasks.items() if len(found) > 1} == {}, "a task was created twice"
+    assert set(tasks) == handoff_keys, "every handoff has exactly its one task in the CRM"
+    assert pending == 0 and dead == 0
+    assert world.vendor_scores() == scores, "every score the state store holds is the one the CRM holds"
+
+
+def test_a_concurrent_update_on_the_task_put_ends_one_run_later_in_exactly_one_task(kt_world, reliability):
+    world = kt_world()
+    first = world.run()  # scores and tasks; then a new hot lead meets a concurrent update
+    assert first["exit_status"] == 0 and first["tasks_created"] > 0
+    for _ in range(12):  # edit leads until one turns hot: its task PUT meets the concurrent update
+        world.fake.put_faults.clear()
+        world.fake.fail_next_put(409, "GAIA_CO02", "The revision is not the latest. Someone may update a record.", app=30)
+        world.mutate()
+        summary = world.run()
+        assert summary["dead_lettered"] == 0, summary
+        if not world.fake.put_faults:
+            break
+        assert summary["exit_status"] == 0, summary
+    assert not world.fake.put_faults, "no task PUT met the fault"
+    assert summary["retry_later"] >= 1 and summary["tasks_created"] == summary["tasks_planned"] - summary["retry_later"]
+    assert summary["exit_status"] == 6, summary  # 6: writes wait for the next run
+    settle = world.run()
+    assert settle["exit_status"] == 0 and settle["dead_lettered"] == 0, settle
+    again = world.run()
+    assert (again["tasks_created"], again["scores_pushed"]) == (0, 0), again
+    assert_exactly_once(world, reliability.truth)
+
+
+def test_kill_minus_9_at_random_moments_then_rerun_exactly_one_task_per_handoff(kt_world, reliability):
+    world = kt_world(latency=0.01)
+    figures = reliability.kill_until_settled(world, reliability.trials())
+    print(f"\nkintone kill -9 figures: {figures}")
+    assert figures["killed"] >= max(1, figures["trials"] // 2), figures
+    assert_exactly_once(world, reliability.truth)
+
+
+
+def test_lost_state_then_a_run_creates_no_task_it_adopts_the_open_ones(kt_world, reliability):
+    """The state database (with -wal and -shm) is gone after the CRM got its tasks: the next run,
+    an hour later (so every handoff is planned under a new key), creates no task."""
+    from datetime import timedelta
+
+    world = kt_world()
+    first = world.run()
+    assert first["exit_status"] == 0 and first["tasks_created"] > 0, first
+    before = world.vendor_tasks()
+    world.lose_state()
+    later = reliability.anchor + timedelta(hours=1)
+    again = world.run(as_of=later)
+    assert again["exit_status"] == 0 and again["dead_lettered"] == 0, again
+    assert again["tasks_planned"] >= len(before), "the handoffs were planned again under new keys"
+    assert world.vendor_tasks().keys() == before.keys(), "no new task: every handoff adopted its open task"
+    assert {k: len(v) for k, v in world.vendor_tasks().items() if len(v) > 1} == {}
+    handoff_keys, pending, _, _ = reliability.truth(world.store())
+    assert handoff_keys == set(before) and pending == 0, "the handoffs are tracked under the CRM's keys"
+    settled = world.run(as_of=later)
+    assert (settled["tasks_created"], settled["tasks_planned"]) == (0, 0), settled
