@@ -6,7 +6,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from leadsync.connectors.errors import (
     RateLimitExhausted,
     VendorUnavailable,
 )
+from leadsync.connectors.paging import JsonPage, PageRequest, Paginator, paginate
 from leadsync.connectors.ratelimit import RateLimiter
 from leadsync.connectors.redact import redact, register_secret
 from leadsync.connectors.retry import (
@@ -81,6 +82,7 @@ class HttpClient:
     `max_retry_time_s` seconds waiting between attempts. A request that is not
     idempotent (POST by default) is resent only when it cannot have been applied (connection never
     made, 429, 503); otherwise `AmbiguousWriteError` tells the caller to look before creating.
+    `sleep` is how the client waits between attempts (tests inject one that returns at once).
     """
 
     def __init__(
@@ -115,7 +117,7 @@ class HttpClient:
         self.backoff_max = backoff_max
         self.max_wait_s = max_wait_s
         self.max_retry_time_s = max_retry_time_s
-        self._sleep = sleep
+        self.sleep = sleep
         self._rng = rng
         for secret in secrets:
             register_secret(secret)
@@ -164,6 +166,32 @@ class HttpClient:
 
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
+
+    # -- paged reads ---------------------------------------------------------------------------
+    def fetch_json(self, request: PageRequest) -> dict[str, Any]:
+        """Send `request`; its answer as a JSON object (ConnectorError when it is not one)."""
+        response = self.request(
+            request.method,
+            request.url,
+            endpoint=request.endpoint,
+            params=request.params or None,
+            json=request.json,
+            headers=request.headers or None,
+            idempotent=request.idempotent,
+        )
+        try:
+            payload = response.json()
+        except ValueError:
+            raise ConnectorError(f"{request.method} {redact(request.url)} answered a body that is not JSON") from None
+        if not isinstance(payload, dict):
+            raise ConnectorError(
+                f"{request.method} {redact(request.url)} answered {type(payload).__name__}, not a JSON object"
+            )
+        return payload
+
+    def paginate(self, request: PageRequest, paginator: Paginator) -> Iterator[JsonPage]:
+        """The pages of a paged read, each fetched when the previous one was consumed."""
+        return paginate(self.fetch_json, request, paginator)
 
     # -- the request ---------------------------------------------------------------------------
     def request(
@@ -227,7 +255,7 @@ class HttpClient:
             retry=tenacity.retry_if_exception_type(_Retry),
             stop=tenacity.stop_after_attempt(self.max_retries + 1) | self._out_of_retry_time,
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=lambda seconds: self.sleep(seconds),
             before_sleep=lambda state: self._log_retry(method, url, state),
             reraise=True,
         )
