@@ -1,4 +1,4 @@
-"""Test helpers for plugin authors: fake vendor servers on 127.0.0.1 (see docs/plugins/testing.md)."""
+"""Test helpers for plugin authors: fake vendor servers on 127.0.0.1 and the demo data (docs/plugins/testing.md)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from leadsync.connectors.testing.fakeserver import (
     spawn_fake_server,
 )
 from leadsync.connectors.testing.project import DemoProject, demo_project
+from leadsync.core.demo import generate_demo
 
 __all__ = [
     "DemoProject",
@@ -25,6 +26,7 @@ __all__ = [
     "Request",
     "Response",
     "demo_project",
+    "generate_demo",
     "route",
     "spawn_fake_server",
 ]

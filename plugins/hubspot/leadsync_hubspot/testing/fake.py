@@ -16,8 +16,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from leadsync.connectors.testing.fakes.hubspot_search import OPERATORS, SEARCH_CAP, matches, search_page
-from leadsync.connectors.testing.fakeserver import FakeApp, Request, Response, route
+from leadsync.connectors import parse_datetime, parse_employees
+from leadsync.connectors.testing import FakeApp, Request, Response, generate_demo, route
+
+from leadsync_hubspot.testing.search import OPERATORS, SEARCH_CAP, matches, search_page
 
 __all__ = ["OPERATORS", "SEARCH_CAP", "HubSpotFake", "error_body", "matches", "search_page", "seed_demo"]
 
@@ -528,9 +530,6 @@ class HubSpotFake(FakeApp):
 def seed_demo(app: HubSpotFake, anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000,
               with_properties: bool = True) -> dict[str, str]:
     """Fill the fake with the demo leads as contacts and their calls/meetings; returns e-mail -> id."""
-    from leadsync.core.demo import generate_demo
-    from leadsync.core.normalize import parse_datetime, parse_employees
-
     data = generate_demo(anchor, seed=seed, leads=leads, activities=activities)
     ids: dict[str, str] = {}
     for row in data.leads:
