@@ -72,15 +72,16 @@ def _dig(payload: Any, path: Sequence[str]) -> Any:
 class Paginator:
     """Base of every paginator: the records' key, the next state, the next request, loop detection."""
 
-    def __init__(self, items: str, *, vendor: str = "vendor") -> None:
+    def __init__(self, items: str, *, vendor: str = "vendor", optional: bool = False) -> None:
         self.items_key = items
         self.vendor = vendor
+        self.optional = optional  # True: an answer without the key is an empty page
         self._seen: set[Hashable] = set()
 
     def items(self, payload: dict[str, Any]) -> list[Any]:
         """The records of one answer; ConnectorError when the answer has no list there."""
         found = payload.get(self.items_key)
-        if found is None:
+        if found is None and self.optional:
             found = []
         if not isinstance(found, list):
             raise ConnectorError(f"{self.vendor} answer has no {self.items_key} list")
@@ -120,8 +121,9 @@ class TokenPaginator(Paginator):
         *,
         more_path: Sequence[str] | None = None,
         vendor: str = "vendor",
+        optional: bool = False,
     ) -> None:
-        super().__init__(items, vendor=vendor)
+        super().__init__(items, vendor=vendor, optional=optional)
         self.token_path = tuple(token_path)
         self.param = param
         self.more_path = tuple(more_path) if more_path is not None else None

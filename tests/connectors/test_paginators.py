@@ -57,9 +57,9 @@ def test_token_paginator_with_more_flag_follows_empty_pages_and_detects_loops() 
     pages = {
         "/acts?nextPageToken=t0": {"result": [], "moreResult": True, "nextPageToken": "t1"},
         "/acts?nextPageToken=t1": {"result": [7], "moreResult": True, "nextPageToken": "t2"},
-        "/acts?nextPageToken=t2": {"moreResult": False, "nextPageToken": "t3"},
+        "/acts?nextPageToken=t2": {"moreResult": False, "nextPageToken": "t3"},  # no result: empty
     }
-    paginator = TokenPaginator("result", ("nextPageToken",), "nextPageToken", more_path=("moreResult",))
+    paginator = TokenPaginator("result", ("nextPageToken",), "nextPageToken", more_path=("moreResult",), optional=True)
     paginator.start("t0")
     got = list(client(pages, calls).paginate(PageRequest("/acts", params={"nextPageToken": "t0"}), paginator))
     assert [p.items for p in got] == [[], [7], []]

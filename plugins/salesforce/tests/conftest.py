@@ -13,8 +13,8 @@ INSTANCE = "https://acme.my.salesforce.com"
 
 def _make(**keys: object) -> SalesforceConnector:
     values = {"plugin": "salesforce", "client_id": "cid", "client_secret": "csecret", "refresh_token": "rtok", **keys}
-    connector = SalesforceConnector("crm", SalesforceSettings.model_validate(values), timezone="Asia/Tokyo")
-    connector.api.client._sleep = lambda seconds: None
+    connector = SalesforceConnector("crm", SalesforceSettings.model_validate(values), timezone="Asia/Tokyo",
+                                    sleep=lambda seconds: None)
     return connector
 
 
@@ -51,10 +51,10 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from leadsync.connectors.testing.fakes.salesforce import SalesforceFake, seed_demo, sf_time  # noqa: E402
-from leadsync.connectors.testing.fakeserver import FakeServer  # noqa: E402
-from leadsync.connectors.testing.project import demo_project  # noqa: E402
-from leadsync.core.normalize import normalize_email  # noqa: E402
+from leadsync_salesforce.testing import SalesforceFake, seed_demo, sf_time  # noqa: E402
+from leadsync.connectors.testing import FakeServer  # noqa: E402
+from leadsync.connectors.testing import demo_project  # noqa: E402
+from leadsync.connectors import normalize_email  # noqa: E402
 from leadsync.core.state.store import StateStore  # noqa: E402
 
 ANCHOR = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)

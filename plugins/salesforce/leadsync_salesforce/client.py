@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 import httpx
 
-from leadsync.connectors.errors import ConnectorError
-from leadsync.connectors.http import HttpClient
-from leadsync.connectors.ratelimit import RateLimiter
-from leadsync.connectors.retry import Resolution
+from leadsync.connectors import ConnectorError, HttpClient, NextUrlPaginator, PageRequest, RateLimiter, Resolution
 
 from leadsync_salesforce.auth import build_auth
 from leadsync_salesforce.settings import SalesforceSettings
 
-__all__ = ["SalesforceApi", "classify", "soql_datetime", "soql_string"]
+__all__ = ["SalesforceClient", "classify", "parse_sf_datetime", "soql_datetime", "soql_string"]
 
 
 def _codes(response: httpx.Response) -> set[str]:
@@ -59,13 +57,18 @@ def parse_sf_datetime(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-class SalesforceApi:
-    """One org's REST API at the instance the token response names."""
+class SalesforceClient:
+    """One org's REST API at the instance the token response names; `http` sends the calls."""
 
-    def __init__(self, settings: SalesforceSettings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.settings = settings
         self.auth = build_auth(settings)
-        self.client = HttpClient(
+        self.http = HttpClient(
             base_url=settings.base_url or settings.login_url,
             auth=self.auth,
             timeout=settings.timeout_s,
@@ -73,12 +76,13 @@ class SalesforceApi:
             limiter=RateLimiter({}),  # no per-second limit; Sforce-Limit-Info stops a spent daily quota
             classify=classify,
             transport=transport,
+            sleep=sleep,
         )
 
     @property
     def data_url(self) -> str:
         if self.auth.needs_refresh() and getattr(self.auth, "instance_url", None) is None:
-            self.auth.refresh(self.client)
+            self.auth.refresh(self.http)
         instance = getattr(self.auth, "instance_url", None) or self.settings.base_url
         if not instance:
             raise ConnectorError("Salesforce token response has no instance_url and no base_url is set")
@@ -95,21 +99,14 @@ class SalesforceApi:
 
     def query(self, soql: str) -> Iterator[list[dict[str, Any]]]:
         """Pages of records of one SOQL query, following nextRecordsUrl until done."""
-        headers = {"Sforce-Query-Options": f"batchSize={self.settings.page_size}"}
-        response = self.client.get(f"{self.data_url}/query", params={"q": soql}, headers=headers)
-        seen: set[str] = set()
-        while True:
-            payload = self.json(response, "query")
-            if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
-                raise ConnectorError("Salesforce query answer has no records list")
-            yield payload["records"]
-            next_url = payload.get("nextRecordsUrl")
-            if payload.get("done", True) or not next_url:
-                return
-            if next_url in seen:
-                raise ConnectorError(f"Salesforce handed back {next_url} twice")
-            seen.add(next_url)
-            response = self.client.get(f"{self.instance()}{next_url}", headers=headers)
+        request = PageRequest(
+            f"{self.data_url}/query",
+            params={"q": soql},
+            headers={"Sforce-Query-Options": f"batchSize={self.settings.page_size}"},
+        )
+        paginator = NextUrlPaginator("records", ("nextRecordsUrl",), done_path=("done",), vendor="Salesforce query")
+        for page in self.http.paginate(request, paginator):
+            yield page.items
 
     def close(self) -> None:
-        self.client.close()
+        self.http.close()

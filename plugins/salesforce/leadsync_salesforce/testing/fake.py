@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from leadsync.connectors.testing.fakeserver import FakeApp, Request, Response, route
+from leadsync.connectors import parse_datetime, parse_employees
+from leadsync.connectors.testing import FakeApp, Request, Response, generate_demo, route
 
 __all__ = ["SalesforceFake", "SoqlError", "parse_soql", "seed_demo"]
 
@@ -518,9 +519,6 @@ class SalesforceFake(FakeApp):
 def seed_demo(app: SalesforceFake, anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000,
               with_fields: bool = True) -> dict[str, str]:
     """The demo leads as Leads, calls as Tasks, meetings as Events, webinars as CampaignMembers."""
-    from leadsync.core.demo import generate_demo
-    from leadsync.core.normalize import parse_datetime, parse_employees
-
     data = generate_demo(anchor, seed=seed, leads=leads, activities=activities)
     ids: dict[str, str] = {}
     for row in data.leads:
