@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from leadsync.connectors.testing.fakes.kintone import KintoneFake
+from leadsync_kintone.testing import KintoneFake
 from leadsync_kintone.connector import KintoneConnector
 from leadsync_kintone.settings import KintoneSettings
 
@@ -47,8 +47,8 @@ def kintone_connector(kintone_fake: KintoneFake) -> Callable[..., KintoneConnect
         }
         transport = overrides.pop("transport", None) or httpx.MockTransport(kintone_fake.handle)
         values.pop("transport", None)
-        connector = KintoneConnector("crm", KintoneSettings(**values), timezone="Asia/Tokyo", transport=transport)
-        connector.api.http._sleep = lambda seconds: None
+        connector = KintoneConnector("crm", KintoneSettings(**values), timezone="Asia/Tokyo", transport=transport,
+                                     sleep=lambda seconds: None)
         made.append(connector)
         return connector
 
@@ -69,10 +69,9 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from leadsync.connectors.testing.fakes.kintone import _minute, make_app, seed_demo  # noqa: E402
-from leadsync.connectors.testing.fakeserver import FakeServer  # noqa: E402
-from leadsync.connectors.testing.project import demo_project  # noqa: E402
-from leadsync.core.normalize import normalize_email  # noqa: E402
+from leadsync_kintone.testing import make_app, minute, seed_demo  # noqa: E402
+from leadsync.connectors.testing import FakeServer, demo_project  # noqa: E402
+from leadsync.connectors import normalize_email  # noqa: E402
 from leadsync.core.state.store import StateStore  # noqa: E402
 
 ANCHOR = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
@@ -132,7 +131,7 @@ class KintoneWorld:
                 record = records[record_id]
                 record["役職"] = self.rng.choice(["代表取締役社長", "CTO", "営業部長", "担当", "Marketing Manager", ""])
                 record["$revision"] += 1
-                record["更新日時"] = _minute()
+                record["更新日時"] = minute()
 
     def vendor_tasks(self) -> dict[str, list[dict]]:
         found: dict[str, list[dict]] = {}

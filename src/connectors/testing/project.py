@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from leadsync.core.demo import generate_demo, write_demo
+from leadsync.core.demo import write_demo
 
 __all__ = ["DemoProject", "demo_project", "toml_table"]
 

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
 
-from leadsync.connectors.auth import HeaderToken
-from leadsync.connectors.batching import BatchRejected
-from leadsync.connectors.errors import AuthError, ClientError, ConnectorError
-from leadsync.connectors.http import HttpClient
-from leadsync.connectors.ratelimit import Rate, RateLimiter
-from leadsync.connectors.retry import Resolution, default_classify
+from leadsync.connectors import (
+    AuthError,
+    BatchRejected,
+    ClientError,
+    ConnectorError,
+    HeaderToken,
+    HttpClient,
+    KeysetPaginator,
+    PageRequest,
+    Rate,
+    RateLimiter,
+    Resolution,
+    default_classify,
+    paginate,
+)
 
 from leadsync_kintone.settings import KintoneSettings
 
-__all__ = ["KintoneApi", "classify_kintone", "record_errors"]
+__all__ = ["KintoneClient", "classify_kintone", "record_errors"]
 
 # kintone error codes that mean the credentials (not the request) are wrong [VENDORS.md, kintone].
 AUTH_CODES = frozenset({"CB_AU01", "CB_WA01", "GAIA_IA02", "GAIA_NO01", "CB_NO02"})
@@ -57,10 +67,16 @@ def record_errors(body: Any) -> dict[int, str]:
     return found
 
 
-class KintoneApi:
+class KintoneClient:
     """Calls to one kintone domain."""
 
-    def __init__(self, settings: KintoneSettings, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: KintoneSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.settings = settings
         if settings.api_token is not None:
             auth = HeaderToken("X-Cybozu-API-Token", settings.api_token)
@@ -80,6 +96,7 @@ class KintoneApi:
             classify=classify_kintone,
             secrets=secrets,
             transport=transport,
+            sleep=sleep,
         )
 
     def close(self) -> None:
@@ -113,22 +130,21 @@ class KintoneApi:
     def seek(self, app: int, condition: str, fields: Sequence[str], after_id: int) -> Iterator[list[dict[str, Any]]]:
         """Pages of records matching `condition` with $id > after_id, by $id ascending (no offset)."""
         limit = self.settings.page_size
-        while True:
-            where = f"({condition}) and $id > {after_id}" if condition else f"$id > {after_id}"
-            params = {"app": app, "query": f"{where} order by $id asc limit {limit}"}
-            for i, code in enumerate(fields):
-                params[f"fields[{i}]"] = code
-            body = self.call("GET", "/k/v1/records.json", params=params)
-            records = body.get("records")
-            if not isinstance(records, list):
-                raise ConnectorError(f"kintone: records of app {app} came without a 'records' list")
-            yield records
-            if len(records) < limit:
-                return
-            try:
-                after_id = int(records[-1]["$id"]["value"])
-            except (KeyError, TypeError, ValueError):
-                raise ConnectorError(f"kintone: a record of app {app} has no $id; cannot page") from None
+        params: dict[str, Any] = {"app": app}
+        for i, code in enumerate(fields):
+            params[f"fields[{i}]"] = code
+
+        def after(request: PageRequest, last: int) -> PageRequest:
+            where = f"({condition}) and $id > {last}" if condition else f"$id > {last}"
+            return request.with_params(query=f"{where} order by $id asc limit {limit}")
+
+        paginator = KeysetPaginator(
+            "records", limit=limit, key=lambda record: int(record["$id"]["value"]), build=after,
+            vendor=f"kintone: records of app {app}",
+        )
+        fetch = lambda request: self.call("GET", request.url, params=request.params)  # noqa: E731
+        for page in paginate(fetch, paginator.first(PageRequest("/k/v1/records.json", params=params), after_id), paginator):
+            yield page.items
 
     def put_records(self, app: int, records: list[dict[str, Any]], *, upsert: bool) -> list[dict[str, Any]]:
         """PUT /k/v1/records.json (≤100, all-or-nothing). CB_VA01 raises BatchRejected naming records."""

@@ -24,7 +24,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-__all__ = ["KintoneFake"]
+from leadsync.connectors.testing import FakeApp, Request, Response, generate_demo, route
+
+__all__ = ["KintoneFake", "make_app", "minute", "seed_demo"]
 
 _ORDER = re.compile(r"\s+order by\s+(\$id|\S+)\s+(asc|desc)", re.I)
 _LIMIT = re.compile(r"\s+limit\s+(\d+)", re.I)
@@ -123,7 +125,7 @@ class _QueryParser:
         return ("cmp", code, op, literal)
 
 
-def _minute(moment: datetime | None = None) -> str:
+def minute(moment: datetime | None = None) -> str:
     moment = moment or datetime.now(timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:00Z")
 
@@ -161,7 +163,7 @@ class KintoneFake:
         with self.lock:
             state = self.apps[app]
             record_id = next(state["ids"])
-            state["records"][record_id] = {**values, "$revision": 1, state["updated"]: _minute(updated)}
+            state["records"][record_id] = {**values, "$revision": 1, state["updated"]: minute(updated)}
             return record_id
 
     def fail_next_put(self, status: int, code: str, message: str, errors: dict[str, Any] | None = None,
@@ -355,13 +357,13 @@ class KintoneFake:
         for target, values in plan:  # all-or-nothing: applied only once every record validated
             if target is None or target not in state["records"]:
                 target = next(state["ids"]) if target is None else target
-                state["records"][target] = {**values, "$revision": 1, state["updated"]: _minute()}
+                state["records"][target] = {**values, "$revision": 1, state["updated"]: minute()}
                 answer.append({"id": str(target), "revision": "1", "operation": "INSERT"})
             else:
                 record = state["records"][target]
                 record.update(values)
                 record["$revision"] += 1
-                record[state["updated"]] = _minute()
+                record[state["updated"]] = minute()
                 answer.append({"id": str(target), "revision": str(record["$revision"]), "operation": "UPDATE"})
         if not upsert:
             answer = [{"id": a["id"], "revision": a["revision"]} for a in answer]
@@ -370,8 +372,6 @@ class KintoneFake:
 
 def seed_demo(fake: KintoneFake, anchor: datetime, app: int = 10, **options: int) -> int:
     """Put the demo leads (leadsync.core.demo) into the leads app; returns how many."""
-    from leadsync.core.demo import generate_demo
-
     data = generate_demo(anchor, **options)
     for row in data.leads:
         fake.add_record(app, {"メールアドレス": row.get("email") or "", "会社名": row.get("company") or "",
@@ -383,7 +383,6 @@ def seed_demo(fake: KintoneFake, anchor: datetime, app: int = 10, **options: int
 
 def make_app(fake: KintoneFake) -> Any:
     """The fake as a FakeApp for leadsync.connectors.testing.fakeserver.FakeServer (real HTTP)."""
-    from leadsync.connectors.testing.fakeserver import FakeApp, Request, Response, route
 
     class KintoneFakeApp(FakeApp):
         concurrency_limit = 100  # kintone: 100 concurrent requests per domain, then 429
