@@ -7,6 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -138,6 +139,9 @@ class HttpClient:
             follow_redirects=False,
         )
         self.stats = {"requests": 0, "retries": 0, "refreshes": 0}
+        # The vendor's clock minus ours, in seconds, from the last answer's Date header (None: none
+        # seen). Its resolution is a second; the engine places cursors on the vendor's clock with it.
+        self.clock_skew_s: float | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -291,7 +295,20 @@ class HttpClient:
             )
         if self.limiter is not None:
             self.limiter.update_from_headers(endpoint, response.headers)
+        self._note_clock(response, started)
         return response
+
+    def _note_clock(self, response: httpx.Response, sent: float) -> None:
+        date = response.headers.get("date")
+        if not date:
+            return
+        try:
+            vendor = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        # The Date is stamped while answering: compare it with the middle of the round trip.
+        ours = time.time() - (time.monotonic() - sent) / 2
+        self.clock_skew_s = vendor - ours
 
     def _receive(self, request: httpx.Request, deadline: float) -> httpx.Response:
         """Send and read the whole answer by `deadline` (monotonic), else httpx.ReadTimeout."""

@@ -155,5 +155,8 @@ class HubSpotConnector(Connector):
             done.append(f"created {object_type} property {name} ({kind}) in group {group}")
         return done
 
+    def clock_skew(self) -> float | None:
+        return self.client.clock_skew_s
+
     def close(self) -> None:
         self.client.close()

@@ -126,5 +126,8 @@ class KintoneConnector(Connector):
                         "(needs app administration permission; an API token needs the 'app management' right)")
         return done
 
+    def clock_skew(self) -> float | None:
+        return self.api.http.clock_skew_s
+
     def close(self) -> None:
         self.api.close()

@@ -196,5 +196,8 @@ class SalesforceConnector(Connector):
             "`leadsync connections check`.",
         ]
 
+    def clock_skew(self) -> float | None:
+        return self.api.client.clock_skew_s
+
     def close(self) -> None:
         self.api.close()
