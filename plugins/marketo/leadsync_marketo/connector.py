@@ -51,11 +51,12 @@ class MarketoConnector(Connector):
 
     def streams(self) -> list[Stream]:
         roles = set(self.config.roles) or {Capability.LEADS, Capability.ACTIVITIES}
+        yielded: set[str] = set()  # lead ids this run has handed to the engine, shared by both streams
         streams: list[Stream] = []
         if Capability.LEADS in roles:
-            streams.append(LeadsStream(self.api, self.connection, self.config, self.timezone))
+            streams.append(LeadsStream(self.api, self.connection, self.config, self.timezone, yielded))
         if Capability.ACTIVITIES in roles:
-            streams.append(ActivitiesStream(self.api, self.connection, self.config))
+            streams.append(ActivitiesStream(self.api, self.connection, self.config, self.timezone, yielded))
         return streams
 
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
