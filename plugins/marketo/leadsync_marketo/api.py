@@ -225,7 +225,8 @@ class MarketoApi:
         body = self.get(f"/rest/asset/v1/smartCampaign/{campaign_id}.json", {})
         result = body.get("result") or []
         if not result or not isinstance(result[0], dict):
-            raise ConnectorError(f"marketo: smart campaign {campaign_id} answered no record")
+            warnings = "; ".join(str(w) for w in body.get("warnings") or [])
+            raise ConnectorError(f"marketo: smart campaign {campaign_id} answered no record ({warnings or 'no warning'})")
         return dict(result[0])
 
     def trigger_campaign(self, campaign_id: int, lead_ids: Sequence[int], tokens: list[dict[str, str]]) -> None:
