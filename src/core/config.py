@@ -116,6 +116,8 @@ class HandoffSettings(_Section):
 
 class SyncSettings(_Section):
     lookback_minutes: float = Field(5, ge=0)
+    reconcile_hours: float = Field(24, ge=0)
+    max_duration_minutes: float | None = Field(None, gt=0)
 
 
 class Settings(BaseSettings):

@@ -51,6 +51,10 @@ def _print_summary(summary: RunSummary) -> None:
     )
     for name, error in summary.failures.items():
         click.echo(f"connection {name} failed: {error}", err=True)
+    if summary.duplicates_removed:
+        click.echo(f"archived {summary.duplicates_removed} duplicate task(s) in the CRM (see the log)", err=True)
+    if summary.interrupted:
+        click.echo(f"{summary.interrupted}: stopped between batches; the next run resumes", err=True)
 
 
 @sync.command("run")
@@ -60,9 +64,11 @@ def _print_summary(summary: RunSummary) -> None:
 @as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--max-duration", type=click.FloatRange(min=0, min_open=True), metavar="MINUTES",
+              help="Stop cleanly between batches after this many minutes (exit 7); the next run resumes.")
 @pass_app
 def run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: str | None, as_json: bool,
-        quiet: bool) -> None:
+        quiet: bool, max_duration: float | None) -> None:
     """Pull, score, hand off and push once (for cron)."""
     setup_logging(app.log_format, quiet=quiet)
     settings = app.settings
@@ -78,7 +84,8 @@ def run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: st
             progress.advance(tasks[label], n)
 
         options = RunOptions(as_of=app.now(as_of) if as_of else None, dry_run=dry_run, only=only,
-                             full_refresh=full_refresh, progress=advance if show_progress else None)
+                             full_refresh=full_refresh, progress=advance if show_progress else None,
+                             max_duration_s=max_duration * 60 if max_duration else None)
         summary = run_sync(settings, app.host, options)
     if as_json:
         echo_json(summary.to_json())
@@ -113,8 +120,9 @@ def status(app: App, as_json: bool, limit: int) -> None:
         echo_json({"runs": runs, "cursors": cursors, "outbox": outbox, "dead_letters": dead,
                    "dead_letters_total": dead_total})
         return
-    print_table("Runs", ["id", "started", "finished", "status", "exit"],
-                [(r["id"], _when(r["started_at"]), _when(r["finished_at"]), r["status"], r["exit_status"]) for r in runs])
+    print_table("Runs", ["id", "started", "finished", "status", "exit", "duplicates removed"],
+                [(r["id"], _when(r["started_at"]), _when(r["finished_at"]), r["status"], r["exit_status"],
+                  (r["summary"] or {}).get("duplicates_removed", "")) for r in runs])
     print_table("Cursors", ["connection", "stream", "cursor", "updated"],
                 [(c["connection"], c["stream"], c["value"][:60], _when(c["updated_at"])) for c in cursors])
     print_table("Outbox", ["connection", "kind", "status", "count"],
@@ -128,7 +136,11 @@ def status(app: App, as_json: bool, limit: int) -> None:
 @click.option("--all", "requeue_all", is_flag=True, help="Re-queue every dead letter.")
 @pass_app
 def requeue(app: App, ids: tuple[int, ...], requeue_all: bool) -> None:
-    """Re-queue dead letters: writes go back to the outbox, pulled records are read again."""
+    """Re-queue dead letters: writes go back to the outbox, pulled records are read again.
+
+    Re-queue a task that was dead-lettered as "may or may not have run" only after checking in the
+    vendor that it did not: the connector then sends it once more despite its fence.
+    """
     if not ids and not requeue_all:
         raise click.UsageError("name dead-letter ids or pass --all")
     store = app.open_store()
@@ -138,8 +150,11 @@ def requeue(app: App, ids: tuple[int, ...], requeue_all: bool) -> None:
     with store.transaction() as db:
         for row_id, connection, kind, record_key in rows:
             if kind in ("score", "task"):
-                db.execute("UPDATE outbox SET status = 'pending', error = NULL, updated_at = ? "
-                           "WHERE key = ? AND status = 'dead'", (time.time(), record_key))
+                # A person re-queued it: for a task, that is the word that an attempt whose outcome
+                # the connector could not know did not take effect, so it may pass the fence once.
+                db.execute("UPDATE outbox SET status = 'pending', error = NULL, updated_at = ?, "
+                           "payload = CASE WHEN kind = 'task' THEN json_set(payload, '$.retry_ambiguous', json('true')) "
+                           "ELSE payload END WHERE key = ? AND status = 'dead'", (time.time(), record_key))
             else:  # a record pulled from a stream: read the stream again from the start
                 db.execute("DELETE FROM cursors WHERE connection = ? AND stream = ?", (connection, kind))
             db.execute("UPDATE dead_letters SET requeued_at = ? WHERE id = ?", (time.time(), row_id))

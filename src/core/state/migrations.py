@@ -148,4 +148,12 @@ MIGRATIONS: list[str] = [
         requeued_at REAL
     );
     """,
+    # 2: exactly-once bookkeeping: how often a write was sent, the key a task create adopted
+    """
+    -- sends: how many times the row was handed to the vendor
+    ALTER TABLE outbox ADD COLUMN sends INTEGER NOT NULL DEFAULT 0;
+    -- adopted_key: the CRM already had this handoff's task under that key
+    ALTER TABLE outbox ADD COLUMN adopted_key TEXT;
+    CREATE INDEX outbox_resent ON outbox(kind, updated_at) WHERE sends > 1 AND status = 'done';
+    """,
 ]

@@ -8,7 +8,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["OutboxRow", "enqueue", "last_sent", "mark_dead", "mark_done", "mark_retry", "mark_sending", "pending"]
+__all__ = [
+    "OutboxRow",
+    "enqueue",
+    "last_sent",
+    "mark_dead",
+    "mark_done",
+    "mark_retry",
+    "mark_sending",
+    "pending",
+    "resent_tasks",
+]
 
 
 @dataclass(frozen=True)
@@ -20,6 +30,7 @@ class OutboxRow:
     lead_key: str
     payload: dict[str, Any]
     attempts: int
+    sends: int = 0
 
 
 def enqueue(
@@ -49,18 +60,19 @@ def enqueue(
 def pending(db: sqlite3.Connection, connection: str, kind: str, limit: int, after_id: int = 0) -> list[OutboxRow]:
     """The oldest pending rows of one connection and kind, past `after_id`."""
     rows = db.execute(
-        "SELECT id, key, connection, kind, lead_key, payload, attempts FROM outbox "
+        "SELECT id, key, connection, kind, lead_key, payload, attempts, sends FROM outbox "
         "WHERE status = 'pending' AND connection = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?",
         (connection, kind, after_id, limit),
     ).fetchall()
-    return [OutboxRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
+    return [OutboxRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows]
 
 
-def mark_done(db: sqlite3.Connection, key: str, external_id: str | None) -> None:
+def mark_done(db: sqlite3.Connection, key: str, external_id: str | None, adopted_key: str | None = None) -> None:
+    """The vendor acknowledged the write (or already had it, under `adopted_key` for a task)."""
     db.execute(
-        "UPDATE outbox SET status = 'done', external_id = ?, error = NULL, attempts = attempts + 1, updated_at = ? "
-        "WHERE key = ?",
-        (external_id, time.time(), key),
+        "UPDATE outbox SET status = 'done', external_id = ?, adopted_key = ?, error = NULL, attempts = attempts + 1, "
+        "updated_at = ? WHERE key = ?",
+        (external_id, adopted_key, time.time(), key),
     )
 
 
@@ -79,8 +91,35 @@ def mark_dead(db: sqlite3.Connection, key: str, error: str) -> None:
 
 
 def mark_sending(db: sqlite3.Connection, ids: list[int]) -> None:
-    """Note that these rows are about to reach the vendor (committed before the call is made)."""
-    db.execute(f"UPDATE outbox SET sent_at = ? WHERE id IN ({','.join('?' * len(ids))})", (time.time(), *ids))
+    """Note that these rows are about to reach the vendor (committed before the call is made).
+
+    A one-off permission to resend past a connector's fence (`retry_ambiguous`, set by a person's
+    re-queue) is used up by this send.
+    """
+    marks = ",".join("?" * len(ids))
+    db.execute(
+        f"UPDATE outbox SET sent_at = ?, sends = sends + 1, "
+        f"payload = CASE WHEN payload LIKE '%\"retry_ambiguous\"%' THEN json_remove(payload, '$.retry_ambiguous') "
+        f"ELSE payload END WHERE id IN ({marks})",
+        (time.time(), *ids),
+    )
+
+
+def resent_tasks(db: sqlite3.Connection, connection: str, since: float, limit: int) -> list[dict[str, Any]]:
+    """Task creates acknowledged since `since` that were sent more than once, newest first.
+
+    Only these can have been applied twice (an answer lost, then a resend), so only these need
+    the vendor-side duplicate check.
+    """
+    rows = db.execute(
+        "SELECT key, lead_key, payload, external_id, adopted_key FROM outbox "
+        "WHERE kind = 'task' AND status = 'done' AND sends > 1 AND connection = ? AND updated_at >= ? "
+        "ORDER BY updated_at DESC LIMIT ?",
+        (connection, since, limit),
+    ).fetchall()
+    return [
+        {"key": r[4] or r[0], "lead_key": r[1], "payload": json.loads(r[2]), "external_id": r[3]} for r in rows
+    ]
 
 
 def last_sent(db: sqlite3.Connection, connection: str, kind: str) -> float | None:

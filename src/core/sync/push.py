@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from leadsync.connectors.base import Connector, ScoreUpdate, TaskRequest, WriteResult
+from leadsync.connectors.base import Connector, RemovedTask, ScoreUpdate, TaskCheck, TaskRequest, WriteResult
 from leadsync.core.models import Segment
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync import outbox
 from leadsync.core.sync.identity import dead_letter
+from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 
-__all__ = ["DispatchCounts", "ConnectionDown", "dispatch", "plan_score_pushes"]
+__all__ = ["DispatchCounts", "ConnectionDown", "dispatch", "plan_score_pushes", "reconcile_tasks"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def _task_request(row: outbox.OutboxRow) -> TaskRequest:
         key=row.key, lead_key=p["lead_key"], email=p.get("email"), record_id=p.get("record_id"),
         owner=p.get("owner"), subject=p["subject"], body=p["body"],
         due_at=datetime.fromisoformat(p["due_at"]), priority=p.get("priority", "high"),
+        retry_ambiguous=bool(p.get("retry_ambiguous", False)),
     )
 
 
@@ -114,6 +116,7 @@ class DispatchCounts:
     dead_lettered: int = 0
     retry_later: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    interrupted: RunInterrupted | None = None  # a stop request ended the sending between two batches
 
 
 def dispatch(
@@ -125,13 +128,35 @@ def dispatch(
     kinds: tuple[str, ...] = ("task", "score"),
     progress: Callable[[int], Any] | None = None,
     sleep: Callable[[float], Any] = time.sleep,
+    stop: StopFlag | None = None,
 ) -> DispatchCounts:
     """Send every pending outbox row, batch by batch, marking each as the vendor answers.
 
     Tasks go first: a hot lead reaching sales matters more than a score field. A row the vendor
-    asks to retry stays pending and is not sent again in this run.
+    asks to retry stays pending and is not sent again in this run. A stop request is honoured
+    between batches and reported in `interrupted`, with the counts of what was sent before it.
     """
     counts = DispatchCounts()
+    try:
+        _dispatch(store, connectors, counts, run_id=run_id, on_task_done=on_task_done, kinds=kinds,
+                  progress=progress, sleep=sleep, stop=stop)
+    except RunInterrupted as exc:
+        counts.interrupted = exc
+    return counts
+
+
+def _dispatch(
+    store: StateStore,
+    connectors: dict[str, Connector],
+    counts: DispatchCounts,
+    *,
+    run_id: int | None,
+    on_task_done: Callable[[str, TaskRequest, WriteResult], Any] | None,
+    kinds: tuple[str, ...],
+    progress: Callable[[int], Any] | None,
+    sleep: Callable[[float], Any],
+    stop: StopFlag | None,
+) -> None:
     for kind in kinds:
         for name, connector in connectors.items():
             if name in counts.failed:
@@ -140,6 +165,8 @@ def dispatch(
             _wait_for_possibly_applied_writes(store, connector, name, kind, sleep)
             last_id = 0  # each row is tried once per run: a retryable answer waits for the next run
             while True:
+                if stop is not None:
+                    stop.check()  # between batches: the one in flight has been answered and recorded
                 rows = outbox.pending(store.db, name, kind, size, after_id=last_id)
                 if not rows:
                     break
@@ -165,7 +192,9 @@ def dispatch(
                             outbox.mark_retry(db, row.key, "no answer for this record")
                             counts.retry_later += 1
                         elif result.ok:
-                            outbox.mark_done(db, row.key, result.external_id)
+                            outbox.mark_done(db, row.key, result.external_id, result.adopted_key)
+                            if kind == "task" and result.adopted_key and result.adopted_key != row.key:
+                                _adopt(db, name, row.key, result.adopted_key)
                             if kind == "score":
                                 db.execute(
                                     "INSERT INTO pushed_scores(connection, lead_key, fingerprint, pushed_at) VALUES (?, ?, ?, ?) "
@@ -191,4 +220,43 @@ def dispatch(
                             on_task_done(name, request, result)
                 if progress is not None:
                     progress(len(rows))
-    return counts
+
+
+def _adopt(db: Any, connection: str, key: str, adopted_key: str) -> None:
+    """The CRM already had an open task for this lead under `adopted_key` (this store lost the
+    write that made it): track the handoff under that key, so the CRM's updates of it close it."""
+    taken = db.execute("SELECT 1 FROM handoffs WHERE task_key = ?", (adopted_key,)).fetchone()
+    if taken is None:
+        db.execute("UPDATE handoffs SET task_key = ? WHERE task_key = ?", (adopted_key, key))
+    log.warning("%s: task %s adopted the open task %s the CRM already had for this lead", connection, key, adopted_key)
+
+
+def reconcile_tasks(
+    store: StateStore, connectors: dict[str, Connector], *, window_s: float, limit: int,
+    stop: StopFlag | None = None,
+) -> list[tuple[str, RemovedTask]]:
+    """Ask each connection to archive duplicate live tasks of handoffs whose create was resent.
+
+    A task can only exist twice when its create was sent more than once (an answer lost, then a
+    resend): those of the last `window_s` seconds are checked against the vendor's primary store
+    every run, which also catches a create the vendor applied after the resend had looked.
+    """
+    removed: list[tuple[str, RemovedTask]] = []
+    for name, connector in connectors.items():
+        if type(connector).reconcile_tasks is Connector.reconcile_tasks:
+            continue  # an upsert by unique key cannot duplicate: nothing to check
+        if stop is not None:
+            stop.check()
+        rows = outbox.resent_tasks(store.db, name, time.time() - window_s, limit)
+        if not rows:
+            continue
+        checks = [
+            TaskCheck(key=r["key"], lead_key=r["lead_key"], email=r["payload"].get("email"),
+                      record_id=r["payload"].get("record_id"), external_id=r["external_id"])
+            for r in rows
+        ]
+        for item in connector.reconcile_tasks(checks):
+            log.warning("%s: archived duplicate task %s of handoff %s (kept %s)", name, item.external_id, item.key,
+                        item.kept)
+            removed.append((name, item))
+    return removed
