@@ -427,10 +427,15 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = _serve
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request resets its connection: expected here, not worth a traceback."""
+
+
 def serve(fake: MarketoFake, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     """The fake on a real HTTP server in a daemon thread; its URL is ``server.url``; ``server.shutdown()``."""
     handler = type("MarketoHandler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer((host, 0), handler)
+    server = _QuietServer((host, 0), handler)
     server.daemon_threads = True
     server.url = f"http://{host}:{server.server_address[1]}"  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
