@@ -296,6 +296,14 @@ class Connector:
         """
         return []
 
+    def clock_skew(self) -> float | None:
+        """The vendor's clock minus this host's, in seconds, as last seen (None: unknown).
+
+        Connectors built on `HttpClient` return its `clock_skew_s`; the engine uses it to place
+        cursors on the vendor's clock, so changes the vendor stamps behind ours are not skipped.
+        """
+        return None
+
     # --- operations ------------------------------------------------------------------------
     def check(self) -> CheckResult:
         """Credentials, permissions and required custom fields."""

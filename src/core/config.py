@@ -142,6 +142,7 @@ def _calendar_check(parse: Any, value: Any) -> None:
 class SyncSettings(_Section):
     lookback_minutes: float = Field(5, ge=0)
     reconcile_hours: float = Field(24, ge=0)
+    clock_skew_warn_s: float = Field(60, ge=0)
     max_duration_minutes: float | None = Field(None, gt=0)
 
 

@@ -146,3 +146,6 @@ class HubSpotConnector(Connector):
                     raise
             done.append(f"created {object_type} property {name} ({kind}) in group {group}")
         return done
+
+    def clock_skew(self) -> float | None:
+        return self.client.clock_skew_s

@@ -124,5 +124,6 @@ class KintoneConnector(Connector):
                         "(needs app administration permission; an API token needs the 'app management' right)")
         return done
 
-    def close(self) -> None:
-        self.client.close()
+    def clock_skew(self) -> float | None:
+        return self.client.http.clock_skew_s
+

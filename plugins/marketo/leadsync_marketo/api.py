@@ -16,16 +16,14 @@ from leadsync.connectors.http import HttpClient
 from leadsync.connectors.ratelimit import Rate, RateLimiter
 from leadsync.connectors.retry import Resolution, default_classify
 
+from leadsync_marketo.codes import AUTH_CODES, QUOTA_CODES, RETRY_CODES
 from leadsync_marketo.settings import MarketoSettings
 
 __all__ = ["MAYBE_APPLIED_CODES", "MarketoApi", "MarketoError", "classify_marketo", "classify_trigger", "error_codes"]
 
-# Response-level codes (inside HTTP 200, success:false) [Marketo error-codes.md].
-AUTH_CODES = frozenset({"601", "602"})  # invalid / expired access token: re-authenticate
-RETRY_CODES = frozenset({"604", "606", "608", "611", "615"})  # timeout, rate, unavailable, system, concurrency
-QUOTA_CODES = frozenset({"607"})  # daily quota reached: stop the run cleanly
-# Timeout / system error: the request may have been applied (matters for non-idempotent calls).
-MAYBE_APPLIED_CODES = frozenset({"604", "611"})
+# Response-level codes a Request Campaign may have been applied under: Marketo promises "not
+# executed" only for 6xx, so a 500/502 inside the envelope leaves the trigger's outcome unknown.
+MAYBE_APPLIED_CODES = frozenset({"500", "502"})
 # Marketo answers 414 for URIs over 8 KB; stay well below it and send the query as a form body.
 MAX_URL_CHARS = 7000
 
@@ -67,7 +65,8 @@ def classify_marketo(response: httpx.Response) -> Resolution:
 
 
 def classify_trigger(response: httpx.Response) -> Resolution:
-    """Request Campaign is not idempotent: a 604/611 (the call may have run) is not retried."""
+    """Request Campaign is not idempotent. A 6xx was not executed (Marketo's word), so it is resent
+    like any other call; a 500/502 in the envelope may have run and is handed to the caller."""
     if response.status_code == 200 and set(error_codes(_body(response))) & MAYBE_APPLIED_CODES:
         return Resolution.OK  # surfaces as MarketoError; the caller treats it as ambiguous
     return classify_marketo(response)
@@ -221,7 +220,17 @@ class MarketoApi:
             )
         return result
 
+    def smart_campaign(self, campaign_id: int) -> dict[str, Any]:
+        """Asset API Get Smart Campaign by Id: isActive, isRequestable, qualificationRuleType, ..."""
+        body = self.get(f"/rest/asset/v1/smartCampaign/{campaign_id}.json", {})
+        result = body.get("result") or []
+        if not result or not isinstance(result[0], dict):
+            warnings = "; ".join(str(w) for w in body.get("warnings") or [])
+            raise ConnectorError(f"marketo: smart campaign {campaign_id} answered no record ({warnings or 'no warning'})")
+        return dict(result[0])
+
     def trigger_campaign(self, campaign_id: int, lead_ids: Sequence[int], tokens: list[dict[str, str]]) -> None:
-        """Request Campaign (≤100 leads). Not idempotent: a lost answer raises AmbiguousWriteError."""
+        """Request Campaign (≤100 leads). Not idempotent: a lost answer raises AmbiguousWriteError, a
+        6xx is resent (not executed), retries exhausted on 6xx raise VendorUnavailable (not executed)."""
         payload = {"input": {"leads": [{"id": lead_id} for lead_id in lead_ids], "tokens": tokens}}
         self.post(f"/rest/v1/campaigns/{campaign_id}/trigger.json", payload, idempotent=False)

@@ -51,11 +51,12 @@ class MarketoConnector(Connector):
 
     def streams(self) -> list[Stream]:
         roles = set(self.config.roles) or {Capability.LEADS, Capability.ACTIVITIES}
+        yielded: set[str] = set()  # lead ids this run has handed to the engine, shared by both streams
         streams: list[Stream] = []
         if Capability.LEADS in roles:
-            streams.append(LeadsStream(self.api, self.connection, self.config, self.timezone))
+            streams.append(LeadsStream(self.api, self.connection, self.config, self.timezone, yielded))
         if Capability.ACTIVITIES in roles:
-            streams.append(ActivitiesStream(self.api, self.connection, self.config))
+            streams.append(ActivitiesStream(self.api, self.connection, self.config, self.timezone, yielded))
         return streams
 
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
@@ -91,20 +92,43 @@ class MarketoConnector(Connector):
             present = field in available
             result.add(f"lead field {field}", present, "" if present else f"missing ({canonical}); run `leadsync connections setup {self.connection}`")
         if Capability.TASKS in set(self.config.roles):
-            campaign = self.config.handoff_campaign_id
-            if campaign is None:
-                result.add("handoff campaign", False, "handoff_campaign_id is not set")
-            else:
-                try:
-                    body = self.api.get(f"/rest/v1/campaigns/{campaign}.json", {})
-                    info = (body.get("result") or [{}])[0]
-                    ok = info.get("type") == "trigger" and bool(info.get("active"))
-                    result.add(f"handoff campaign {campaign}", ok,
-                               f"{info.get('name')!r}" + ("" if ok else ": must be an active trigger campaign "
-                                                                     "with 'Campaign is Requested: Web Service API'"))
-                except MarketoError as exc:
-                    result.add(f"handoff campaign {campaign}", False, str(exc))
+            self._check_campaign(result)
         return result
+
+    def _check_campaign(self, result: CheckResult) -> None:
+        """The handoff campaign as the Asset API describes it: requestable, and runs a lead every time.
+
+        Request Campaign runs a lead through the flow only as often as the campaign's qualification
+        rule allows (default "once"): a lead handed to sales again later would silently not run.
+        leadsync itself guarantees one run per handoff, so the rule must be "every time" (`any`).
+        """
+        campaign = self.config.handoff_campaign_id
+        if campaign is None:
+            result.add("handoff campaign", False, "handoff_campaign_id is not set")
+            return
+        what = f"handoff campaign {campaign}"
+        try:
+            info = self.api.smart_campaign(campaign)
+        except ConnectorError as exc:
+            codes = exc.codes if isinstance(exc, MarketoError) else []
+            hint = " (the API user's role needs Read-Only Assets)" if "603" in codes else ""
+            result.add(what, False, f"{exc}{hint}")
+            return
+        name = repr(info.get("name"))
+        if info.get("type") != "trigger" or not info.get("isRequestable"):
+            result.add(what, False, f"{name}: not requestable; it must be an active trigger campaign with "
+                                    "'Campaign is Requested' (Source: Web Service API)")
+            return
+        rule = info.get("qualificationRuleType")
+        if rule != "any":
+            detail = (f"every {info.get('qualificationRuleInterval')} {info.get('qualificationRuleUnit')}"
+                      if rule == "interval" else str(rule))
+            result.add(what, False, f"{name}: qualification rule is '{detail}', so Marketo would silently skip a "
+                                    "lead handed to sales a second time; set Schedule > Smart Campaign Settings > "
+                                    "'Each person can run through the flow: every time' (leadsync sends each "
+                                    "handoff once)")
+            return
+        result.add(what, True, f"{name}: requestable, runs a lead every time it is requested")
 
     def setup(self) -> list[str]:
         available = self.api.describe_fields()
@@ -128,7 +152,7 @@ class MarketoConnector(Connector):
         if Capability.TASKS in set(self.config.roles):
             done.append(
                 "Request Campaign: create a trigger Smart Campaign with 'Campaign is Requested (Source: Web Service "
-                "API)', program my-tokens {{my.leadsync_subject}}, {{my.leadsync_body}}, {{my.leadsync_due_at}}, "
+                "API)', qualification rule 'every time', program my-tokens {{my.leadsync_subject}}, {{my.leadsync_body}}, {{my.leadsync_due_at}}, "
                 "{{my.leadsync_owner}}, {{my.leadsync_key}}, a flow step (Create Task / Send Alert) and a last step "
                 f"Change Data Value {self.config.field('handoff_key')} = {{{{my.leadsync_key}}}}|done; "
                 "set its id as handoff_campaign_id"

@@ -18,7 +18,7 @@ from leadsync_marketo.settings import (
     MarketoSettings,
 )
 
-__all__ = ["ActivitiesStream", "LeadsStream", "to_activity", "to_lead"]
+__all__ = ["ActivitiesStream", "LeadsStream", "lead_fields", "to_activity", "to_lead"]
 
 _DOCUMENT_SUFFIXES = (".pdf", ".ppt", ".pptx", ".doc", ".docx", ".xls", ".xlsx", ".zip")
 _PROGRESSION = "Change Status in Progression"
@@ -92,25 +92,28 @@ def to_lead(raw: dict[str, Any], connection: str, settings: MarketoSettings, tz:
         return Rejected(key=f"{connection}:lead:{record_id}", reason=f"lead {record_id}: {exc}", payload=raw)
 
 
+def lead_fields(api: MarketoApi, settings: MarketoSettings) -> tuple[list[str], list[str]]:
+    """(fields to read, fields whose changes to watch): mapped fields the instance has."""
+    available = api.describe_fields()
+    mapped = [settings.field(name) for name in LEAD_READ_FIELDS]
+    read = ["id"] + [f for f in dict.fromkeys(mapped) if f and f in available and f != "id"]
+    # leadsync's own score fields are not watched: a score push must not look like a change.
+    watch = [f for f in read if f not in ("id", "createdAt", "updatedAt")]
+    return read, watch or ["email"]
+
+
 class LeadsStream(Stream):
     """Leads changed since the cursor: Get Lead Changes for ids, then Get Leads by id (≤300)."""
 
     name = "leads"
 
-    def __init__(self, api: MarketoApi, connection: str, settings: MarketoSettings, tz: str) -> None:
+    def __init__(self, api: MarketoApi, connection: str, settings: MarketoSettings, tz: str,
+                 yielded: set[str] | None = None) -> None:
         self.api, self.connection, self.settings, self.tz = api, connection, settings, tz
-
-    def _fields(self) -> tuple[list[str], list[str]]:
-        """(fields to read, fields whose changes to watch): mapped fields the instance has."""
-        available = self.api.describe_fields()
-        mapped = [self.settings.field(name) for name in LEAD_READ_FIELDS]
-        read = ["id"] + [f for f in dict.fromkeys(mapped) if f and f in available and f != "id"]
-        # leadsync's own score fields are not watched: a score push must not look like a change.
-        watch = [f for f in read if f not in ("id", "createdAt", "updatedAt")]
-        return read, watch or ["email"]
+        self.yielded = yielded if yielded is not None else set()
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
-        read_fields, watch_fields = self._fields()
+        read_fields, watch_fields = lead_fields(self.api, self.settings)
         since, cursor = _start(ctx, self.settings, ctx.lookback)
         since_text = cursor.get("since") or marketo_time(since + ctx.lookback)
         max_seen: str | None = cursor.get("max_seen")
@@ -130,7 +133,10 @@ class LeadsStream(Stream):
                 max_seen = _later(max_seen, change.get("activityDate"))
             unique = list(dict.fromkeys(ids))
             for raw in self.api.leads_by_id(unique, read_fields) if unique else []:
-                records.append(to_lead(raw, self.connection, self.settings, self.tz))
+                lead = to_lead(raw, self.connection, self.settings, self.tz)
+                if isinstance(lead, Lead):
+                    self.yielded.add(lead.refs[self.connection])
+                records.append(lead)
             if more:
                 next_cursor = {"since": since_text, "token": token, "max_seen": max_seen}
             else:
@@ -194,12 +200,48 @@ def to_activity(
 
 
 class ActivitiesStream(Stream):
-    """Scoring-relevant activities by paging token, ≤10 type ids per pass, with a late-arrival overlap."""
+    """Scoring-relevant activities by paging token, ≤10 type ids per pass, with a late-arrival overlap.
+
+    Each page starts with the Lead records of the leads its activities belong to that this run has
+    not yielded yet (Get Leads by id, ≤300 a call): a lead created long ago and unchanged since is
+    not in the lead-changes window, and the engine places an activity by the (connection, lead id)
+    of a lead it already stored, so the lead must come before its activities.
+    """
 
     name = "activities"
 
-    def __init__(self, api: MarketoApi, connection: str, settings: MarketoSettings) -> None:
-        self.api, self.connection, self.settings = api, connection, settings
+    def __init__(self, api: MarketoApi, connection: str, settings: MarketoSettings, tz: str = "UTC",
+                 yielded: set[str] | None = None) -> None:
+        self.api, self.connection, self.settings, self.tz = api, connection, settings, tz
+        self.yielded = yielded if yielded is not None else set()
+        self._read_fields: list[str] | None = None
+
+    def _with_leads(self, records: list[Activity | Rejected]) -> list[Lead | Activity | Rejected]:
+        """The page's records, preceded by the leads they reference that this run has not yielded."""
+        wanted = list(dict.fromkeys(r.lead_record_id for r in records
+                                    if isinstance(r, Activity) and r.lead_record_id
+                                    and r.lead_record_id not in self.yielded))
+        if not wanted:
+            return list(records)
+        if self._read_fields is None:
+            self._read_fields = lead_fields(self.api, self.settings)[0]
+        leads: list[Lead | Activity | Rejected] = []
+        for raw in self.api.leads_by_id(wanted, self._read_fields):
+            lead = to_lead(raw, self.connection, self.settings, self.tz)
+            if isinstance(lead, Lead):
+                self.yielded.add(lead.refs[self.connection])
+                leads.append(lead)
+        out: list[Lead | Activity | Rejected] = leads
+        for record in records:
+            if isinstance(record, Activity) and record.lead_record_id not in self.yielded:
+                out.append(Rejected(
+                    key=f"{self.connection}:activity:{record.source_id}",
+                    reason=f"activity {record.source_id}: Marketo lead {record.lead_record_id} not found by id "
+                           "(deleted or merged into another lead)",
+                    payload=record.model_dump(mode="json")))
+            else:
+                out.append(record)
+        return out
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
         instance_types = self.api.activity_types()
@@ -243,4 +285,4 @@ class ActivitiesStream(Stream):
                 else:
                     next_cursor = {"since": since_text, "groups": groups, "max_seen": max_seen,
                                    "group": index if more else index + 1, "token": token if more else None}
-                yield Page(records, next_cursor)
+                yield Page(self._with_leads(records), next_cursor)

@@ -20,7 +20,7 @@ WRITE_FIELDS = ["leadsyncScore", "leadsyncBehaviorScore", "leadsyncAttributeScor
 
 def _setup(fake: MarketoFake, leads: int = 320) -> list[int]:
     fake.fields.update(WRITE_FIELDS)
-    fake.add_campaign(1001)
+    fake.add_campaign(1001, qualification="any")
     ids = []
     for i in range(leads):
         when = (NOW - timedelta(days=3, minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -124,7 +124,7 @@ def test_handoffs_trigger_once_per_key_even_when_resent() -> None:
 def test_a_lost_trigger_answer_is_never_blindly_resent() -> None:
     fake = MarketoFake()
     ids = _setup(fake, leads=3)
-    fake.add_campaign(1001, done_field=None)  # the campaign's flow does not confirm
+    fake.add_campaign(1001, done_field=None, qualification="any")  # the campaign's flow does not confirm
     connector = _connector(fake)
     real = connector.api.trigger_campaign
 
@@ -151,7 +151,7 @@ def test_rate_limit_and_concurrency_answers_are_absorbed() -> None:
 
 def test_check_and_setup_create_missing_fields() -> None:
     fake = MarketoFake()
-    fake.add_campaign(1001)
+    fake.add_campaign(1001, qualification="any")
     connector = _connector(fake)
     assert not connector.check().ok
     done = connector.setup()

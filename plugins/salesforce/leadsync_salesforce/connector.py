@@ -95,3 +95,6 @@ class SalesforceConnector(Connector):
             "Give the integration user's profile or permission set edit access to these fields, then run "
             "`leadsync connections check`.",
         ]
+
+    def clock_skew(self) -> float | None:
+        return self.client.http.clock_skew_s

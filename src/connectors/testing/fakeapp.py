@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -120,6 +121,7 @@ class FakeApp:
     def __init__(self) -> None:
         self.state: dict[str, Any] = self.initial_state()
         self.lock = threading.RLock()
+        self.clock_offset_s = 0.0  # the vendor's clock minus the real one (a skewed vendor clock)
         self._windows: dict[str, deque[float]] = {}
         self._window_lock = threading.Lock()
         self._in_flight = 0
@@ -138,6 +140,10 @@ class FakeApp:
                 )
 
     # -- overridable ---------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The vendor's clock (epoch seconds): its Date header and its record stamps."""
+        return time.time() + self.clock_offset_s
     def initial_state(self) -> dict[str, Any]:
         """The state of a fresh server (when no state file exists)."""
         return {}

@@ -107,12 +107,14 @@ def _pull(
         if not roles & {"leads", "activities"}:
             continue
         counts = summary.pulled.setdefault(name, {})
+        conn_signpost, conn_lookback = _on_vendor_clock(store, connector, name, signpost, lookback)
         try:
             for stream in connector.streams():
                 if stream.name in ("leads", "activities") and stream.name not in roles:
                     continue
                 cursor = None if options.full_refresh else store.get_cursor(name, stream.name)
-                ctx = ReadContext(cursor=cursor, signpost=signpost, lookback=lookback, full_refresh=options.full_refresh)
+                ctx = ReadContext(cursor=cursor, signpost=conn_signpost, lookback=conn_lookback,
+                                  full_refresh=options.full_refresh)
                 counts.setdefault(stream.name, 0)
                 for page in prefetched(stream.read(ctx)):
                     stop.check()  # pages before this one are committed with their cursors
@@ -129,7 +131,34 @@ def _pull(
             raise
         except Exception as exc:
             _connection_failed(summary, name, exc)
+        finally:
+            _note_vendor_clock(store, connector, name, settings.sync.clock_skew_warn_s)
     return task_updates
+
+
+def _on_vendor_clock(store: StateStore, connector: Connector, name: str, signpost: datetime,
+                     lookback: timedelta) -> tuple[datetime, timedelta]:
+    """The read's signpost and look-back on the vendor's clock.
+
+    A vendor clock ahead of ours moves the signpost forward (what it stamped up to its now is
+    read); one behind ours widens the look-back by the difference, because the previous cursor was
+    placed on our clock, ahead of what the vendor has stamped since. The skew is the one measured
+    now (from answers this run already had) or in the previous run.
+    """
+    skews = [s for s in (connector.clock_skew(), store.kv_get(f"clock_skew:{name}")) if s is not None]
+    ahead = max([0.0, *skews])
+    behind = max([0.0, *(-s for s in skews)])
+    return signpost + timedelta(seconds=ahead), lookback + timedelta(seconds=behind)
+
+
+def _note_vendor_clock(store: StateStore, connector: Connector, name: str, warn_s: float) -> None:
+    skew = connector.clock_skew()
+    if skew is None:
+        return
+    if abs(skew) > warn_s:
+        log.warning("%s: the vendor's clock is %.0f s %s this host's; cursors follow the vendor's clock (check NTP)",
+                    name, abs(skew), "ahead of" if skew > 0 else "behind")
+    store.kv_set(f"clock_skew:{name}", round(skew, 1))
 
 
 def _connection_failed(summary: RunSummary, name: str, exc: BaseException) -> None:

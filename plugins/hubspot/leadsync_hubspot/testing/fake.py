@@ -117,7 +117,7 @@ class HubSpotFake(FakeApp):
         """
         record_id = str(self.state["next_id"])
         self.state["next_id"] += 1
-        created = created_ms or modified_ms or now_ms()
+        created = created_ms or modified_ms or int(self.now() * 1000)
         props = {k: None if v is None else str(v) for k, v in properties.items()}
         props["hs_object_id"] = record_id
         props["createdate" if object_type == "contacts" else "hs_createdate"] = str(created)
@@ -145,7 +145,7 @@ class HubSpotFake(FakeApp):
         if record is None or record.get("archived"):
             return False
         record["archived"] = True
-        record["archivedAt"] = iso(now_ms())
+        record["archivedAt"] = iso(int(self.now() * 1000))
         return True
 
     @staticmethod
@@ -165,7 +165,7 @@ class HubSpotFake(FakeApp):
         return shown
 
     def _touch(self, object_type: str, record: dict[str, Any], modified_ms: int | None = None) -> None:
-        modified = modified_ms or now_ms()
+        modified = modified_ms or int(self.now() * 1000)
         record["properties"][modified_prop(object_type)] = str(modified)
         record["updatedAt"] = iso(modified)
         record["_indexed_at"] = time.time() + float(self.state["config"]["index_lag_s"] or 0)
@@ -381,8 +381,8 @@ class HubSpotFake(FakeApp):
         return [name for name in properties if name not in known]
 
     def _batch_answer(self, results: list[dict[str, Any]], errors: list[dict[str, Any]], created: bool = False) -> Response:
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso(now_ms()),
-                                "completedAt": iso(now_ms())}
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso(int(self.now() * 1000)),
+                                "completedAt": iso(int(self.now() * 1000))}
         if errors:
             body.update(numErrors=len(errors), errors=errors)
             return Response(207, json=body)

@@ -1,9 +1,15 @@
 """A fake Marketo Engage REST instance: identity, leads, lead changes, activities, campaigns, limits.
 
-It answers like Marketo: HTTP 200 with ``success:false`` envelopes for token (600/601/602), rate
-(606), concurrency (615) and quota (607) errors; paging tokens that encode a position in time, with
-``moreResult`` driving the paging (pages may be short or empty); per-record ``status``/``reasons``.
-Use ``httpx.MockTransport(fake.handle)`` in-process, or mount ``fake.handle`` on a fake server.
+It answers like Marketo: HTTP 200 with ``{requestId, success:false, errors:[{code, message}]}``
+envelopes for token (600/601/602), rate (606), concurrency (615), quota (607) and unknown-resource
+(610) errors; a queued fault with a 6xx code is answered before anything is executed, as Marketo
+documents for 6xx; paging tokens that encode a position in time, with ``moreResult`` driving the
+paging (pages may be short or empty); per-record ``status``/``reasons``; Get Leads by id with at most
+300 values. Request Campaign needs a requestable (active trigger) campaign and runs a lead through
+its flow only as its qualification rule allows (``once`` by default, ``any`` = every time); flows
+run at once or, with ``flows="queued"``, only when ``run_flows()`` is called, as Marketo's campaign
+queue does. The Asset API's Get Smart Campaign by Id describes the campaign.
+Use ``httpx.MockTransport(fake.handle)`` in-process, or ``serve(fake)`` for a real HTTP server.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import threading
 import time
 from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -21,13 +28,16 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-__all__ = ["DEFAULT_TYPES", "MarketoFake", "envelope", "error_envelope"]
+__all__ = ["DEFAULT_TYPES", "MarketoFake", "envelope", "error_envelope", "serve"]
 
 DEFAULT_TYPES = {1: "Visit Webpage", 2: "Fill Out Form", 3: "Click Link", 6: "Send Email", 9: "Unsubscribe Email",
                  10: "Open Email", 11: "Click Email", 12: "New Lead", 13: "Change Data Value",
                  104: "Change Status in Progression"}
 STANDARD_FIELDS = ["id", "email", "firstName", "lastName", "company", "title", "phone", "numberOfEmployees",
                    "industry", "leadSource", "leadStatus", "createdAt", "updatedAt"]
+
+
+LOST = -1  # answer() status of a request that was executed but whose answer is lost
 
 
 def envelope(result: list[Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -57,7 +67,7 @@ class MarketoFake:
     def __init__(self, *, client_id: str = "cid", client_secret: str = "secret", token_lifetime: float = 3600,
                  rate_calls: int = 100, rate_period: float = 20.0, concurrency: int = 10,
                  daily_quota: int = 50_000, page_size: int = 300, empty_page_every: int = 0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 flows: str = "immediate", clock: Callable[[], float] = time.monotonic) -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.token_lifetime, self.rate_calls, self.rate_period = token_lifetime, rate_calls, rate_period
         self.concurrency, self.daily_quota, self.page_size = concurrency, daily_quota, page_size
@@ -70,13 +80,17 @@ class MarketoFake:
         self.activities: list[dict[str, Any]] = []
         self.changes: list[dict[str, Any]] = []
         self.campaigns: dict[int, dict[str, Any]] = {}
-        self.campaign_runs: list[dict[str, Any]] = []
+        self.campaign_runs: list[dict[str, Any]] = []  # leads that ran through a campaign's flow
+        self.campaign_requests: list[dict[str, Any]] = []  # every lead of every accepted Request Campaign
+        self.flows, self.queued = flows, deque()
         self.tokens: dict[str, float] = {}
         self.calls: deque[float] = deque()
         self.daily_calls = 0
         self.in_flight = 0
         self.log: list[tuple[str, str]] = []
         self.faults: deque[dict[str, Any]] = deque()  # queued answers: {"path": ..., "code": ...}
+        # Per-record refusals of the next Sync Leads that touches a lead: lead id -> (code, message).
+        self.record_faults: dict[int, tuple[str, str]] = {}
         self._ids = itertools.count(1)
         self._activity_ids = itertools.count(1000)
         self._nonce = itertools.count(1)
@@ -103,9 +117,34 @@ class MarketoFake:
             return item
 
     def add_campaign(self, campaign_id: int, *, name: str = "leadsync handoff", active: bool = True,
-                     done_field: str | None = "leadsyncHandoffKey") -> None:
-        self.campaigns[campaign_id] = {"id": campaign_id, "name": name, "type": "trigger", "active": active,
-                                       "done_field": done_field}
+                     done_field: str | None = "leadsyncHandoffKey", qualification: str = "once",
+                     kind: str = "trigger", requestable: bool = True) -> None:
+        """A smart campaign. `requestable`: has 'Campaign is Requested (Web Service API)'; `qualification`:
+        'once', 'any' (every time) or 'interval'; `done_field`: the flow's last step sets it to key|done."""
+        self.campaigns[campaign_id] = {"id": campaign_id, "name": name, "type": kind, "active": active,
+                                       "done_field": done_field, "qualification": qualification,
+                                       "requestable": requestable}
+
+    def run_flows(self) -> int:
+        """Run the queued campaign requests through their flows (Marketo's campaign queue); how many ran."""
+        with self.lock:
+            ran = 0
+            while self.queued:
+                ran += self._run_flow(*self.queued.popleft())
+            return ran
+
+    def _run_flow(self, campaign: dict[str, Any], lead_id: int, tokens: dict[str, str]) -> int:
+        lead = self.leads.get(lead_id)
+        if lead is None:
+            return 0
+        already = any(r["campaignId"] == campaign["id"] and r["leadId"] == lead_id for r in self.campaign_runs)
+        if already and campaign["qualification"] != "any":
+            return 0  # the qualification rule lets a person through the flow once (or once per interval)
+        self.campaign_runs.append({"campaignId": campaign["id"], "leadId": lead_id, "tokens": tokens})
+        key = tokens.get("{{my.leadsync_key}}")
+        if campaign["done_field"] and key:  # the flow's Change Data Value step
+            lead[campaign["done_field"]] = f"{key}|done"
+        return 1
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -132,6 +171,8 @@ class MarketoFake:
                 return httpx.Response(400, text="Bad Request")
         method = query.pop("_method", request.method) if request.method == "POST" else request.method
         status, answer = self.answer(method, request.url.path, query, body, request.headers.get("authorization", ""))
+        if status == LOST:
+            raise httpx.ReadTimeout("the fake applied the request and lost its answer", request=request)
         return httpx.Response(status, json=answer)
 
     def answer(self, method: str, path: str, query: dict[str, str], body: Any, authorization: str
@@ -149,6 +190,10 @@ class MarketoFake:
                 return 200, error_envelope("602", "Access token expired")
             if self.faults and self.faults[0].get("path") in (None, path):
                 fault = self.faults.popleft()
+                if fault.get("lose_answer"):  # executed, then the answer never reaches the client
+                    self._route(method, path, query, body)
+                    return LOST, {}
+                # 6xx: "the request failed completely and was not executed" (Marketo's error codes page)
                 return fault.get("status", 200), error_envelope(fault["code"], fault.get("message", "fault"))
             now = self.clock()
             while self.calls and self.calls[0] <= now - self.rate_period:
@@ -216,7 +261,9 @@ class MarketoFake:
             return self._sync_leads(body or {})
         if path.startswith("/rest/v1/campaigns/"):
             return self._campaign(method, path, body or {})
-        return 404, {"message": "Not Found"}
+        if path.startswith("/rest/asset/v1/smartCampaign/") and method == "GET":
+            return self._smart_campaign(path)
+        return 200, error_envelope("610", "Requested resource not found")
 
     def _token(self, key: tuple[str, int]) -> str:
         raw = json.dumps([key[0], key[1], next(self._nonce)])
@@ -272,6 +319,10 @@ class MarketoFake:
                                                                  "message": f"Field '{unknown[0]}' not found"}]})
                 continue
             key = record.get(lookup)
+            refused = self.record_faults.pop(int(key), None) if lookup == "id" and str(key).isdigit() else None
+            if refused is not None:
+                result.append({"status": "skipped", "reasons": [{"code": refused[0], "message": refused[1]}]})
+                continue
             matches = [lead for lead in self.leads.values()
                        if key is not None and str(lead.get(lookup, "")).lower() == str(key).lower()]
             if len(matches) > 1:
@@ -296,28 +347,96 @@ class MarketoFake:
                 result.append({"id": lead_id, "status": "created"})
         return 200, envelope(result)
 
+    def _smart_campaign(self, path: str) -> tuple[int, dict[str, Any]]:
+        try:
+            campaign_id = int(path.rsplit("/", 1)[1].removesuffix(".json"))
+        except ValueError:
+            return 200, error_envelope("610", "Requested resource not found")
+        campaign = self.campaigns.get(campaign_id)
+        if campaign is None:  # the Asset API answers an unknown id with a warning, not an error
+            return 200, {"requestId": "fake#1", "success": True, "errors": [], "result": [],
+                         "warnings": ["No assets found for the given search criteria."]}
+        requestable = campaign["type"] == "trigger" and campaign["active"] and campaign["requestable"]
+        info = {"id": campaign_id, "name": campaign["name"], "description": "", "type": campaign["type"],
+                "isSystem": False, "isActive": campaign["active"], "isRequestable": requestable,
+                "recurrence": {"weekdayOnly": False}, "qualificationRuleType": campaign["qualification"],
+                "isCommunicationLimitEnabled": False, "smartListId": campaign_id, "flowId": campaign_id,
+                "workspace": "Default", "status": "Active" if campaign["active"] else "Inactive",
+                "createdAt": _now(), "updatedAt": _now()}
+        if campaign["qualification"] == "interval":
+            info |= {"qualificationRuleInterval": 1, "qualificationRuleUnit": "day"}
+        return 200, {"requestId": "fake#1", "success": True, "errors": [], "warnings": [], "result": [info]}
+
     def _campaign(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         parts = path.split("/")
         try:
             campaign_id = int(parts[4].removesuffix(".json"))
         except (IndexError, ValueError):
-            return 404, {"message": "Not Found"}
+            return 200, error_envelope("610", "Requested resource not found")
         campaign = self.campaigns.get(campaign_id)
         if campaign is None:
             return 200, error_envelope("1013", "Campaign not found")
-        info = {k: v for k, v in campaign.items() if k != "done_field"} | {"createdAt": _now(), "updatedAt": _now()}
+        info = {"id": campaign_id, "name": campaign["name"], "type": campaign["type"], "active": campaign["active"],
+                "programName": "leadsync", "workspaceName": "Default", "createdAt": _now(), "updatedAt": _now()}
         if not path.endswith("/trigger.json"):
             return 200, envelope([info])
+        if method != "POST":
+            return 200, error_envelope("605", "Request method 'GET' not supported")
         leads = (body.get("input") or {}).get("leads") or []
+        if campaign["type"] != "trigger" or not campaign["requestable"]:
+            return 200, error_envelope("1003", "Trigger campaign needs 'Campaign is Requested' (Web Service API)")
         if not campaign["active"]:
             return 200, error_envelope("1003", "Campaign is not active")
         if not leads or len(leads) > 100:
             return 200, error_envelope("1003", "between 1 and 100 leads")
         tokens = {t["name"]: t["value"] for t in (body.get("input") or {}).get("tokens") or []}
         for item in leads:
-            self.campaign_runs.append({"campaignId": campaign_id, "leadId": item["id"], "tokens": tokens})
-            key = tokens.get("{{my.leadsync_key}}")
-            lead = self.leads.get(int(item["id"]))
-            if campaign["done_field"] and key and lead is not None:  # the flow's Change Data Value step
-                lead[campaign["done_field"]] = f"{key}|done"
+            lead_id = int(item["id"])
+            self.campaign_requests.append({"campaignId": campaign_id, "leadId": lead_id, "tokens": tokens})
+            if self.flows == "queued":
+                self.queued.append((campaign, lead_id, tokens))
+            else:
+                self._run_flow(campaign, lead_id, tokens)
         return 200, envelope([{"id": campaign_id}])
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: MarketoFake
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        content = self.rfile.read(length) if length else b""
+        url = f"http://{self.headers.get('host', 'localhost')}{self.path}"
+        request = httpx.Request(self.command, url, headers=dict(self.headers.items()), content=content)
+        try:
+            response = self.fake.handle(request)
+        except httpx.ReadTimeout:  # executed, answer lost: drop the connection without a reply
+            self.close_connection = True
+            return
+        payload = response.content
+        self.send_response(response.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _serve
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request resets its connection: expected here, not worth a traceback."""
+
+
+def serve(fake: MarketoFake, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    """The fake on a real HTTP server in a daemon thread; its URL is ``server.url``; ``server.shutdown()``."""
+    handler = type("MarketoHandler", (_Handler,), {"fake": fake})
+    server = _QuietServer((host, 0), handler)
+    server.daemon_threads = True
+    server.url = f"http://{host}:{server.server_address[1]}"  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
