@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from leadsync.connectors.base import ConnectionSettings
+from leadsync.connectors import ConnectionSettings
 from leadsync.core.models import ActivityType
 
 __all__ = [

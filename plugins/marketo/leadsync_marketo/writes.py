@@ -24,11 +24,18 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from leadsync.connectors.base import ScoreUpdate, TaskRequest, WriteResult
-from leadsync.connectors.errors import AmbiguousWriteError, ConnectorError, RateLimitExhausted, VendorUnavailable
-from leadsync.core.normalize import normalize_email
+from leadsync.connectors import (
+    AmbiguousWriteError,
+    ConnectorError,
+    RateLimitExhausted,
+    ScoreUpdate,
+    TaskRequest,
+    VendorUnavailable,
+    WriteResult,
+    normalize_email,
+)
 
-from leadsync_marketo.api import MAYBE_APPLIED_CODES, MarketoApi, MarketoError, marketo_time
+from leadsync_marketo.client import MAYBE_APPLIED_CODES, MarketoClient, MarketoError, marketo_time
 from leadsync_marketo.codes import NOT_SET_UP_RECORD_CODES, record_is_transient
 from leadsync_marketo.settings import MarketoSettings
 
@@ -70,7 +77,7 @@ def _call_failed(exc: MarketoError, keys: Sequence[str]) -> dict[str, WriteResul
     return {key: WriteResult(key, ok=False, error=str(exc)) for key in keys}
 
 
-def push_scores(api: MarketoApi, settings: MarketoSettings, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
+def push_scores(client: MarketoClient, settings: MarketoSettings, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
     """Write score fields with Sync Leads (updateOnly by id; by e-mail when there is no id)."""
     f = settings.field
     results: dict[str, WriteResult] = {}
@@ -99,7 +106,7 @@ def push_scores(api: MarketoApi, settings: MarketoSettings, updates: Sequence[Sc
                 for u in chunk
             ]
             try:
-                answers = api.sync_leads(records, action="updateOnly", lookup_field=lookup)
+                answers = client.sync_leads(records, action="updateOnly", lookup_field=lookup)
             except MarketoError as exc:
                 results.update(_call_failed(exc, [u.key for u in chunk]))
                 continue
@@ -108,7 +115,7 @@ def push_scores(api: MarketoApi, settings: MarketoSettings, updates: Sequence[Sc
     return [results[u.key] for u in updates]
 
 
-def _ensure_leads(api: MarketoApi, tasks: Sequence[TaskRequest]) -> tuple[dict[str, int], dict[str, WriteResult]]:
+def _ensure_leads(client: MarketoClient, tasks: Sequence[TaskRequest]) -> tuple[dict[str, int], dict[str, WriteResult]]:
     """Lead id per task key, creating leads known only by e-mail (createOrUpdate by e-mail, an upsert)."""
     ids: dict[str, int] = {}
     failed: dict[str, WriteResult] = {}
@@ -123,7 +130,7 @@ def _ensure_leads(api: MarketoApi, tasks: Sequence[TaskRequest]) -> tuple[dict[s
     for start in range(0, len(missing), 300):
         chunk = missing[start : start + 300]
         try:
-            answers = api.sync_leads([{"email": normalize_email(t.email)} for t in chunk],
+            answers = client.sync_leads([{"email": normalize_email(t.email)} for t in chunk],
                                      action="createOrUpdate", lookup_field="email")
         except MarketoError as exc:
             failed.update(_call_failed(exc, [t.key for t in chunk]))
@@ -137,18 +144,18 @@ def _ensure_leads(api: MarketoApi, tasks: Sequence[TaskRequest]) -> tuple[dict[s
     return ids, failed
 
 
-def _markers(api: MarketoApi, field: str, lead_ids: list[int]) -> dict[int, str]:
+def _markers(client: MarketoClient, field: str, lead_ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    for raw in api.leads_by_id([str(i) for i in dict.fromkeys(lead_ids)], ["id", field]):
+    for raw in client.leads_by_id([str(i) for i in dict.fromkeys(lead_ids)], ["id", field]):
         if raw.get("id") is not None:
             found[int(raw["id"])] = str(raw.get(field) or "")
     return found
 
 
-def _mark(api: MarketoApi, field: str, key: str, lead_id: int, value: str | None) -> WriteResult:
+def _mark(client: MarketoClient, field: str, key: str, lead_id: int, value: str | None) -> WriteResult:
     """Set the fence field of one lead."""
     try:
-        answers = api.sync_leads([{"id": lead_id, field: value}], action="updateOnly", lookup_field="id")
+        answers = client.sync_leads([{"id": lead_id, field: value}], action="updateOnly", lookup_field="id")
     except MarketoError as exc:
         return _call_failed(exc, [key])[key]
     return record_result(key, answers[0])
@@ -169,8 +176,8 @@ def _tokens(settings: MarketoSettings, task: TaskRequest) -> list[dict[str, str]
 class _Handoff:
     """One lead through mark, trigger, confirm."""
 
-    def __init__(self, api: MarketoApi, settings: MarketoSettings) -> None:
-        self.api, self.settings = api, settings
+    def __init__(self, client: MarketoClient, settings: MarketoSettings) -> None:
+        self.client, self.settings = client, settings
         self.field = settings.field("handoff_key")
         self.campaign = int(settings.handoff_campaign_id or 0)
 
@@ -179,7 +186,7 @@ class _Handoff:
 
         If even that write fails, the lead keeps "pending" and is reported as ambiguous later."""
         try:
-            lifted = _mark(self.api, self.field, task.key, lead_id, previous or None)
+            lifted = _mark(self.client, self.field, task.key, lead_id, previous or None)
         except ConnectorError as exc:
             lifted = WriteResult(task.key, ok=False, error=str(exc))
         if not lifted.ok:
@@ -188,12 +195,12 @@ class _Handoff:
 
     def send(self, task: TaskRequest, lead_id: int, previous: str) -> WriteResult:
         external = f"{self.campaign}:{lead_id}"
-        fenced = _mark(self.api, self.field, task.key, lead_id, f"{task.key}|pending")
+        fenced = _mark(self.client, self.field, task.key, lead_id, f"{task.key}|pending")
         if not fenced.ok:
             return fenced
         try:
             # One lead per call: my-tokens apply to the whole call and every task's text differs.
-            self.api.trigger_campaign(self.campaign, [lead_id], _tokens(self.settings, task))
+            self.client.trigger_campaign(self.campaign, [lead_id], _tokens(self.settings, task))
         except AmbiguousWriteError as exc:
             return WriteResult(task.key, ok=False, retryable=True, error=str(exc))
         except MarketoError as exc:
@@ -208,7 +215,7 @@ class _Handoff:
             self._lift(task, lead_id, previous)  # every attempt was refused or never reached Marketo
             raise
         try:
-            confirmed = _mark(self.api, self.field, task.key, lead_id, f"{task.key}|sent")
+            confirmed = _mark(self.client, self.field, task.key, lead_id, f"{task.key}|sent")
         except ConnectorError as exc:
             confirmed = WriteResult(task.key, ok=False, error=str(exc))
         if not confirmed.ok:  # the campaign ran: the handoff is done; a resend would report "pending"
@@ -216,14 +223,14 @@ class _Handoff:
         return WriteResult(task.key, ok=True, external_id=external)
 
 
-def create_handoffs(api: MarketoApi, settings: MarketoSettings, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
+def create_handoffs(client: MarketoClient, settings: MarketoSettings, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
     """Hand each lead to sales once through the configured Request Campaign (see module docstring)."""
     if settings.handoff_campaign_id is None:
         raise ConnectorError("marketo: handoff_campaign_id is not set; tasks need a Request Campaign")
-    handoff = _Handoff(api, settings)
+    handoff = _Handoff(client, settings)
     campaign = handoff.campaign
-    ids, results = _ensure_leads(api, tasks)
-    current = _markers(api, handoff.field, list(ids.values()))
+    ids, results = _ensure_leads(client, tasks)
+    current = _markers(client, handoff.field, list(ids.values()))
     for index, task in enumerate(tasks):
         if task.key in results:
             continue

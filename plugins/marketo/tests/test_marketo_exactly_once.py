@@ -7,9 +7,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from leadsync.connectors.base import ReadContext, ScoreUpdate, TaskRequest
-from leadsync.connectors.errors import ConnectorError
-from leadsync.connectors.testing.fakes.marketo import MarketoFake
+from leadsync.connectors import ConnectorError, ReadContext, ScoreUpdate, TaskRequest
+from leadsync_marketo.testing import MarketoFake
 from leadsync.core.models import Activity, Lead, Segment
 from leadsync_marketo.codes import record_is_transient
 from leadsync_marketo.connector import MarketoConnector
@@ -36,8 +35,7 @@ def _connector(fake: MarketoFake, **overrides) -> MarketoConnector:
     values = {"plugin": "marketo", "base_url": "https://123-abc-456.mktorest.com", "client_id": "cid",
               "client_secret": "secret", "roles": ["leads", "activities", "scores", "tasks"],
               "handoff_campaign_id": 1001, "max_retries": 3, **overrides}
-    connector = MarketoConnector("ma", MarketoSettings(**values), transport=httpx.MockTransport(fake.handle))
-    connector.api.http._sleep = lambda seconds: None
+    connector = MarketoConnector("ma", MarketoSettings(**values), transport=httpx.MockTransport(fake.handle), sleep=lambda seconds: None)
     return connector
 
 
@@ -56,7 +54,7 @@ def _runs(fake: MarketoFake) -> dict[int, int]:
 
 def _die_on(connector: MarketoConnector, *, call: int, what: str) -> None:
     """Make the process 'die' at the `call`-th trigger, after ('after') or before ('before') it runs."""
-    real = connector.api.trigger_campaign
+    real = connector.client.trigger_campaign
     seen = {"n": 0}
 
     def trigger(*args, **kwargs):
@@ -67,11 +65,11 @@ def _die_on(connector: MarketoConnector, *, call: int, what: str) -> None:
         if seen["n"] == call and what == "after":
             raise Died()
 
-    connector.api.trigger_campaign = trigger  # type: ignore[method-assign]
+    connector.client.trigger_campaign = trigger  # type: ignore[method-assign]
 
 
 def _die_after_confirm(connector: MarketoConnector, *, confirms: int) -> None:
-    real = connector.api.sync_leads
+    real = connector.client.sync_leads
     seen = {"n": 0}
 
     def sync_leads(records, **kwargs):
@@ -82,7 +80,7 @@ def _die_after_confirm(connector: MarketoConnector, *, confirms: int) -> None:
                 raise Died()
         return answers
 
-    connector.api.sync_leads = sync_leads  # type: ignore[method-assign]
+    connector.client.sync_leads = sync_leads  # type: ignore[method-assign]
 
 
 def test_killed_after_the_first_confirmed_trigger_a_rerun_runs_every_campaign_once_without_dead_letters():

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from leadsync.connectors.testing.fakes.marketo import MarketoFake, serve
-from leadsync.connectors.testing.project import demo_project
+from leadsync_marketo.testing import MarketoFake, serve
+from leadsync.connectors.testing import demo_project
 from leadsync.core.state.store import StateStore
 
 SECRET = "mkto-kill9-secret-77aa"

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from leadsync.connectors.testing.fakes.marketo import MarketoFake, serve
-from leadsync.connectors.testing.project import demo_project
+from leadsync_marketo.testing import MarketoFake, serve
+from leadsync.connectors.testing import demo_project
 from leadsync.core.state.store import StateStore
 
 SECRET = "mkto-client-secret-4b1d"

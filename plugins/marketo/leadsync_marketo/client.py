@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from leadsync.connectors.auth import OAuth2ClientCredentials
-from leadsync.connectors.errors import ClientError, ConnectorError, PaginationLoopError
-from leadsync.connectors.http import HttpClient
-from leadsync.connectors.ratelimit import Rate, RateLimiter
-from leadsync.connectors.retry import Resolution, default_classify
+from leadsync.connectors import (
+    ClientError,
+    ConnectorError,
+    HttpClient,
+    OAuth2ClientCredentials,
+    PageRequest,
+    Rate,
+    RateLimiter,
+    Resolution,
+    TokenPaginator,
+    default_classify,
+    paginate,
+)
 
 from leadsync_marketo.codes import AUTH_CODES, QUOTA_CODES, RETRY_CODES
 from leadsync_marketo.settings import MarketoSettings
 
-__all__ = ["MAYBE_APPLIED_CODES", "MarketoApi", "MarketoError", "classify_marketo", "classify_trigger", "error_codes"]
+__all__ = ["MAYBE_APPLIED_CODES", "MarketoClient", "MarketoError", "classify_marketo", "classify_trigger", "error_codes"]
 
 # Response-level codes a Request Campaign may have been applied under: Marketo promises "not
 # executed" only for 6xx, so a 500/502 inside the envelope leaves the trigger's outcome unknown.
@@ -77,10 +86,16 @@ def marketo_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class MarketoApi:
+class MarketoClient:
     """Calls to one Marketo instance. Every answer is checked for success:false."""
 
-    def __init__(self, settings: MarketoSettings, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: MarketoSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if not settings.base_url:
             raise ConnectorError("marketo: base_url is required (Admin > Integration > Web Services > REST API Endpoint)")
         self.settings = settings
@@ -101,6 +116,7 @@ class MarketoApi:
             classify=classify_marketo,
             secrets=(settings.client_secret,),
             transport=transport,
+            sleep=sleep,
         )
         self.calls = 0
 
@@ -179,21 +195,15 @@ class MarketoApi:
 
         A page may be short or empty while moreResult is still true; only moreResult ends paging.
         """
-        seen: set[str] = set()
-        while True:
-            body = self.get(path, {**params, "nextPageToken": token, "batchSize": 300})
-            result = body.get("result") or []
-            if not isinstance(result, list):
-                raise ConnectorError(f"marketo: {path} answered a result that is not a list")
-            more = bool(body.get("moreResult"))
-            next_token = str(body.get("nextPageToken") or token)
-            if more and (next_token == token or next_token in seen):
-                raise PaginationLoopError(f"marketo: {path} handed back paging token it had already given")
-            seen.add(token)
-            token = next_token
-            yield result, token, more
-            if not more:
-                return
+        paginator = TokenPaginator(
+            "result", ("nextPageToken",), "nextPageToken", more_path=("moreResult",), optional=True,
+            vendor=f"marketo: {path}",
+        )
+        paginator.start(token)
+        request = PageRequest(path, params={**params, "nextPageToken": token, "batchSize": 300})
+        for page in paginate(lambda r: self.get(r.url, r.params), request, paginator):
+            token = page.next or token
+            yield page.items, token, page.next is not None
 
     def leads_by_id(self, ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any]]:
         """Leads for up to 300 ids at a time (leads.json filterType=id)."""
