@@ -15,7 +15,7 @@ import pytest
 
 from leadsync.connectors import TaskCheck, TaskRequest
 from leadsync_hubspot.testing import HubSpotFake
-from leadsync.connectors.testing.fakeserver import FakeServer
+from leadsync.connectors.testing import FakeServer
 from leadsync_hubspot import HubSpotConnector, HubSpotSettings
 
 TOKEN = "pat-fake-token"

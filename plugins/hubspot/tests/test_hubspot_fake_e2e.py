@@ -9,7 +9,7 @@ import pytest
 
 from leadsync.connectors import ReadContext, TaskRequest
 from leadsync_hubspot.testing import HubSpotFake, seed_demo
-from leadsync.connectors.testing.fakeserver import FakeServer
+from leadsync.connectors.testing import FakeServer
 from leadsync.connectors.testing import demo_project
 from leadsync_hubspot import HubSpotConnector, HubSpotSettings
 

@@ -12,12 +12,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from leadsync.connectors import ScoreUpdate, TaskRequest, WriteResult, bisect_batch, normalize_email
+from leadsync.connectors import ConnectorError, ScoreUpdate, TaskRequest, WriteResult, bisect_batch, normalize_email
 
 from leadsync_kintone.adoption import by_lead, open_tasks
 from leadsync_kintone.client import KintoneClient
-from leadsync_kintone.settings import KintoneSettings
 from leadsync_kintone.mapping import kintone_time
+from leadsync_kintone.settings import KintoneSettings
 
 __all__ = ["create_tasks", "push_scores", "update_key_value"]
 
@@ -100,8 +100,6 @@ def _ensure_leads(client: KintoneClient, settings: KintoneSettings, tasks: Seque
 
 def create_tasks(client: KintoneClient, settings: KintoneSettings, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
     if settings.tasks_app is None:
-        from leadsync.connectors.errors import ConnectorError
-
         raise ConnectorError("kintone: tasks_app is not set; tasks are records of a To-Do app")
     f = settings.task_field
     results = _ensure_leads(client, settings, tasks)
