@@ -30,6 +30,7 @@ from leadsync.connectors.base import (
     TaskRequest,
     TaskUpdate,
     WriteResult,
+    task_key_date,
 )
 from leadsync.connectors.batching import BatchRejected, ItemResult, bisect_batch, chunked
 from leadsync.connectors.errors import (
@@ -76,6 +77,7 @@ __all__ = [
     "TaskRequest",
     "TaskUpdate",
     "WriteResult",
+    "task_key_date",
     # the HTTP client and how it classifies answers
     "Classifier",
     "HttpClient",

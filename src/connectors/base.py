@@ -12,7 +12,7 @@ import enum
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -35,6 +35,7 @@ __all__ = [
     "TaskRequest",
     "TaskUpdate",
     "WriteResult",
+    "task_key_date",
 ]
 
 
@@ -158,6 +159,18 @@ class TaskRequest:
     due_at: datetime
     priority: str = "high"
     retry_ambiguous: bool = False
+
+
+def task_key_date(key: str) -> date | None:
+    """The UTC date a handoff opened, read from its task key (`ls-YYYYMMDD-<digest>`); None for
+    a key of another form (keys made before leadsync 0.2 carry no date)."""
+    parts = key.split("-")
+    if len(parts) == 3 and parts[0] == "ls" and len(parts[1]) == 8 and parts[1].isdigit():
+        try:
+            return date(int(parts[1][:4]), int(parts[1][4:6]), int(parts[1][6:]))
+        except ValueError:
+            return None
+    return None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from leadsync.connectors.base import task_key_date
 from leadsync.connectors.hookspecs import hookimpl
 from leadsync.core.errors import ConfigError
 from leadsync.core.handoff import apply_handoffs, plan_handoffs, task_key, update_episodes
@@ -205,7 +206,8 @@ def test_task_key_is_deterministic_per_episode() -> None:
     assert task_key("a@example.com", MONDAY) == task_key("a@example.com", MONDAY.astimezone(ZoneInfo("UTC")))
     assert task_key("a@example.com", MONDAY) != task_key("a@example.com", MONDAY + timedelta(seconds=1))
     assert task_key("a@example.com", MONDAY) != task_key("b@example.com", MONDAY)
-    assert len(task_key("a@example.com", MONDAY)) == 23
+    assert len(task_key("a@example.com", MONDAY)) == 28
+    assert task_key_date(task_key("a@example.com", MONDAY)) == MONDAY.astimezone(ZoneInfo("UTC")).date()
 
 
 def test_plans_that_get_no_task_carry_no_due_date_and_say_why(world) -> None:

@@ -33,6 +33,7 @@ from leadsync.connectors import (
     VendorUnavailable,
     WriteResult,
     normalize_email,
+    task_key_date,
 )
 
 from leadsync_marketo.client import MAYBE_APPLIED_CODES, MarketoClient, MarketoError, marketo_time
@@ -223,6 +224,18 @@ class _Handoff:
         return WriteResult(task.key, ok=True, external_id=external)
 
 
+def _recent_other_handoff(marker: str, task: TaskRequest, within_days: int) -> str | None:
+    """The key of another handoff this lead's fence shows as run (sent or done) within
+    `within_days` before this one; None otherwise (no date in a key: not adopted)."""
+    other, _, state = marker.partition("|")
+    if other == task.key or state not in ("sent", "done"):
+        return None
+    ran, planned = task_key_date(other), task_key_date(task.key)
+    if ran is None or planned is None or not 0 <= (planned - ran).days <= within_days:
+        return None
+    return other
+
+
 def create_handoffs(client: MarketoClient, settings: MarketoSettings, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
     """Hand each lead to sales once through the configured Request Campaign (see module docstring)."""
     if settings.handoff_campaign_id is None:
@@ -240,6 +253,10 @@ def create_handoffs(client: MarketoClient, settings: MarketoSettings, tasks: Seq
             results[task.key] = WriteResult(task.key, ok=False, error=f"Marketo lead {lead_id} not found")
         elif marker in (f"{task.key}|sent", f"{task.key}|done"):
             results[task.key] = WriteResult(task.key, ok=True, external_id=f"{campaign}:{lead_id}")
+        elif (adopted := _recent_other_handoff(marker, task, settings.adopt_within_days)) is not None:
+            log.warning("marketo: lead %s already ran handoff %s; %s adopts it instead of running the campaign again",
+                        lead_id, adopted, task.key)
+            results[task.key] = WriteResult(task.key, ok=True, external_id=f"{campaign}:{lead_id}", adopted_key=adopted)
         elif marker == f"{task.key}|pending" and not task.retry_ambiguous:
             results[task.key] = WriteResult(
                 task.key, ok=False,

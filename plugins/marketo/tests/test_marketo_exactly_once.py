@@ -283,3 +283,30 @@ def test_the_fake_refuses_more_than_300_ids_like_marketo():
 def _bearer(fake: MarketoFake) -> str:
     _, token = fake.answer("GET", "/identity/oauth/token", {"client_id": "cid", "client_secret": "secret"}, None, "")
     return f"Bearer {token['access_token']}"
+
+
+def _keyed(ids: list[int], day: str) -> list[TaskRequest]:
+    """Tasks with keys of the engine's form, opened on `day` (YYYYMMDD)."""
+    return [TaskRequest(key=f"ls-{day}-{lead_id:016x}", lead_key=f"hot{lead_id}", email=None, record_id=str(lead_id),
+                        owner="sato@example.jp", subject="至急フォロー", body="価格ページ", due_at=NOW)
+            for lead_id in ids]
+
+
+def test_a_handoff_planned_again_after_the_state_store_lost_it_adopts_the_run_one():
+    fake, ids = _fake()
+    connector = _connector(fake)
+    first = connector.create_tasks(_keyed(ids, "20261120"))
+    assert all(r.ok and r.adopted_key is None for r in first)
+    # The state store lost those handoffs: the next run plans them again under keys of a later day.
+    again = connector.create_tasks(_keyed(ids, "20261121"))
+    assert [r.adopted_key for r in again] == [t.key for t in _keyed(ids, "20261120")]
+    assert _runs(fake) == {lead_id: 1 for lead_id in ids}
+
+
+def test_a_handoff_older_than_the_adoption_window_is_a_new_one():
+    fake, ids = _fake(leads=2)
+    connector = _connector(fake, adopt_within_days=30)
+    connector.create_tasks(_keyed(ids, "20260901"))
+    later = connector.create_tasks(_keyed(ids, "20261120"))
+    assert all(r.ok and r.adopted_key is None for r in later)
+    assert _runs(fake) == {lead_id: 2 for lead_id in ids}

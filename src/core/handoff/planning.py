@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from leadsync.connectors.base import TaskRequest
@@ -97,9 +97,16 @@ def resolve_task_connection(settings: Settings) -> str | None:
 
 
 def task_key(lead_key: str, opened_at: datetime) -> str:
-    """Deterministic idempotency key of one episode's task."""
+    """Deterministic idempotency key of one episode's task: `ls-YYYYMMDD-<digest>`.
+
+    The UTC date the handoff opened is readable in the key, so a connector that finds a handoff
+    of the same lead under another key (a state store that lost its recent writes) can tell how
+    recent it is, where the vendor keeps no task to look at (Marketo's campaign fence); see
+    `leadsync.connectors.base.task_key_date`.
+    """
     digest = hashlib.sha256(f"{lead_key}|{opened_at.timestamp():.6f}".encode()).hexdigest()
-    return f"ls-{digest[:20]}"
+    return f"ls-{opened_at.astimezone(timezone.utc):%Y%m%d}-{digest[:16]}"
+
 
 
 def task_payload(task: TaskRequest) -> dict[str, Any]:
