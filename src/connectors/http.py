@@ -102,6 +102,7 @@ class HttpClient:
         max_connections: int = 20,
         max_wait_s: float = 60.0,
         max_retry_time_s: float = 120.0,
+        deadline_s: float | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
@@ -115,6 +116,9 @@ class HttpClient:
         self.backoff_max = backoff_max
         self.max_wait_s = max_wait_s
         self.max_retry_time_s = max_retry_time_s
+        # One attempt, from sending to the last byte of the answer: the timeout alone is per read,
+        # so an answer that trickles a byte at a time would never time out.
+        self.deadline_s = deadline_s if deadline_s is not None else 2 * timeout
         self._sleep = sleep
         self._rng = rng
         for secret in secrets:
@@ -266,10 +270,11 @@ class HttpClient:
             auth.apply(request)
         slot = self.limiter.slot(endpoint) if self.limiter is not None else contextlib.nullcontext()
         started = time.monotonic()
+        deadline = started + (self.deadline_s if timeout is None else max(self.deadline_s, 2 * timeout))
         with slot:
             self.stats["requests"] += 1
             try:
-                response = self._client.send(request)
+                response = self._receive(request, deadline)
             except _NEVER_SENT as exc:
                 raise _Retry(f"{type(exc).__name__}", cause=exc) from None
             except _MAYBE_APPLIED as exc:
@@ -287,6 +292,25 @@ class HttpClient:
         if self.limiter is not None:
             self.limiter.update_from_headers(endpoint, response.headers)
         return response
+
+    def _receive(self, request: httpx.Request, deadline: float) -> httpx.Response:
+        """Send and read the whole answer by `deadline` (monotonic), else httpx.ReadTimeout."""
+        streamed = self._client.send(request, stream=True)
+        if streamed.is_stream_consumed:  # a transport that hands back an answer already read (tests' mocks)
+            return streamed
+        try:
+            chunks = []
+            for chunk in streamed.iter_raw():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(
+                        f"no complete answer within {self.deadline_s:g} s (the answer was still arriving)",
+                        request=request,
+                    )
+        finally:
+            streamed.close()
+        return httpx.Response(streamed.status_code, headers=streamed.headers, content=b"".join(chunks),
+                              request=request, extensions=streamed.extensions)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         outcome = state.outcome
