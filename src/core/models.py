@@ -23,8 +23,6 @@ __all__ = [
     "RuleHit",
     "Score",
     "Segment",
-    "Task",
-    "TaskStatus",
     "looks_japanese",
 ]
 
@@ -151,25 +149,6 @@ class Score(BaseModel):
     breakdown: list[RuleHit] = Field(default_factory=list)
     # The earliest moment at which the score changes with no new data (window expiry, decay).
     next_change_at: datetime | None = None
-
-
-class TaskStatus(str, enum.Enum):
-    OPEN = "open"
-    COMPLETED = "completed"
-
-
-class Task(BaseModel):
-    """A follow-up task for sales. `key` is the idempotency key the vendor deduplicates on."""
-
-    key: str
-    lead_key: str
-    email: str | None = None
-    record_id: str | None = None
-    owner: str | None = None
-    subject: str
-    body: str
-    due_at: datetime
-    priority: str = "high"
 
 
 class HandoffStatus(str, enum.Enum):

@@ -97,7 +97,7 @@ def test_handoff_and_outbox_rows_are_atomic(world, monkeypatch) -> None:
     def crash(*args, **kwargs):
         raise RuntimeError("killed between the two writes")
 
-    monkeypatch.setattr(planning, "enqueue", crash)
+    monkeypatch.setattr(planning.outbox, "enqueue", crash)
     with pytest.raises(RuntimeError):
         apply_handoffs(world.store, plans, MONDAY, None)
     assert world.handoffs() == [] and world.outbox() == []

@@ -135,8 +135,13 @@ def test_status_shows_overdue_and_first_touch(filled) -> None:
     assert filled.handoffs()[0]["overdue_notified"] == 0  # touched in time: no overdue notice
 
 
-def test_status_notifies_overdue_once(filled) -> None:
+def test_status_is_a_report_and_notifies_overdue_once_only_when_asked(filled) -> None:
+    before = filled.handoffs()
     data = json.loads(invoke(filled, "handoff", "status", "--format", "json", "--as-of", "2025-04-09T12:00").stdout)
+    assert data["overdue"] == 1 and data["open_handoffs"][0]["overdue_notified"] is False
+    assert filled.handoffs() == before  # a report: nothing changed
+    data = json.loads(invoke(filled, "handoff", "status", "--notify", "--format", "json",
+                             "--as-of", "2025-04-09T12:00").stdout)
     assert data["overdue"] == 1 and data["open_handoffs"][0]["overdue_notified"] is True
     assert filled.handoffs()[0]["overdue_notified"] == 1
     text = invoke(filled, "handoff", "status", "--as-of", "2025-04-09T12:00").stdout

@@ -94,12 +94,13 @@ def _plans_after_dry_run(app: App, moment: datetime) -> list[HandoffPlan]:
 
 @handoff.command("status")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--notify/--no-notify", default=True, show_default=True,
-              help="Call the handoff_overdue hook for newly overdue handoffs (once each).")
+@click.option("--notify/--no-notify", default=False, show_default=True,
+              help="Also call the handoff_overdue hook for newly overdue handoffs and record that (once each); "
+                   "without it the command is a report and changes nothing.")
 @as_of_option
 @pass_app
 def status(app: App, fmt: str, notify: bool, as_of: str | None) -> None:
-    """Open and overdue handoffs, and the time to first touch."""
+    """Open and overdue handoffs, and the time to first touch (read-only unless --notify)."""
     moment = app.now(as_of)
     store = app.open_store(readonly=not notify)
     if notify:

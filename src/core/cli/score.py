@@ -22,6 +22,7 @@ from leadsync.core.scoring import (
 from leadsync.core.scoring.backtest import backtest as run_backtest
 from leadsync.core.scoring.lint import lint_sheet
 from leadsync.core.scoring.loader import load_lead
+from leadsync.core.state import leads
 from leadsync.core.state.store import StateStore
 
 __all__ = ["score"]
@@ -36,11 +37,7 @@ def score() -> None:
 
 def _find_lead_key(store: StateStore, email: str) -> str | None:
     key = normalize_email(email) or email.strip()
-    row = store.db.execute(
-        "SELECT key FROM leads WHERE key = ? UNION ALL SELECT key FROM leads WHERE lower(email) = ? LIMIT 1",
-        (key, key.lower()),
-    ).fetchone()
-    return row[0] if row else None
+    return leads.find_key(store.db, key)
 
 
 def _points(value: float) -> int | float:
