@@ -205,7 +205,7 @@ def test_undecodable_or_binary_or_missing_file(connector, read, write, folder):
     with pytest.raises(ConfigError, match=r"leads\.csv:1: cannot decode the header at byte 2"):
         read(connector, "leads")
     (folder / "leads.csv").write_bytes(b"PK\x03\x04\x00\x00binary")
-    with pytest.raises(ConfigError, match="not a CSV text file"):
+    with pytest.raises(ConfigError, match=r"an Excel workbook \(.xlsx\), not CSV text"):
         read(connector, "leads")
     with pytest.raises(ConfigError, match=r"activities\.csv: file not found"):
         read(connector, "activities")
