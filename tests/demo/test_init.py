@@ -74,4 +74,4 @@ def test_the_starter_configs_inline_comments_line_up(tmp_path: Path):
         assert _init(*args).exit_code == 0
         text = (Path(args[0]) / "leadsync.toml").read_text(encoding="utf-8")
         columns = {line.index("  # ") + 2 for line in text.splitlines() if re.match(r"^#? ?[^#\s].*\S  +# ", line)}
-        assert columns == {38}, [line for line in text.splitlines() if "  # " in line]
+        assert columns == {40}, [line for line in text.splitlines() if "  # " in line]

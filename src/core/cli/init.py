@@ -87,7 +87,7 @@ def render_config(*, demo: bool) -> str:
 
 
 _INLINE_COMMENT = re.compile(r"^(?P<code>#? ?[^#\s][^#]*?)\s+(?P<comment>#\s.*)$")
-COMMENT_COLUMN = 38
+COMMENT_COLUMN = 40
 
 
 def _align_comment(line: str) -> str:
