@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from leadsync.core.normalize import normalize_lead_source
+
 __all__ = [
     "Activity",
     "ActivityType",
@@ -94,6 +96,12 @@ class Lead(BaseModel):
     custom: dict[str, Any] = Field(default_factory=dict)
 
     _check_created = field_validator("created_at", "updated_at")(_aware)
+
+    @field_validator("lead_source")
+    @classmethod
+    def _canonical_source(cls, value: str | None) -> str | None:
+        """One vocabulary for every connection: '展示会' and 'Trade show' are both 'trade_show'."""
+        return normalize_lead_source(value)
 
     @property
     def name(self) -> str:
