@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from leadsync.core.errors import ConfigError
+from leadsync.core.workcalendar import holiday_set, parse_business_hours, parse_closed_dates, parse_workdays
 
 __all__ = [
     "HandoffSettings",
@@ -97,16 +98,12 @@ class HandoffSettings(_Section):
     @field_validator("business_hours")
     @classmethod
     def _hours(cls, value: str) -> str:
-        from leadsync.core.handoff.calendar import parse_business_hours
-
         _calendar_check(parse_business_hours, value)
         return value.strip()
 
     @field_validator("closed_dates")
     @classmethod
     def _dates(cls, values: list[str]) -> list[str]:
-        from leadsync.core.handoff.calendar import parse_closed_dates
-
         for value in values:
             if not re.fullmatch(r"(\d{4}-)?\d{2}-\d{2}", value):
                 raise ValueError(f"{value!r} is not MM-DD or YYYY-MM-DD")
@@ -116,16 +113,12 @@ class HandoffSettings(_Section):
     @field_validator("workdays")
     @classmethod
     def _workdays(cls, value: str) -> str:
-        from leadsync.core.handoff.calendar import parse_workdays
-
         _calendar_check(parse_workdays, value)
         return value
 
     @field_validator("holidays")
     @classmethod
     def _holidays(cls, value: str | None) -> str | None:
-        from leadsync.core.handoff.calendar import holiday_set
-
         if value and value.strip():
             _calendar_check(holiday_set, value.strip().upper())
         return value

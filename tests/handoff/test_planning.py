@@ -97,7 +97,7 @@ def test_handoff_and_outbox_rows_are_atomic(world, monkeypatch) -> None:
     def crash(*args, **kwargs):
         raise RuntimeError("killed between the two writes")
 
-    monkeypatch.setattr(planning, "enqueue", crash)
+    monkeypatch.setattr(planning.outbox, "enqueue", crash)
     with pytest.raises(RuntimeError):
         apply_handoffs(world.store, plans, MONDAY, None)
     assert world.handoffs() == [] and world.outbox() == []
@@ -176,6 +176,27 @@ def _routing_order(make_world) -> None:
         "big@example.com": ("rep-enterprise", "rule"),
         "plain@example.com": ("rep-a", "round_robin"),
     }
+
+
+def test_routing_by_lead_source_matches_every_spelling(make_world) -> None:
+    world = make_world(routing=[
+        {"field": "lead_source", "equals": "展示会", "owner": "rep-events"},
+        {"field": "lead_source", "in": "Webinar,紹介", "owner": "rep-online"},
+    ])
+    for n, (email, source) in enumerate([("a", "Trade show"), ("b", "ウェビナー"), ("c", "Referral"), ("d", "広告")]):
+        world.lead(f"{email}@example.com", lead_source=source)
+        world.score(f"{email}@example.com", 99 - n, MONDAY, world.HOT)
+    owners = {p.email: p.owner for p in run(world, MONDAY)}
+    assert owners == {"a@example.com": "rep-events", "b@example.com": "rep-online", "c@example.com": "rep-online",
+                      "d@example.com": "rep-a"}
+
+
+def test_english_task_text_names_the_lead_source_in_english(make_world) -> None:
+    world = make_world(language="en")
+    world.lead("jane@example.com", first_name="Jane", last_name="Doe", company="Acme", lead_source="展示会")
+    world.score("jane@example.com", 90, MONDAY, world.HOT)
+    [plan] = run(world, MONDAY)
+    assert "Lead source: Trade show" in plan.task.body
 
 
 def test_bad_routing_rule_names_its_position(make_world) -> None:

@@ -13,8 +13,7 @@ from leadsync.connectors.testing.fakeserver import (
     route,
     spawn_fake_server,
 )
-from leadsync.connectors.testing.project import DemoProject, demo_project
-from leadsync.core.demo import generate_demo
+from leadsync.connectors.testing.project import DemoProject, demo_project, generate_demo
 
 __all__ = [
     "DemoProject",

@@ -14,9 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from leadsync.core.demo import write_demo
+from leadsync.core.demo import generate_demo, write_demo
 
-__all__ = ["DemoProject", "demo_project", "toml_table"]
+__all__ = ["DemoProject", "demo_project", "generate_demo", "toml_table"]
 
 
 def _toml_value(value: Any) -> str:

@@ -19,7 +19,11 @@ __all__ = [
     "mark_retry",
     "mark_sending",
     "pending",
+    "requeue",
     "resent_tasks",
+    "status_counts",
+    "supersede_scores",
+    "waiting",
 ]
 
 
@@ -134,3 +138,35 @@ def last_sent(db: sqlite3.Connection, connection: str, kind: str) -> float | Non
         "SELECT MAX(sent_at) FROM outbox WHERE status = 'pending' AND connection = ? AND kind = ?", (connection, kind)
     ).fetchone()
     return row[0]
+
+
+def supersede_scores(db: sqlite3.Connection, connection: str, lead_key: str, newer_key: str) -> None:
+    """A newer planned score update replaces the ones still pending for the same lead."""
+    db.execute(
+        "UPDATE outbox SET status = 'superseded', updated_at = ? WHERE connection = ? AND kind = 'score' "
+        "AND lead_key = ? AND status = 'pending' AND key != ?",
+        (time.time(), connection, lead_key, newer_key),
+    )
+
+
+def requeue(db: sqlite3.Connection, key: str) -> None:
+    """A person re-queued a dead write: it is pending again. For a task, that is the word that an
+    attempt whose outcome the connector could not know did not take effect, so it may pass the
+    connector's fence once (`retry_ambiguous`)."""
+    db.execute("UPDATE outbox SET status = 'pending', error = NULL, updated_at = ?, "
+               "payload = CASE WHEN kind = 'task' THEN json_set(payload, '$.retry_ambiguous', json('true')) "
+               "ELSE payload END WHERE key = ? AND status = 'dead'", (time.time(), key))
+
+
+def waiting(db: sqlite3.Connection) -> tuple[int, str | None]:
+    """How many pending rows the vendor refused for now, and the newest refusal."""
+    count = db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND error IS NOT NULL").fetchone()[0]
+    row = db.execute("SELECT error FROM outbox WHERE status = 'pending' AND error IS NOT NULL "
+                     "ORDER BY updated_at DESC LIMIT 1").fetchone()
+    return int(count), (row[0] if row else None)
+
+
+def status_counts(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Rows by connection, kind and status: [{connection, kind, status, count}]."""
+    return [dict(r) for r in db.execute(
+        "SELECT connection, kind, status, COUNT(*) AS count FROM outbox GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")]
