@@ -14,6 +14,7 @@ from leadsync.connectors.testing.fakeserver import (
     spawn_fake_server,
 )
 from leadsync.connectors.testing.project import DemoProject, demo_project, generate_demo
+from leadsync.connectors.testing.trials import KillWorld, kill_trials, kill_trials_until_settled
 
 __all__ = [
     "DemoProject",
@@ -21,11 +22,14 @@ __all__ = [
     "FakeApp",
     "FakeServer",
     "FakeServerProcess",
+    "KillWorld",
     "LogEntry",
     "Request",
     "Response",
     "demo_project",
     "generate_demo",
+    "kill_trials",
+    "kill_trials_until_settled",
     "route",
     "spawn_fake_server",
 ]
