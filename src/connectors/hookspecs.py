@@ -44,5 +44,11 @@ def handoff_overdue(handoff: Any, lead: Any) -> None:
 
 
 @hookspec
+def register_notify_channels(register: Any) -> None:
+    """Register notification channel kinds: call ``register(ChannelClass)`` once per class
+    (a ``leadsync.core.notify.Channel`` subclass with its ``kind`` and ``settings_model``)."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add click commands to the ``leadsync`` command group."""

@@ -13,6 +13,7 @@ from typing import Any
 from leadsync.connectors.base import Capability, Connector, ReadContext, TaskRequest, TaskUpdate, WriteResult
 from leadsync.connectors.plugins import PluginHost
 from leadsync.connectors.redact import redact
+from leadsync.core import notify
 from leadsync.core.config import Settings
 from leadsync.core.errors import (
     EXIT_CONNECTION,
@@ -216,7 +217,9 @@ def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOp
     max_duration = options.max_duration_s
     if max_duration is None and settings.sync.max_duration_minutes:
         max_duration = settings.sync.max_duration_minutes * 60
+    notices = None
     try:
+        notices = notify.attach(store, settings, host, as_of, dry_run=options.dry_run)  # hooks plugin for this run
         summary.run_id = _start_run(store)
         with StopFlag(max_duration) as stop:
             try:
@@ -232,6 +235,7 @@ def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOp
             summary.exit_status = EXIT_UNCONFIRMED
         elif summary.dead_lettered:
             summary.exit_status = EXIT_DEAD_LETTERS
+        notices.after_run(summary)  # never fails the run: a channel that is down waits for the next
         summary.duration_s = time.monotonic() - started
         _finish_run(store, summary)
         return summary
@@ -240,6 +244,8 @@ def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOp
             _mark_failed(store, summary.run_id)
         raise
     finally:
+        if notices is not None:
+            notices.detach()
         store.close()
 
 
@@ -247,7 +253,7 @@ def _steps(store: StateStore, settings: Settings, host: PluginHost, options: Run
            connectors: dict[str, Connector], sheet: Any, tasks_to: str | None, as_of: datetime, now: datetime,
            stop: StopFlag) -> None:
     """Resume, pull, score, hand off, push, reconcile (docs/architecture.md, "One run")."""
-    from leadsync.core import handoff, scoring
+    from leadsync.core import handoff, quality, scoring
 
     writers = {} if options.dry_run else connectors
     if writers:  # writes a previous run planned but never saw acknowledged go first
@@ -273,7 +279,8 @@ def _steps(store: StateStore, settings: Settings, host: PluginHost, options: Run
 
     for name in connection_names(settings, Capability.SCORES):
         if complete and name in connectors:
-            summary.scores_planned += plan_score_pushes(store, name, summary.run_id)
+            summary.scores_planned += plan_score_pushes(store, name, summary.run_id,
+                                                        hold=quality.holder(store.db, settings.quality))
 
     if writers:
         healthy = {n: c for n, c in writers.items() if n not in summary.failures}

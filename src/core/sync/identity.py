@@ -18,6 +18,7 @@ from leadsync.connectors.base import Rejected, TaskUpdate
 from leadsync.connectors.redact import redact, redact_data
 from leadsync.core.models import Activity, Lead
 from leadsync.core.normalize import normalize_email
+from leadsync.core.quality.gate import record_conflicts
 
 __all__ = ["IngestCounts", "dead_letter", "dead_letter_once", "ingest", "merge_views"]
 
@@ -139,8 +140,10 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
         (connection, record_id, key, view),
     )
     changed = _rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
+    record_conflicts(db, key)  # records of one person that disagree are reported, not merged away
     if previous is not None and previous[0] != key:  # the record moved to another identity
         changed |= _rebuild(db, previous[0], crm_connections)
+        record_conflicts(db, previous[0])
     return changed
 
 
