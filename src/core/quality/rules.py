@@ -147,7 +147,8 @@ def findings(lead: Lead, settings: QualitySettings,
     competitor = _in_domains(domain, {c.casefold().lstrip("@") for c in settings.competitors})
     if competitor:
         hit("competitor", f"competitor domain {competitor}")
-    for name, values in (lead_conflicts or {}).items():
-        shown = " / ".join(dict.fromkeys(str(v["value"]) for v in values))
-        hit("conflict", f"records disagree on {name}: {shown}")
+    if lead_conflicts:
+        shown = "; ".join(f"{name}: " + " / ".join(dict.fromkeys(str(v["value"]) for v in values))
+                          for name, values in lead_conflicts.items())
+        hit("conflict", f"records disagree on {shown}")
     return found
