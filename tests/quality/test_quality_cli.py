@@ -46,7 +46,6 @@ def test_a_free_mail_hot_lead_is_quarantined_then_released(demo):
 def test_release_of_an_unknown_or_clean_lead_is_an_error(demo):
     demo.json("sync", "run", "--json")
     assert demo.invoke("quality", "release", "nobody@nowhere.jp").exit_code == 2
-    hot = _hottest(demo) if False else None  # noqa: F841 - every lead is clean by default
     first = demo.out("tasks.csv").splitlines()[1].split(",")[1]
     result = demo.invoke("quality", "release", first)
     assert result.exit_code == 2 and "not quarantined" in result.output
