@@ -51,5 +51,11 @@ def handoff_overdue(handoff: Handoff, lead: Lead | None) -> None:
 
 
 @hookspec
+def register_notify_channels(register: Any) -> None:
+    """Register notification channel kinds: call ``register(ChannelClass)`` once per class
+    (a ``leadsync.core.notify.Channel`` subclass with its ``kind`` and ``settings_model``)."""
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Add click commands to the ``leadsync`` command group."""

@@ -26,6 +26,8 @@ from leadsync.core.workcalendar import holiday_set, parse_business_hours, parse_
 
 __all__ = [
     "HandoffSettings",
+    "NotifySettings",
+    "QualitySettings",
     "ScoringSettings",
     "Settings",
     "StateSettings",
@@ -139,6 +141,47 @@ class SyncSettings(_Section):
     max_duration_minutes: float | None = Field(None, gt=0)
 
 
+Action = Literal["warn", "quarantine", "off"]
+
+
+class QualitySettings(_Section):
+    """The data-quality gate (docs/quality.md): one action per rule, and the rules' lists."""
+
+    free_mail: Action = "warn"
+    free_mail_domains: list[str] = Field(default_factory=list)  # added to the built-in list
+    role_address: Action = "warn"
+    role_prefixes: list[str] = Field(default_factory=list)  # added to the built-in list
+    required_fields: Action = "warn"
+    required: list[str] = Field(default_factory=list)
+    test_data: Action = "warn"
+    test_markers: list[str] = Field(default_factory=list)  # added to the built-in list
+    competitor: Action = "quarantine"
+    competitors: list[str] = Field(default_factory=list)
+    conflict: Action = "warn"
+
+    @field_validator("required")
+    @classmethod
+    def _known_fields(cls, values: list[str]) -> list[str]:
+        from leadsync.core.models import Lead
+
+        unknown = [v for v in values if v not in Lead.model_fields or v in ("key", "refs", "custom")]
+        if unknown:
+            raise ValueError(f"unknown lead field(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(f for f in Lead.model_fields if f not in ('key', 'refs', 'custom'))})")
+        return values
+
+
+class NotifySettings(_Section):
+    """Notifications (docs/notifications.md): channels by name, and when to send what."""
+
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    language: Literal["ja", "en"] | None = None  # default: handoff.language
+    dead_letters_threshold: int = Field(1, ge=1)
+    digest_hour: int = Field(9, ge=0, le=23)  # local time (scoring.timezone)
+    # A link to the CRM record per connection: {crm = "https://app.example.com/leads/{record_id}"}
+    record_urls: dict[str, str] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
     """The whole configuration. `config_path` is where it was read from (None: defaults only)."""
 
@@ -153,6 +196,8 @@ class Settings(BaseSettings):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     config_path: Path | None = Field(None, exclude=True)

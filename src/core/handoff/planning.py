@@ -10,6 +10,7 @@ from typing import Any
 
 from leadsync.connectors.base import TaskRequest
 from leadsync.core.config import Settings
+from leadsync.core import quality
 from leadsync.core.handoff.calendar import BusinessCalendar
 from leadsync.core.handoff.episodes import is_rejected_status
 from leadsync.core.handoff.routing import OwnerRouter, advance_round_robin
@@ -38,6 +39,7 @@ ACTIONS = {
     "already_handed_off": "handed off before and has not re-qualified (fallen to requalify_segment) since",
     "rejected_in_crm": "the CRM status says sales rejected this lead; it is handed off again once sales changes it",
     "no_task_connection": "no connection has the tasks role (or handoff.task_connection is unset)",
+    "quarantined": "a data-quality rule holds the lead (docs/quality.md); `leadsync quality release` lets it through",
 }
 _SEGMENT_RANK = {"cold": 0, "warm": 1, "hot": 2}
 
@@ -169,10 +171,15 @@ def _plan_one(
         rules=[{"rule": h.rule, "group": h.group, "points": _points(h.points)} for h in hits],
     )
     blocked, row = _why_not(store, settings, lead.model_copy(update={"key": plan.lead_key}), as_of)
+    held = None
+    if blocked is None:
+        verdict = quality.check(store.db, settings.quality, lead.model_copy(update={"key": plan.lead_key}))
+        if verdict.quarantined:
+            blocked, held = "quarantined", verdict.describe()
     if blocked is None and connection is None:
         blocked = "no_task_connection"
     if blocked is not None:
-        plan.action, plan.detail = blocked, ACTIONS[blocked]
+        plan.action, plan.detail = blocked, held or ACTIONS[blocked]
         if row is not None:
             plan.owner, plan.route = row["owner"], "episode"
             if blocked == "open_handoff":

@@ -13,7 +13,7 @@ from leadsync.connectors.base import Capability, Connector, ReadContext, TaskReq
 from leadsync.connectors.plugins import PluginHost
 from leadsync.connectors.prefetch import prefetched
 from leadsync.connectors.redact import redact
-from leadsync.core import handoff, scoring
+from leadsync.core import handoff, notify, quality, scoring
 from leadsync.core.config import Settings
 from leadsync.core.errors import (
     EXIT_CONNECTION,
@@ -234,7 +234,8 @@ class Run:
     def push(self) -> None:
         for name in connection_names(self.settings, Capability.SCORES):
             if self.complete and name in self.connectors:
-                self.summary.scores_planned += plan_score_pushes(self.store, name, self.summary.run_id)
+                self.summary.scores_planned += plan_score_pushes(
+                    self.store, name, self.summary.run_id, hold=quality.holder(self.store.db, self.settings.quality))
         if self.writers:
             self._send(self._healthy())
 
@@ -308,7 +309,9 @@ def _run(run: Run, started: float) -> RunSummary:
     max_duration = options.max_duration_s
     if max_duration is None and settings.sync.max_duration_minutes:
         max_duration = settings.sync.max_duration_minutes * 60
+    notices = None
     try:
+        notices = notify.attach(store, settings, run.host, run.as_of, dry_run=options.dry_run)  # this run's hooks
         with store.transaction() as db:
             summary.run_id = runs.start(db)
         with StopFlag(max_duration) as stop:
@@ -326,6 +329,7 @@ def _run(run: Run, started: float) -> RunSummary:
             summary.exit_status = EXIT_UNCONFIRMED
         elif summary.dead_lettered:
             summary.exit_status = EXIT_DEAD_LETTERS
+        notices.after_run(summary)  # never fails the run: a channel that is down waits for the next
         summary.duration_s = time.monotonic() - started
         with store.transaction() as db:
             runs.finish(db, summary.run_id, _RUN_STATUS.get(summary.exit_status, "failed"), summary.exit_status,
@@ -336,6 +340,8 @@ def _run(run: Run, started: float) -> RunSummary:
             _mark_failed(store, summary.run_id)
         raise
     finally:
+        if notices is not None:
+            notices.detach()
         store.close()
 
 

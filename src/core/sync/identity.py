@@ -17,6 +17,7 @@ from leadsync.connectors.base import Rejected, TaskUpdate
 from leadsync.core.models import Activity, Lead
 from leadsync.core.normalize import normalize_email
 from leadsync.core.state import activities, dead_letters, leads
+from leadsync.core.quality.gate import record_conflicts
 
 __all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
 
@@ -93,8 +94,10 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
         return False  # a re-read (look-back overlap, full refresh) or the echo of our own write
     leads.save_view(db, connection, record_id, key, view)
     changed = _rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
+    record_conflicts(db, key)  # records of one person that disagree are reported, not merged away
     if previous is not None and previous[0] != key:  # the record moved to another identity
         changed |= _rebuild(db, previous[0], crm_connections)
+        record_conflicts(db, previous[0])
     return changed
 
 

@@ -21,16 +21,20 @@ log = logging.getLogger(__name__)
 KIND_BATCH = {"task": "tasks", "score": "scores"}
 
 
-def plan_score_pushes(store: StateStore, connection: str, run_id: int | None) -> int:
+def plan_score_pushes(store: StateStore, connection: str, run_id: int | None,
+                      hold: Callable[[str], bool] | None = None) -> int:
     """Queue a score update for every lead whose score differs from what `connection` last acknowledged.
 
-    Only leads that have a record in that connection are pushed. A newer planned update
-    supersedes an older one still pending for the same lead.
+    Only leads that have a record in that connection are pushed, and none that `hold(lead_key)`
+    keeps back (the quality gate's quarantine). A newer planned update supersedes an older one
+    still pending for the same lead.
     """
     rows = scores.unpushed(store.db, connection)
     planned = 0
     with store.transaction() as db:
         for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in rows:
+            if hold is not None and hold(lead_key):
+                continue
             # Unique per plan, not per value: a score can go A -> B -> A, and the last A must be sent.
             key = f"score:{connection}:{lead_key}:{fp}:run{run_id}"
             payload = score_payload(lead_key=lead_key, email=email, record_id=record_id, score=total,
