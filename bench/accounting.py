@@ -15,7 +15,7 @@ _LIST = re.compile(r"/crm/v3/objects/(?P<obj>\w+)")
 WRITES = {"/crm/v3/objects/contacts/batch/update": "score update", "/crm/v3/objects/tasks/batch/create": "task create",
           "/crm/v3/objects/contacts/batch/upsert": "contact upsert"}  # fmt: skip
 
-# HubSpot's documented maximums (VENDORS.md; associations: developer changelog, February 2025).
+# HubSpot's documented maximums (the HubSpot plugin's README; associations: developer changelog, February 2025).
 LIST_PAGE, SEARCH_PAGE, ASSOCIATIONS_BATCH, WRITE_BATCH = 100, 200, 1000, 100
 
 

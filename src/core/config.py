@@ -1,4 +1,4 @@
-"""Configuration (SPEC section 3): one TOML file, overridable by LEADSYNC_* variables and .env.
+"""Configuration (docs/configuration.md): one TOML file, overridable by LEADSYNC_* variables and .env.
 
 Precedence, highest first: environment, ``.env`` beside the config file, the secrets directory,
 the TOML file. Relative paths in the file are relative to the file's folder, so cron can run

@@ -1,4 +1,4 @@
-"""Errors that end a command with a one-line message and an exit status (SPEC section 7)."""
+"""Errors that end a command with a one-line message and an exit status (README, docs/getting-started.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The canonical model every connector normalizes into (SPEC section 4).
+"""The canonical model every connector normalizes into (docs/architecture.md).
 
 These classes are public API for plugin authors: vendor plugins import them, the engine stores
 them, scoring and handoff read them. Times are always timezone-aware.

@@ -1,4 +1,4 @@
-"""Normalization of real-world lead data, Japanese included (SPEC section 4).
+"""Normalization of real-world lead data, Japanese included (docs/architecture.md, docs/file-connector.md).
 
 Pure functions; connectors call them while building canonical models.
 """

@@ -15,13 +15,12 @@ from leadsync.core.scoring.rules import (
     RevisitCondition,
 )
 
-SHARED = Path("/work/shared/scoring-sheet.csv")
 HEADER = "スコア種別,項目,条件,配点,備考,ルール,上限,半減期\n"
 
 
-def test_bundled_sheet_is_the_shared_template(h) -> None:  # type: ignore[no-untyped-def]
-    if SHARED.exists():
-        assert SHARED.read_bytes() == h.DEFAULT_SHEET.read_bytes()
+def test_bundled_sheet_is_the_agreed_template_as_marketing_saved_it(h) -> None:  # type: ignore[no-untyped-def]
+    text = h.DEFAULT_SHEET.read_bytes().decode("utf-8")
+    assert text.splitlines()[0] == "スコア種別,項目,条件,配点,備考"  # the design sheet's own header, no extra column
 
 
 def test_standard_template_recognized(sheet) -> None:  # type: ignore[no-untyped-def]

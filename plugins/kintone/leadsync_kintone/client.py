@@ -30,7 +30,7 @@ from leadsync_kintone.settings import KintoneSettings
 
 __all__ = ["KintoneClient", "classify_kintone", "record_errors"]
 
-# kintone error codes that mean the credentials (not the request) are wrong [VENDORS.md, kintone].
+# kintone error codes that mean the credentials (not the request) are wrong (see this plugin's README).
 AUTH_CODES = frozenset({"CB_AU01", "CB_WA01", "GAIA_IA02", "GAIA_NO01", "CB_NO02"})
 
 

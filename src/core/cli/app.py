@@ -70,7 +70,7 @@ pass_app = click.make_pass_decorator(App, ensure=True)
 
 
 def as_of_option(func: Any) -> Any:
-    """`--as-of DATETIME`: evaluate as if now were that moment (SPEC section 4)."""
+    """`--as-of DATETIME`: evaluate as if now were that moment (docs/getting-started.md)."""
     return click.option(
         "--as-of",
         "as_of",

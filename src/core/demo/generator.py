@@ -26,7 +26,7 @@ LEAD_COLUMNS = ["id", "email", "first_name", "last_name", "company", "title", "d
 ACTIVITY_COLUMNS = ["id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome"]
 ZONE = ZoneInfo("Asia/Tokyo")
 
-# The default sheet's behaviour rows and their points (shared/scoring-sheet.csv).
+# The default sheet's behaviour rows and their points (src/core/data/scoring-sheet.csv).
 BEHAVIOUR_POINTS = {"open": 5, "click": 10, "download": 20, "pricing": 25, "form": 15, "webinar": 20, "revisit": 10}
 # How likely each behaviour is, a priori; used to weight the subsets a lead may show.
 _PROPENSITY = {"open": 0.9, "click": 0.5, "download": 0.35, "pricing": 0.3, "form": 0.2, "webinar": 0.25, "revisit": 0.35}

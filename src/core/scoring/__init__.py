@@ -1,4 +1,4 @@
-"""Lead scoring with the agreed sheet (SPEC section 5): load, score one lead, rescore the store."""
+"""Lead scoring with the agreed sheet (docs/scoring.md): load, score one lead, rescore the store."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (connection, lead_key)
     );
 
-    -- Planned writes, recorded before they are sent (SPEC section 4).
+    -- Planned writes, recorded before they are sent (docs/architecture.md).
     CREATE TABLE outbox (
         id          INTEGER PRIMARY KEY,
         key         TEXT NOT NULL UNIQUE,      -- idempotency key, also sent to the vendor
