@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadsync.core.models import Activity, Lead, Segment
+from leadsync.core.models import Activity, Lead, Opportunity, Segment
 
 __all__ = [
     "Capability",
@@ -108,7 +108,7 @@ class Page:
     loses nothing and re-reads at most one page.
     """
 
-    records: Sequence[Lead | Activity | TaskUpdate | Rejected]
+    records: Sequence[Lead | Activity | Opportunity | TaskUpdate | Rejected]
     cursor: dict[str, Any]
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "nfkc",
     "normalize_company",
     "normalize_email",
+    "normalize_outcome",
     "parse_datetime",
     "parse_employees",
 ]
@@ -179,3 +180,42 @@ def parse_datetime(value: str | datetime | None, timezone: str = "UTC") -> datet
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
+
+
+# Call and meeting outcomes as CRMs and spreadsheets write them, English and Japanese, by
+# canonical value. Matching is on NFKC, case-folded text without spaces, '_' and '-'.
+OUTCOME_ALIASES: dict[str, tuple[str, ...]] = {
+    "connected": ("connected", "connect", "answered", "reached", "通電", "接続", "つながった", "繋がった", "本人接続", "着信"),
+    "conversation": ("conversation", "talked", "effective", "有効会話", "有効架電", "会話", "本人と会話", "ヒアリング"),
+    "meeting_booked": ("meeting booked", "appointment", "appointment set", "アポ獲得", "アポ", "商談獲得", "アポイント獲得"),
+    "gatekeeper": ("gatekeeper", "receptionist", "受付ブロック", "受付", "受付拒否", "受付止まり"),
+    "no_answer": ("no answer", "noanswer", "not reached", "不在", "応答なし", "出ない", "不通"),
+    "voicemail": ("voicemail", "left voicemail", "left live message", "留守電", "留守番電話", "留守録"),
+    "busy": ("busy", "話し中", "話中"),
+    "wrong_number": ("wrong number", "番号違い", "番号誤り", "使われていない"),
+    "held": ("held", "completed", "done", "実施", "実施済", "実施済み", "完了", "商談実施"),
+    "no_show": ("no show", "noshow", "不参加", "ノーショー", "すっぽかし", "欠席"),
+    "canceled": ("canceled", "cancelled", "cancel", "キャンセル", "中止", "取消", "取り消し"),
+    "scheduled": ("scheduled", "booked", "予定", "日程確定", "設定済", "設定済み"),
+    "rescheduled": ("rescheduled", "リスケ", "日程変更", "再調整"),
+}
+
+
+def _outcome_key(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-.・")
+
+
+_OUTCOME_INDEX: dict[str, str] = {}
+for _canonical, _names in OUTCOME_ALIASES.items():
+    for _name in (_canonical, *_names):
+        _OUTCOME_INDEX.setdefault(_outcome_key(_name), _canonical)
+
+
+def normalize_outcome(value: str | None) -> str | None:
+    """The canonical outcome of a call or meeting ('通電' -> 'connected', '不在' -> 'no_answer',
+    '実施済み' -> 'held'); an outcome not in the tables is kept as written (NFKC), None when empty."""
+    text = nfkc(value)
+    if text is None:
+        return None
+    return _OUTCOME_INDEX.get(_outcome_key(text), text)

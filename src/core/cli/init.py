@@ -99,7 +99,7 @@ def init(directory: Path, demo: bool, force: bool) -> None:
     """Write a starter leadsync.toml and scoring-sheet.csv into DIRECTORY (default: here)."""
     config, sheet = directory / "leadsync.toml", directory / "scoring-sheet.csv"
     data = directory / "data"
-    targets = [config, sheet] + ([data / "leads.csv", data / "activities.csv"] if demo else [])
+    targets = [config, sheet] + ([data / "leads.csv", data / "activities.csv", data / "opportunities.csv"] if demo else [])
     if not force:
         for target in targets:
             if target.exists():

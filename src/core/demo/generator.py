@@ -17,12 +17,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from leadsync.core.demo import words
+from leadsync.core.demo.sales import OPPORTUNITY_COLUMNS, generate_sales
 
 __all__ = ["ACTIVITY_COLUMNS", "LEAD_COLUMNS", "DemoData", "generate_demo", "write_demo"]
 
 LEAD_COLUMNS = ["id", "email", "first_name", "last_name", "company", "title", "department", "phone", "employees",
                 "industry", "lead_source", "owner", "status", "created_at", "updated_at"]
-ACTIVITY_COLUMNS = ["id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome"]
+ACTIVITY_COLUMNS = ["id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome", "owner"]
 ZONE = ZoneInfo("Asia/Tokyo")
 
 # The default sheet's behaviour rows and their points (shared/scoring-sheet.csv).
@@ -43,10 +44,16 @@ _SUBSETS = [
 
 @dataclass
 class DemoData:
-    """Rows in the file connector's leads.csv and activities.csv columns."""
+    """Rows in the file connector's leads.csv, activities.csv and opportunities.csv columns.
+
+    `activities` are the marketing activities the scores come from; `sales` the inside-sales
+    calls and meetings of the same quarter (written to activities.csv too).
+    """
 
     leads: list[dict[str, str]] = field(default_factory=list)
     activities: list[dict[str, str]] = field(default_factory=list)
+    sales: list[dict[str, str]] = field(default_factory=list)
+    opportunities: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -226,12 +233,6 @@ class _Generator:
                 self.add(lead, self.moment(day, 14, 17), "webinar_attended", url)
         for day in lead.visit_days:  # every lead visits the site on its visit days
             self.add(lead, self.moment(day), "web_visit", rng.choice(words.PAGES))
-        if lead.row["owner"]:
-            for _ in range(rng.randint(0, 4)):
-                outcome, low, high = rng.choice(words.CALL_OUTCOMES)
-                self.add(lead, self.moment(rng.randint(1, self.days - 1)), "call", "", str(rng.randint(low, high)), outcome)
-            if intent == "hot" and rng.random() < 0.3:
-                self.add(lead, self.moment(rng.randint(1, 10)), "meeting", "", "", "日程確定")
 
     def top_up(self, leads: Sequence[_Lead], wanted: int) -> None:
         """More activities that earn no new points: repeats of what a lead already did."""
@@ -252,10 +253,12 @@ class _Generator:
             total += 1
 
 
-def generate_demo(anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000, days: int = 90) -> DemoData:
+def generate_demo(anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000, days: int = 90,
+                  sales: bool = True) -> DemoData:
     """Leads and activities over `days` days ending at `anchor`; the same seed and anchor give the same data.
 
-    `activities` is reached exactly unless the leads' own behaviour already needs more.
+    `activities` (marketing) is reached exactly unless the leads' own behaviour already needs more;
+    with `sales`, a quarter of inside-sales calls, meetings and opportunities comes on top.
     """
     if leads < 1 or days < 2:
         raise ValueError("the demo needs at least one lead and two days")
@@ -274,17 +277,23 @@ def generate_demo(anchor: datetime, *, seed: int = 7, leads: int = 300, activiti
     )
     rows = [
         {"id": f"A{number:06d}", "email": email, "type": kind, "occurred_at": when.isoformat(timespec="seconds"),
-         "url": url, "duration_seconds": duration, "outcome": outcome}
+         "url": url, "duration_seconds": duration, "outcome": outcome, "owner": ""}
         for number, (when, email, kind, url, duration, outcome) in enumerate(events, start=1)
     ]
-    return DemoData(leads=[person.row for person in people], activities=rows)
+    lead_rows = [person.row for person in people]
+    quarter = generate_sales(lead_rows, words.OWNERS, gen.anchor, seed=seed, days=days) if sales else None
+    return DemoData(leads=lead_rows, activities=rows, sales=quarter.activities if quarter else [],
+                    opportunities=quarter.opportunities if quarter else [])
 
 
 def write_demo(folder: Path, anchor: datetime, **options: int) -> DemoData:
-    """Write leads.csv and activities.csv (UTF-8 with BOM, so Excel shows the Japanese) into `folder`."""
+    """Write leads.csv, activities.csv and opportunities.csv (UTF-8 with BOM, so Excel shows the Japanese)."""
     data = generate_demo(anchor, **options)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, columns, rows in (("leads.csv", LEAD_COLUMNS, data.leads), ("activities.csv", ACTIVITY_COLUMNS, data.activities)):
+    files = [("leads.csv", LEAD_COLUMNS, data.leads), ("activities.csv", ACTIVITY_COLUMNS, data.activities + data.sales)]
+    if data.opportunities:
+        files.append(("opportunities.csv", OPPORTUNITY_COLUMNS, data.opportunities))
+    for name, columns, rows in files:
         with open(folder / name, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\r\n")
             writer.writeheader()

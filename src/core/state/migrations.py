@@ -156,4 +156,30 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN adopted_key TEXT;
     CREATE INDEX outbox_resent ON outbox(kind, updated_at) WHERE sends > 1 AND status = 'done';
     """,
+    # 3: inside-sales KPIs: call/meeting fields read from the stored activity (virtual columns,
+    # nothing to backfill), an index the funnel and call-timing aggregates scan, opportunities
+    """
+    ALTER TABLE activities ADD COLUMN owner TEXT GENERATED ALWAYS AS (json_extract(data, '$.owner')) VIRTUAL;
+    ALTER TABLE activities ADD COLUMN duration_s INTEGER GENERATED ALWAYS AS (json_extract(data, '$.duration_seconds')) VIRTUAL;
+    ALTER TABLE activities ADD COLUMN outcome TEXT GENERATED ALWAYS AS (json_extract(data, '$.outcome')) VIRTUAL;
+    CREATE INDEX activities_kpi ON activities(type, occurred_at, duration_s, outcome, owner, lead_key);
+    ALTER TABLE leads ADD COLUMN lead_source TEXT GENERATED ALWAYS AS (json_extract(data, '$.lead_source')) VIRTUAL;
+    CREATE INDEX leads_source ON leads(key, lead_source);
+
+    CREATE TABLE opportunities (
+        connection  TEXT NOT NULL,
+        source_id   TEXT NOT NULL,
+        lead_key    TEXT NOT NULL,
+        status      TEXT NOT NULL,             -- open | won | lost
+        created_at  REAL NOT NULL,
+        closed_at   REAL,
+        amount      REAL,
+        owner       TEXT,
+        data        TEXT NOT NULL,             -- the Opportunity as JSON
+        PRIMARY KEY (connection, source_id)
+    );
+    CREATE INDEX opportunities_created ON opportunities(created_at, lead_key, owner);
+    CREATE INDEX opportunities_closed ON opportunities(status, closed_at, amount, lead_key, owner);
+    CREATE INDEX opportunities_lead ON opportunities(lead_key, created_at);
+    """,
 ]

@@ -16,8 +16,9 @@ from typing import Any
 
 from leadsync.connectors.base import Rejected, TaskUpdate
 from leadsync.connectors.redact import redact, redact_data
-from leadsync.core.models import Activity, Lead
+from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
+from leadsync.core.state.opportunities import store_opportunity
 
 __all__ = ["IngestCounts", "dead_letter", "dead_letter_once", "ingest", "merge_views"]
 
@@ -227,7 +228,7 @@ def _store_task_update(db: sqlite3.Connection, update: TaskUpdate) -> None:
 def ingest(
     db: sqlite3.Connection,
     connection: str,
-    records: Iterable[Lead | Activity | TaskUpdate | Rejected],
+    records: Iterable[Lead | Activity | Opportunity | TaskUpdate | Rejected],
     *,
     stream: str,
     crm_connections: set[str],
@@ -253,6 +254,12 @@ def ingest(
                     payload=record.model_dump(mode="json"))
             else:
                 counts.new_activities += outcome
+        elif isinstance(record, Opportunity):
+            placed = store_opportunity(db, connection, record)
+            if isinstance(placed, str):
+                counts.rejected += dead_letter_once(
+                    db, run_id=run_id, connection=connection, kind=stream, key=record.source_id, reason=placed,
+                    payload=record.model_dump(mode="json"))
         elif isinstance(record, TaskUpdate):
             counts.task_updates += 1
             counts.task_events.append(record)
