@@ -69,9 +69,9 @@ def generate(db_path: Path, leads: int, activities: int, seed: int = 7) -> None:
                 f'"occurred_at":{when:.0f},"url":{json.dumps(url)}}}')
         rows.append(("ma", f"act{j}", email, kind, when, url, data))
         if len(rows) == 200_000:
-            db.executemany("INSERT INTO activities VALUES (?,?,?,?,?,?,?)", rows)
+            db.executemany("INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?,?,?,?,?,?,?)", rows)
             rows.clear()
-    db.executemany("INSERT INTO activities VALUES (?,?,?,?,?,?,?)", rows)
+    db.executemany("INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?,?,?,?,?,?,?)", rows)
     db.execute("COMMIT")
     db.close()
 

@@ -66,25 +66,28 @@ def stage_counts(db: sqlite3.Connection, start: float, end: float, rules: CallRu
             "opportunities": 0, "wins": 0, "losses": 0, "won_amount": 0.0,
         })
 
+    group_by = "GROUP BY 1" if group is not None else ""  # no sorter for the plain totals
     for key, calls, connects, conversations, reps in db.execute(
         f"SELECT {expr}, COUNT(*), TOTAL({connect}), TOTAL(x.duration_s >= ?), COUNT(DISTINCT x.owner) "
-        f"FROM activities x {join} WHERE x.type = 'call' AND x.occurred_at >= ? AND x.occurred_at < ? GROUP BY 1",
+        f"FROM activities x {join} WHERE x.type = 'call' AND x.occurred_at >= ? AND x.occurred_at < ? {group_by}",
         (*connect_args, rules.conversation_seconds, start, end),
     ):
-        counts = row(key)
-        counts.update(calls=calls, connects=int(connects), conversations=int(conversations), reps=reps)
+        if calls:
+            row(key).update(calls=calls, connects=int(connects), conversations=int(conversations), reps=reps)
     for key, booked, held in db.execute(
         f"SELECT {expr}, TOTAL(x.type = 'meeting_set'), TOTAL(x.type = 'meeting' AND x.outcome = 'held') "
         f"FROM activities x {join} WHERE x.type IN ('meeting_set', 'meeting') AND x.occurred_at >= ? "
-        "AND x.occurred_at < ? GROUP BY 1",
+        f"AND x.occurred_at < ? {group_by}",
         (start, end),
     ):
-        row(key).update(meetings_set=int(booked), meetings_held=int(held))
+        if booked or held:
+            row(key).update(meetings_set=int(booked), meetings_held=int(held))
     for key, created in db.execute(
-        f"SELECT {expr}, COUNT(*) FROM opportunities x {join} WHERE x.created_at >= ? AND x.created_at < ? GROUP BY 1",
+        f"SELECT {expr}, COUNT(*) FROM opportunities x {join} WHERE x.created_at >= ? AND x.created_at < ? {group_by}",
         (start, end),
     ):
-        row(key)["opportunities"] = created
+        if created:
+            row(key)["opportunities"] = created
     for key, status, closed, amount in db.execute(
         f"SELECT {expr}, x.status, COUNT(*), TOTAL(x.amount) FROM opportunities x {join} "
         "WHERE x.status IN ('won', 'lost') AND x.closed_at >= ? AND x.closed_at < ? GROUP BY 1, 2",

@@ -1,0 +1,49 @@
+"""The KPI columns stay in step with the stored JSON: on insert, on update, and for rows stored before."""
+
+from __future__ import annotations
+
+import json
+
+from leadsync.core.state.kpi import CallRules, stage_counts
+from leadsync.core.state.migrations import MIGRATIONS
+from leadsync.core.state.store import StateStore
+
+from .conftest import at, call, store_records  # noqa: F401
+
+
+def _calls(store: StateStore) -> dict:
+    return stage_counts(store.db, at("2025-04-01 00:00").timestamp(), at("2025-05-01 00:00").timestamp(),
+                        CallRules()).get("", {})
+
+
+def test_a_changed_call_is_counted_as_it_is_now(tmp_path):
+    store = StateStore(tmp_path / "s.db")
+    store_records(store, [call(1, "a@x.example", "2025-04-07 09:10", 0, "no_answer")])
+    assert _calls(store)["connects"] == 0
+    store_records(store, [call(1, "a@x.example", "2025-04-07 09:10", 150, "conversation", owner="tanaka")])
+    counts = _calls(store)
+    assert (counts["calls"], counts["connects"], counts["conversations"]) == (1, 1, 1)
+    assert stage_counts(store.db, 0, 2e9, CallRules(), "owner").keys() == {"tanaka"}
+
+
+def test_migration_fills_the_columns_of_calls_stored_before(tmp_path):
+    path = tmp_path / "old.db"
+    import sqlite3
+
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:2], start=1):
+        for statement in script.split(";\n"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
+    data = {"source_id": "c1", "type": "call", "duration_seconds": 130, "outcome": "connected", "owner": "sato",
+            "lead_key": "a@x.example", "connection": "crm", "occurred_at": "2025-04-07T09:10:00+09:00"}
+    db.execute("INSERT INTO activities VALUES ('crm', 'c1', 'a@x.example', 'call', ?, NULL, ?)",
+               (at("2025-04-07 09:10").timestamp(), json.dumps(data)))
+    db.execute("INSERT INTO leads VALUES ('a@x.example', 'a@x.example', ?, 0, 0)", (json.dumps({"lead_source": "展示会"}),))
+    db.close()
+    store = StateStore(path)
+    assert store.schema_version == len(MIGRATIONS)
+    counts = _calls(store)
+    assert (counts["calls"], counts["connects"], counts["conversations"], counts["reps"]) == (1, 1, 1, 1)
+    assert stage_counts(store.db, 0, 2e9, CallRules(), "source").keys() == {"展示会"}
