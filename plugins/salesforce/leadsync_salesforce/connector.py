@@ -23,6 +23,7 @@ from leadsync.core.normalize import normalize_email
 
 from leadsync_salesforce.api import SalesforceApi, soql_string
 from leadsync_salesforce.settings import SalesforceSettings
+from leadsync_salesforce.kpi_streams import sales_streams
 from leadsync_salesforce.streams import build_streams
 from leadsync_salesforce.tasks import describe_errors, is_transient, open_by_who, open_task_queries
 
@@ -59,7 +60,9 @@ class SalesforceConnector(Connector):
         return {c.value for c in (self.settings.roles or self.capabilities)}
 
     def streams(self) -> list[Stream]:
-        return build_streams(self.api, self.settings, self.connection, self._roles())
+        roles = self._roles()
+        return sales_streams(build_streams(self.api, self.settings, self.connection, roles), self.api, self.settings,
+                             self.connection, self.timezone, roles)
 
     # --- writes ----------------------------------------------------------------------------
     def _collection(self, method: str, path: str, records: list[dict[str, Any]], keys: list[str]) -> list[WriteResult]:

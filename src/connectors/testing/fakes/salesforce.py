@@ -26,14 +26,20 @@ from leadsync.connectors.testing.fakeserver import FakeApp, Request, Response, r
 
 __all__ = ["SalesforceFake", "SoqlError", "parse_soql", "seed_demo"]
 
-PREFIX = {"Lead": "00Q", "Task": "00T", "Event": "00U", "CampaignMember": "00v", "User": "005"}
+PREFIX = {"Lead": "00Q", "Task": "00T", "Event": "00U", "CampaignMember": "00v", "User": "005", "Contact": "003",
+          "Opportunity": "006", "OpportunityContactRole": "00K"}
 STANDARD = {
     "Lead": {"Id", "Email", "FirstName", "LastName", "Company", "Title", "Phone", "NumberOfEmployees", "Industry",
-             "LeadSource", "OwnerId", "Status", "CreatedDate", "SystemModstamp", "IsConverted"},
+             "LeadSource", "OwnerId", "Status", "CreatedDate", "SystemModstamp", "IsConverted", "ConvertedDate",
+             "ConvertedContactId", "ConvertedOpportunityId"},
     "Task": {"Id", "WhoId", "WhatId", "OwnerId", "ActivityDate", "Subject", "Description", "Priority", "Status",
              "TaskSubtype", "IsClosed", "CompletedDateTime", "CallDurationInSeconds", "CallDisposition",
              "CreatedDate", "SystemModstamp"},
-    "Event": {"Id", "WhoId", "StartDateTime", "DurationInMinutes", "Subject", "CreatedDate", "SystemModstamp"},
+    "Event": {"Id", "WhoId", "OwnerId", "StartDateTime", "DurationInMinutes", "Subject", "CreatedDate", "SystemModstamp"},
+    "Contact": {"Id", "Email", "FirstName", "LastName", "AccountId", "OwnerId", "CreatedDate", "SystemModstamp"},
+    "Opportunity": {"Id", "Name", "AccountId", "StageName", "Amount", "CloseDate", "IsClosed", "IsWon", "OwnerId",
+                    "CreatedDate", "SystemModstamp"},
+    "OpportunityContactRole": {"Id", "OpportunityId", "ContactId", "IsPrimary", "Role", "CreatedDate", "SystemModstamp"},
     "CampaignMember": {"Id", "LeadId", "CampaignId", "Status", "CreatedDate", "SystemModstamp"},
 }
 TASK_STATUSES = {"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}
