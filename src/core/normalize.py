@@ -19,7 +19,9 @@ __all__ = [
     "normalize_company",
     "normalize_email",
     "normalize_outcome",
+    "parse_amount",
     "parse_datetime",
+    "parse_opportunity_status",
     "parse_employees",
 ]
 
@@ -219,3 +221,30 @@ def normalize_outcome(value: str | None) -> str | None:
     if text is None:
         return None
     return _OUTCOME_INDEX.get(_outcome_key(text), text)
+
+
+# Opportunity statuses as CRMs and spreadsheets write them, by canonical value.
+OPPORTUNITY_STATUS_ALIASES: dict[str, tuple[str, ...]] = {
+    "open": ("open", "in progress", "active", "商談中", "進行中", "オープン", "検討中", "提案中"),
+    "won": ("won", "closed won", "closedwon", "win", "受注", "成約", "契約", "受注済"),
+    "lost": ("lost", "closed lost", "closedlost", "lose", "失注", "見送り", "不成立"),
+}
+_STATUS_INDEX = {_outcome_key(name): status for status, names in OPPORTUNITY_STATUS_ALIASES.items()
+                 for name in (status, *names)}
+
+
+def parse_opportunity_status(value: str | None) -> str | None:
+    """'open', 'won' or 'lost' from 'Closed Won', '受注', '失注', '商談中' ...; None when unknown or empty."""
+    text = nfkc(value)
+    return _STATUS_INDEX.get(_outcome_key(text)) if text else None
+
+
+def parse_amount(value: str | int | float | None) -> float | None:
+    """A money amount from 1200000, '1,200,000', '¥1,200,000', '120万円', '1.2億'; None when not a number."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = (nfkc(value) or "").replace(",", "").replace("¥", "").replace("円", "").replace("JPY", "").strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(万|億)?", text)
+    if not match:
+        return None
+    return float(match.group(1)) * {"万": 10_000, "億": 100_000_000}.get(match.group(2) or "", 1)

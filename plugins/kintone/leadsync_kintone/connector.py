@@ -21,7 +21,8 @@ from leadsync.connectors.errors import ConnectorError
 
 from leadsync_kintone.api import KintoneApi
 from leadsync_kintone.settings import KintoneSettings
-from leadsync_kintone.streams import ActivitiesStream, LeadsStream, TasksStream
+from leadsync_kintone.kpi_streams import sales_streams
+from leadsync_kintone.streams import LeadsStream, TasksStream
 from leadsync_kintone.writes import create_tasks, push_scores
 
 __all__ = ["KintoneConnector"]
@@ -54,8 +55,8 @@ class KintoneConnector(Connector):
         streams: list[Stream] = []
         if Capability.LEADS in roles:
             streams.append(LeadsStream(self.api, self.connection, self.config, self.timezone))
-        if Capability.ACTIVITIES in roles and self.config.activities_app is not None:
-            streams.append(ActivitiesStream(self.api, self.connection, self.config, self.timezone))
+        if Capability.ACTIVITIES in roles:
+            streams += sales_streams(self.api, self.connection, self.config, self.timezone)
         if Capability.TASKS in roles and self.config.tasks_app is not None:
             streams.append(TasksStream(self.api, self.connection, self.config, self.timezone))
         return streams

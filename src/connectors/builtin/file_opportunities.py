@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from leadsync.connectors.base import Rejected
-from leadsync.connectors.builtin.csvfiles import header_key
 from leadsync.connectors.builtin.file_rows import RowContext
 from leadsync.core.models import Opportunity, OpportunityStatus
-from leadsync.core.normalize import lead_key, nfkc, normalize_email
+from leadsync.core.normalize import lead_key, nfkc, normalize_email, parse_amount, parse_opportunity_status
 
-__all__ = ["STATUS_ALIASES", "opportunity_from_row", "parse_amount", "parse_status"]
+__all__ = ["opportunity_from_row", "parse_amount", "parse_status"]
 
-STATUS_ALIASES: dict[OpportunityStatus, tuple[str, ...]] = {
-    OpportunityStatus.OPEN: ("open", "in progress", "active", "商談中", "進行中", "オープン", "検討中", "提案中"),
-    OpportunityStatus.WON: ("won", "closed won", "closedwon", "win", "受注", "成約", "契約", "受注済"),
-    OpportunityStatus.LOST: ("lost", "closed lost", "closedlost", "lose", "失注", "見送り", "不成立"),
-}
-_STATUS_INDEX = {header_key(name): status for status, names in STATUS_ALIASES.items()
-                 for name in (status.value, *names)}
 _FIELDS = {"id", "email", "lead_id", "name", "created_at", "stage", "amount", "closed_at", "status", "lost_reason",
            "owner"}
 
 
 def parse_status(value: str | None) -> OpportunityStatus | None:
     """open / won / lost from 'Closed Won', '受注', '失注' ...; None when unknown."""
-    return _STATUS_INDEX.get(header_key(value)) if value else None
-
-
-def parse_amount(value: str) -> float | None:
-    """A money amount from '1,200,000', '¥1,200,000', '120万円', '1.2億'; None when not a number."""
-    text = (nfkc(value) or "").replace(",", "").replace("¥", "").replace("円", "").replace("JPY", "").strip()
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(万|億)?", text)
-    if not match:
-        return None
-    number = float(match.group(1))
-    return number * {"万": 10_000, "億": 100_000_000}.get(match.group(2) or "", 1)
+    status = parse_opportunity_status(value)
+    return OpportunityStatus(status) if status else None
 
 
 def opportunity_from_row(ctx: RowContext, number: int, values: Mapping[str, str], extra: Mapping[str, str],

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadsync.core.demo import words
@@ -72,6 +73,7 @@ class _Generator:
         self.local_anchor = self.anchor.astimezone(ZONE)
         self.days = days
         self.emails: set[str] = set()
+        self.few_calls = False
 
     # --- time ---------------------------------------------------------------------------------
     def moment(self, day: int, start: int = 9, end: int = 19) -> datetime:
@@ -233,6 +235,12 @@ class _Generator:
                 self.add(lead, self.moment(day, 14, 17), "webinar_attended", url)
         for day in lead.visit_days:  # every lead visits the site on its visit days
             self.add(lead, self.moment(day), "web_visit", rng.choice(words.PAGES))
+        if self.few_calls and lead.row["owner"]:  # without the sales quarter: a few calls among the activities
+            for _ in range(rng.randint(0, 4)):
+                outcome, low, high = rng.choice(words.CALL_OUTCOMES)
+                self.add(lead, self.moment(rng.randint(1, self.days - 1)), "call", "", str(rng.randint(low, high)), outcome)
+            if intent == "hot" and rng.random() < 0.3:
+                self.add(lead, self.moment(rng.randint(1, 10)), "meeting", "", "", "日程確定")
 
     def top_up(self, leads: Sequence[_Lead], wanted: int) -> None:
         """More activities that earn no new points: repeats of what a lead already did."""
@@ -257,12 +265,15 @@ def generate_demo(anchor: datetime, *, seed: int = 7, leads: int = 300, activiti
                   sales: bool = True) -> DemoData:
     """Leads and activities over `days` days ending at `anchor`; the same seed and anchor give the same data.
 
-    `activities` (marketing) is reached exactly unless the leads' own behaviour already needs more;
-    with `sales`, a quarter of inside-sales calls, meetings and opportunities comes on top.
+    `activities` is reached exactly unless the leads' own behaviour already needs more. With `sales`,
+    a quarter of inside-sales calls, meetings and opportunities comes on top (`sales`,
+    `opportunities`); without, `activities` holds a few calls and meetings of the owned leads, as
+    the vendor fakes' worlds use them.
     """
     if leads < 1 or days < 2:
         raise ValueError("the demo needs at least one lead and two days")
     gen = _Generator(anchor, seed, days)
+    gen.few_calls = not sales
     intents = ["hot"] * round(leads * 0.11) + ["warm"] * round(leads * 0.32)
     intents += ["cold"] * (leads - len(intents))
     gen.rng.shuffle(intents)
@@ -286,7 +297,7 @@ def generate_demo(anchor: datetime, *, seed: int = 7, leads: int = 300, activiti
                     opportunities=quarter.opportunities if quarter else [])
 
 
-def write_demo(folder: Path, anchor: datetime, **options: int) -> DemoData:
+def write_demo(folder: Path, anchor: datetime, **options: Any) -> DemoData:
     """Write leads.csv, activities.csv and opportunities.csv (UTF-8 with BOM, so Excel shows the Japanese)."""
     data = generate_demo(anchor, **options)
     folder.mkdir(parents=True, exist_ok=True)

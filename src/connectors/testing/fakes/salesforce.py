@@ -527,7 +527,7 @@ def seed_demo(app: SalesforceFake, anchor: datetime, *, seed: int = 7, leads: in
     from leadsync.core.demo import generate_demo
     from leadsync.core.normalize import parse_datetime, parse_employees
 
-    data = generate_demo(anchor, seed=seed, leads=leads, activities=activities)
+    data = generate_demo(anchor, seed=seed, leads=leads, activities=activities, sales=False)
     ids: dict[str, str] = {}
     for row in data.leads:
         stamp = parse_datetime(row.get("updated_at") or row.get("created_at") or anchor.isoformat())
