@@ -47,3 +47,16 @@ def test_migration_fills_the_columns_of_calls_stored_before(tmp_path):
     counts = _calls(store)
     assert (counts["calls"], counts["connects"], counts["conversations"], counts["reps"]) == (1, 1, 1, 1)
     assert stage_counts(store.db, 0, 2e9, CallRules(), "source").keys() == {"展示会"}
+
+
+def test_a_calls_lead_source_follows_the_lead(tmp_path):
+    from leadsync.core.models import Lead
+
+    store = StateStore(tmp_path / "s.db")
+    store_records(store, [call(1, "a@x.example", "2025-04-07 09:10", 30)])  # the call comes before its lead
+    by_source = lambda: stage_counts(store.db, 0, 2e9, CallRules(), "source")  # noqa: E731
+    assert set(by_source()) == {""}
+    store_records(store, [Lead(email="a@x.example", refs={"crm": "1"}, lead_source="展示会")])
+    assert by_source()["展示会"]["calls"] == 1
+    store_records(store, [Lead(email="a@x.example", refs={"crm": "1"}, lead_source="セミナー")])
+    assert set(by_source()) == {"セミナー"} and by_source()["セミナー"]["connects"] == 1

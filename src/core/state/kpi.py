@@ -23,12 +23,13 @@ __all__ = [
     "won_amounts",
 ]
 
-# Group expression and the join it needs, by `--by` value (month and week are split by the caller).
-GROUPS: dict[str | None, tuple[str, str]] = {
-    None: ("''", ""),
-    "owner": ("x.owner", ""),
-    "source": ("l.lead_source", "LEFT JOIN leads l ON l.key = x.lead_key"),
-    "segment": ("s.segment", "LEFT JOIN scores s ON s.lead_key = x.lead_key"),
+# By `--by` value (month and week are split by the caller): the group expression and the join it
+# needs, on activities (whose lead_source column a trigger keeps current) and on other tables.
+GROUPS: dict[str | None, tuple[tuple[str, str], tuple[str, str]]] = {
+    None: (("''", ""), ("''", "")),
+    "owner": (("x.owner", ""), ("x.owner", "")),
+    "source": (("x.lead_source", ""), ("l.lead_source", "LEFT JOIN leads l ON l.key = x.lead_key")),
+    "segment": (("s.segment", "LEFT JOIN scores s ON s.lead_key = x.lead_key"),) * 2,
 }
 
 
@@ -45,7 +46,7 @@ class CallRules:
         return (f"(x.duration_s >= ? OR x.outcome IN ({marks}))", [self.connect_seconds, *self.connected_outcomes])
 
 
-def _group(group: str | None) -> tuple[str, str]:
+def _group(group: str | None) -> tuple[tuple[str, str], tuple[str, str]]:
     if group not in GROUPS:
         raise ValueError(f"unknown grouping {group!r}")
     return GROUPS[group]
@@ -56,7 +57,7 @@ def stage_counts(db: sqlite3.Connection, start: float, end: float, rules: CallRu
     """Group key ('' without grouping, None for an unknown owner/source/segment mapped to '') ->
     calls, connects, conversations, reps (distinct callers), meetings_set, meetings_held,
     opportunities, wins, losses, won_amount (sum of won amounts) in the period."""
-    expr, join = _group(group)
+    (expr, join), (other_expr, other_join) = _group(group)
     connect, connect_args = rules.connect_sql()
     result: dict[str, dict[str, float]] = {}
 
@@ -83,13 +84,13 @@ def stage_counts(db: sqlite3.Connection, start: float, end: float, rules: CallRu
         if booked or held:
             row(key).update(meetings_set=int(booked), meetings_held=int(held))
     for key, created in db.execute(
-        f"SELECT {expr}, COUNT(*) FROM opportunities x {join} WHERE x.created_at >= ? AND x.created_at < ? {group_by}",
+        f"SELECT {other_expr}, COUNT(*) FROM opportunities x {other_join} WHERE x.created_at >= ? AND x.created_at < ? {group_by}",
         (start, end),
     ):
         if created:
             row(key)["opportunities"] = created
     for key, status, closed, amount in db.execute(
-        f"SELECT {expr}, x.status, COUNT(*), TOTAL(x.amount) FROM opportunities x {join} "
+        f"SELECT {other_expr}, x.status, COUNT(*), TOTAL(x.amount) FROM opportunities x {other_join} "
         "WHERE x.status IN ('won', 'lost') AND x.closed_at >= ? AND x.closed_at < ? GROUP BY 1, 2",
         (start, end),
     ):

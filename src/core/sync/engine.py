@@ -304,5 +304,7 @@ def _mark_failed(store: StateStore, run_id: int) -> None:
         with store.transaction() as db:
             db.execute("UPDATE runs SET finished_at = ?, status = 'failed' WHERE id = ? AND status = 'running'",
                        (time.time(), run_id))
-    except Exception as exc:  # the store itself may be what failed
+    except StateStoreError as exc:  # the store itself failed: that error is the run's one line already
+        log.debug("could not mark run %s as failed: %s", run_id, exc)
+    except Exception as exc:
         log.error("could not mark run %s as failed: %s", run_id, exc)
