@@ -60,6 +60,7 @@ def leadsync_pull(url: str, workdir: Path) -> dict[str, Any]:
 
     from leadsync.connectors.plugins import get_plugin_host
     from leadsync.core.config import Settings
+    from leadsync.core.state import leads
     from leadsync.core.state.store import StateStore
     from leadsync.core.sync import engine
     from leadsync.core.sync.connections import open_connections
@@ -76,11 +77,12 @@ def leadsync_pull(url: str, workdir: Path) -> dict[str, Any]:
     store = StateStore(settings.state_path)
     summary = engine.RunSummary()
     try:
-        engine._pull(store, settings, connectors, host, engine.RunOptions(), summary,
-                     signpost=datetime.now(timezone.utc))  # fmt: skip
+        now = datetime.now(timezone.utc)
+        engine.Run(store, settings, host, engine.RunOptions(), summary, connectors, sheet=None, tasks_to=None,
+                   as_of=now, now=now).pull()
         if summary.failures:
             raise RuntimeError(f"leadsync pull failed: {summary.failures}")
-        stored = store.db.execute("SELECT count(*) FROM leads").fetchone()[0]
+        stored = leads.count(store.db)
     finally:
         store.close()
         for connector in connectors.values():

@@ -1,6 +1,6 @@
 """The HubSpot fake at benchmark scale: indexed list and search paths, seeded by environment variables.
 
-`leadsync.connectors.testing.fakes.hubspot.HubSpotFake` answers a search by scanning every record,
+`leadsync_hubspot.testing.HubSpotFake` answers a search by scanning every record,
 which is right for tests and far too slow for 500,000 activities. This subclass answers the same
 requests with the same bodies from a (modified, id) index; any search it does not recognise goes to
 the original code. Run it in its own process:
@@ -15,7 +15,7 @@ import time
 from bisect import bisect_left, bisect_right
 from typing import Any
 
-from leadsync.connectors.testing.fakes.hubspot import (
+from leadsync_hubspot.testing.fake import (
     _OBJ,
     OPERATORS,
     HubSpotFake,

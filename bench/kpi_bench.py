@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -22,81 +21,78 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 AS_OF = datetime(2025, 6, 30, 9, 0, tzinfo=UTC)
-SOURCES = ["展示会", "セミナー", "Web問い合わせ", "資料ダウンロード", "広告", "紹介", None]
+SOURCES = ["trade_show", "seminar", "web_inquiry", "content_download", "advertising", "referral", None]  # canonical codes
 OWNERS = [f"rep{n:02d}" for n in range(40)]
 MARKETING = ["email_open", "email_open", "web_visit", "web_visit", "email_click", "content_download"]
 OUTCOMES = ["no_answer", "no_answer", "voicemail", "busy", "connected", "gatekeeper", "conversation"]
 
 
 def generate(db_path: Path, leads: int, activities: int, seed: int = 7) -> None:
+    from leadsync.core.state import activities as stored_activities
+    from leadsync.core.state import kpi as kpi_state
+    from leadsync.core.state import leads as stored_leads
     from leadsync.core.state.store import StateStore
 
-    StateStore(db_path).close()  # schema, all migrations
-    db = sqlite3.connect(db_path, isolation_level=None)
-    db.execute("PRAGMA synchronous=OFF")
+    store = StateStore(db_path)  # schema, all migrations
     rng = random.Random(seed)
     now = AS_OF.timestamp()
     span = 150 * 86400.0
-    db.execute("BEGIN")
-    rows: list[tuple] = []
-    for i in range(leads):
-        email = f"lead{i}@example{i % 997}.co.jp"
-        source = rng.choice(SOURCES)
-        data = json.dumps({"key": email, "email": email, "lead_source": source}, ensure_ascii=False)
-        rows.append((email, email, data, now, 0))
-        if len(rows) == 100_000:
-            db.executemany("INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?,?,?,?,?)", rows)
-            rows.clear()
-    db.executemany("INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?,?,?,?,?)", rows)
-    rows.clear()
-    db.executemany("INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
-                   "breakdown) VALUES (?, ?, 0, 0, ?, 'v', ?, '[]')",
-                   ((f"lead{i}@example{i % 997}.co.jp", t, "hot" if t >= 80 else "warm" if t >= 50 else "cold", now)
-                    for i in range(leads) for t in [rng.randrange(0, 140)]))
-    for j in range(activities):
-        i = rng.randrange(leads)
-        email = f"lead{i}@example{i % 997}.co.jp"
-        when = now - rng.random() * span
-        roll = rng.random()
-        if roll < 0.25:
-            kind, outcome = "call", rng.choice(OUTCOMES)
-            seconds = 0 if outcome in ("no_answer", "voicemail", "busy") else rng.randrange(1, 600)
-            data = (f'{{"source_id":"a{j}","type":"call","duration_seconds":{seconds},"outcome":"{outcome}",'
-                    f'"owner":"{rng.choice(OWNERS)}"}}')
-        elif roll < 0.26:
-            kind = rng.choice(["meeting_set", "meeting"])
-            outcome = "held" if kind == "meeting" and rng.random() < 0.8 else None
-            data = (f'{{"source_id":"a{j}","type":"{kind}","outcome":{json.dumps(outcome)},'
-                    f'"owner":"{rng.choice(OWNERS)}"}}')
-        else:
-            kind = rng.choice(MARKETING)
-            data = f'{{"source_id":"a{j}","type":"{kind}"}}'
-        rows.append(("crm", f"a{j}", email, kind, when, None, data))
-        if len(rows) == 200_000:
-            db.executemany("INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?,?,?,?,?,?,?)", rows)
-            rows.clear()
-    db.executemany("INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?,?,?,?,?,?,?)", rows)
-    rows.clear()
-    for k in range(leads // 10):
-        i = rng.randrange(leads)
-        email = f"lead{i}@example{i % 997}.co.jp"
-        created = now - rng.random() * span
-        status = rng.choice(["open", "won", "lost", "lost"])
-        closed = created + rng.random() * 30 * 86400 if status != "open" else None
-        rows.append(("crm", f"o{k}", email, status, created, closed, rng.choice([50, 100, 300]) * 10_000.0,
-                     rng.choice(OWNERS), "{}"))
-    db.executemany("INSERT INTO opportunities VALUES (?,?,?,?,?,?,?,?,?)", rows)
-    rows.clear()
-    for h in range(leads // 20):
-        i = rng.randrange(leads)
-        opened = now - rng.random() * span
-        rows.append((f"lead{i}@example{i % 997}.co.jp", "crm", rng.choice(["completed", "rejected", "expired"]),
-                     rng.randrange(80, 140), "hot", opened, opened + 3600, f"t{h}"))
-    db.executemany("INSERT INTO handoffs(lead_key, connection, status, score, segment, opened_at, due_at, task_key) "
-                   "VALUES (?,?,?,?,?,?,?,?)", rows)
-    db.execute("COMMIT")
-    db.execute("ANALYZE")
-    db.close()
+    with store.transaction() as db:
+        rows: list[tuple] = []
+        for i in range(leads):
+            email = f"lead{i}@example{i % 997}.co.jp"
+            source = rng.choice(SOURCES)
+            data = json.dumps({"key": email, "email": email, "lead_source": source}, ensure_ascii=False)
+            rows.append((email, email, data, now, 0))
+            if len(rows) == 100_000:
+                stored_leads.put_many(db, rows)
+                rows.clear()
+        stored_leads.put_many(db, rows)
+        rows.clear()
+        for j in range(activities):
+            i = rng.randrange(leads)
+            email = f"lead{i}@example{i % 997}.co.jp"
+            when = now - rng.random() * span
+            roll = rng.random()
+            if roll < 0.25:
+                kind, outcome = "call", rng.choice(OUTCOMES)
+                seconds = 0 if outcome in ("no_answer", "voicemail", "busy") else rng.randrange(1, 600)
+                data = (f'{{"source_id":"a{j}","type":"call","duration_seconds":{seconds},"outcome":"{outcome}",'
+                        f'"owner":"{rng.choice(OWNERS)}"}}')
+            elif roll < 0.26:
+                kind = rng.choice(["meeting_set", "meeting"])
+                outcome = "held" if kind == "meeting" and rng.random() < 0.8 else None
+                data = (f'{{"source_id":"a{j}","type":"{kind}","outcome":{json.dumps(outcome)},'
+                        f'"owner":"{rng.choice(OWNERS)}"}}')
+            else:
+                kind = rng.choice(MARKETING)
+                data = f'{{"source_id":"a{j}","type":"{kind}"}}'
+            rows.append(("crm", f"a{j}", email, kind, when, None, data))
+            if len(rows) == 200_000:
+                stored_activities.put_many(db, rows)
+                rows.clear()
+        stored_activities.put_many(db, rows)
+        rows.clear()
+        scores = [(f"lead{i}@example{i % 997}.co.jp", t, "hot" if t >= 80 else "warm" if t >= 50 else "cold", now)
+                  for i in range(leads) for t in [rng.randrange(0, 140)]]
+        opportunities = []
+        for k in range(leads // 10):
+            i = rng.randrange(leads)
+            email = f"lead{i}@example{i % 997}.co.jp"
+            created = now - rng.random() * span
+            status = rng.choice(["open", "won", "lost", "lost"])
+            closed = created + rng.random() * 30 * 86400 if status != "open" else None
+            opportunities.append(("crm", f"o{k}", email, status, created, closed, rng.choice([50, 100, 300]) * 10_000.0,
+                                  rng.choice(OWNERS), "{}"))
+        handoffs = []
+        for h in range(leads // 20):
+            i = rng.randrange(leads)
+            opened = now - rng.random() * span
+            handoffs.append((f"lead{i}@example{i % 997}.co.jp", "crm", rng.choice(["completed", "rejected", "expired"]),
+                             rng.randrange(80, 140), "hot", opened, opened + 3600, f"t{h}"))
+        kpi_state.put_benchmark_rows(db, scores=scores, opportunities=opportunities, handoffs=handoffs)
+    kpi_state.analyze(store.db)
+    store.close()
 
 
 def measure(db_path: Path) -> list[tuple[str, float, str]]:

@@ -17,7 +17,6 @@ import argparse
 import json
 import random
 import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -37,58 +36,60 @@ URLS = ["https://example.jp/pricing", "https://example.jp/blog/a", "https://exam
 
 
 def generate(db_path: Path, leads: int, activities: int, seed: int = 7) -> None:
+    from leadsync.core.state import activities as stored_activities
+    from leadsync.core.state import leads as stored_leads
     from leadsync.core.state.store import StateStore
 
-    StateStore(db_path).close()  # schema
-    db = sqlite3.connect(db_path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=OFF")
+    store = StateStore(db_path)
     rng = random.Random(seed)
     now = AS_OF.timestamp()
-    db.execute("BEGIN")
-    rows = []
-    for i in range(leads):
-        email = f"lead{i}@example{i % 997}.co.jp"
-        data = json.dumps({"key": email, "email": email, "title": rng.choice(TITLES),
-                           "industry": rng.choice(INDUSTRIES), "employees_text": rng.choice(EMPLOYEES),
-                           "company": f"株式会社サンプル{i % 5000}", "refs": {"crm": str(i)}}, ensure_ascii=False)
-        rows.append((email, email, data, now, 1))
-        if len(rows) == 100_000:
-            db.executemany("INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?,?,?,?,?)", rows)
-            rows.clear()
-    db.executemany("INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?,?,?,?,?)", rows)
-    rows.clear()
-    span = 150 * 86400.0
-    for j in range(activities):
-        i = rng.randrange(leads)
-        email = f"lead{i}@example{i % 997}.co.jp"
-        kind = rng.choice(TYPES)
-        when = now - rng.random() * span
-        url = rng.choice(URLS) if kind == "web_visit" else None
-        data = (f'{{"source_id":"act{j}","connection":"ma","lead_key":"{email}","type":"{kind}",'
-                f'"occurred_at":{when:.0f},"url":{json.dumps(url)}}}')
-        rows.append(("ma", f"act{j}", email, kind, when, url, data))
-        if len(rows) == 200_000:
-            db.executemany("INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?,?,?,?,?,?,?)", rows)
-            rows.clear()
-    db.executemany("INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?,?,?,?,?,?,?)", rows)
-    db.execute("COMMIT")
-    db.close()
+    with store.transaction() as db:
+        rows: list = []
+        for i in range(leads):
+            email = f"lead{i}@example{i % 997}.co.jp"
+            data = json.dumps({"key": email, "email": email, "title": rng.choice(TITLES),
+                               "industry": rng.choice(INDUSTRIES), "employees_text": rng.choice(EMPLOYEES),
+                               "company": f"株式会社サンプル{i % 5000}", "refs": {"crm": str(i)}}, ensure_ascii=False)
+            rows.append((email, email, data, now, 1))
+            if len(rows) == 100_000:
+                stored_leads.put_many(db, rows)
+                rows.clear()
+        stored_leads.put_many(db, rows)
+        rows.clear()
+        span = 150 * 86400.0
+        for j in range(activities):
+            i = rng.randrange(leads)
+            email = f"lead{i}@example{i % 997}.co.jp"
+            kind = rng.choice(TYPES)
+            when = now - rng.random() * span
+            url = rng.choice(URLS) if kind == "web_visit" else None
+            data = (f'{{"source_id":"act{j}","connection":"ma","lead_key":"{email}","type":"{kind}",'
+                    f'"occurred_at":{when:.0f},"url":{json.dumps(url)}}}')
+            rows.append(("ma", f"act{j}", email, kind, when, url, data))
+            if len(rows) == 200_000:
+                stored_activities.put_many(db, rows)
+                rows.clear()
+        stored_activities.put_many(db, rows)
+    store.close()
 
 
 def touch(db_path: Path, fraction: float, seed: int = 11) -> int:
     """Mark a fraction of the leads changed: one new activity each, dirty = 1."""
-    db = sqlite3.connect(db_path, isolation_level=None)
-    leads = db.execute("SELECT max(rowid) FROM leads").fetchone()[0]
+    from leadsync.core.state import activities as stored_activities
+    from leadsync.core.state import leads as stored_leads
+    from leadsync.core.state.store import StateStore
+
+    store = StateStore(db_path)
+    leads = stored_leads.max_rowid(store.db) or 0
     rng = random.Random(seed)
     chosen = rng.sample(range(leads), int(leads * fraction))
-    db.execute("BEGIN")
     keys = [f"lead{i}@example{i % 997}.co.jp" for i in chosen]
-    db.executemany("INSERT OR IGNORE INTO activities VALUES ('ma', ?, ?, 'web_visit', ?, 'https://example.jp/pricing', '{}')",
-                   [(f"new{k}", k, AS_OF.timestamp() - 3600) for k in keys])
-    db.executemany("UPDATE leads SET dirty = 1 WHERE key = ?", [(k,) for k in keys])
-    db.execute("COMMIT")
-    db.close()
+    with store.transaction() as db:
+        stored_activities.put_many(
+            db, [("ma", f"new{k}", k, "web_visit", AS_OF.timestamp() - 3600, "https://example.jp/pricing", "{}")
+                 for k in keys], ignore_existing=True)
+        stored_leads.mark_dirty_many(db, keys)
+    store.close()
     return len(keys)
 
 

@@ -32,3 +32,10 @@ def test_every_command_is_in_the_docs():
             if words not in text:
                 missing.append(words)
     assert missing == []
+
+
+def test_every_lead_source_of_the_vocabulary_is_documented():
+    from leadsync.core.normalize import LEAD_SOURCES
+
+    text = (DOCS / "file-connector.md").read_text(encoding="utf-8")
+    assert [code for code, ((ja, en), _aliases) in LEAD_SOURCES.items() if f"| `{code}` | {ja} | {en} |" not in text] == []

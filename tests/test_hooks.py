@@ -87,3 +87,40 @@ def test_hook_register_commands(monkeypatch):
     finally:
         main_module.cli.commands.pop("acme-hello", None)
         main_module.App.default_host = None
+
+
+def test_hook_register_notify_channels(tmp_path, monkeypatch):
+    """A plugin adds a channel kind; a channel of that kind receives one notice per handoff."""
+    from leadsync.core.cli.app import App
+    from leadsync.core.notify import Channel
+
+    received = []
+
+    class Memory(Channel):
+        kind = "memory-test"
+
+        def send(self, notice):
+            received.append(notice)
+
+    class Plugin:
+        @hookimpl
+        def register_notify_channels(self, register):
+            register(Memory)
+
+    host = get_plugin_host(load_entrypoints=False)
+    host.pm.register(Plugin(), name="memory-test")
+    monkeypatch.setattr(App, "default_host", host)
+    from leadsync.core.cli.main import cli
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--demo", str(tmp_path / "d"), "--force"]).exit_code == 0
+    config = tmp_path / "d" / "leadsync.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[notify.channels.mem]\nkind = "memory-test"\n'
+                      'events = ["handoff_created"]\n', encoding="utf-8")
+    result = runner.invoke(cli, ["--config", str(config), "sync", "run", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    import json
+
+    created = json.loads(result.stdout)["tasks_created"]
+    assert created > 0 and len(received) == created
+    assert {n.event for n in received} == {"handoff_created"} and len({n.key for n in received}) == created

@@ -9,11 +9,13 @@ talks to its vendor and speaks the canonical model.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadsync.core.models import Activity, Lead, Opportunity, Segment
@@ -33,6 +35,7 @@ __all__ = [
     "TaskRequest",
     "TaskUpdate",
     "WriteResult",
+    "task_key_date",
 ]
 
 
@@ -158,6 +161,18 @@ class TaskRequest:
     retry_ambiguous: bool = False
 
 
+def task_key_date(key: str) -> date | None:
+    """The UTC date a handoff opened, read from its task key (`ls-YYYYMMDD-<digest>`); None for
+    a key of another form (keys made before leadsync 0.2 carry no date)."""
+    parts = key.split("-")
+    if len(parts) == 3 and parts[0] == "ls" and len(parts[1]) == 8 and parts[1].isdigit():
+        try:
+            return date(int(parts[1][:4]), int(parts[1][4:6]), int(parts[1][6:]))
+        except ValueError:
+            return None
+    return None
+
+
 @dataclass(frozen=True)
 class TaskCheck:
     """A handoff task the engine asks a connector to reconcile (see `Connector.reconcile_tasks`)."""
@@ -214,8 +229,9 @@ class CheckResult:
 class Connector:
     """Base class of every connector.
 
-    Subclasses set `name` (the ``plugin =`` value), `settings_model` and `capabilities`, and
-    override the methods of the capabilities they declare. Writes must be idempotent per
+    Subclasses set `name` (the ``plugin =`` value), `settings_model` and `capabilities`, build
+    their vendor client in `open_client` (from `settings`, `transport` and `sleep`, which the
+    constructor stores), and override the methods of the capabilities they declare. Writes must be idempotent per
     record `key`: use the vendor's upsert by a unique external id, or look before creating in the
     vendor's primary store (never a search index that lags writes). Before creating a task, also
     look for an open leadsync task of the same lead under another key and adopt it
@@ -229,11 +245,36 @@ class Connector:
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     # Largest batch the vendor accepts per write call, by kind ("scores", "tasks").
     batch_sizes: ClassVar[dict[str, int]] = {"scores": 100, "tasks": 100}
+    # What a connection reads and writes when its config names no roles (None: every capability).
+    default_roles: ClassVar[frozenset[Capability] | None] = None
 
-    def __init__(self, connection: str, settings: ConnectionSettings, *, timezone: str = "UTC") -> None:
+    def __init__(
+        self,
+        connection: str,
+        settings: ConnectionSettings,
+        *,
+        timezone: str = "UTC",
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`settings` is validated as `settings_model`; `transport` (an httpx transport, e.g. a
+        fake vendor's) and `sleep` (how retries wait) go to the vendor client `open_client` builds."""
+        if not isinstance(settings, self.settings_model):
+            settings = self.settings_model.model_validate(settings.model_dump())
         self.connection = connection
         self.settings = settings
         self.timezone = timezone
+        self.transport = transport
+        self.sleep = sleep
+        self.client: Any = self.open_client()
+
+    def open_client(self) -> Any:
+        """The vendor client of this connection (None for a connector that needs none)."""
+        return None
+
+    def roles(self) -> set[Capability]:
+        """The capabilities this connection is configured for (all it has when none are set)."""
+        return set(self.settings.roles) or set(self.default_roles or self.capabilities)
 
     # --- reading ---------------------------------------------------------------------------
     def streams(self) -> list[Stream]:
@@ -268,6 +309,14 @@ class Connector:
         """
         return []
 
+    def clock_skew(self) -> float | None:
+        """The vendor's clock minus this host's, in seconds, as last seen (None: unknown).
+
+        Connectors built on `HttpClient` return its `clock_skew_s`; the engine uses it to place
+        cursors on the vendor's clock, so changes the vendor stamps behind ours are not skipped.
+        """
+        return None
+
     # --- operations ------------------------------------------------------------------------
     def check(self) -> CheckResult:
         """Credentials, permissions and required custom fields."""
@@ -279,3 +328,5 @@ class Connector:
 
     def close(self) -> None:
         """Release network resources."""
+        if self.client is not None and hasattr(self.client, "close"):
+            self.client.close()

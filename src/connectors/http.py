@@ -6,7 +6,8 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from leadsync.connectors.errors import (
     RateLimitExhausted,
     VendorUnavailable,
 )
+from leadsync.connectors.paging import JsonPage, PageRequest, Paginator, paginate
 from leadsync.connectors.ratelimit import RateLimiter
 from leadsync.connectors.redact import redact, register_secret
 from leadsync.connectors.retry import (
@@ -81,6 +83,7 @@ class HttpClient:
     `max_retry_time_s` seconds waiting between attempts. A request that is not
     idempotent (POST by default) is resent only when it cannot have been applied (connection never
     made, 429, 503); otherwise `AmbiguousWriteError` tells the caller to look before creating.
+    `sleep` is how the client waits between attempts (tests inject one that returns at once).
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class HttpClient:
         max_connections: int = 20,
         max_wait_s: float = 60.0,
         max_retry_time_s: float = 120.0,
+        deadline_s: float | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
@@ -115,7 +119,10 @@ class HttpClient:
         self.backoff_max = backoff_max
         self.max_wait_s = max_wait_s
         self.max_retry_time_s = max_retry_time_s
-        self._sleep = sleep
+        # One attempt, from sending to the last byte of the answer: the timeout alone is per read,
+        # so an answer that trickles a byte at a time would never time out.
+        self.deadline_s = deadline_s if deadline_s is not None else 2 * timeout
+        self.sleep = sleep
         self._rng = rng
         for secret in secrets:
             register_secret(secret)
@@ -134,6 +141,9 @@ class HttpClient:
             follow_redirects=False,
         )
         self.stats = {"requests": 0, "retries": 0, "refreshes": 0}
+        # The vendor's clock minus ours, in seconds, from the last answer's Date header (None: none
+        # seen). Its resolution is a second; the engine places cursors on the vendor's clock with it.
+        self.clock_skew_s: float | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -164,6 +174,32 @@ class HttpClient:
 
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
+
+    # -- paged reads ---------------------------------------------------------------------------
+    def fetch_json(self, request: PageRequest) -> dict[str, Any]:
+        """Send `request`; its answer as a JSON object (ConnectorError when it is not one)."""
+        response = self.request(
+            request.method,
+            request.url,
+            endpoint=request.endpoint,
+            params=request.params or None,
+            json=request.json,
+            headers=request.headers or None,
+            idempotent=request.idempotent,
+        )
+        try:
+            payload = response.json()
+        except ValueError:
+            raise ConnectorError(f"{request.method} {redact(request.url)} answered a body that is not JSON") from None
+        if not isinstance(payload, dict):
+            raise ConnectorError(
+                f"{request.method} {redact(request.url)} answered {type(payload).__name__}, not a JSON object"
+            )
+        return payload
+
+    def paginate(self, request: PageRequest, paginator: Paginator) -> Iterator[JsonPage]:
+        """The pages of a paged read, each fetched when the previous one was consumed."""
+        return paginate(self.fetch_json, request, paginator)
 
     # -- the request ---------------------------------------------------------------------------
     def request(
@@ -227,7 +263,7 @@ class HttpClient:
             retry=tenacity.retry_if_exception_type(_Retry),
             stop=tenacity.stop_after_attempt(self.max_retries + 1) | self._out_of_retry_time,
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=lambda seconds: self.sleep(seconds),
             before_sleep=lambda state: self._log_retry(method, url, state),
             reraise=True,
         )
@@ -266,10 +302,11 @@ class HttpClient:
             auth.apply(request)
         slot = self.limiter.slot(endpoint) if self.limiter is not None else contextlib.nullcontext()
         started = time.monotonic()
+        deadline = started + (self.deadline_s if timeout is None else max(self.deadline_s, 2 * timeout))
         with slot:
             self.stats["requests"] += 1
             try:
-                response = self._client.send(request)
+                response = self._receive(request, deadline)
             except _NEVER_SENT as exc:
                 raise _Retry(f"{type(exc).__name__}", cause=exc) from None
             except _MAYBE_APPLIED as exc:
@@ -286,7 +323,39 @@ class HttpClient:
             )
         if self.limiter is not None:
             self.limiter.update_from_headers(endpoint, response.headers)
+        self._note_clock(response, started)
         return response
+
+    def _note_clock(self, response: httpx.Response, sent: float) -> None:
+        date = response.headers.get("date")
+        if not date:
+            return
+        try:
+            vendor = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        # The Date is stamped while answering: compare it with the middle of the round trip.
+        ours = time.time() - (time.monotonic() - sent) / 2
+        self.clock_skew_s = vendor - ours
+
+    def _receive(self, request: httpx.Request, deadline: float) -> httpx.Response:
+        """Send and read the whole answer by `deadline` (monotonic), else httpx.ReadTimeout."""
+        streamed = self._client.send(request, stream=True)
+        if streamed.is_stream_consumed:  # a transport that hands back an answer already read (tests' mocks)
+            return streamed
+        try:
+            chunks = []
+            for chunk in streamed.iter_raw():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(
+                        f"no complete answer within {self.deadline_s:g} s (the answer was still arriving)",
+                        request=request,
+                    )
+        finally:
+            streamed.close()
+        return httpx.Response(streamed.status_code, headers=streamed.headers, content=b"".join(chunks),
+                              request=request, extensions=streamed.extensions)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         outcome = state.outcome

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "leadsync"
 BUILTIN_PLUGINS = (
     "leadsync.connectors.builtin.file",
-    
+    "leadsync.core.notify.notify_channels",
 )
 
 

@@ -22,10 +22,13 @@ from pydantic_settings import (
 )
 
 from leadsync.core.errors import ConfigError
+from leadsync.core.workcalendar import holiday_set, parse_business_hours, parse_closed_dates, parse_workdays
 
 __all__ = [
     "HandoffSettings",
     "KpiSettings",
+    "NotifySettings",
+    "QualitySettings",
     "ScoringSettings",
     "Settings",
     "StateSettings",
@@ -98,16 +101,12 @@ class HandoffSettings(_Section):
     @field_validator("business_hours")
     @classmethod
     def _hours(cls, value: str) -> str:
-        from leadsync.core.handoff.calendar import parse_business_hours
-
         _calendar_check(parse_business_hours, value)
         return value.strip()
 
     @field_validator("closed_dates")
     @classmethod
     def _dates(cls, values: list[str]) -> list[str]:
-        from leadsync.core.handoff.calendar import parse_closed_dates
-
         for value in values:
             if not re.fullmatch(r"(\d{4}-)?\d{2}-\d{2}", value):
                 raise ValueError(f"{value!r} is not MM-DD or YYYY-MM-DD")
@@ -117,16 +116,12 @@ class HandoffSettings(_Section):
     @field_validator("workdays")
     @classmethod
     def _workdays(cls, value: str) -> str:
-        from leadsync.core.handoff.calendar import parse_workdays
-
         _calendar_check(parse_workdays, value)
         return value
 
     @field_validator("holidays")
     @classmethod
     def _holidays(cls, value: str | None) -> str | None:
-        from leadsync.core.handoff.calendar import holiday_set
-
         if value and value.strip():
             _calendar_check(holiday_set, value.strip().upper())
         return value
@@ -143,6 +138,7 @@ def _calendar_check(parse: Any, value: Any) -> None:
 class SyncSettings(_Section):
     lookback_minutes: float = Field(5, ge=0)
     reconcile_hours: float = Field(24, ge=0)
+    clock_skew_warn_s: float = Field(60, ge=0)
     max_duration_minutes: float | None = Field(None, gt=0)
 
 
@@ -160,6 +156,45 @@ class KpiSettings(_Section):
     min_history: int = Field(30, ge=1)
     # The benchmark for calls per rep per business day (2025 average).
     calls_per_day_benchmark: float = Field(34, gt=0)
+Action = Literal["warn", "quarantine", "off"]
+
+
+class QualitySettings(_Section):
+    """The data-quality gate (docs/quality.md): one action per rule, and the rules' lists."""
+
+    free_mail: Action = "warn"
+    free_mail_domains: list[str] = Field(default_factory=list)  # added to the built-in list
+    role_address: Action = "warn"
+    role_prefixes: list[str] = Field(default_factory=list)  # added to the built-in list
+    required_fields: Action = "warn"
+    required: list[str] = Field(default_factory=list)
+    test_data: Action = "warn"
+    test_markers: list[str] = Field(default_factory=list)  # added to the built-in list
+    competitor: Action = "quarantine"
+    competitors: list[str] = Field(default_factory=list)
+    conflict: Action = "warn"
+
+    @field_validator("required")
+    @classmethod
+    def _known_fields(cls, values: list[str]) -> list[str]:
+        from leadsync.core.models import Lead
+
+        unknown = [v for v in values if v not in Lead.model_fields or v in ("key", "refs", "custom")]
+        if unknown:
+            raise ValueError(f"unknown lead field(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(f for f in Lead.model_fields if f not in ('key', 'refs', 'custom'))})")
+        return values
+
+
+class NotifySettings(_Section):
+    """Notifications (docs/notifications.md): channels by name, and when to send what."""
+
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    language: Literal["ja", "en"] | None = None  # default: handoff.language
+    dead_letters_threshold: int = Field(1, ge=1)
+    digest_hour: int = Field(9, ge=0, le=23)  # local time (scoring.timezone)
+    # A link to the CRM record per connection: {crm = "https://app.example.com/leads/{record_id}"}
+    record_urls: dict[str, str] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):
@@ -177,6 +212,8 @@ class Settings(BaseSettings):
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     config_path: Path | None = Field(None, exclude=True)

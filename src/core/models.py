@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from leadsync.core.normalize import normalize_lead_source
+
 __all__ = [
     "Activity",
     "ActivityType",
@@ -25,8 +27,6 @@ __all__ = [
     "RuleHit",
     "Score",
     "Segment",
-    "Task",
-    "TaskStatus",
     "looks_japanese",
 ]
 
@@ -99,6 +99,12 @@ class Lead(BaseModel):
     custom: dict[str, Any] = Field(default_factory=dict)
 
     _check_created = field_validator("created_at", "updated_at")(_aware)
+
+    @field_validator("lead_source")
+    @classmethod
+    def _canonical_source(cls, value: str | None) -> str | None:
+        """One vocabulary for every connection: '展示会' and 'Trade show' are both 'trade_show'."""
+        return normalize_lead_source(value)
 
     @property
     def name(self) -> str:
@@ -186,25 +192,6 @@ class Score(BaseModel):
     breakdown: list[RuleHit] = Field(default_factory=list)
     # The earliest moment at which the score changes with no new data (window expiry, decay).
     next_change_at: datetime | None = None
-
-
-class TaskStatus(str, enum.Enum):
-    OPEN = "open"
-    COMPLETED = "completed"
-
-
-class Task(BaseModel):
-    """A follow-up task for sales. `key` is the idempotency key the vendor deduplicates on."""
-
-    key: str
-    lead_key: str
-    email: str | None = None
-    record_id: str | None = None
-    owner: str | None = None
-    subject: str
-    body: str
-    due_at: datetime
-    priority: str = "high"
 
 
 class HandoffStatus(str, enum.Enum):

@@ -14,15 +14,18 @@ from zoneinfo import ZoneInfo
 import idna
 
 __all__ = [
+    "LEAD_SOURCES",
     "lead_key",
+    "lead_source_label",
     "nfkc",
     "normalize_company",
     "normalize_email",
+    "normalize_lead_source",
     "normalize_outcome",
     "parse_amount",
     "parse_datetime",
-    "parse_opportunity_status",
     "parse_employees",
+    "parse_opportunity_status",
 ]
 
 def nfkc(value: str | None) -> str | None:
@@ -248,3 +251,61 @@ def parse_amount(value: str | int | float | None) -> float | None:
     if not match:
         return None
     return float(match.group(1)) * {"万": 10_000, "億": 100_000_000}.get(match.group(2) or "", 1)
+# Lead sources: one canonical code per channel, with the Japanese and English spellings that CRMs,
+# MA tools and spreadsheets use (HubSpot's Original source values included). Labels: (ja, en).
+LEAD_SOURCES: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
+    "trade_show": (("展示会", "Trade show"), ("展示会出展", "見本市", "エキスポ", "Tradeshow", "Exhibition", "Expo", "Trade fair")),
+    "seminar": (("セミナー", "Seminar"), ("自社セミナー", "共催セミナー", "Seminars")),
+    "webinar": (("ウェビナー", "Webinar"), ("オンラインセミナー", "Webセミナー", "Online seminar", "Web seminar", "Online event")),
+    "web_inquiry": (("Web問い合わせ", "Web inquiry"), (
+        "Webお問い合わせ", "お問い合わせ", "問い合わせ", "問合せ", "Webフォーム", "問い合わせフォーム", "Web", "Web form",
+        "Contact form", "Inquiry", "Contact us", "Web-to-Lead")),
+    "phone_inquiry": (("電話問い合わせ", "Phone inquiry"), ("電話", "電話での問い合わせ", "Phone", "Inbound call")),
+    "content_download": (("資料ダウンロード", "Content download"), (
+        "資料DL", "資料請求", "ホワイトペーパー", "ホワイトペーパーダウンロード", "Whitepaper", "White paper", "Download",
+        "eBook")),
+    "advertising": (("広告", "Advertising"), (
+        "Web広告", "ネット広告", "リスティング広告", "Advertisement", "Ads", "Paid search", "Paid social", "PPC")),
+    "referral": (("紹介", "Referral"), (
+        "顧客紹介", "パートナー紹介", "社員紹介", "Referrals", "Partner referral", "Employee referral", "Customer referral",
+        "Word of mouth", "口コミ")),
+    "organic_search": (("自然検索", "Organic search"), ("SEO", "オーガニック検索")),
+    "social": (("SNS", "Social media"), ("ソーシャルメディア", "Organic social", "Social")),
+    "email": (("メール", "Email marketing"), ("メールマガジン", "メルマガ", "Email", "E-mail", "Newsletter", "Email campaign")),
+    "direct": (("直接流入", "Direct traffic"), ("Direct",)),
+    "purchased_list": (("購入リスト", "Purchased list"), ("リスト購入", "List purchase", "List")),
+    "offline": (("オフライン", "Offline sources"), ("Offline", "Import", "インポート")),
+    "outbound": (("テレアポ", "Outbound"), ("アウトバウンド", "Cold call", "Telemarketing", "架電")),
+    "other": (("その他", "Other"), ("Other campaigns",)),
+}
+
+
+def _source_fold(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-.・/")
+
+
+_SOURCE_INDEX: dict[str, str] = {}
+for _code, ((_ja, _en), _aliases) in LEAD_SOURCES.items():
+    for _name in (_code, _ja, _en, *_aliases):
+        _SOURCE_INDEX.setdefault(_source_fold(_name), _code)
+
+
+def normalize_lead_source(value: str | None) -> str | None:
+    """The canonical code of a lead source ('展示会', 'Trade Show', 'ＴＲＡＤＥ＿ＳＨＯＷ' give 'trade_show').
+
+    Case, width, spaces, '_', '-', '.', '・' and '/' do not matter. A value outside the
+    vocabulary passes through (NFKC'd and trimmed); '' becomes None.
+    """
+    text = nfkc(value)
+    if text is None:
+        return None
+    return _SOURCE_INDEX.get(_source_fold(text), text)
+
+
+def lead_source_label(value: str | None, language: str = "ja") -> str | None:
+    """How people read a lead source: '展示会' or 'Trade show' for 'trade_show'; others as they are."""
+    if value is None or value not in LEAD_SOURCES:
+        return value
+    ja, en = LEAD_SOURCES[value][0]
+    return en if language == "en" else ja

@@ -22,7 +22,7 @@ from bench.report import render  # noqa: E402
 from bench.scoring_figures import parse_scoring_output  # noqa: E402
 from bench.sync_bench import run_sync_scenario  # noqa: E402
 
-from leadsync.connectors.testing.fakes.hubspot import search_page  # noqa: E402
+from leadsync_hubspot.testing import search_page  # noqa: E402
 
 
 def test_sync_scenario_counts_requests_and_the_rerun_writes_nothing():

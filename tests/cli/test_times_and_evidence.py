@@ -19,9 +19,21 @@ def test_sync_status_json_has_iso_times_with_offset_and_cursor_objects(demo: Pat
     assert "times in Asia/Tokyo" in table and "+00:00" not in table
 
 
+def _lead_with_opens_and_urls(run_cli) -> str:
+    """A hot demo lead whose score holds an e-mail open and a behaviour with a URL (the demo's
+    people change with its generator, so none is named here)."""
+    plans = json.loads(run_cli("handoff", "preview", "--no-pull", "--format", "json").stdout)
+    for plan in plans:
+        explained = json.loads(run_cli("score", "explain", plan["email"], "--format", "json").stdout)
+        rules = {hit["rule"] for hit in explained["breakdown"]}
+        if "メール開封" in rules and rules & {"価格ページ閲覧", "資料ダウンロード", "メールクリック"}:
+            return plan["email"]
+    raise AssertionError("no hot demo lead with an e-mail open and a URL behaviour")
+
+
 def test_explain_points_are_integers_and_times_in_the_configured_zone(demo: Path, run_cli):
     assert run_cli("sync", "run", "--quiet").exit_code == 0
-    email = "laura.taylor@acmeanalytics.example.com"
+    email = _lead_with_opens_and_urls(run_cli)
     data = json.loads(run_cli("score", "explain", email, "--format", "json").stdout)
     assert data["as_of"].endswith("+09:00")
     assert data["next_change_at"] is None or data["next_change_at"].endswith("+09:00")
@@ -32,7 +44,7 @@ def test_explain_points_are_integers_and_times_in_the_configured_zone(demo: Path
 
 def test_explain_evidence_shows_date_type_and_url(demo: Path, run_cli):
     assert run_cli("sync", "run", "--quiet").exit_code == 0
-    email = "laura.taylor@acmeanalytics.example.com"
+    email = _lead_with_opens_and_urls(run_cli)
     data = json.loads(run_cli("score", "explain", email, "--format", "json").stdout)
     ids = [e for hit in data["breakdown"] if hit["group"] == "行動" for e in hit["evidence"]]
     assert ids

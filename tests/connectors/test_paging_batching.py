@@ -1,36 +1,10 @@
-"""Pagination loop detection, chunking and bisection of all-or-nothing batches."""
+"""Chunking and bisection of all-or-nothing batches (paginators: test_paginators.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from leadsync.connectors.batching import BatchRejected, bisect_batch, chunked
-from leadsync.connectors.errors import PaginationLoopError
-from leadsync.connectors.pagination import iterate_items, iterate_pages
-
-
-def test_iterate_pages_follows_tokens_including_empty_pages() -> None:
-    pages = {None: ([1, 2], "a"), "a": ([], "b"), "b": ([3], None)}
-    calls: list[object] = []
-
-    def fetch(token):
-        calls.append(token)
-        return pages[token]
-
-    assert list(iterate_items(fetch)) == [1, 2, 3]
-    assert calls == [None, "a", "b"]
-    assert [next_token for _, next_token in iterate_pages(fetch)] == ["a", "b", None]
-
-
-def test_iterate_pages_detects_loops() -> None:
-    pages = {None: ([1], "a"), "a": ([2], "b"), "b": ([3], "a")}
-    with pytest.raises(PaginationLoopError, match="'a'"):
-        list(iterate_items(lambda token: pages[token]))
-
-
-def test_iterate_pages_max_pages_and_start() -> None:
-    fetch = lambda token: ([token], (token or 0) + 1)  # noqa: E731 - endless source
-    assert list(iterate_items(fetch, start=5, max_pages=3)) == [5, 6, 7]
 
 
 def test_chunked() -> None:

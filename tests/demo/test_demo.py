@@ -195,3 +195,40 @@ def test_the_sales_quarter_has_the_articles_shapes(demo):
     statuses = Counter(o["status"] for o in demo.opportunities)
     assert statuses["受注"] and statuses["失注"] and statuses["open"]
     assert {a["email"] for a in demo.sales} <= {lead["email"] for lead in demo.leads}
+def _japanese(text: str) -> bool:
+    return bool(re.search(r"[\u3040-\u30ff\u3400-\u9fff]", text))
+
+
+def test_titles_phones_and_departments_fit_the_person_and_the_company(demo):
+    """Issue 14: 16. Western people have English titles, Western companies foreign phone formats
+    of their country, Japanese people Japanese titles; no president in general affairs."""
+    western = [row for row in demo.leads if not _japanese(row["last_name"])]
+    japanese = [row for row in demo.leads if _japanese(row["last_name"])]
+    assert len(western) >= 30 and len(japanese) >= 200
+    assert all(not _japanese(row["title"]) and not _japanese(row["department"]) for row in western)
+    assert any(_japanese(row["title"]) for row in japanese)
+    assert all(row["title"] in ("", "CTO") or _japanese(row["title"]) for row in japanese)
+    for row in demo.leads:
+        company, phone = row["company"], row["phone"]
+        if _japanese(company) or company.endswith(("K.K.", "Co., Ltd.")):
+            assert re.fullmatch(r"0\d{1,2}-\d{3,4}-\d{4}", unicodedata.normalize("NFKC", phone)), row
+        elif company.endswith("Ltd."):
+            assert re.fullmatch(r"\+44 20 7946 \d{4}", phone), row
+        else:
+            assert re.fullmatch(r"\+1 \(\d{3}\) 555-01\d{2}", phone), row
+    presidents = [row for row in demo.leads if row["title"] in ("代表取締役", "代表取締役社長", "CEO", "CEO & Co-Founder")]
+    assert presidents and all(row["department"] == "" for row in presidents)
+    assert not [row for row in demo.leads if row["department"] == "総務部" and "社長" in row["title"]]
+
+
+def test_lead_sources_come_from_one_vocabulary(demo):
+    """Every source the demo writes is a label of the canonical vocabulary (Japanese companies'
+    exports in Japanese, the others in English), so `report feedback` shows one line per source."""
+    from leadsync.core.models import Lead
+    from leadsync.core.normalize import LEAD_SOURCES
+
+    canonical = {row["lead_source"]: Lead(key="k", lead_source=row["lead_source"]).lead_source for row in demo.leads}
+    assert set(canonical.values()) <= set(LEAD_SOURCES) and len(set(canonical.values())) >= 6
+    for row in demo.leads:
+        (ja, en), _aliases = LEAD_SOURCES[canonical[row["lead_source"]]]
+        assert row["lead_source"] == (ja if _japanese(row["company"]) else en), row

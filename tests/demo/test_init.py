@@ -70,3 +70,14 @@ def test_demo_data_is_checked_for_overwrite_too(tmp_path: Path):
     assert result.exit_code == 0
     result = CliRunner().invoke(cli, ["init", str(tmp_path), "--demo"])
     assert result.exit_code == 2 and "leadsync.toml already exists" in result.output
+
+
+def test_the_starter_configs_inline_comments_line_up(tmp_path: Path):
+    """Every `key = value  # comment` of the starter file starts its comment in one column."""
+    import re
+
+    for args in ((str(tmp_path / "plain"),), (str(tmp_path / "demo"), "--demo")):
+        assert _init(*args).exit_code == 0
+        text = (Path(args[0]) / "leadsync.toml").read_text(encoding="utf-8")
+        columns = {line.index("  # ") + 2 for line in text.splitlines() if re.match(r"^#? ?[^#\s].*\S  +# ", line)}
+        assert columns == {40}, [line for line in text.splitlines() if "  # " in line]

@@ -49,7 +49,7 @@ def test_reads_english_leads_in_every_supported_encoding(connector, read, write,
     assert taro.refs == {"sheet": "L1"}
     assert (taro.last_name, taro.first_name, taro.company, taro.title) == ("山田", "太郎", "株式会社サンプル", "営業部長")
     assert taro.employees == 100 and taro.employees_text == "100~499名"
-    assert taro.owner == "sato" and taro.lead_source == "展示会"
+    assert taro.owner == "sato" and taro.lead_source == "trade_show"
     # No offset: the connection's time zone (scoring.timezone).
     assert taro.created_at == datetime(2025, 4, 1, 9, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert taro.updated_at.utcoffset() == timedelta(hours=9)
@@ -67,7 +67,7 @@ def test_japanese_headers_and_full_width_values(connector, read, write):
     assert lead.department == "マーケティング部"
     assert lead.phone == "03-1111-2222"
     assert lead.employees == 1000 and lead.industry == "IT・ソフトウェア"
-    assert lead.lead_source == "セミナー" and lead.owner == "suzuki" and lead.status == "不適格"
+    assert lead.lead_source == "seminar" and lead.owner == "suzuki" and lead.status == "不適格"
     assert lead.created_at == datetime(2025, 4, 1, 10, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert lead.custom == {"予算": "500万円"}  # unknown columns are kept as custom fields
 
@@ -205,7 +205,7 @@ def test_undecodable_or_binary_or_missing_file(connector, read, write, folder):
     with pytest.raises(ConfigError, match=r"leads\.csv:1: cannot decode the header at byte 2"):
         read(connector, "leads")
     (folder / "leads.csv").write_bytes(b"PK\x03\x04\x00\x00binary")
-    with pytest.raises(ConfigError, match="not a CSV text file"):
+    with pytest.raises(ConfigError, match=r"an Excel workbook \(.xlsx\), not CSV text"):
         read(connector, "leads")
     with pytest.raises(ConfigError, match=r"activities\.csv: file not found"):
         read(connector, "activities")

@@ -14,6 +14,7 @@ from leadsync.connectors import hookspecs
 from leadsync.connectors.plugins import PluginHost
 from leadsync.core.config import HandoffSettings, Settings
 from leadsync.core.models import Activity, ActivityType, Lead
+from leadsync.core.state import activities, leads, scores
 from leadsync.core.state.store import StateStore
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -49,42 +50,26 @@ class World:
         fields.setdefault("refs", {"crm": f"00Q-{email.split('@')[0]}"})
         lead = Lead(key=email, email=email, **fields)  # type: ignore[arg-type]
         with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?, ?, ?, 0, 0) "
-                "ON CONFLICT(key) DO UPDATE SET data = excluded.data",
-                (lead.key, lead.email, lead.model_dump_json()),
-            )
+            leads.put(db, lead, dirty=False, updated_at=0)
         return lead
 
     def update_lead(self, email: str, **fields: object) -> None:
-        row = self.store.db.execute("SELECT data FROM leads WHERE key = ?", (email,)).fetchone()
-        lead = Lead.model_validate_json(row[0]).model_copy(update=fields)
+        lead = leads.load(self.store.db, email).model_copy(update=fields)  # type: ignore[union-attr]
         with self.store.transaction() as db:
-            db.execute("UPDATE leads SET data = ? WHERE key = ?", (lead.model_dump_json(), email))
+            leads.put(db, lead, dirty=False, updated_at=0)
 
     def score(self, email: str, total: int, at: datetime, breakdown: list[tuple[str, float]] | None = None) -> None:
         segment = "hot" if total >= 80 else "warm" if total >= 50 else "cold"
         hits = [{"rule": r, "group": "行動スコア", "points": p, "evidence": []} for r, p in (breakdown or [])]
         with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, breakdown) "
-                "VALUES (?, ?, ?, ?, ?, 'v1', ?, ?) ON CONFLICT(lead_key) DO UPDATE SET total = excluded.total, "
-                "segment = excluded.segment, scored_at = excluded.scored_at, breakdown = excluded.breakdown",
-                (email, total, total // 2, total - total // 2, segment, at.timestamp(), json.dumps(hits, ensure_ascii=False)),
-            )
-            db.execute(
-                "INSERT INTO score_history(lead_key, at, total, segment, reason, sheet_version) VALUES (?, ?, ?, ?, 'test', 'v1')",
-                (email, at.timestamp(), total, segment),
-            )
+            scores.put(db, email, total, total // 2, total - total // 2, segment, at.timestamp(), hits)
+            scores.put_history(db, email, at.timestamp(), total, segment, "test")
 
     def activity(self, email: str, source_id: str, kind: str, at: datetime, url: str | None = None) -> None:
         activity = Activity(source_id=source_id, connection="ma", lead_key=email, email=email,
                             type=ActivityType(kind), occurred_at=at, url=url)
         with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ("ma", source_id, email, kind, at.timestamp(), url, activity.model_dump_json()),
-            )
+            activities.put(db, activity)
 
     def handoffs(self) -> list[dict]:
         return [dict(r) for r in self.store.db.execute("SELECT * FROM handoffs ORDER BY id")]

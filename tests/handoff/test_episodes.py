@@ -7,7 +7,14 @@ from zoneinfo import ZoneInfo
 
 from leadsync.connectors.base import TaskUpdate
 from leadsync.connectors.hookspecs import hookimpl
-from leadsync.core.handoff import apply_handoffs, is_rejected_status, plan_handoffs, update_episodes
+from leadsync.core.handoff import (
+    apply_handoffs,
+    is_rejected_status,
+    plan_handoffs,
+    record_task_update,
+    update_episodes,
+)
+from leadsync.core.sync.identity import ingest
 
 JST = ZoneInfo("Asia/Tokyo")
 MONDAY = datetime(2025, 4, 7, 10, 0, tzinfo=JST)
@@ -174,3 +181,60 @@ def test_in_memory_copies_never_notify_by_default(world) -> None:
     assert seen == [] and world.handoffs()[0]["overdue_notified"] == 0
     assert len(update_episodes(world.store, world.settings, late, world.host).overdue_notified) == 1
     assert len(seen) == 1
+
+
+# --- one owner of task updates: record_task_update (the sync calls it inside the page's transaction) ---
+
+def _open_episode(world):
+    hot_lead(world)
+    _, plans = run(world, MONDAY)
+    return plans[LEAD].task.key
+
+
+def test_a_completion_before_the_recorded_call_becomes_the_first_touch(world) -> None:
+    key = _open_episode(world)
+    world.activity(LEAD, "call-1", "call", MONDAY + timedelta(hours=3))
+    run(world, MONDAY + timedelta(hours=4))
+    assert world.handoffs()[0]["first_touch_at"] == (MONDAY + timedelta(hours=3)).timestamp()
+    done = MONDAY + timedelta(hours=1)  # completed earlier than the call, reported later
+    with world.store.transaction() as db:
+        assert record_task_update(db, TaskUpdate(key=key, completed_at=done)) is True
+    [row] = world.handoffs()
+    assert (row["status"], row["first_touch_at"], row["closed_at"]) == ("completed", done.timestamp(), done.timestamp())
+
+
+def test_a_completion_of_a_closed_episode_records_the_touch_and_keeps_its_status(make_world) -> None:
+    world = make_world(expire_days=3)
+    key = _open_episode(world)
+    run(world, MONDAY + timedelta(days=4), notify=False)
+    expired = world.handoffs()[0]
+    assert expired["status"] == "expired" and expired["first_touch_at"] is None
+    done = MONDAY + timedelta(days=5)
+    with world.store.transaction() as db:
+        assert record_task_update(db, TaskUpdate(key=key, completed_at=done)) is False
+    [row] = world.handoffs()
+    assert (row["status"], row["closed_at"]) == ("expired", expired["closed_at"])
+    assert row["first_touch_at"] == done.timestamp()
+
+
+def test_an_update_that_is_no_completion_or_of_an_unknown_task_changes_nothing(world) -> None:
+    key = _open_episode(world)
+    before = world.handoffs()
+    with world.store.transaction() as db:
+        assert record_task_update(db, TaskUpdate(key=key)) is False
+        assert record_task_update(db, TaskUpdate(key="ls-unknown", completed_at=MONDAY)) is False
+    assert world.handoffs() == before
+
+
+def test_the_sync_closes_the_episode_in_the_page_transaction_and_only_through_the_handoff_package(world) -> None:
+    key = _open_episode(world)
+    done = MONDAY + timedelta(hours=2)
+    with world.store.transaction() as db:  # storing records alone never touches an episode
+        counts = ingest(db, "crm", [TaskUpdate(key=key, completed_at=done)], stream="tasks",
+                        crm_connections={"crm"}, run_id=None)
+    assert counts.task_updates == 1 and world.handoffs()[0]["status"] == "open"
+    with world.store.transaction() as db:
+        ingest(db, "crm", [TaskUpdate(key=key, completed_at=done)], stream="tasks", crm_connections={"crm"},
+               run_id=None, on_task_update=record_task_update)
+    [row] = world.handoffs()
+    assert (row["status"], row["first_touch_at"]) == ("completed", done.timestamp())

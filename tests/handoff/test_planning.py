@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from leadsync.connectors.base import task_key_date
 from leadsync.connectors.hookspecs import hookimpl
 from leadsync.core.errors import ConfigError
 from leadsync.core.handoff import apply_handoffs, plan_handoffs, task_key, update_episodes
@@ -96,7 +97,7 @@ def test_handoff_and_outbox_rows_are_atomic(world, monkeypatch) -> None:
     def crash(*args, **kwargs):
         raise RuntimeError("killed between the two writes")
 
-    monkeypatch.setattr(planning, "enqueue", crash)
+    monkeypatch.setattr(planning.outbox, "enqueue", crash)
     with pytest.raises(RuntimeError):
         apply_handoffs(world.store, plans, MONDAY, None)
     assert world.handoffs() == [] and world.outbox() == []
@@ -177,6 +178,27 @@ def _routing_order(make_world) -> None:
     }
 
 
+def test_routing_by_lead_source_matches_every_spelling(make_world) -> None:
+    world = make_world(routing=[
+        {"field": "lead_source", "equals": "展示会", "owner": "rep-events"},
+        {"field": "lead_source", "in": "Webinar,紹介", "owner": "rep-online"},
+    ])
+    for n, (email, source) in enumerate([("a", "Trade show"), ("b", "ウェビナー"), ("c", "Referral"), ("d", "広告")]):
+        world.lead(f"{email}@example.com", lead_source=source)
+        world.score(f"{email}@example.com", 99 - n, MONDAY, world.HOT)
+    owners = {p.email: p.owner for p in run(world, MONDAY)}
+    assert owners == {"a@example.com": "rep-events", "b@example.com": "rep-online", "c@example.com": "rep-online",
+                      "d@example.com": "rep-a"}
+
+
+def test_english_task_text_names_the_lead_source_in_english(make_world) -> None:
+    world = make_world(language="en")
+    world.lead("jane@example.com", first_name="Jane", last_name="Doe", company="Acme", lead_source="展示会")
+    world.score("jane@example.com", 90, MONDAY, world.HOT)
+    [plan] = run(world, MONDAY)
+    assert "Lead source: Trade show" in plan.task.body
+
+
 def test_bad_routing_rule_names_its_position(make_world) -> None:
     world = make_world(routing=[{"field": "industry", "equals": "IT", "owner": "x"}, {"field": "industry", "eq": "IT", "owner": "y"}])
     world.lead("a@example.com")
@@ -205,7 +227,8 @@ def test_task_key_is_deterministic_per_episode() -> None:
     assert task_key("a@example.com", MONDAY) == task_key("a@example.com", MONDAY.astimezone(ZoneInfo("UTC")))
     assert task_key("a@example.com", MONDAY) != task_key("a@example.com", MONDAY + timedelta(seconds=1))
     assert task_key("a@example.com", MONDAY) != task_key("b@example.com", MONDAY)
-    assert len(task_key("a@example.com", MONDAY)) == 23
+    assert len(task_key("a@example.com", MONDAY)) == 28
+    assert task_key_date(task_key("a@example.com", MONDAY)) == MONDAY.astimezone(ZoneInfo("UTC")).date()
 
 
 def test_plans_that_get_no_task_carry_no_due_date_and_say_why(world) -> None:

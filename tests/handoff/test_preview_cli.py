@@ -135,8 +135,13 @@ def test_status_shows_overdue_and_first_touch(filled) -> None:
     assert filled.handoffs()[0]["overdue_notified"] == 0  # touched in time: no overdue notice
 
 
-def test_status_notifies_overdue_once(filled) -> None:
+def test_status_is_a_report_and_notifies_overdue_once_only_when_asked(filled) -> None:
+    before = filled.handoffs()
     data = json.loads(invoke(filled, "handoff", "status", "--format", "json", "--as-of", "2025-04-09T12:00").stdout)
+    assert data["overdue"] == 1 and data["open_handoffs"][0]["overdue_notified"] is False
+    assert filled.handoffs() == before  # a report: nothing changed
+    data = json.loads(invoke(filled, "handoff", "status", "--notify", "--format", "json",
+                             "--as-of", "2025-04-09T12:00").stdout)
     assert data["overdue"] == 1 and data["open_handoffs"][0]["overdue_notified"] is True
     assert filled.handoffs()[0]["overdue_notified"] == 1
     text = invoke(filled, "handoff", "status", "--as-of", "2025-04-09T12:00").stdout
@@ -168,8 +173,8 @@ def test_feedback_report_by_source_and_rule(world, tmp_path, monkeypatch) -> Non
     assert data["handoffs"] == 4 and data["rejected"] == 3 and data["rejection_rate"] == 0.75
     assert data["by_reason"] == [{"reason": "予算なし", "count": 2}, {"reason": "時期尚早", "count": 1}]
     by_source = {s["lead_source"]: s for s in data["by_source"]}
-    assert by_source["資料請求"]["mqls"] == 3 and by_source["資料請求"]["rejected"] == 2
-    assert by_source["展示会"]["rejection_rate"] == 1.0
+    assert by_source["content_download"]["mqls"] == 3 and by_source["content_download"]["rejected"] == 2
+    assert by_source["trade_show"]["rejection_rate"] == 1.0
     by_rule = {r["rule"]: r for r in data["by_rule"]}
     assert data["by_rule"][0]["rule"] == "資料ダウンロード"
     assert by_rule["資料ダウンロード"] == {"rule": "資料ダウンロード", "points": [20.0], "mqls": 3, "rejected": 2,
@@ -180,3 +185,27 @@ def test_feedback_report_by_source_and_rule(world, tmp_path, monkeypatch) -> Non
     assert "By scoring rule" in text and "予算なし" in text and "75%" in text
     since = json.loads(invoke(world, "report", "feedback", "--format", "json", "--since", "2025-05-01").stdout)
     assert since["handoffs"] == 0
+
+
+def test_feedback_report_counts_each_lead_source_once_whatever_its_spelling(world, tmp_path, monkeypatch) -> None:
+    """Webinar/ウェビナー and 展示会/Trade show are one source each; an unknown source stays as written,
+    and leads stored before the vocabulary existed (raw JSON in the store) are counted canonically."""
+    monkeypatch.setenv("LEADSYNC_LOAD_PLUGINS", "")
+    sources = {"a@example.com": "Webinar", "b@example.com": "ウェビナー", "c@example.com": "展示会",
+               "d@example.com": "Trade show", "e@example.com": "パートナー経由"}
+    for email, source in sources.items():
+        world.lead(email, status="New")
+        # As an older leadsync stored it: the source exactly as the connection sent it.
+        raw = json.dumps({"key": email, "email": email, "refs": {"crm": email}, "lead_source": source, "status": "New"})
+        with world.store.transaction() as db:
+            db.execute("UPDATE leads SET data = ? WHERE key = ?", (raw, email))
+        world.score(email, 85, MONDAY, [("ウェビナー参加", 20)])
+    apply_handoffs(world.store, plan_handoffs(world.store, world.settings, MONDAY, world.host, task_connection="crm"), MONDAY, None)
+    config = tmp_path / "leadsync.toml"
+    config.write_text(f'[state]\npath = "{world.path.name}"\n', encoding="utf-8")
+    world.config = config
+
+    data = json.loads(invoke(world, "report", "feedback", "--format", "json").stdout)
+    assert {s["lead_source"]: s["mqls"] for s in data["by_source"]} == {"webinar": 2, "trade_show": 2, "パートナー経由": 1}
+    text = invoke(world, "report", "feedback").stdout
+    assert "ウェビナー" in text and "展示会" in text and "Trade show" not in text

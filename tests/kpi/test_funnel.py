@@ -31,10 +31,12 @@ def test_stages_and_rates_are_the_hand_computed_ones(project, run):
 
 def test_groups_by_source_owner_and_week(project, run):
     by_source = {g["key"]: g for g in funnel(run, "--by", "source")["groups"]}
-    assert by_source["展示会"]["stages"]["calls"] == 5 and by_source["展示会"]["stages"]["connects"] == 4
-    assert by_source["展示会"]["benchmark"]["meeting_rate"] == {"low": 0.15, "high": 0.25}
-    assert by_source["資料ダウンロード"]["stages"]["connects"] == 3
-    assert by_source["資料ダウンロード"]["benchmark"]["kind"] == "document_download"
+    assert by_source["trade_show"]["stages"]["calls"] == 5 and by_source["trade_show"]["stages"]["connects"] == 4
+    assert by_source["trade_show"]["label"] == "展示会"
+    assert by_source["trade_show"]["benchmark"]["meeting_rate"] == {"low": 0.15, "high": 0.25}
+    assert by_source["content_download"]["stages"]["connects"] == 3
+    assert by_source["content_download"]["label"] == "資料ダウンロード"
+    assert by_source["content_download"]["benchmark"]["kind"] == "document_download"
     by_owner = {g["key"]: g["stages"] for g in funnel(run, "--by", "owner")["groups"]}
     assert by_owner["sato"]["calls"] == 8 and by_owner["suzuki"]["calls"] == 2
     assert by_owner["suzuki"]["conversations"] == 2 and by_owner["(unknown)"]["meetings_held"] == 1

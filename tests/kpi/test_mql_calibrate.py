@@ -45,7 +45,7 @@ def test_mql_passes(handoffs, run):
     assert [(g["key"], g["handoffs"], g["won"]) for g in bands] == [("80-89", 1, 1), ("90-99", 1, 0)]
     rows = list(csv.DictReader(io.StringIO(run("report", "mql", "--by", "source", "--from", "2025-04-01",
                                                "--to", "2025-04-30", "--format", "csv").stdout)))
-    assert [r["group"] for r in rows] == ["(total)", "展示会", "資料ダウンロード"]
+    assert [r["group"] for r in rows] == ["(total)", "資料ダウンロード", "展示会"]  # by code, shown by label
     assert "MQL -> won" in run("report", "mql", "--from", "2025-04-01", "--to", "2025-04-30").stdout
 
 

@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("leadsync_hubspot")
 
-from leadsync.connectors.testing.fakes.hubspot import HubSpotFake, seed_demo  # noqa: E402
+from leadsync_hubspot.testing import HubSpotFake, seed_demo  # noqa: E402
 from leadsync.connectors.testing.fakeserver import FakeServer  # noqa: E402
 from leadsync.connectors.testing.project import demo_project  # noqa: E402
 from leadsync.core.normalize import normalize_email  # noqa: E402

@@ -27,7 +27,10 @@ def test_connections_list_masks_secrets(world_factory):
     text = config.read_text(encoding="utf-8").replace('plugin = "hubspot"', f'plugin = "hubspot"\ntoken = "{world.token}"')
     config.write_text(text, encoding="utf-8")
     for args in (["connections", "list"], ["connections", "list", "--json"], ["connections", "check", "crm", "--json"]):
-        result = subprocess.run(world.command()[:4] + args, capture_output=True, text=True, timeout=60, env=world.env())
+        # python -m leadsync --config FILE, then the command
+        result = subprocess.run(world.command()[:5] + args, capture_output=True, text=True, timeout=60, env=world.env())
+        assert result.returncode == 0, (args, result.stderr[-2000:])
+        assert "crm" in result.stdout, args  # the command really ran against the project
         assert world.token not in result.stdout + result.stderr, args
 
 

@@ -29,7 +29,9 @@ def _burn() -> None:
 
 
 def _reliability_paths() -> list[str]:
-    plugin_tests = sorted(glob.glob(str(REPO / "plugins" / "*" / "tests" / "test_*kill*.py")))
+    patterns = ("test_*kill*.py", "test_*reliability*.py")
+    plugin_tests = sorted({path for pattern in patterns
+                           for path in glob.glob(str(REPO / "plugins" / "*" / "tests" / pattern))})
     return [str(REPO / "tests" / "reliability"), *plugin_tests]
 
 

@@ -6,31 +6,23 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from leadsync.core.models import Activity, Lead
+from leadsync.core.state import activities as stored_activities
+from leadsync.core.state import leads
 from leadsync.core.state.store import StateStore
 
 
 
 def put_lead(store: StateStore, lead: Lead, *, dirty: int = 1) -> None:
-    with store.transaction():
-        store.db.execute(
-            "INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
-            "updated_at = excluded.updated_at, dirty = excluded.dirty",
-            (lead.key, lead.email, lead.model_dump_json(), datetime.now(UTC).timestamp(), dirty),
-        )
+    with store.transaction() as db:
+        leads.put(db, lead, dirty=bool(dirty))
 
 
 def put_activities(store: StateStore, activities: Iterable[Activity], *, mark_dirty: bool = True) -> None:
-    with store.transaction():
+    with store.transaction() as db:
         for act in activities:
-            store.db.execute(
-                "INSERT OR IGNORE INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (act.connection or "test", act.source_id, act.lead_key, act.type.value,
-                 act.occurred_at.timestamp(), act.url, act.model_dump_json()),
-            )
+            stored_activities.put(db, act)
             if mark_dirty:
-                store.db.execute("UPDATE leads SET dirty = 1 WHERE key = ?", (act.lead_key,))
+                leads.mark_dirty(db, act.lead_key)
 
 
 def act(source_id: str, lead_key: str, type_: str, when: datetime, url: str | None = None) -> Activity:

@@ -100,6 +100,17 @@ def test_field_comparisons_and_ranges(tmp_path: Path) -> None:
     assert [h.rule for h in score_lead(sheet, lead, [], NOW).breakdown] == ["展示会", "大企業", "予算あり", "部署なし"]
 
 
+def test_lead_source_rules_match_every_spelling_of_the_source(tmp_path: Path) -> None:
+    """A rule written with one spelling fires for leads carrying another ('展示会' and 'Trade show')."""
+    sheet = sheet_of(tmp_path, "属性スコア,展示会,,15,,lead_source = 展示会,,\n"
+                               "属性スコア,ウェビナー,,5,,\"lead_source in Webinar, 紹介\",,\n"
+                               "属性スコア,経由,,1,,lead_source = パートナー経由,,\n")
+    fired = {source: [h.rule for h in score_lead(sheet, Lead(key="k", lead_source=source), [], NOW).breakdown]
+             for source in ("Trade show", "展示会", "ウェビナー", "Referral", "パートナー経由", "広告")}
+    assert fired == {"Trade show": ["展示会"], "展示会": ["展示会"], "ウェビナー": ["ウェビナー"], "Referral": ["ウェビナー"],
+                     "パートナー経由": ["経由"], "広告": []}
+
+
 def test_custom_activity_rule_with_url_pattern(tmp_path: Path) -> None:
     sheet = sheet_of(tmp_path, "行動スコア,事例閲覧,,8,,web_visit|email_click url */case*,,\n")
     assert score_lead(sheet, LEAD, acts("email_click", 2, url="https://x.jp/CASE/12"), NOW).total == 8

@@ -113,13 +113,13 @@ def test_hook_handoff_created(demo: Path):
     class Notifier:
         @hookimpl
         def handoff_created(self, handoff, task):
-            seen.append((handoff["lead_key"], task.key, handoff["task_key"]))
+            seen.append((handoff.lead_key, task.key, handoff.task_key, type(handoff).__name__))
 
     host = get_plugin_host(load_entrypoints=False)
     host.pm.register(Notifier())
     summary = run_sync(load_settings(demo / "leadsync.toml"), host, RunOptions(as_of=ANCHOR))
     assert len(seen) == summary.tasks_created > 0
-    assert all(task_key == handoff_key for _, task_key, handoff_key in seen)
+    assert all(task_key == handoff_key and kind == "Handoff" for _, task_key, handoff_key, kind in seen)
 
 
 def test_handoff_preview_lists_hot_leads_without_writing(demo: Path):

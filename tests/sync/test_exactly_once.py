@@ -18,7 +18,7 @@ from leadsync.connectors.base import (
     WriteResult,
 )
 from leadsync.core.state.store import StateStore
-from leadsync.core.sync import outbox
+from leadsync.core.state import outbox
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 from leadsync.core.sync.push import dispatch, reconcile_tasks
 

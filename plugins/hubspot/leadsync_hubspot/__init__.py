@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadsync.connectors.hookspecs import hookimpl
+from leadsync.connectors import hookimpl
 
 from leadsync_hubspot.connector import HubSpotConnector
 from leadsync_hubspot.settings import HubSpotSettings

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 
 import httpx
 
-from leadsync.connectors.auth import BearerToken, OAuth2RefreshToken
-from leadsync.connectors.http import HttpClient
-from leadsync.connectors.ratelimit import Rate, RateLimiter
-from leadsync.connectors.retry import Resolution
+from leadsync.connectors import BearerToken, HttpClient, OAuth2RefreshToken, Rate, RateLimiter, Resolution
 
 from leadsync_hubspot.settings import HubSpotSettings
 
@@ -43,7 +42,11 @@ def classify(response: httpx.Response) -> Resolution | None:
     return None
 
 
-def build_client(settings: HubSpotSettings, transport: httpx.BaseTransport | None = None) -> HttpClient:
+def build_client(
+    settings: HubSpotSettings,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HttpClient:
     """An HttpClient for one HubSpot account."""
     base = settings.api_base
     if settings.token is not None:
@@ -66,4 +69,5 @@ def build_client(settings: HubSpotSettings, transport: httpx.BaseTransport | Non
         limiter=limiter,
         classify=classify,
         transport=transport,
+        sleep=sleep,
     )

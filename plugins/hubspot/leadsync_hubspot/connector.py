@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import httpx
-
-from leadsync.connectors.base import (
+from leadsync.connectors import (
     Capability,
     CheckResult,
     ConnectionSettings,
     Connector,
+    ConnectorError,
+    HttpClient,
+    HttpStatusError,
     RemovedTask,
     ScoreUpdate,
     Stream,
@@ -19,7 +20,6 @@ from leadsync.connectors.base import (
     TaskRequest,
     WriteResult,
 )
-from leadsync.connectors.errors import ConnectorError, HttpStatusError
 
 from leadsync_hubspot import tasks, writes
 from leadsync_hubspot.client import build_client
@@ -51,19 +51,11 @@ class HubSpotConnector(Connector):
     )
     batch_sizes: ClassVar[dict[str, int]] = {"scores": 100, "tasks": 100}
 
-    def __init__(
-        self,
-        connection: str,
-        settings: ConnectionSettings,
-        *,
-        timezone: str = "UTC",
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        if not isinstance(settings, HubSpotSettings):
-            settings = HubSpotSettings.model_validate(settings.model_dump())
-        super().__init__(connection, settings, timezone=timezone)
-        self.settings: HubSpotSettings = settings
-        self.client = build_client(settings, transport)
+    settings: HubSpotSettings
+    client: HttpClient
+
+    def open_client(self) -> HttpClient:
+        return build_client(self.settings, self.transport, self.sleep)
 
     def read_after_write_lag(self) -> float:
         # Look-before-create reads the primary store, so nothing waits for the search index. This
@@ -72,7 +64,7 @@ class HubSpotConnector(Connector):
         return self.settings.index_settle_s
 
     def streams(self) -> list[Stream]:
-        roles = set(self.settings.roles) or set(self.capabilities)
+        roles = self.roles()
         found: list[Stream] = []
         if Capability.LEADS in roles:
             found.append(ContactsStream(self.client, self.settings, self.connection))
@@ -94,7 +86,7 @@ class HubSpotConnector(Connector):
     # --- operations ------------------------------------------------------------------------
     def _required(self) -> list[tuple[str, str]]:
         """(object type, property name) of every custom property the roles need."""
-        roles = set(self.settings.roles) or set(self.capabilities)
+        roles = self.roles()
         needed: list[tuple[str, str]] = []
         if Capability.SCORES in roles:
             needed += [("contacts", self.settings.field(k)) for k in _SCORE_PROPERTIES]
@@ -156,5 +148,5 @@ class HubSpotConnector(Connector):
             done.append(f"created {object_type} property {name} ({kind}) in group {group}")
         return done
 
-    def close(self) -> None:
-        self.client.close()
+    def clock_skew(self) -> float | None:
+        return self.client.clock_skew_s

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadsync.connectors.base import Rejected, Stream
-from leadsync.connectors.http import HttpClient
-from leadsync.core.models import Activity, ActivityType, Opportunity, OpportunityStatus
-from leadsync.core.normalize import normalize_outcome
 from pydantic import ValidationError
 
-from leadsync_hubspot.mapping import _datetime, activity_from_engagement
+from leadsync.connectors import HttpClient, Rejected, Stream, normalize_outcome
+from leadsync.core.models import Activity, ActivityType, Opportunity, OpportunityStatus
+
+from leadsync_hubspot.mapping import _datetime
 from leadsync_hubspot.settings import HubSpotSettings
 from leadsync_hubspot.streams import _ENGAGEMENT_PROPERTIES, EngagementStream
 

@@ -7,9 +7,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from leadsync.connectors.base import Rejected, ScoreUpdate, TaskUpdate
+from leadsync.connectors import (
+    Rejected,
+    ScoreUpdate,
+    TaskUpdate,
+    lead_key,
+    nfkc,
+    normalize_email,
+    parse_datetime,
+    parse_employees,
+)
 from leadsync.core.models import Activity, ActivityType, Lead
-from leadsync.core.normalize import lead_key, nfkc, normalize_email, parse_datetime, parse_employees
 
 from leadsync_hubspot.settings import HubSpotSettings
 

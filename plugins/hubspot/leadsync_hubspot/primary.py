@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from leadsync.connectors.errors import ConnectorError
-from leadsync.connectors.http import HttpClient
-from leadsync.core.normalize import normalize_email
+from leadsync.connectors import ConnectorError, HttpClient, normalize_email
 
 from leadsync_hubspot.settings import HubSpotSettings
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from leadsync.connectors.base import ReadContext
-from leadsync.connectors.errors import ConnectorError
-from leadsync.connectors.http import HttpClient
+from leadsync.connectors import ConnectorError, HttpClient, Incremental, ReadContext
 
 from leadsync_hubspot.client import SEARCH
 
@@ -25,8 +23,16 @@ __all__ = ["SearchSlice", "epoch_ms", "search_pages"]
 PAGE_SIZE = 200  # the search maximum
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    """Milliseconds since the epoch, exactly (no float rounding)."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(value: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=value)
 
 
 @dataclass
@@ -91,21 +97,19 @@ def search_pages(
     ctx: ReadContext,
     filters: list[dict] | None = None,
     window_ms: int,
-    start_ms: int | None = None,
 ) -> Iterator[SearchSlice]:
     """Pages of records modified after the cursor and up to the run's signpost.
 
-    Without a cursor the read starts at `start_ms` (default: the beginning of time).
+    Without a cursor the read starts at the beginning of time; with one, the look-back before it.
     """
     filters = list(filters or [])
-    signpost = epoch_ms(ctx.signpost)
     cursor = dict(ctx.cursor or {}) if not ctx.full_refresh else {}
+    window = Incremental.of(ctx, from_ms(int(cursor["lo"])) if "lo" in cursor else None)
+    signpost = epoch_ms(window.end)
     if cursor.get("after_id") is not None and cursor.get("hi") is not None:
         lo, hi, after_id = int(cursor["lo"]), int(cursor["hi"]), str(cursor["after_id"])
     else:
-        lo = int(cursor["lo"]) if "lo" in cursor else (start_ms if start_ms is not None else -1)
-        if "lo" in cursor:
-            lo = max(-1, lo - int(ctx.lookback.total_seconds() * 1000))
+        lo = max(-1, epoch_ms(window.start)) if window.start is not None else -1
         hi, after_id = None, None
     wanted = sorted({*properties, date_prop, "hs_object_id"})
     while True:

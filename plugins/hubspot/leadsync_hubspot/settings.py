@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from leadsync.connectors.base import ConnectionSettings
+from leadsync.connectors import ConnectionSettings
 
 __all__ = ["DEFAULT_FIELDS", "HubSpotSettings"]
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from leadsync.connectors.base import Page, ReadContext, Stream
-from leadsync.connectors.errors import ConnectorError
-from leadsync.connectors.http import HttpClient
-from leadsync.connectors.prefetch import prefetched
+from leadsync.connectors import HttpClient, Page, PageRequest, ReadContext, Stream, TokenPaginator, prefetched
 
 from leadsync_hubspot.mapping import (
     activity_from_engagement,
     lead_from_contact,
     task_update_from_task,
 )
+from leadsync_hubspot.primary import json_object
 from leadsync_hubspot.search import epoch_ms, search_pages
 from leadsync_hubspot.settings import DEFAULT_FIELDS, HubSpotSettings
 
@@ -28,16 +26,6 @@ _ENGAGEMENT_PROPERTIES = {
     "meetings": ["hs_timestamp", "hs_meeting_start_time", "hs_meeting_end_time", "hs_meeting_outcome"],
     "emails": ["hs_timestamp", "hs_email_direction"],
 }
-
-
-def _json(response: Any, what: str) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        raise ConnectorError(f"HubSpot {what} answered with a body that is not JSON") from None
-    if not isinstance(payload, dict):
-        raise ConnectorError(f"HubSpot {what} answered with {type(payload).__name__}, not an object")
-    return payload
 
 
 class ContactsStream(Stream):
@@ -81,24 +69,12 @@ class ContactsStream(Stream):
 
     def _list_pages(self, after: str | None) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
         """Raw list pages and the paging token that follows each (None after the last)."""
-        seen: set[str] = set()
-        while True:
-            params: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "properties": ",".join(self._properties())}
-            if after:
-                params["after"] = after
-            payload = _json(self.client.get("/crm/v3/objects/contacts", params=params), "contact list")
-            results = payload.get("results")
-            if not isinstance(results, list):
-                raise ConnectorError("HubSpot contact list answer has no results list")
-            after_next = ((payload.get("paging") or {}).get("next") or {}).get("after")
-            if after_next is not None and str(after_next) in seen:
-                raise ConnectorError(f"HubSpot contact list handed back paging token {after_next} twice")
-            if not after_next:
-                yield results, None
-                return
-            after = str(after_next)
-            seen.add(after)
-            yield results, after
+        params: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "properties": ",".join(self._properties())}
+        if after:
+            params["after"] = after
+        paginator = TokenPaginator("results", ("paging", "next", "after"), "after", vendor="HubSpot contact list")
+        for page in self.client.paginate(PageRequest("/crm/v3/objects/contacts", params=params), paginator):
+            yield page.items, page.next
 
 
 # HubSpot's documented maxima: 200 results a search page, 1,000 ids an associations batch read
@@ -157,7 +133,7 @@ class EngagementStream(Stream):
             json={"inputs": [{"id": i} for i in ids]},
             idempotent=True,
         )
-        payload = _json(response, "associations batch read")
+        payload = json_object(response, "associations batch read")
         found: dict[str, list[str]] = {}
         for result in payload.get("results") or []:
             source = str((result.get("from") or {}).get("id") or "")

@@ -16,10 +16,17 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from leadsync.connectors.base import RemovedTask, TaskCheck, TaskRequest, WriteResult
-from leadsync.connectors.errors import AmbiguousWriteError, ClientError, ConnectorError
-from leadsync.connectors.http import HttpClient
-from leadsync.core.normalize import normalize_email
+from leadsync.connectors import (
+    AmbiguousWriteError,
+    ClientError,
+    ConnectorError,
+    HttpClient,
+    RemovedTask,
+    TaskCheck,
+    TaskRequest,
+    WriteResult,
+    normalize_email,
+)
 
 from leadsync_hubspot.primary import OBJECTS_BATCH, ContactTask, contacts_by_email, tasks_of_contacts
 from leadsync_hubspot.settings import HubSpotSettings

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from leadsync.connectors.base import ScoreUpdate, WriteResult
-from leadsync.connectors.batching import BatchRejected, bisect_batch
-from leadsync.connectors.errors import ClientError
-from leadsync.connectors.http import HttpClient
+from leadsync.connectors import (
+    BatchRejected,
+    ClientError,
+    HttpClient,
+    ScoreUpdate,
+    WriteResult,
+    bisect_batch,
+)
 
 from leadsync_hubspot.mapping import score_properties
 from leadsync_hubspot.settings import HubSpotSettings

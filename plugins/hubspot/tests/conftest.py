@@ -15,8 +15,8 @@ SIGNPOST = datetime(2025, 4, 1, 12, 0, tzinfo=timezone.utc)
 
 def make_connector(**keys: object) -> HubSpotConnector:
     values = {"plugin": "hubspot", "token": "pat-na1-secret-token", **keys}
-    connector = HubSpotConnector("crm", HubSpotSettings.model_validate(values), timezone="Asia/Tokyo")
-    connector.client._sleep = lambda seconds: None  # no real backoff waits in unit tests
+    # no real backoff waits in unit tests
+    connector = HubSpotConnector("crm", HubSpotSettings.model_validate(values), timezone="Asia/Tokyo", sleep=lambda s: None)
     connector.client.limiter = None
     return connector
 

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from leadsync.connectors.base import TaskCheck, TaskRequest
-from leadsync.connectors.testing.fakes.hubspot import HubSpotFake
-from leadsync.connectors.testing.fakeserver import FakeServer
+from leadsync.connectors import TaskCheck, TaskRequest
+from leadsync_hubspot.testing import HubSpotFake
+from leadsync.connectors.testing import FakeServer
 from leadsync_hubspot import HubSpotConnector, HubSpotSettings
 
 TOKEN = "pat-fake-token"
@@ -34,9 +34,7 @@ def fake():
 
 def hub(url: str, **keys) -> HubSpotConnector:
     settings = HubSpotSettings.model_validate({"plugin": "hubspot", "token": TOKEN, "base_url": url, **keys})
-    made = HubSpotConnector("crm", settings)
-    made.client._sleep = lambda s: None
-    return made
+    return HubSpotConnector("crm", settings, sleep=lambda s: None)
 
 
 def request(key: str, contact: str | None, email: str | None = None) -> TaskRequest:

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from leadsync.connectors.base import ReadContext, TaskRequest
-from leadsync.connectors.testing.fakes.hubspot import HubSpotFake, seed_demo
-from leadsync.connectors.testing.fakeserver import FakeServer
-from leadsync.connectors.testing.project import demo_project
+from leadsync.connectors import ReadContext, TaskRequest
+from leadsync_hubspot.testing import HubSpotFake, seed_demo
+from leadsync.connectors.testing import FakeServer
+from leadsync.connectors.testing import demo_project
 from leadsync_hubspot import HubSpotConnector, HubSpotSettings
 
 
@@ -24,9 +24,7 @@ def fake():
 
 def connector(url: str, **keys) -> HubSpotConnector:
     settings = HubSpotSettings.model_validate({"plugin": "hubspot", "token": "pat-fake-token", "base_url": url, **keys})
-    made = HubSpotConnector("crm", settings)
-    made.client._sleep = lambda s: None
-    return made
+    return HubSpotConnector("crm", settings, sleep=lambda s: None)
 
 
 def test_search_past_the_10k_cap_is_a_400_but_the_keyset_reader_gets_everyone(fake):
@@ -137,3 +135,17 @@ def test_engagements_read_their_contacts_1000_at_a_time(fake):
     assert len(server.requests_to(r"/crm/v4/associations/calls/contacts/batch/read")) == 3  # 1000 + 1000 + 300
     assert len(server.requests_to(r"/crm/v3/objects/calls/search")) == 13  # 12 pages of 200, then the empty end
     hub.close()
+
+
+def test_property_groups_route_is_not_shadowed_by_the_property_route(fake):
+    """`/properties/contacts/groups` is declared before `/properties/contacts/{name}` and wins."""
+    app, server = fake
+    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer pat-fake-token"}) as raw:
+        groups = raw.get("/crm/v3/properties/contacts/groups")
+        assert groups.status_code == 200
+        assert [g["name"] for g in groups.json()["results"]] == ["contactinformation"]
+    hub = connector(server.url)
+    done = hub.setup()
+    hub.close()
+    assert sum("in group contactinformation" in line for line in done) == 6
+    assert any("in group taskinformation" in line for line in done)

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from leadsync.connectors.base import ReadContext, Rejected
-from leadsync.connectors.testing.fakes.hubspot import HubSpotFake
-from leadsync.connectors.testing.fakeserver import FakeServer
+from leadsync.connectors import ReadContext, Rejected
+from leadsync_hubspot.testing import HubSpotFake
+from leadsync.connectors.testing import FakeServer
 from leadsync.core.models import Activity, ActivityType, Opportunity, OpportunityStatus
 from leadsync_hubspot import HubSpotConnector, HubSpotSettings
 from leadsync_hubspot.kpi_streams import CALL_DISPOSITIONS

@@ -8,8 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from leadsync.connectors.base import ReadContext, Rejected, TaskUpdate
-from leadsync.connectors.errors import ConnectorError
+from leadsync.connectors import ConnectorError, ReadContext, Rejected, TaskUpdate
 from leadsync.core.models import ActivityType, Lead
 
 

@@ -10,8 +10,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from leadsync.connectors.base import ScoreUpdate, TaskRequest
-from leadsync.connectors.errors import AuthError, RateLimitExhausted
+from leadsync.connectors import AuthError, RateLimitExhausted, ScoreUpdate, TaskRequest
 from leadsync.core.models import Segment
 from leadsync_hubspot import HubSpotSettings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadsync.connectors.hookspecs import hookimpl
+from leadsync.connectors import hookimpl
 
 from leadsync_kintone.connector import KintoneConnector
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from leadsync_kintone.api import KintoneApi
+from leadsync_kintone.client import KintoneClient
 from leadsync_kintone.settings import KintoneSettings
-from leadsync_kintone.streams import field_value
+from leadsync_kintone.mapping import field_value
 
 __all__ = ["MAX_ENCODED_QUERY", "OpenTask", "by_lead", "lookup_queries", "open_tasks", "quote_value"]
 
@@ -64,7 +64,7 @@ def lookup_queries(settings: KintoneSettings, record_ids: Sequence[str], emails:
         yield render(chunk)
 
 
-def open_tasks(api: KintoneApi, settings: KintoneSettings, record_ids: Sequence[str],
+def open_tasks(client: KintoneClient, settings: KintoneSettings, record_ids: Sequence[str],
                emails: Sequence[str]) -> list[OpenTask]:
     """Open leadsync To-Do records of these leads, oldest ($id) first."""
     assert settings.tasks_app is not None
@@ -72,7 +72,7 @@ def open_tasks(api: KintoneApi, settings: KintoneSettings, record_ids: Sequence[
     codes = [c for c in ("$id", f("key"), f("lead_record_id"), f("email")) if c]
     found: dict[int, OpenTask] = {}
     for condition in lookup_queries(settings, record_ids, emails):
-        for page in api.seek(settings.tasks_app, condition, codes, 0):
+        for page in client.seek(settings.tasks_app, condition, codes, 0):
             for raw in page:
                 record_id = int(raw["$id"]["value"])
                 found[record_id] = {"id": str(record_id), "key": field_value(raw, f("key")),

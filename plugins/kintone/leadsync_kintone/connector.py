@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-import httpx
-
-from leadsync.connectors.base import (
+from leadsync.connectors import (
     Capability,
     CheckResult,
     ConnectionSettings,
     Connector,
+    ConnectorError,
     ScoreUpdate,
     Stream,
     TaskRequest,
     WriteResult,
 )
-from leadsync.connectors.errors import ConnectorError
 
-from leadsync_kintone.api import KintoneApi
+from leadsync_kintone.client import KintoneClient
 from leadsync_kintone.settings import KintoneSettings
 from leadsync_kintone.kpi_streams import sales_streams
 from leadsync_kintone.streams import LeadsStream, TasksStream
@@ -43,33 +41,33 @@ class KintoneConnector(Connector):
     capabilities = frozenset({Capability.LEADS, Capability.ACTIVITIES, Capability.SCORES, Capability.TASKS})
     batch_sizes: ClassVar[dict[str, int]] = {"scores": 100, "tasks": 100}
 
-    def __init__(self, connection: str, settings: ConnectionSettings, *, timezone: str = "UTC",
-                 transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(connection, settings, timezone=timezone)
-        assert isinstance(settings, KintoneSettings)
-        self.config: KintoneSettings = settings
-        self.api = KintoneApi(settings, transport=transport)
+    default_roles = frozenset({Capability.LEADS})
+    settings: KintoneSettings
+    client: KintoneClient
+
+    def open_client(self) -> KintoneClient:
+        return KintoneClient(self.settings, transport=self.transport, sleep=self.sleep)
 
     def streams(self) -> list[Stream]:
-        roles = set(self.config.roles) or {Capability.LEADS}
+        roles = self.roles()
         streams: list[Stream] = []
         if Capability.LEADS in roles:
-            streams.append(LeadsStream(self.api, self.connection, self.config, self.timezone))
+            streams.append(LeadsStream(self.client, self.connection, self.settings, self.timezone))
         if Capability.ACTIVITIES in roles:
-            streams += sales_streams(self.api, self.connection, self.config, self.timezone)
-        if Capability.TASKS in roles and self.config.tasks_app is not None:
-            streams.append(TasksStream(self.api, self.connection, self.config, self.timezone))
+            streams += sales_streams(self.client, self.connection, self.settings, self.timezone)
+        if Capability.TASKS in roles and self.settings.tasks_app is not None:
+            streams.append(TasksStream(self.client, self.connection, self.settings, self.timezone))
         return streams
 
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
-        return push_scores(self.api, self.config, updates)
+        return push_scores(self.client, self.settings, updates)
 
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
-        return create_tasks(self.api, self.config, tasks)
+        return create_tasks(self.client, self.settings, tasks)
 
     def _required(self) -> list[tuple[int, str, str, str]]:
         """(app, canonical, field code, type) of every field leadsync writes."""
-        s, roles = self.config, set(self.config.roles)
+        s, roles = self.settings, set(self.settings.roles)
         needed = []
         if Capability.SCORES in roles:
             needed += [(s.leads_app, c, s.lead_field(c), t) for c, t in SCORE_FIELD_TYPES.items() if s.lead_field(c)]
@@ -80,14 +78,14 @@ class KintoneConnector(Connector):
     def check(self) -> CheckResult:
         # kintone ignores unknown field codes on write, so a typo would lose data silently.
         result = CheckResult(ok=True)
-        s = self.config
+        s = self.settings
         apps = {s.leads_app: "leads", s.activities_app: "activities", s.tasks_app: "tasks"}
         fields: dict[int, dict] = {}
         for app, role in apps.items():
             if app is None:
                 continue
             try:
-                fields[app] = self.api.form_fields(app)
+                fields[app] = self.client.form_fields(app)
                 result.add(f"{role} app {app}", True, f"{len(fields[app])} fields")
             except ConnectorError as exc:
                 result.add(f"{role} app {app}", False, str(exc))
@@ -108,7 +106,7 @@ class KintoneConnector(Connector):
         done: list[str] = []
         by_app: dict[int, dict] = {}
         for app, canonical, code, kind in self._required():
-            existing = by_app.setdefault(app, self.api.form_fields(app))
+            existing = by_app.setdefault(app, self.client.form_fields(app))
             if code in existing:
                 continue
             prop = {"type": kind, "code": code, "label": code}
@@ -120,12 +118,13 @@ class KintoneConnector(Connector):
             if not new:
                 done.append(f"app {app}: all leadsync fields exist")
                 continue
-            self.api.call("POST", "/k/v1/preview/app/form/fields.json", payload={"app": app, "properties": new},
+            self.client.call("POST", "/k/v1/preview/app/form/fields.json", payload={"app": app, "properties": new},
                           idempotent=False)
-            self.api.call("POST", "/k/v1/preview/app/deploy.json", payload={"apps": [{"app": app}]}, idempotent=True)
+            self.client.call("POST", "/k/v1/preview/app/deploy.json", payload={"apps": [{"app": app}]}, idempotent=True)
             done.append(f"app {app}: added fields {', '.join(new)} and deployed the app settings "
                         "(needs app administration permission; an API token needs the 'app management' right)")
         return done
 
-    def close(self) -> None:
-        self.api.close()
+    def clock_skew(self) -> float | None:
+        return self.client.http.clock_skew_s
+

@@ -8,9 +8,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from leadsync.connectors.base import Page, ReadContext, Rejected, Stream
-from leadsync.core.models import Activity, ActivityType, Opportunity, OpportunityStatus
-from leadsync.core.normalize import (
+from leadsync.connectors import (
+    Page,
+    ReadContext,
+    Rejected,
+    Stream,
     nfkc,
     normalize_email,
     normalize_outcome,
@@ -18,10 +20,13 @@ from leadsync.core.normalize import (
     parse_datetime,
     parse_opportunity_status,
 )
+from leadsync.core.models import Activity, ActivityType, Opportunity, OpportunityStatus
 
-from leadsync_kintone.api import KintoneApi
+from leadsync_kintone.client import KintoneClient
+from leadsync_kintone.mapping import ACTIVITY_LABELS, field_value
+from leadsync_kintone.mapping import to_activity as base_activity
 from leadsync_kintone.settings import DEFAULT_ACTIVITY_FIELDS, KintoneSettings
-from leadsync_kintone.streams import ACTIVITY_LABELS, ActivitiesStream, _seek, field_value
+from leadsync_kintone.streams import ActivitiesStream, _seek
 
 __all__ = ["DEFAULT_OPPORTUNITY_FIELDS", "OpportunitiesStream", "SalesActivitiesStream", "sales_streams"]
 
@@ -57,7 +62,7 @@ class SalesActivitiesStream(ActivitiesStream):
         label = _text(field_value(raw, self.settings.activity_field("type")))
         if label in SALES_LABELS and label not in ACTIVITY_LABELS:  # meetings booked and held
             raw = {**raw, self.settings.activity_field("type"): {"value": SALES_LABELS[label].value}}
-        activity = super().to_activity(raw)
+        activity = base_activity(raw, self.connection, self.settings, self.tz)
         if not isinstance(activity, Activity):
             return activity
         owner_code = self.settings.activity_fields.get("owner")
@@ -69,7 +74,7 @@ class SalesActivitiesStream(ActivitiesStream):
         assert s.activities_app is not None
         codes = [s.activity_field(name) for name in DEFAULT_ACTIVITY_FIELDS]
         codes += [s.activity_fields["owner"]] if s.activity_fields.get("owner") else []
-        yield from _seek(self.api, s.activities_app, s.activity_field("updated_at"), codes, ctx, s.initial_days,
+        yield from _seek(self.client, s.activities_app, s.activity_field("updated_at"), codes, ctx, s.initial_days,
                          self.to_activity)
 
 
@@ -78,8 +83,8 @@ class OpportunitiesStream(Stream):
 
     name = "opportunities"
 
-    def __init__(self, api: KintoneApi, connection: str, settings: KintoneSettings, tz: str) -> None:
-        self.api, self.connection, self.settings, self.tz = api, connection, settings, tz
+    def __init__(self, client: KintoneClient, connection: str, settings: KintoneSettings, tz: str) -> None:
+        self.client, self.connection, self.settings, self.tz = client, connection, settings, tz
 
     def field(self, canonical: str) -> str:
         return self.settings.opportunity_fields.get(canonical, DEFAULT_OPPORTUNITY_FIELDS[canonical])
@@ -117,15 +122,15 @@ class OpportunitiesStream(Stream):
         app = self.settings.opportunities_app
         assert app is not None
         codes = [self.field(name) for name in DEFAULT_OPPORTUNITY_FIELDS]
-        yield from _seek(self.api, app, self.field("updated_at"), codes, ctx, self.settings.initial_days,
+        yield from _seek(self.client, app, self.field("updated_at"), codes, ctx, self.settings.initial_days,
                          self.to_opportunity)
 
 
-def sales_streams(api: KintoneApi, connection: str, settings: KintoneSettings, tz: str) -> list[Stream]:
+def sales_streams(client: KintoneClient, connection: str, settings: KintoneSettings, tz: str) -> list[Stream]:
     """The activities app's stream (with reps and outcomes) and the opportunities app's, where configured."""
     found: list[Stream] = []
     if settings.activities_app is not None:
-        found.append(SalesActivitiesStream(api, connection, settings, tz))
+        found.append(SalesActivitiesStream(client, connection, settings, tz))
     if settings.opportunities_app is not None:
-        found.append(OpportunitiesStream(api, connection, settings, tz))
+        found.append(OpportunitiesStream(client, connection, settings, tz))
     return found

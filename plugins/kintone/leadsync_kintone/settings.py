@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from leadsync.connectors.base import ConnectionSettings
+from leadsync.connectors import ConnectionSettings
 
 __all__ = ["DEFAULT_ACTIVITY_FIELDS", "DEFAULT_LEAD_FIELDS", "DEFAULT_TASK_FIELDS", "KintoneSettings"]
 

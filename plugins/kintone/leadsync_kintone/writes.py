@@ -12,14 +12,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from leadsync.connectors.base import ScoreUpdate, TaskRequest, WriteResult
-from leadsync.connectors.batching import bisect_batch
-from leadsync.core.normalize import normalize_email
+from leadsync.connectors import ConnectorError, ScoreUpdate, TaskRequest, WriteResult, bisect_batch, normalize_email
 
 from leadsync_kintone.adoption import by_lead, open_tasks
-from leadsync_kintone.api import KintoneApi
+from leadsync_kintone.client import KintoneClient
+from leadsync_kintone.mapping import kintone_time
 from leadsync_kintone.settings import KintoneSettings
-from leadsync_kintone.streams import kintone_time
 
 __all__ = ["create_tasks", "push_scores", "update_key_value"]
 
@@ -45,12 +43,12 @@ def is_transient(reason: str, key_field: str | None) -> bool:
     return False
 
 
-def _put(api: KintoneApi, app: int, rows: list[tuple[str, dict[str, Any]]], *, upsert: bool,
+def _put(client: KintoneClient, app: int, rows: list[tuple[str, dict[str, Any]]], *, upsert: bool,
          key_field: str | None = None) -> dict[str, WriteResult]:
     results: dict[str, WriteResult] = {}
     for start in range(0, len(rows), 100):
         chunk = rows[start : start + 100]
-        outcomes = bisect_batch(chunk, lambda batch: api.put_records(app, [r for _, r in batch], upsert=upsert))
+        outcomes = bisect_batch(chunk, lambda batch: client.put_records(app, [r for _, r in batch], upsert=upsert))
         for outcome in outcomes:
             key = outcome.item[0]
             if outcome.ok:
@@ -62,7 +60,7 @@ def _put(api: KintoneApi, app: int, rows: list[tuple[str, dict[str, Any]]], *, u
     return results
 
 
-def push_scores(api: KintoneApi, settings: KintoneSettings, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
+def push_scores(client: KintoneClient, settings: KintoneSettings, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
     f = settings.lead_field
     rows: list[tuple[str, dict[str, Any]]] = []
     results: dict[str, WriteResult] = {}
@@ -75,11 +73,11 @@ def push_scores(api: KintoneApi, settings: KintoneSettings, updates: Sequence[Sc
                   f("scored_at"): kintone_time(u.scored_at)}
         record = {code: {"value": str(value)} for code, value in values.items() if code}
         rows.append((u.key, {"id": str(u.record_id), "record": record}))
-    results.update(_put(api, settings.leads_app, rows, upsert=False))
+    results.update(_put(client, settings.leads_app, rows, upsert=False))
     return [results[u.key] for u in updates]
 
 
-def _ensure_leads(api: KintoneApi, settings: KintoneSettings, tasks: Sequence[TaskRequest]) -> dict[str, WriteResult]:
+def _ensure_leads(client: KintoneClient, settings: KintoneSettings, tasks: Sequence[TaskRequest]) -> dict[str, WriteResult]:
     """Upsert leads known only by e-mail (updateKey on the e-mail field); task key -> failure."""
     key_field = settings.lead_update_key or settings.lead_field("email")
     rows = []
@@ -94,21 +92,19 @@ def _ensure_leads(api: KintoneApi, settings: KintoneSettings, tasks: Sequence[Ta
         rows.append((t.key, {"updateKey": {"field": key_field, "value": email},
                              "record": {settings.lead_field("email"): {"value": email}}
                              if key_field != settings.lead_field("email") else {}}))
-    for key, result in _put(api, settings.leads_app, rows, upsert=True, key_field=key_field).items():
+    for key, result in _put(client, settings.leads_app, rows, upsert=True, key_field=key_field).items():
         if not result.ok:
             failures[key] = result
     return failures
 
 
-def create_tasks(api: KintoneApi, settings: KintoneSettings, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
+def create_tasks(client: KintoneClient, settings: KintoneSettings, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
     if settings.tasks_app is None:
-        from leadsync.connectors.errors import ConnectorError
-
         raise ConnectorError("kintone: tasks_app is not set; tasks are records of a To-Do app")
     f = settings.task_field
-    results = _ensure_leads(api, settings, tasks)
+    results = _ensure_leads(client, settings, tasks)
     wanted = [t for t in tasks if t.key not in results]
-    existing = by_lead(open_tasks(api, settings, [t.record_id for t in wanted if t.record_id],
+    existing = by_lead(open_tasks(client, settings, [t.record_id for t in wanted if t.record_id],
                                   [normalize_email(t.email) or "" for t in wanted])) if wanted else {}
     rows: list[tuple[str, dict[str, Any]]] = []
     for t in wanted:
@@ -130,5 +126,5 @@ def create_tasks(api: KintoneApi, settings: KintoneSettings, tasks: Sequence[Tas
         if t.owner and f("owner"):
             record[f("owner")] = {"value": [{"code": t.owner}]}
         rows.append((t.key, {"updateKey": {"field": f("key"), "value": update_key_value(t.key)}, "record": record}))
-    results.update(_put(api, settings.tasks_app, rows, upsert=True, key_field=f("key")))
+    results.update(_put(client, settings.tasks_app, rows, upsert=True, key_field=f("key")))
     return [results[t.key] for t in tasks]

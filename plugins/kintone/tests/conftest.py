@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from leadsync.connectors.testing.fakes.kintone import KintoneFake
+from leadsync_kintone.testing import KintoneFake
 from leadsync_kintone.connector import KintoneConnector
 from leadsync_kintone.settings import KintoneSettings
 
@@ -47,8 +47,8 @@ def kintone_connector(kintone_fake: KintoneFake) -> Callable[..., KintoneConnect
         }
         transport = overrides.pop("transport", None) or httpx.MockTransport(kintone_fake.handle)
         values.pop("transport", None)
-        connector = KintoneConnector("crm", KintoneSettings(**values), timezone="Asia/Tokyo", transport=transport)
-        connector.api.http._sleep = lambda seconds: None
+        connector = KintoneConnector("crm", KintoneSettings(**values), timezone="Asia/Tokyo", transport=transport,
+                                     sleep=lambda seconds: None)
         made.append(connector)
         return connector
 
@@ -61,27 +61,19 @@ def kintone_connector(kintone_fake: KintoneFake) -> Callable[..., KintoneConnect
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from leadsync.connectors.testing.fakes.kintone import _minute, make_app, seed_demo  # noqa: E402
-from leadsync.connectors.testing.fakeserver import FakeServer  # noqa: E402
-from leadsync.connectors.testing.project import demo_project  # noqa: E402
-from leadsync.core.normalize import normalize_email  # noqa: E402
+from leadsync_kintone.testing import make_app, minute, seed_demo  # noqa: E402
+from leadsync.connectors.testing import FakeServer, demo_project, kill_trials, kill_trials_until_settled  # noqa: E402
+from leadsync.connectors import normalize_email  # noqa: E402
 from leadsync.core.state.store import StateStore  # noqa: E402
 
 ANCHOR = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
 TOKENS = "lead-token-123,task-token-456"
-
-
-def kill_trials(default: int = 12) -> int:
-    """How many kill -9 trials to run: LEADSYNC_KILL_TRIALS, else a CI-sized default."""
-    return int(os.environ.get("LEADSYNC_KILL_TRIALS") or default)
 
 
 @dataclass
@@ -132,7 +124,7 @@ class KintoneWorld:
                 record = records[record_id]
                 record["役職"] = self.rng.choice(["代表取締役社長", "CTO", "営業部長", "担当", "Marketing Manager", ""])
                 record["$revision"] += 1
-                record["更新日時"] = _minute()
+                record["更新日時"] = minute()
 
     def vendor_tasks(self) -> dict[str, list[dict]]:
         found: dict[str, list[dict]] = {}
@@ -185,43 +177,6 @@ def store_truth(store: StateStore) -> tuple[set[str], int, dict[str, tuple[str, 
     finally:
         store.close()
     return handoff_keys, pending, scores, dead
-
-
-def kill_trials_until_settled(world: KintoneWorld, trials: int) -> dict[str, float]:
-    """Run `trials` kill -9 trials (edit upstream, start a run, SIGKILL it at a random moment), then
-    rerun until a run has nothing left to do. Returns the figures."""
-    baseline = world.run()
-    assert baseline["exit_status"] == 0 and baseline["tasks_created"] > 0, baseline
-    for _ in range(3):  # a random edit may move no score; the kill window is a run that pushes
-        world.mutate()
-        started = time.monotonic()
-        second = world.run()
-        incremental = time.monotonic() - started
-        if second["scores_pushed"] > 0:
-            break
-    else:
-        raise AssertionError(f"edits moved no score: {second}")
-    killed = 0
-    began = time.monotonic()
-    for _ in range(trials):
-        world.mutate()
-        process = world.start()
-        time.sleep(world.rng.uniform(0.05, incremental))
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            killed += 1
-        process.communicate(timeout=120)
-    settle_runs = 0
-    for _ in range(5):
-        summary = world.run()
-        settle_runs += 1
-        assert summary["exit_status"] == 0, summary
-        if (summary["tasks_created"], summary["scores_pushed"], summary["tasks_planned"]) == (0, 0, 0):
-            break
-    else:
-        raise AssertionError(f"runs did not settle: {summary}")
-    return {"trials": trials, "killed": killed, "settle_runs": settle_runs,
-            "seconds": round(time.monotonic() - began, 1), "incremental_run_s": round(incremental, 2)}
 
 
 @pytest.fixture

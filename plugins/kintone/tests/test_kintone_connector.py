@@ -7,8 +7,15 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from leadsync.connectors.base import ReadContext, Rejected, ScoreUpdate, TaskRequest, TaskUpdate
-from leadsync.connectors.errors import AuthError, ConnectorError
+from leadsync.connectors import (
+    AuthError,
+    ConnectorError,
+    ReadContext,
+    Rejected,
+    ScoreUpdate,
+    TaskRequest,
+    TaskUpdate,
+)
 from leadsync.core.models import Lead, Segment
 
 NOW = datetime.now(timezone.utc) + timedelta(minutes=2)
@@ -67,7 +74,7 @@ def test_malformed_records_are_rejected_not_fatal(kintone_fake, kintone_connecto
 def test_bad_or_missing_credentials_raise_auth_error(kintone_connector, token) -> None:
     connector = kintone_connector(api_token="x") if token == "" else kintone_connector(api_token=token)
     if token == "":
-        connector.api.http.auth = None
+        connector.client.http.auth = None
     with pytest.raises(AuthError) as caught:
         list(connector.streams()[0].read(ReadContext(cursor=None, signpost=NOW)))
     assert ("GAIA_IA02" in str(caught.value)) or ("CB_AU01" in str(caught.value))

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import httpx
 
-from leadsync.connectors.base import TaskRequest
+from leadsync.connectors import TaskRequest
 from leadsync_kintone.adoption import MAX_ENCODED_QUERY, lookup_queries
 
 DUE = datetime(2025, 4, 1, 16, 0, tzinfo=timezone.utc)
@@ -74,8 +74,8 @@ def test_a_resend_of_an_existing_open_task_sends_nothing(kintone_fake, kintone_c
 
 def test_look_ups_stay_under_the_url_limit_and_a_batch_of_100_is_one_query(kintone_fake, kintone_connector):
     kt = kintone_connector()
-    assert len(list(lookup_queries(kt.config, [str(i) for i in range(100)], []))) == 1
-    many = list(lookup_queries(kt.config, [str(i) for i in range(1000)], [f"user{i}@example.co.jp" for i in range(1000)]))
+    assert len(list(lookup_queries(kt.settings, [str(i) for i in range(100)], []))) == 1
+    many = list(lookup_queries(kt.settings, [str(i) for i in range(1000)], [f"user{i}@example.co.jp" for i in range(1000)]))
     assert len(many) > 2 and all(len(quote(q)) <= MAX_ENCODED_QUERY for q in many)
     assert sum(q.count("@example.co.jp") for q in many) == 1000
     results = kt.create_tasks([task(f"k{i}", str(i), f"u{i}@x.jp") for i in range(100)])

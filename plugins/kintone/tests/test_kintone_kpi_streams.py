@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from leadsync.connectors.base import ReadContext, Rejected
+from leadsync.connectors import ReadContext, Rejected
 from leadsync.core.models import ActivityType, Opportunity, OpportunityStatus
 
 ACTIVITY_APP = {"メールアドレス": "SINGLE_LINE_TEXT", "種別": "DROP_DOWN", "日時": "DATETIME", "URL": "LINK",

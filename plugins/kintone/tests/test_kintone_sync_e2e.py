@@ -4,9 +4,8 @@ from __future__ import annotations
 
 
 
-from leadsync.connectors.testing.fakes.kintone import make_app, seed_demo
-from leadsync.connectors.testing.fakeserver import FakeServer
-from leadsync.connectors.testing.project import demo_project
+from leadsync_kintone.testing import make_app, seed_demo
+from leadsync.connectors.testing import FakeServer, demo_project
 
 
 

@@ -5,21 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-import httpx
-
-from leadsync.connectors.base import (
+from leadsync.connectors import (
+    AuthError,
     Capability,
     CheckResult,
     ConnectionSettings,
     Connector,
+    ConnectorError,
     ScoreUpdate,
     Stream,
     TaskRequest,
     WriteResult,
 )
-from leadsync.connectors.errors import AuthError, ConnectorError
 
-from leadsync_marketo.api import MarketoApi, MarketoError
+from leadsync_marketo.client import MarketoClient, MarketoError
 from leadsync_marketo.settings import WRITE_FIELDS, MarketoSettings
 from leadsync_marketo.streams import ActivitiesStream, LeadsStream
 from leadsync_marketo.writes import create_handoffs, push_scores
@@ -36,78 +35,96 @@ class MarketoConnector(Connector):
     # Sync Leads takes 300 records; handoffs are one Request Campaign call per lead (≤100 per batch).
     batch_sizes: ClassVar[dict[str, int]] = {"scores": 300, "tasks": 100}
 
-    def __init__(
-        self,
-        connection: str,
-        settings: ConnectionSettings,
-        *,
-        timezone: str = "UTC",
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        super().__init__(connection, settings, timezone=timezone)
-        assert isinstance(settings, MarketoSettings)
-        self.config: MarketoSettings = settings
-        self.api = MarketoApi(settings, transport=transport)
+    default_roles = frozenset({Capability.LEADS, Capability.ACTIVITIES})
+    settings: MarketoSettings
+    client: MarketoClient
+
+    def open_client(self) -> MarketoClient:
+        return MarketoClient(self.settings, transport=self.transport, sleep=self.sleep)
 
     def streams(self) -> list[Stream]:
-        roles = set(self.config.roles) or {Capability.LEADS, Capability.ACTIVITIES}
+        roles = self.roles()
+        yielded: set[str] = set()  # lead ids this run has handed to the engine, shared by both streams
         streams: list[Stream] = []
         if Capability.LEADS in roles:
-            streams.append(LeadsStream(self.api, self.connection, self.config, self.timezone))
+            streams.append(LeadsStream(self.client, self.connection, self.settings, self.timezone, yielded))
         if Capability.ACTIVITIES in roles:
-            streams.append(ActivitiesStream(self.api, self.connection, self.config))
+            streams.append(ActivitiesStream(self.client, self.connection, self.settings, self.timezone, yielded))
         return streams
 
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
-        return push_scores(self.api, self.config, updates)
+        return push_scores(self.client, self.settings, updates)
 
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
-        return create_handoffs(self.api, self.config, tasks)
+        return create_handoffs(self.client, self.settings, tasks)
 
     def _needed_fields(self) -> dict[str, str]:
-        roles = set(self.config.roles)
+        roles = set(self.settings.roles)
         needed = {}
         for canonical in WRITE_FIELDS:
             if canonical == "handoff_key" and Capability.TASKS not in roles:
                 continue
             if canonical != "handoff_key" and Capability.SCORES not in roles:
                 continue
-            if self.config.field(canonical):
-                needed[canonical] = self.config.field(canonical)
+            if self.settings.field(canonical):
+                needed[canonical] = self.settings.field(canonical)
         return needed
 
     def check(self) -> CheckResult:
         result = CheckResult(ok=True)
         try:
-            available = self.api.describe_fields()
+            available = self.client.describe_fields()
         except AuthError as exc:
             result.add("credentials", False, str(exc))
             return result
         except ConnectorError as exc:
             result.add("credentials", False, str(exc))
             return result
-        result.add("credentials", True, f"token from {self.api.auth.token_url}")
+        result.add("credentials", True, f"token from {self.client.auth.token_url}")
         for canonical, field in self._needed_fields().items():
             present = field in available
             result.add(f"lead field {field}", present, "" if present else f"missing ({canonical}); run `leadsync connections setup {self.connection}`")
-        if Capability.TASKS in set(self.config.roles):
-            campaign = self.config.handoff_campaign_id
-            if campaign is None:
-                result.add("handoff campaign", False, "handoff_campaign_id is not set")
-            else:
-                try:
-                    body = self.api.get(f"/rest/v1/campaigns/{campaign}.json", {})
-                    info = (body.get("result") or [{}])[0]
-                    ok = info.get("type") == "trigger" and bool(info.get("active"))
-                    result.add(f"handoff campaign {campaign}", ok,
-                               f"{info.get('name')!r}" + ("" if ok else ": must be an active trigger campaign "
-                                                                     "with 'Campaign is Requested: Web Service API'"))
-                except MarketoError as exc:
-                    result.add(f"handoff campaign {campaign}", False, str(exc))
+        if Capability.TASKS in set(self.settings.roles):
+            self._check_campaign(result)
         return result
 
+    def _check_campaign(self, result: CheckResult) -> None:
+        """The handoff campaign as the Asset API describes it: requestable, and runs a lead every time.
+
+        Request Campaign runs a lead through the flow only as often as the campaign's qualification
+        rule allows (default "once"): a lead handed to sales again later would silently not run.
+        leadsync itself guarantees one run per handoff, so the rule must be "every time" (`any`).
+        """
+        campaign = self.settings.handoff_campaign_id
+        if campaign is None:
+            result.add("handoff campaign", False, "handoff_campaign_id is not set")
+            return
+        what = f"handoff campaign {campaign}"
+        try:
+            info = self.client.smart_campaign(campaign)
+        except ConnectorError as exc:
+            codes = exc.codes if isinstance(exc, MarketoError) else []
+            hint = " (the API user's role needs Read-Only Assets)" if "603" in codes else ""
+            result.add(what, False, f"{exc}{hint}")
+            return
+        name = repr(info.get("name"))
+        if info.get("type") != "trigger" or not info.get("isRequestable"):
+            result.add(what, False, f"{name}: not requestable; it must be an active trigger campaign with "
+                                    "'Campaign is Requested' (Source: Web Service API)")
+            return
+        rule = info.get("qualificationRuleType")
+        if rule != "any":
+            detail = (f"every {info.get('qualificationRuleInterval')} {info.get('qualificationRuleUnit')}"
+                      if rule == "interval" else str(rule))
+            result.add(what, False, f"{name}: qualification rule is '{detail}', so Marketo would silently skip a "
+                                    "lead handed to sales a second time; set Schedule > Smart Campaign Settings > "
+                                    "'Each person can run through the flow: every time' (leadsync sends each "
+                                    "handoff once)")
+            return
+        result.add(what, True, f"{name}: requestable, runs a lead every time it is requested")
+
     def setup(self) -> list[str]:
-        available = self.api.describe_fields()
+        available = self.client.describe_fields()
         missing = {c: f for c, f in self._needed_fields().items() if f not in available}
         done: list[str] = []
         if missing:
@@ -117,7 +134,7 @@ class MarketoConnector(Connector):
                 for canonical, field in missing.items()
             ]}
             try:
-                body = self.api.post("/rest/v1/leads/schema/fields.json", payload, idempotent=True)
+                body = self.client.post("/rest/v1/leads/schema/fields.json", payload, idempotent=True)
                 for item in body.get("result") or []:
                     done.append(f"lead field {item.get('name')}: {item.get('status')}")
             except MarketoError as exc:
@@ -125,15 +142,12 @@ class MarketoConnector(Connector):
                             + ", ".join(f"{f} ({WRITE_FIELDS[c][0]})" for c, f in missing.items()))
         else:
             done.append("all leadsync lead fields exist")
-        if Capability.TASKS in set(self.config.roles):
+        if Capability.TASKS in set(self.settings.roles):
             done.append(
                 "Request Campaign: create a trigger Smart Campaign with 'Campaign is Requested (Source: Web Service "
-                "API)', program my-tokens {{my.leadsync_subject}}, {{my.leadsync_body}}, {{my.leadsync_due_at}}, "
+                "API)', qualification rule 'every time', program my-tokens {{my.leadsync_subject}}, {{my.leadsync_body}}, {{my.leadsync_due_at}}, "
                 "{{my.leadsync_owner}}, {{my.leadsync_key}}, a flow step (Create Task / Send Alert) and a last step "
-                f"Change Data Value {self.config.field('handoff_key')} = {{{{my.leadsync_key}}}}|done; "
+                f"Change Data Value {self.settings.field('handoff_key')} = {{{{my.leadsync_key}}}}|done; "
                 "set its id as handoff_campaign_id"
             )
         return done
-
-    def close(self) -> None:
-        self.api.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from leadsync.connectors.base import ConnectionSettings
+from leadsync.connectors import ConnectionSettings
 from leadsync.core.models import ActivityType
 
 __all__ = [
@@ -90,6 +90,9 @@ class MarketoSettings(ConnectionSettings):
     partition_name: str | None = None
     # The trigger Smart Campaign ("Campaign is Requested: Web Service API") that hands a lead to sales.
     handoff_campaign_id: int | None = None
+    # A lead whose fence shows another handoff sent this many days before this one (a state store
+    # that lost its recent writes planned it again under a new key) is not run through again.
+    adopt_within_days: int = Field(30, ge=0)
     # My-token names the campaign's flow can use; {name} is replaced by subject, body, due_at ...
     token_format: str = "{{{{my.leadsync_{name}}}}}"
     # First run (or full refresh): read changes and activities this many days back.

@@ -1,42 +1,84 @@
-"""Marketo writes: scores through Sync Leads, handoffs through a Request Campaign guarded by a lead field.
+"""Marketo writes: scores through Sync Leads, handoffs through a Request Campaign fenced one lead at a time.
 
-Request Campaign is not idempotent, so each handoff is fenced by the lead field `leadsyncHandoffKey`:
+Request Campaign is not idempotent, so each handoff is fenced by the lead field `leadsyncHandoffKey`,
+one lead at a time:
 
-1. read the field for every lead of the batch (one leads.json call);
-2. a value ``<key>|sent`` or ``<key>|done`` means this handoff already ran: acknowledge, send nothing;
-3. otherwise write ``<key>|pending`` (Sync Leads, updateOnly by id), trigger the campaign for that one
-   lead with its my-tokens, then write ``<key>|sent``;
-4. a value ``<key>|pending`` means an earlier attempt died or lost the trigger's answer: leadsync
-   cannot know whether the campaign ran, so it does NOT trigger again; the task is dead-lettered with
-   a message to check the campaign's results. If the campaign's flow sets the field to
-   ``{{my.leadsync_key}}|done`` (recommended in the README), a campaign that did run is seen as done.
+1. read the field for every lead of the batch (one leads.json call per 300 leads);
+2. ``<key>|sent`` or ``<key>|done`` means this handoff already ran: acknowledge, send nothing;
+3. otherwise, for that one lead: write ``<key>|pending`` (Sync Leads, updateOnly by id), trigger the
+   campaign with its my-tokens, then write ``<key>|sent``; only then go to the next lead;
+4. ``<key>|pending`` found later means an attempt died between its mark and its confirmation:
+   leadsync cannot know whether the campaign ran, so it does NOT trigger again and dead-letters the
+   handoff with a message to check the campaign's results, unless the task carries
+   ``retry_ambiguous`` (a person checked and re-queued it with `leadsync sync requeue`). A campaign
+   whose flow sets the field to ``{{my.leadsync_key}}|done`` (see the README) resolves it itself.
 
-Guarantee: never two campaign runs for one key; a handoff whose trigger answer was lost is reported,
-not silently repeated.
+A kill therefore leaves at most one lead ambiguous: the one between its mark and its confirmation.
+An answer that says the trigger was not executed (6xx, 7xx, a connection never made) lifts the
+fence again, so that handoff is simply resent on the next run.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
-from leadsync.connectors.base import ScoreUpdate, TaskRequest, WriteResult
-from leadsync.connectors.errors import AmbiguousWriteError, ConnectorError
-from leadsync.core.normalize import normalize_email
+from leadsync.connectors import (
+    AmbiguousWriteError,
+    ConnectorError,
+    RateLimitExhausted,
+    ScoreUpdate,
+    TaskRequest,
+    VendorUnavailable,
+    WriteResult,
+    normalize_email,
+    task_key_date,
+)
 
-from leadsync_marketo.api import MAYBE_APPLIED_CODES, MarketoApi, MarketoError, marketo_time
+from leadsync_marketo.client import MAYBE_APPLIED_CODES, MarketoClient, MarketoError, marketo_time
+from leadsync_marketo.codes import NOT_SET_UP_RECORD_CODES, record_is_transient
 from leadsync_marketo.settings import MarketoSettings
 
-__all__ = ["create_handoffs", "push_scores"]
+__all__ = ["create_handoffs", "push_scores", "record_result"]
+
+log = logging.getLogger(__name__)
 
 
-def _reason(result: dict[str, Any]) -> str:
-    reasons = result.get("reasons") or ([result["reason"]] if isinstance(result.get("reason"), dict) else [])
-    text = "; ".join(f"{r.get('code')} {r.get('message')}" for r in reasons if isinstance(r, dict))
-    return text or f"status {result.get('status')}"
+def _reasons(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    reasons = answer.get("reasons") or ([answer["reason"]] if isinstance(answer.get("reason"), dict) else [])
+    return [r for r in reasons if isinstance(r, dict)]
 
 
-def push_scores(api: MarketoApi, settings: MarketoSettings, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
+def _reason(answer: dict[str, Any]) -> str:
+    text = "; ".join(f"{r.get('code')} {r.get('message')}" for r in _reasons(answer))
+    return text or f"status {answer.get('status')}"
+
+
+def _not_set_up(answer: dict[str, Any]) -> None:
+    """A 'field not found' reason means the connection lacks leadsync's fields: stop, do not dead-letter."""
+    codes = {str(r.get("code")) for r in _reasons(answer)}
+    if codes & NOT_SET_UP_RECORD_CODES:
+        raise ConnectorError(f"marketo: {_reason(answer)}; run `leadsync connections setup` for this connection")
+
+
+def record_result(key: str, answer: dict[str, Any]) -> WriteResult:
+    """One Sync Leads result as a WriteResult: transient reasons stay in the outbox."""
+    if answer.get("status") in ("updated", "created"):
+        return WriteResult(key, ok=True, external_id=str(answer.get("id", "")) or None)
+    _not_set_up(answer)
+    codes = [str(r.get("code")) for r in _reasons(answer)]
+    return WriteResult(key, ok=False, retryable=record_is_transient(codes), error=_reason(answer))
+
+
+def _call_failed(exc: MarketoError, keys: Sequence[str]) -> dict[str, WriteResult]:
+    """A response-level error for a whole Sync Leads call: 6xx is about the connection, not the records."""
+    if any(code.startswith("6") for code in exc.codes):
+        raise exc
+    return {key: WriteResult(key, ok=False, error=str(exc)) for key in keys}
+
+
+def push_scores(client: MarketoClient, settings: MarketoSettings, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
     """Write score fields with Sync Leads (updateOnly by id; by e-mail when there is no id)."""
     f = settings.field
     results: dict[str, WriteResult] = {}
@@ -65,23 +107,19 @@ def push_scores(api: MarketoApi, settings: MarketoSettings, updates: Sequence[Sc
                 for u in chunk
             ]
             try:
-                answers = api.sync_leads(records, action="updateOnly", lookup_field=lookup)
+                answers = client.sync_leads(records, action="updateOnly", lookup_field=lookup)
             except MarketoError as exc:
-                for u in chunk:
-                    results[u.key] = WriteResult(u.key, ok=False, error=str(exc))
+                results.update(_call_failed(exc, [u.key for u in chunk]))
                 continue
             for update, answer in zip(chunk, answers):
-                if answer.get("status") in ("updated", "created"):
-                    results[update.key] = WriteResult(update.key, ok=True, external_id=str(answer.get("id", "")) or None)
-                else:
-                    results[update.key] = WriteResult(update.key, ok=False, error=_reason(answer))
+                results[update.key] = record_result(update.key, answer)
     return [results[u.key] for u in updates]
 
 
-def _ensure_leads(api: MarketoApi, tasks: Sequence[TaskRequest]) -> tuple[dict[str, int], dict[str, str]]:
-    """Lead id per task key, creating leads known only by e-mail (createOrUpdate by e-mail)."""
+def _ensure_leads(client: MarketoClient, tasks: Sequence[TaskRequest]) -> tuple[dict[str, int], dict[str, WriteResult]]:
+    """Lead id per task key, creating leads known only by e-mail (createOrUpdate by e-mail, an upsert)."""
     ids: dict[str, int] = {}
-    errors: dict[str, str] = {}
+    failed: dict[str, WriteResult] = {}
     missing: list[TaskRequest] = []
     for task in tasks:
         if task.record_id and str(task.record_id).isdigit():
@@ -89,39 +127,39 @@ def _ensure_leads(api: MarketoApi, tasks: Sequence[TaskRequest]) -> tuple[dict[s
         elif normalize_email(task.email):
             missing.append(task)
         else:
-            errors[task.key] = "no Marketo lead id or e-mail for the handoff"
+            failed[task.key] = WriteResult(task.key, ok=False, error="no Marketo lead id or e-mail for the handoff")
     for start in range(0, len(missing), 300):
         chunk = missing[start : start + 300]
-        answers = api.sync_leads([{"email": normalize_email(t.email)} for t in chunk],
-                                 action="createOrUpdate", lookup_field="email")
+        try:
+            answers = client.sync_leads([{"email": normalize_email(t.email)} for t in chunk],
+                                     action="createOrUpdate", lookup_field="email")
+        except MarketoError as exc:
+            failed.update(_call_failed(exc, [t.key for t in chunk]))
+            continue
         for task, answer in zip(chunk, answers):
-            if answer.get("id") is not None and answer.get("status") in ("created", "updated"):
+            result = record_result(task.key, answer)
+            if result.ok and answer.get("id") is not None:
                 ids[task.key] = int(answer["id"])
             else:
-                errors[task.key] = _reason(answer)
-    return ids, errors
+                failed[task.key] = result if not result.ok else WriteResult(task.key, ok=False, error="no lead id")
+    return ids, failed
 
 
-def _markers(api: MarketoApi, field: str, lead_ids: list[int]) -> dict[int, str]:
+def _markers(client: MarketoClient, field: str, lead_ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    for raw in api.leads_by_id([str(i) for i in dict.fromkeys(lead_ids)], ["id", field]):
+    for raw in client.leads_by_id([str(i) for i in dict.fromkeys(lead_ids)], ["id", field]):
         if raw.get("id") is not None:
             found[int(raw["id"])] = str(raw.get(field) or "")
     return found
 
 
-def _write_markers(api: MarketoApi, field: str, marks: dict[int, str | None]) -> dict[int, str]:
-    """Set the fence field; lead id -> error for leads Marketo refused."""
-    items = list(marks.items())
-    failed: dict[int, str] = {}
-    for start in range(0, len(items), 300):
-        chunk = items[start : start + 300]
-        answers = api.sync_leads([{"id": lead_id, field: value} for lead_id, value in chunk],
-                                 action="updateOnly", lookup_field="id")
-        for (lead_id, _), answer in zip(chunk, answers):
-            if answer.get("status") not in ("updated", "created"):
-                failed[lead_id] = _reason(answer)
-    return failed
+def _mark(client: MarketoClient, field: str, key: str, lead_id: int, value: str | None) -> WriteResult:
+    """Set the fence field of one lead."""
+    try:
+        answers = client.sync_leads([{"id": lead_id, field: value}], action="updateOnly", lookup_field="id")
+    except MarketoError as exc:
+        return _call_failed(exc, [key])[key]
+    return record_result(key, answers[0])
 
 
 def _tokens(settings: MarketoSettings, task: TaskRequest) -> list[dict[str, str]]:
@@ -136,61 +174,104 @@ def _tokens(settings: MarketoSettings, task: TaskRequest) -> list[dict[str, str]
     return [{"name": settings.token_name(name), "value": value} for name, value in values.items()]
 
 
-def create_handoffs(api: MarketoApi, settings: MarketoSettings, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
+class _Handoff:
+    """One lead through mark, trigger, confirm."""
+
+    def __init__(self, client: MarketoClient, settings: MarketoSettings) -> None:
+        self.client, self.settings = client, settings
+        self.field = settings.field("handoff_key")
+        self.campaign = int(settings.handoff_campaign_id or 0)
+
+    def _lift(self, task: TaskRequest, lead_id: int, previous: str) -> None:
+        """The trigger was not executed: put the field back so the next attempt sends it.
+
+        If even that write fails, the lead keeps "pending" and is reported as ambiguous later."""
+        try:
+            lifted = _mark(self.client, self.field, task.key, lead_id, previous or None)
+        except ConnectorError as exc:
+            lifted = WriteResult(task.key, ok=False, error=str(exc))
+        if not lifted.ok:
+            log.warning("marketo: could not lift the fence of handoff %s (lead %s): %s", task.key, lead_id,
+                        lifted.error)
+
+    def send(self, task: TaskRequest, lead_id: int, previous: str) -> WriteResult:
+        external = f"{self.campaign}:{lead_id}"
+        fenced = _mark(self.client, self.field, task.key, lead_id, f"{task.key}|pending")
+        if not fenced.ok:
+            return fenced
+        try:
+            # One lead per call: my-tokens apply to the whole call and every task's text differs.
+            self.client.trigger_campaign(self.campaign, [lead_id], _tokens(self.settings, task))
+        except AmbiguousWriteError as exc:
+            return WriteResult(task.key, ok=False, retryable=True, error=str(exc))
+        except MarketoError as exc:
+            if set(exc.codes) & MAYBE_APPLIED_CODES:
+                return WriteResult(task.key, ok=False, retryable=True, error=str(exc))
+            self._lift(task, lead_id, previous)  # 6xx/7xx/1xxx: Marketo did not execute it
+            if set(exc.codes) <= {"1004"}:
+                return WriteResult(task.key, ok=False, error=f"Request Campaign {self.campaign}: {exc}")
+            raise ConnectorError(f"marketo: Request Campaign {self.campaign} refused: {exc}; "
+                                 "run `leadsync connections check` for this connection") from exc
+        except (VendorUnavailable, RateLimitExhausted):
+            self._lift(task, lead_id, previous)  # every attempt was refused or never reached Marketo
+            raise
+        try:
+            confirmed = _mark(self.client, self.field, task.key, lead_id, f"{task.key}|sent")
+        except ConnectorError as exc:
+            confirmed = WriteResult(task.key, ok=False, error=str(exc))
+        if not confirmed.ok:  # the campaign ran: the handoff is done; a resend would report "pending"
+            log.warning("marketo: handoff %s ran but its confirmation was not written: %s", task.key, confirmed.error)
+        return WriteResult(task.key, ok=True, external_id=external)
+
+
+def _recent_other_handoff(marker: str, task: TaskRequest, within_days: int) -> str | None:
+    """The key of another handoff this lead's fence shows as run (sent or done) within
+    `within_days` before this one; None otherwise (no date in a key: not adopted)."""
+    other, _, state = marker.partition("|")
+    if other == task.key or state not in ("sent", "done"):
+        return None
+    ran, planned = task_key_date(other), task_key_date(task.key)
+    if ran is None or planned is None or not 0 <= (planned - ran).days <= within_days:
+        return None
+    return other
+
+
+def create_handoffs(client: MarketoClient, settings: MarketoSettings, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
     """Hand each lead to sales once through the configured Request Campaign (see module docstring)."""
     if settings.handoff_campaign_id is None:
         raise ConnectorError("marketo: handoff_campaign_id is not set; tasks need a Request Campaign")
-    field = settings.field("handoff_key")
-    campaign = settings.handoff_campaign_id
-    results: dict[str, WriteResult] = {}
-    ids, errors = _ensure_leads(api, tasks)
-    for key, error in errors.items():
-        results[key] = WriteResult(key, ok=False, error=error)
-    current = _markers(api, field, list(ids.values()))
-    to_send: list[TaskRequest] = []
-    for task in tasks:
-        if task.key not in ids:
+    handoff = _Handoff(client, settings)
+    campaign = handoff.campaign
+    ids, results = _ensure_leads(client, tasks)
+    current = _markers(client, handoff.field, list(ids.values()))
+    for index, task in enumerate(tasks):
+        if task.key in results:
             continue
         lead_id = ids[task.key]
-        external = f"{campaign}:{lead_id}"
         marker = current.get(lead_id)
         if marker is None:
             results[task.key] = WriteResult(task.key, ok=False, error=f"Marketo lead {lead_id} not found")
         elif marker in (f"{task.key}|sent", f"{task.key}|done"):
-            results[task.key] = WriteResult(task.key, ok=True, external_id=external)
-        elif marker == f"{task.key}|pending":
+            results[task.key] = WriteResult(task.key, ok=True, external_id=f"{campaign}:{lead_id}")
+        elif (adopted := _recent_other_handoff(marker, task, settings.adopt_within_days)) is not None:
+            log.warning("marketo: lead %s already ran handoff %s; %s adopts it instead of running the campaign again",
+                        lead_id, adopted, task.key)
+            results[task.key] = WriteResult(task.key, ok=True, external_id=f"{campaign}:{lead_id}", adopted_key=adopted)
+        elif marker == f"{task.key}|pending" and not task.retry_ambiguous:
             results[task.key] = WriteResult(
                 task.key, ok=False,
-                error=f"handoff {task.key}: an earlier Request Campaign {campaign} for lead {lead_id} may or may "
-                      "not have run; not resent to avoid a duplicate (check the campaign's results)",
+                error=f"handoff {task.key}: an earlier Request Campaign {campaign} for lead {lead_id} was sent but "
+                      "not confirmed (the run stopped or lost the answer), so it may or may not have run; not resent "
+                      "to avoid a duplicate. Check the lead's activity log in Marketo; if the campaign did not run, "
+                      "re-queue it with `leadsync sync requeue`",
             )
         else:
-            to_send.append(task)
-    pending: dict[int, str | None] = {ids[t.key]: f"{t.key}|pending" for t in to_send}
-    refused = _write_markers(api, field, pending) if pending else {}
-    sent: dict[int, str] = {}
-    revert: dict[int, str | None] = {}
-    for task in to_send:
-        lead_id = ids[task.key]
-        if lead_id in refused:
-            results[task.key] = WriteResult(task.key, ok=False, error=refused[lead_id])
-            continue
-        try:
-            # One lead per call: my-tokens apply to the whole call and every task's text differs.
-            api.trigger_campaign(campaign, [lead_id], _tokens(settings, task))
-        except AmbiguousWriteError as exc:
-            results[task.key] = WriteResult(task.key, ok=False, retryable=True, error=str(exc))
-            continue
-        except MarketoError as exc:
-            # 604/611: the campaign may have been requested; the "pending" mark stops a blind resend.
-            ambiguous = bool(set(exc.codes) & MAYBE_APPLIED_CODES)
-            results[task.key] = WriteResult(task.key, ok=False, retryable=ambiguous, error=str(exc))
-            if not ambiguous:  # a definite refusal: the campaign did not run, lift the fence
-                revert[lead_id] = current.get(lead_id) or None
-            continue
-        sent[lead_id] = f"{task.key}|sent"
-        results[task.key] = WriteResult(task.key, ok=True, external_id=f"{campaign}:{lead_id}")
-    if sent or revert:
-        # The campaign ran; a failed "sent" mark leaves "pending", which a resend reports, never repeats.
-        _write_markers(api, field, {**sent, **revert})
+            previous = "" if marker == f"{task.key}|pending" else marker
+            try:
+                results[task.key] = handoff.send(task, lead_id, previous)
+            except (VendorUnavailable, RateLimitExhausted) as exc:
+                for rest in tasks[index:]:  # nothing more reaches Marketo in this run: resend next run
+                    results.setdefault(rest.key, WriteResult(rest.key, ok=False, retryable=True, error=str(exc)))
+                break
+            current[lead_id] = f"{task.key}|sent"
     return [results[t.key] for t in tasks]

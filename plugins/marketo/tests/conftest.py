@@ -28,8 +28,7 @@ def marketo_connector() -> Callable[..., MarketoConnector]:
             "handoff_campaign_id": 1001,
             **overrides,
         }
-        connector = MarketoConnector("ma", MarketoSettings(**values), timezone="Asia/Tokyo")
-        connector.api.http._sleep = lambda seconds: None  # no real back-off waits in unit tests
+        connector = MarketoConnector("ma", MarketoSettings(**values), timezone="Asia/Tokyo", sleep=lambda seconds: None)
         made.append(connector)
         return connector
 

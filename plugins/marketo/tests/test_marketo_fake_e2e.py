@@ -6,9 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from leadsync.connectors.base import ReadContext, ScoreUpdate, TaskRequest
-from leadsync.connectors.errors import AmbiguousWriteError
-from leadsync.connectors.testing.fakes.marketo import MarketoFake
+from leadsync.connectors import AmbiguousWriteError, ReadContext, ScoreUpdate, TaskRequest
+from leadsync_marketo.testing import MarketoFake
 from leadsync.core.models import Activity, ActivityType, Lead, Segment
 from leadsync_marketo.connector import MarketoConnector
 from leadsync_marketo.settings import MarketoSettings
@@ -20,7 +19,7 @@ WRITE_FIELDS = ["leadsyncScore", "leadsyncBehaviorScore", "leadsyncAttributeScor
 
 def _setup(fake: MarketoFake, leads: int = 320) -> list[int]:
     fake.fields.update(WRITE_FIELDS)
-    fake.add_campaign(1001)
+    fake.add_campaign(1001, qualification="any")
     ids = []
     for i in range(leads):
         when = (NOW - timedelta(days=3, minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -41,8 +40,7 @@ def _connector(fake: MarketoFake) -> MarketoConnector:
     settings = MarketoSettings(plugin="marketo", base_url="https://123-abc-456.mktorest.com", client_id="cid",
                                client_secret="secret", roles=["leads", "activities", "scores", "tasks"],
                                handoff_campaign_id=1001)
-    connector = MarketoConnector("ma", settings, transport=httpx.MockTransport(fake.handle))
-    connector.api.http._sleep = lambda seconds: None
+    connector = MarketoConnector("ma", settings, transport=httpx.MockTransport(fake.handle), sleep=lambda seconds: None)
     return connector
 
 
@@ -124,18 +122,18 @@ def test_handoffs_trigger_once_per_key_even_when_resent() -> None:
 def test_a_lost_trigger_answer_is_never_blindly_resent() -> None:
     fake = MarketoFake()
     ids = _setup(fake, leads=3)
-    fake.add_campaign(1001, done_field=None)  # the campaign's flow does not confirm
+    fake.add_campaign(1001, done_field=None, qualification="any")  # the campaign's flow does not confirm
     connector = _connector(fake)
-    real = connector.api.trigger_campaign
+    real = connector.client.trigger_campaign
 
     def lost(*args, **kwargs):
         real(*args, **kwargs)
         raise AmbiguousWriteError("POST", "/rest/v1/campaigns/1001/trigger.json", "ReadTimeout")
 
-    connector.api.trigger_campaign = lost  # type: ignore[method-assign]
+    connector.client.trigger_campaign = lost  # type: ignore[method-assign]
     first = connector.create_tasks([_task("h9", str(ids[0]))])
     assert not first[0].ok and first[0].retryable
-    connector.api.trigger_campaign = real  # type: ignore[method-assign]
+    connector.client.trigger_campaign = real  # type: ignore[method-assign]
     second = connector.create_tasks([_task("h9", str(ids[0]))])
     assert not second[0].ok and not second[0].retryable and "may or may not" in (second[0].error or "")
     assert len(fake.campaign_runs) == 1
@@ -146,12 +144,12 @@ def test_rate_limit_and_concurrency_answers_are_absorbed() -> None:
     _setup(fake, leads=3)
     fake.faults.extend([{"code": "606"}, {"code": "615"}])
     connector = _connector(fake)
-    assert connector.api.activity_types()["Visit Webpage"] == 1
+    assert connector.client.activity_types()["Visit Webpage"] == 1
 
 
 def test_check_and_setup_create_missing_fields() -> None:
     fake = MarketoFake()
-    fake.add_campaign(1001)
+    fake.add_campaign(1001, qualification="any")
     connector = _connector(fake)
     assert not connector.check().ok
     done = connector.setup()

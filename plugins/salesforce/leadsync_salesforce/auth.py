@@ -9,9 +9,13 @@ from typing import Any
 
 import httpx
 
-from leadsync.connectors.auth import OAuth2ClientCredentials, OAuth2RefreshToken, TokenAuth
-from leadsync.connectors.http import HttpClient
-from leadsync.connectors.redact import register_secret
+from leadsync.connectors import (
+    HttpClient,
+    OAuth2ClientCredentials,
+    OAuth2RefreshToken,
+    TokenAuth,
+    register_secret,
+)
 
 from leadsync_salesforce.settings import SalesforceSettings
 

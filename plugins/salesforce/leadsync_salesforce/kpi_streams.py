@@ -16,11 +16,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from leadsync.connectors.base import Page, ReadContext, Rejected, Stream
+from leadsync.connectors import Page, ReadContext, Rejected, Stream, normalize_email, normalize_outcome, parse_datetime
 from leadsync.core.models import Activity, ActivityType, Opportunity, OpportunityStatus
-from leadsync.core.normalize import normalize_email, normalize_outcome, parse_datetime
 
-from leadsync_salesforce.api import SalesforceApi, parse_sf_datetime, soql_string
+from leadsync_salesforce.client import SalesforceClient, parse_sf_datetime, soql_string
 from leadsync_salesforce.settings import SalesforceSettings
 from leadsync_salesforce.streams import SoqlStream, keyset_soql
 
@@ -56,10 +55,10 @@ def call_activity(connection: str, record: Record) -> Activity | Rejected | None
 class EventStream(SoqlStream):
     """Events as a `meeting_set` (when created) and a `meeting` (when it starts)."""
 
-    def __init__(self, api: SalesforceApi, connection: str, outcome_field: str | None) -> None:
+    def __init__(self, client: SalesforceClient, connection: str, outcome_field: str | None) -> None:
         fields = ["WhoId", "StartDateTime", "DurationInMinutes", "OwnerId", "CreatedDate"]
         fields += [outcome_field] if outcome_field else []
-        super().__init__("activities_events", api, "Event", fields, self._records)
+        super().__init__("activities_events", client, "Event", fields, self._records)
         self.connection, self.outcome_field = connection, outcome_field
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
@@ -91,8 +90,8 @@ class OpportunityStream(Stream):
     name = "opportunities"
     FIELDS = ["Name", "CreatedDate", "StageName", "Amount", "CloseDate", "IsClosed", "IsWon", "OwnerId"]
 
-    def __init__(self, api: SalesforceApi, connection: str, timezone: str, lost_reason_field: str | None) -> None:
-        self.api, self.connection, self.timezone, self.lost_reason_field = api, connection, timezone, lost_reason_field
+    def __init__(self, client: SalesforceClient, connection: str, timezone: str, lost_reason_field: str | None) -> None:
+        self.client, self.connection, self.timezone, self.lost_reason_field = client, connection, timezone, lost_reason_field
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
         start = dict(ctx.cursor or {})
@@ -101,7 +100,7 @@ class OpportunityStream(Stream):
         fields = self.FIELDS + ([self.lost_reason_field] if self.lost_reason_field else [])
         soql = keyset_soql("Opportunity", fields, ReadContext(start or None, ctx.signpost, ctx.lookback, ctx.full_refresh))
         cursor = {k: v for k, v in start.items() if k != "fresh"} if start and not ctx.full_refresh else {}
-        for records in self.api.query(soql):
+        for records in self.client.query(soql):
             ids = [str(r["Id"]) for r in records if r.get("Id")]
             leads, emails = self._converted_leads(ids), self._contact_emails(ids)
             out = []
@@ -120,7 +119,7 @@ class OpportunityStream(Stream):
     def _converted_leads(self, ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in self._in(ids):
-            for rows in self.api.query(f"SELECT Id, ConvertedOpportunityId FROM Lead WHERE ConvertedOpportunityId IN ({chunk})"):
+            for rows in self.client.query(f"SELECT Id, ConvertedOpportunityId FROM Lead WHERE ConvertedOpportunityId IN ({chunk})"):
                 for row in rows:
                     found.setdefault(str(row["ConvertedOpportunityId"]), str(row["Id"]))
         return found
@@ -128,14 +127,14 @@ class OpportunityStream(Stream):
     def _contact_emails(self, ids: list[str]) -> dict[str, str]:
         roles: dict[str, str] = {}
         for chunk in self._in(ids):
-            for rows in self.api.query("SELECT Id, OpportunityId, ContactId, IsPrimary FROM OpportunityContactRole "
+            for rows in self.client.query("SELECT Id, OpportunityId, ContactId, IsPrimary FROM OpportunityContactRole "
                                        f"WHERE OpportunityId IN ({chunk}) ORDER BY IsPrimary DESC, CreatedDate ASC"):
                 for row in rows:
                     roles.setdefault(str(row["OpportunityId"]), str(row["ContactId"]))
         emails: dict[str, str] = {}
         contacts = sorted(set(roles.values()))
         for chunk in self._in(contacts):
-            for rows in self.api.query(f"SELECT Id, Email FROM Contact WHERE Id IN ({chunk})"):
+            for rows in self.client.query(f"SELECT Id, Email FROM Contact WHERE Id IN ({chunk})"):
                 for row in rows:
                     if email := normalize_email(row.get("Email")):
                         emails[str(row["Id"])] = email
@@ -161,7 +160,7 @@ class OpportunityStream(Stream):
             return _reject(record, exc)
 
 
-def sales_streams(streams: list[Stream], api: SalesforceApi, settings: SalesforceSettings, connection: str,
+def sales_streams(streams: list[Stream], client: SalesforceClient, settings: SalesforceSettings, connection: str,
                   timezone: str, roles: set[str]) -> list[Stream]:
     """The plugin's streams with Task calls and Events carrying rep and outcome, plus opportunities."""
     if "activities" not in roles:
@@ -172,7 +171,7 @@ def sales_streams(streams: list[Stream], api: SalesforceApi, settings: Salesforc
             stream.fields = list(dict.fromkeys([*stream.fields, "OwnerId"]))
             stream.mapper = lambda record: call_activity(connection, record)
         elif stream.name == "activities_events":
-            stream = EventStream(api, connection, settings.fields.get("meeting_outcome"))
+            stream = EventStream(client, connection, settings.fields.get("meeting_outcome"))
         result.append(stream)
-    result.append(OpportunityStream(api, connection, timezone, settings.fields.get("lost_reason")))
+    result.append(OpportunityStream(client, connection, timezone, settings.fields.get("lost_reason")))
     return result

@@ -13,8 +13,8 @@ INSTANCE = "https://acme.my.salesforce.com"
 
 def _make(**keys: object) -> SalesforceConnector:
     values = {"plugin": "salesforce", "client_id": "cid", "client_secret": "csecret", "refresh_token": "rtok", **keys}
-    connector = SalesforceConnector("crm", SalesforceSettings.model_validate(values), timezone="Asia/Tokyo")
-    connector.api.client._sleep = lambda seconds: None
+    connector = SalesforceConnector("crm", SalesforceSettings.model_validate(values), timezone="Asia/Tokyo",
+                                    sleep=lambda seconds: None)
     return connector
 
 
@@ -43,27 +43,19 @@ def sf_api():
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from leadsync.connectors.testing.fakes.salesforce import SalesforceFake, seed_demo, sf_time  # noqa: E402
-from leadsync.connectors.testing.fakeserver import FakeServer  # noqa: E402
-from leadsync.connectors.testing.project import demo_project  # noqa: E402
-from leadsync.core.normalize import normalize_email  # noqa: E402
+from leadsync_salesforce.testing import SalesforceFake, seed_demo, sf_time  # noqa: E402
+from leadsync.connectors.testing import FakeServer, demo_project, kill_trials, kill_trials_until_settled  # noqa: E402
+from leadsync.connectors import normalize_email  # noqa: E402
 from leadsync.core.state.store import StateStore  # noqa: E402
 
 ANCHOR = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
 REFRESH_TOKEN = "sf-rtok-SECRET-5Aep861"
-
-
-def kill_trials(default: int = 12) -> int:
-    """How many kill -9 trials to run: LEADSYNC_KILL_TRIALS, else a CI-sized default."""
-    return int(os.environ.get("LEADSYNC_KILL_TRIALS") or default)
 
 
 @dataclass
@@ -164,43 +156,6 @@ def store_truth(store: StateStore) -> tuple[set[str], int, dict[str, tuple[str, 
     finally:
         store.close()
     return handoff_keys, pending, scores, dead
-
-
-def kill_trials_until_settled(world, trials: int) -> dict[str, float]:
-    """Run `trials` kill -9 trials (edit upstream, start a run, SIGKILL it at a random moment), then
-    rerun until a run has nothing left to do. Returns the figures."""
-    baseline = world.run()
-    assert baseline["exit_status"] == 0 and baseline["tasks_created"] > 0, baseline
-    for _ in range(3):  # a random edit may move no score; the kill window is a run that pushes
-        world.mutate()
-        started = time.monotonic()
-        second = world.run()
-        incremental = time.monotonic() - started
-        if second["scores_pushed"] > 0:
-            break
-    else:
-        raise AssertionError(f"edits moved no score: {second}")
-    killed = 0
-    began = time.monotonic()
-    for _ in range(trials):
-        world.mutate()
-        process = world.start()
-        time.sleep(world.rng.uniform(0.05, incremental))
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            killed += 1
-        process.communicate(timeout=120)
-    settle_runs = 0
-    for _ in range(5):
-        summary = world.run()
-        settle_runs += 1
-        assert summary["exit_status"] == 0, summary
-        if (summary["tasks_created"], summary["scores_pushed"], summary["tasks_planned"]) == (0, 0, 0):
-            break
-    else:
-        raise AssertionError(f"runs did not settle: {summary}")
-    return {"trials": trials, "killed": killed, "settle_runs": settle_runs,
-            "seconds": round(time.monotonic() - began, 1), "incremental_run_s": round(incremental, 2)}
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from leadsync.connectors.base import TaskRequest
-from leadsync.connectors.testing.fakes.salesforce import SalesforceFake
-from leadsync.connectors.testing.fakeserver import FakeServer
+from leadsync.connectors import TaskRequest
+from leadsync_salesforce.testing import SalesforceFake
+from leadsync.connectors.testing import FakeServer
 from leadsync_salesforce import SalesforceConnector, SalesforceSettings
 from leadsync_salesforce.tasks import MAX_ENCODED_QUERY, open_task_queries
 
@@ -29,9 +29,7 @@ def org():
 
 def connect(url: str) -> SalesforceConnector:
     values = {"plugin": "salesforce", "client_id": "sf-cid", "refresh_token": "sf-rtok", "login_url": url}
-    made = SalesforceConnector("crm", SalesforceSettings.model_validate(values), timezone="Asia/Tokyo")
-    made.api.client._sleep = lambda s: None
-    return made
+    return SalesforceConnector("crm", SalesforceSettings.model_validate(values), timezone="Asia/Tokyo", sleep=lambda s: None)
 
 
 def task(key: str, who: str | None, email: str | None = None) -> TaskRequest:

@@ -7,10 +7,9 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from leadsync.connectors.base import ReadContext, TaskRequest
-from leadsync.connectors.testing.fakes.salesforce import SalesforceFake, seed_demo
-from leadsync.connectors.testing.fakeserver import FakeServer
-from leadsync.connectors.testing.project import demo_project
+from leadsync.connectors import ReadContext, TaskRequest
+from leadsync_salesforce.testing import SalesforceFake, seed_demo
+from leadsync.connectors.testing import FakeServer, demo_project
 from leadsync_salesforce import SalesforceConnector, SalesforceSettings
 
 
@@ -25,9 +24,7 @@ def fake():
 
 def connector(url: str, **keys) -> SalesforceConnector:
     values = {"plugin": "salesforce", "client_id": "sf-cid", "refresh_token": "sf-rtok", "login_url": url, **keys}
-    made = SalesforceConnector("crm", SalesforceSettings.model_validate(values), timezone="Asia/Tokyo")
-    made.api.client._sleep = lambda s: None
-    return made
+    return SalesforceConnector("crm", SalesforceSettings.model_validate(values), timezone="Asia/Tokyo", sleep=lambda s: None)
 
 
 def test_fake_answers_like_salesforce(fake):

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leadsync.connectors.base import ReadContext, Rejected
-from leadsync.connectors.testing.fakes.salesforce import SalesforceFake
-from leadsync.connectors.testing.fakeserver import FakeServer
+from leadsync.connectors import ReadContext, Rejected
+from leadsync_salesforce.testing import SalesforceFake
+from leadsync.connectors.testing import FakeServer
 from leadsync.core.models import ActivityType, Opportunity, OpportunityStatus
 from leadsync_salesforce import SalesforceConnector
 from leadsync_salesforce.settings import SalesforceSettings

@@ -12,8 +12,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
-from leadsync.connectors.base import ReadContext, Rejected, ScoreUpdate, TaskRequest
-from leadsync.connectors.errors import AuthError, ConnectorError, RateLimitExhausted
+from leadsync.connectors import (
+    AuthError,
+    ConnectorError,
+    RateLimitExhausted,
+    ReadContext,
+    Rejected,
+    ScoreUpdate,
+    TaskRequest,
+)
 from leadsync.core.models import Lead, Segment
 from leadsync_salesforce import SalesforceSettings
 
@@ -58,7 +65,7 @@ def test_soql_follows_next_records_url_and_encodes_the_query(make_sf, sf_api):
 def test_plus_offsets_in_literals_are_percent_encoded(make_sf, sf_api):
     sf = make_sf()
     route = sf_api.get(f"{DATA}/query").respond(200, json={"totalSize": 0, "done": True, "records": []})
-    list(sf.api.query("SELECT Id FROM Lead WHERE SystemModstamp > 2025-01-01T00:00:00+09:00"))
+    list(sf.client.query("SELECT Id FROM Lead WHERE SystemModstamp > 2025-01-01T00:00:00+09:00"))
     raw = urlsplit(str(route.calls[0].request.url)).query
     assert "%2B09%3A00" in raw or "%2B09:00" in raw
 
@@ -81,12 +88,12 @@ def test_invalid_session_reauthenticates_once(make_sf, sf_api):
     expired = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
     route = sf_api.get(f"{DATA}/sobjects/Lead/describe").mock(side_effect=[
         httpx.Response(401, json=expired), httpx.Response(200, json={"fields": []})])
-    sf.api.client.get(f"{sf.api.data_url}/sobjects/Lead/describe")
+    sf.client.http.get(f"{sf.client.data_url}/sobjects/Lead/describe")
     assert [c.request.headers["authorization"] for c in route.calls] == ["Bearer s1", "Bearer s2"]
     assert parse_qs(token.calls[0].request.content.decode())["grant_type"] == ["refresh_token"]
     sf_api.get(f"{DATA}/sobjects/Task/describe").respond(401, json=[{"message": "nope", "errorCode": "INVALID_AUTH_HEADER"}])
     with pytest.raises(AuthError):
-        sf.api.client.get(f"{sf.api.data_url}/sobjects/Task/describe")
+        sf.client.http.get(f"{sf.client.data_url}/sobjects/Task/describe")
     assert token.call_count == 2
 
 
@@ -104,12 +111,12 @@ def test_jwt_bearer_signs_an_rs256_assertion(make_sf, sf_api):
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
     sf = make_sf(flow="jwt_bearer", username="sync@acme.jp", private_key=pem, refresh_token=None)
     token = sf_api.post("https://login.salesforce.com/services/oauth2/token").respond(200, json={"access_token": "s", "instance_url": INSTANCE})
-    assert sf.api.data_url == DATA
+    assert sf.client.data_url == DATA
     form = parse_qs(token.calls[0].request.content.decode())
     assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
     claims = jwt.decode(form["assertion"][0], key.public_key(), algorithms=["RS256"], audience="https://login.salesforce.com")
     assert claims["iss"] == "cid" and claims["sub"] == "sync@acme.jp"
-    assert "BEGIN PRIVATE KEY" not in repr(sf.api.auth)
+    assert "BEGIN PRIVATE KEY" not in repr(sf.client.auth)
 
 
 def test_scores_collection_results_in_input_order(make_sf, sf_api):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import hashlib
 import os
 import tempfile
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from leadsync.connectors.spreadsheet import safe_cell
 from leadsync.core.errors import ConfigError
@@ -135,11 +137,15 @@ class CsvTable:
     encoding: str
     data_offset: int  # where the first row after the header starts
     size: int
+    delimiter: str = ","  # "\t" for Excel's "Unicode text" and other tab-separated exports
+    # A UTF-16 file is read from a UTF-8 copy (a temporary file); offsets are that copy's.
+    transcoded: IO[bytes] | None = field(default=None, repr=False, compare=False)
 
     def records(self) -> Iterator[tuple[int, dict[str, str], dict[str, str]] | BadRow]:
         """(spreadsheet row number, canonical values, extra columns) for every non-blank row, or
         a `BadRow` for a row that cannot be decoded, is malformed or holds an oversized cell."""
-        with self.path.open("rb") as handle:
+        with contextlib.ExitStack() as stack:
+            handle = self.transcoded if self.transcoded is not None else stack.enter_context(self.path.open("rb"))
             handle.seek(self.data_offset)
             number = 1
             for offset, raw in _raw_records(handle, self.data_offset):
@@ -154,14 +160,14 @@ class CsvTable:
 
     def _parse(self, number: int, offset: int, raw: bytes) -> tuple[int, dict[str, str], dict[str, str]] | BadRow | None:
         try:
-            text = raw.decode(self.encoding)
+            text = raw.decode("utf-8" if self.transcoded is not None else self.encoding)
         except UnicodeDecodeError as exc:
             at = offset + exc.start
             return BadRow(number, at, f"cannot decode as {_ENCODING_NAMES.get(self.encoding, self.encoding)} at byte "
                           f"{at} (0x{raw[exc.start]:02x}); the row was saved in another encoding",
                           _raw_payload(raw))
         try:
-            cells = next(csv.reader([text]), [])
+            cells = next(csv.reader([text], delimiter=self.delimiter), [])
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
                 reason = (f"a cell of more than {csv.field_size_limit():,} characters, more than the "
@@ -190,7 +196,7 @@ class CsvTable:
         return number, values, extra
 
 
-_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS (cp932)"}
+_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS (cp932)", "utf-16": "UTF-16"}
 
 
 def _raw_payload(raw: bytes) -> dict[str, str]:
@@ -303,16 +309,25 @@ def read_csv(
 ) -> CsvTable:
     """Open a CSV file for streaming: its header, encoding and hash; ConfigError naming the file
     when it cannot be used at all (missing, binary, an undecodable or malformed header)."""
+    transcoded: IO[bytes] | None = None
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
             sample = handle.read(_SAMPLE_BYTES)
-            if b"\x00" in sample[:4096]:
-                raise ConfigError(f"{path}: not a CSV text file (an Excel workbook? save it as CSV UTF-8)")
-            encoding = detect_encoding(sample)
+            if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+                handle.seek(0)
+                transcoded = _utf16_to_utf8(path, handle)
+            elif problem := _not_text(sample):
+                raise ConfigError(f"{path}: {problem}")
+        encoding = "utf-16" if transcoded is not None else detect_encoding(sample)
+        source = transcoded if transcoded is not None else path.open("rb")
+        try:
             start = 3 if encoding == "utf-8-sig" else 0
-            handle.seek(start)
-            first = next(_raw_records(handle, start), None)
+            source.seek(start)
+            first = next(_raw_records(source, start), None)
+        finally:
+            if transcoded is None:
+                source.close()
         sha256 = file_sha256(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
@@ -326,14 +341,15 @@ def read_csv(
     if isinstance(raw, BadRow):
         raise ConfigError(f"{path}:1: the header row is longer than {MAX_ROW_BYTES:,} bytes")
     try:
-        text = raw.decode(encoding)
+        text = raw.decode("utf-8" if transcoded is not None else encoding)
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path}:1: cannot decode the header at byte {header_start + exc.start} as UTF-8 or Shift_JIS (cp932); "
             "save it as CSV UTF-8"
         ) from None
+    delimiter = "\t" if text.count("\t") > text.count(",") else ","
     try:
-        headers = next(csv.reader([text]), [])
+        headers = next(csv.reader([text], delimiter=delimiter), [])
     except csv.Error as exc:
         raise ConfigError(f"{path}:1: malformed CSV ({exc})") from None
     if not headers or not any(h.strip() for h in headers):
@@ -343,7 +359,41 @@ def read_csv(
     for header in headers:
         canonical = index.get(header_key(header))
         columns.append(canonical if canonical not in columns else None)
-    return CsvTable(path, columns, [h.strip() for h in headers], sha256, encoding, header_start + len(raw), size)
+    return CsvTable(path, columns, [h.strip() for h in headers], sha256, encoding, header_start + len(raw), size,
+                    delimiter, transcoded)
+
+
+def _not_text(sample: bytes) -> str | None:
+    """Why a file is not CSV text, judged from its first bytes; None when it may be."""
+    if sample.startswith(b"PK\x03\x04"):
+        return "an Excel workbook (.xlsx), not CSV text; in Excel choose Save As > CSV UTF-8 (or Unicode Text)"
+    if sample.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an Excel 97-2003 workbook (.xls), not CSV text; in Excel choose Save As > CSV UTF-8 (or Unicode Text)"
+    if b"\x00" in sample[:4096]:
+        return ("not CSV text: it holds NUL bytes (UTF-16 without a byte order mark, or a binary file); "
+                "save it as CSV UTF-8, or as Unicode Text, which starts with a byte order mark")
+    return None
+
+
+def _utf16_to_utf8(path: Path, handle: IO[bytes]) -> IO[bytes]:
+    """A UTF-8 copy of a UTF-16 file with a byte order mark (Excel's "Unicode Text"), in a
+    temporary file that is deleted when closed; ConfigError naming the byte that is not UTF-16."""
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    copy = tempfile.TemporaryFile()
+    done = 0
+    try:
+        while chunk := handle.read(_HASH_CHUNK):
+            copy.write(decoder.decode(chunk).encode("utf-8"))
+            done += len(chunk)
+        copy.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except UnicodeDecodeError as exc:
+        copy.close()
+        raise ConfigError(f"{path}: not valid UTF-16 at byte {done + exc.start}; save it again as Unicode Text "
+                          "or CSV UTF-8") from None
+    except UnicodeEncodeError:  # a lone surrogate
+        copy.close()
+        raise ConfigError(f"{path}: not valid UTF-16 (an unpaired surrogate); save it again as CSV UTF-8") from None
+    return copy
 
 
 def read_output_rows(path: Path, kind: str) -> list[dict[str, str]]:

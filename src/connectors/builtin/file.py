@@ -206,11 +206,6 @@ class FileConnector(Connector):
 
     settings: FileSettings
 
-    def __init__(self, connection: str, settings: ConnectionSettings, *, timezone: str = "UTC") -> None:
-        if not isinstance(settings, FileSettings):
-            settings = FileSettings.model_validate(settings.model_dump())
-        super().__init__(connection, settings, timezone=timezone)
-
     @property
     def input_folder(self) -> Path:
         if self.settings.path is None:

@@ -1,4 +1,4 @@
-"""Test helpers for plugin authors: fake vendor servers on 127.0.0.1 (see docs/plugins/testing.md)."""
+"""Test helpers for plugin authors: fake vendor servers on 127.0.0.1 and the demo data (docs/plugins/testing.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from leadsync.connectors.testing.fakeserver import (
     route,
     spawn_fake_server,
 )
-from leadsync.connectors.testing.project import DemoProject, demo_project
+from leadsync.connectors.testing.project import DemoProject, demo_project, generate_demo
+from leadsync.connectors.testing.trials import KillWorld, kill_trials, kill_trials_until_settled
 
 __all__ = [
     "DemoProject",
@@ -21,10 +22,14 @@ __all__ = [
     "FakeApp",
     "FakeServer",
     "FakeServerProcess",
+    "KillWorld",
     "LogEntry",
     "Request",
     "Response",
     "demo_project",
+    "generate_demo",
+    "kill_trials",
+    "kill_trials_until_settled",
     "route",
     "spawn_fake_server",
 ]

@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -74,11 +75,25 @@ def route(method: str, pattern: str, *, endpoint: str = "default", write: bool |
 
     def decorate(func: Handler) -> Handler:
         routes = getattr(func, "_fake_routes", [])
-        routes.append((method.upper(), pattern, endpoint, write))
+        # Decorators apply bottom-up: insert first so a handler's routes keep their written order.
+        routes.insert(0, (method.upper(), pattern, endpoint, write))
         func._fake_routes = routes  # type: ignore[attr-defined]
         return func
 
     return decorate
+
+
+def _declared_names(cls: type) -> list[str]:
+    """Attribute names in declaration order: base classes first, each class top to bottom.
+
+    Routes are matched in this order, so a specific pattern declared before a general one wins
+    (``/properties/{type}/groups`` before ``/properties/{type}/{name}``). A subclass overriding a
+    handler keeps the place of the name it overrides.
+    """
+    names: dict[str, None] = {}
+    for klass in reversed(cls.__mro__):
+        names.update(dict.fromkeys(vars(klass)))
+    return list(names)
 
 
 @dataclass
@@ -93,7 +108,8 @@ class _Route:
 class FakeApp:
     """Base of a fake vendor: routes, a JSON-able `state`, and vendor-shaped limits and errors.
 
-    Subclasses declare handlers with ``@route``, set `rate_limits` ({endpoint class: (calls,
+    Subclasses declare handlers with ``@route`` (matched in declaration order: the first route
+    whose pattern fully matches the path wins), set `rate_limits` ({endpoint class: (calls,
     period_s)}) and `concurrency_limit`, and override `rate_limited_response` so a limit looks
     exactly like the vendor's. Handlers run one at a time under `lock`, so they may mutate
     `state` freely.
@@ -105,11 +121,12 @@ class FakeApp:
     def __init__(self) -> None:
         self.state: dict[str, Any] = self.initial_state()
         self.lock = threading.RLock()
+        self.clock_offset_s = 0.0  # the vendor's clock minus the real one (a skewed vendor clock)
         self._windows: dict[str, deque[float]] = {}
         self._window_lock = threading.Lock()
         self._in_flight = 0
         self.routes: list[_Route] = []
-        for name in dir(type(self)):
+        for name in _declared_names(type(self)):
             func = getattr(type(self), name, None)
             for method, pattern, endpoint, write in getattr(func, "_fake_routes", ()):
                 self.routes.append(
@@ -123,6 +140,10 @@ class FakeApp:
                 )
 
     # -- overridable ---------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The vendor's clock (epoch seconds): its Date header and its record stamps."""
+        return time.time() + self.clock_offset_s
     def initial_state(self) -> dict[str, Any]:
         """The state of a fresh server (when no state file exists)."""
         return {}

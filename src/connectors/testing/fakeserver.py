@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -143,7 +144,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         payload, extra = response.encode()
         lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
         extra.setdefault("Content-Length", str(len(payload)))
-        extra.setdefault("Date", self.date_time_string())
+        extra.setdefault("Date", formatdate(self.server.app.now(), usegmt=True))
         lines += [f"{k}: {v}" for k, v in extra.items()]
         if self.close_connection:
             lines.append("Connection: close")

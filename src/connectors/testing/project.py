@@ -14,7 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DemoProject", "demo_project", "toml_table"]
+from leadsync.core.demo import generate_demo, write_demo
+
+__all__ = ["DemoProject", "demo_project", "generate_demo", "toml_table"]
 
 
 def _toml_value(value: Any) -> str:
@@ -71,8 +73,6 @@ def demo_project(
 ) -> DemoProject:
     """Write a project into `folder`: the demo leads as a file-connector MA (`ma`), the default
     scoring sheet, and `crm` as the `[connections.crm]` table (None: no CRM)."""
-    from leadsync.core.demo import write_demo
-
     anchor = anchor or datetime.now(timezone.utc).replace(microsecond=0)
     folder.mkdir(parents=True, exist_ok=True)
     write_demo(folder / "data", anchor, leads=leads, activities=activities, sales=False)

@@ -15,6 +15,7 @@ import click
 from leadsync.core.cli.app import App, pass_app
 from leadsync.core.cli.output import echo_json, print_table
 from leadsync.core.errors import EXIT_CONFIG, EXIT_CONNECTION, EXIT_OK, EXIT_STATE, LeadsyncError
+from leadsync.core.state import dead_letters, runs
 
 __all__ = ["doctor"]
 
@@ -93,16 +94,16 @@ def _state(app: App, out: list[Finding]) -> None:
         if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
             out.append(Finding("state", str(path), FAILED, "read-only: runs cannot record anything"))
             return
-        dead = store.db.execute("SELECT COUNT(*) FROM dead_letters WHERE requeued_at IS NULL").fetchone()[0]
-        last = store.db.execute("SELECT id, status FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        dead = dead_letters.open_count(store.db)
+        last = runs.last(store.db)
     except Exception as exc:
         out.append(Finding("state", str(path), FAILED, f"cannot be read: {exc}"))
         return
     finally:
         store.close()
-    run = f"last run {last['id']}: {last['status']}" if last else "no run yet"
+    run = f"last run {last[0]}: {last[1]}" if last else "no run yet"
     detail = f"integrity ok; {run}; {dead} dead letter(s)"
-    status = WARNING if dead or (last and last["status"] not in ("ok",)) else OK
+    status = WARNING if dead or (last and last[1] not in ("ok",)) else OK
     if dead:
         detail += " (`leadsync sync status`)"
     out.append(Finding("state", str(path), status, detail))

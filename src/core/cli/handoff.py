@@ -57,7 +57,7 @@ def preview(app: App, fmt: str, excel: bool, output: Path | None, pull: bool, as
     plans = _plans_after_dry_run(app, moment) if pull else _plans_from_state(app, moment)
     fmt = "csv" if excel else fmt
     buffer = io.StringIO()
-    render_plans(plans, fmt, buffer)
+    render_plans(plans, fmt, buffer, score_max=_score_max(app), task_keys=as_of is not None)
     data = buffer.getvalue().encode("utf-8")
     if output is not None:
         output.write_bytes(data)
@@ -66,6 +66,13 @@ def preview(app: App, fmt: str, excel: bool, output: Path | None, pull: bool, as
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
+
+
+def _score_max(app: App) -> float | None:
+    """The configured sheet's highest possible total, shown next to each score."""
+    from leadsync.core.scoring import load_configured_sheet
+
+    return load_configured_sheet(app.settings, app.host).max_total
 
 
 def _plans_from_state(app: App, moment: datetime) -> list[HandoffPlan]:
@@ -94,12 +101,13 @@ def _plans_after_dry_run(app: App, moment: datetime) -> list[HandoffPlan]:
 
 @handoff.command("status")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--notify/--no-notify", default=True, show_default=True,
-              help="Call the handoff_overdue hook for newly overdue handoffs (once each).")
+@click.option("--notify/--no-notify", default=False, show_default=True,
+              help="Also call the handoff_overdue hook for newly overdue handoffs and record that (once each); "
+                   "without it the command is a report and changes nothing.")
 @as_of_option
 @pass_app
 def status(app: App, fmt: str, notify: bool, as_of: str | None) -> None:
-    """Open and overdue handoffs, and the time to first touch."""
+    """Open and overdue handoffs, and the time to first touch (read-only unless --notify)."""
     moment = app.now(as_of)
     store = app.open_store(readonly=not notify)
     if notify:

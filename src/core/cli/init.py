@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -79,8 +81,23 @@ EXAMPLE_CONNECTIONS = """
 
 def render_config(*, demo: bool) -> str:
     """The text of a starter leadsync.toml; with `demo`, one file connection on the demo data."""
-    owners = "[" + ", ".join(f'"{o}"' for o in DEMO_OWNERS) + "]" if demo else "[]            "
-    return CONFIG_TEMPLATE.format(owners=owners, connections=DEMO_CONNECTION if demo else EXAMPLE_CONNECTIONS)
+    owners = "[" + ", ".join(f'"{o}"' for o in DEMO_OWNERS) + "]" if demo else "[]"
+    text = CONFIG_TEMPLATE.format(owners=owners, connections=DEMO_CONNECTION if demo else EXAMPLE_CONNECTIONS)
+    return "\n".join(_align_comment(line) for line in text.split("\n"))
+
+
+_INLINE_COMMENT = re.compile(r"^(?P<code>#? ?[^#\s][^#]*?)\s+(?P<comment>#\s.*)$")
+COMMENT_COLUMN = 40
+
+
+def _align_comment(line: str) -> str:
+    """`key = value  # comment` with the comment starting at COMMENT_COLUMN (or 2 spaces after
+    a longer value), so the starter file reads as one column whatever the values are."""
+    match = _INLINE_COMMENT.match(line)
+    if not match:
+        return line
+    code = match.group("code")
+    return code.ljust(max(COMMENT_COLUMN, len(code) + 2)) + match.group("comment")
 
 
 class _WouldOverwrite(click.ClickException):

@@ -74,7 +74,7 @@ def funnel(app: App, by: str | None, from_date: Any, to_date: Any, fmt: str, as_
         return
     columns = ["group", *STAGES, *RATE_NAMES]
     rows = [["(total)", *data["stages"].values(), *data["rates"].values()]]
-    rows += [[g["key"], *g["stages"].values(), *g["rates"].values()] for g in data["groups"]]
+    rows += [[g.get("label", g["key"]), *g["stages"].values(), *g["rates"].values()] for g in data["groups"]]
     if fmt == "csv":
         write_csv(columns, rows)
         return
@@ -98,7 +98,7 @@ def funnel(app: App, by: str | None, from_date: Any, to_date: Any, fmt: str, as_
         table = []
         for g in data["groups"]:
             s, r = g["stages"], g["rates"]
-            line = [g["key"], s["calls"], s["connects"], s["meetings_set"], s["opportunities"], s["wins"],
+            line = [g.get("label", g["key"]), s["calls"], s["connects"], s["meetings_set"], s["opportunities"], s["wins"],
                     pct(r["connect_rate"]), pct(r["meeting_rate"]), pct(r["opportunity_rate"]), pct(r["win_rate"])]
             if by == "source":
                 line.append(_bench((g.get("benchmark") or {}).get("meeting_rate")))
@@ -149,7 +149,7 @@ def mql(app: App, by: str | None, from_date: Any, to_date: Any, fmt: str, as_of:
     from leadsync.core.reports.kpi import build_mql
 
     period = resolve_period(app, from_date, to_date, as_of)
-    data = build_mql(app.open_store(readonly=True), period, by)
+    data = build_mql(app.open_store(readonly=True), period, by, app.settings.handoff.language)
     if fmt == "json":
         echo_json(data)
         return
@@ -160,12 +160,12 @@ def mql(app: App, by: str | None, from_date: Any, to_date: Any, fmt: str, as_of:
         return [key, e["handoffs"], e["accepted"], e["meetings"], e["opportunities"], e["won"],
                 *[fmt_rate(v) for v in e["rates"].values()], e["mean_score"], e["indicator"]]
 
-    rows_csv = [line("(total)", data, lambda v: v)] + [line(g["key"], g, lambda v: v) for g in data["groups"]]
+    rows_csv = [line("(total)", data, lambda v: v)] + [line(g.get("label", g["key"]), g, lambda v: v) for g in data["groups"]]
     if fmt == "csv":
         write_csv(columns, rows_csv)
         return
     click.echo(f"{data['from']} .. {data['to']}: {data['handoffs']} handoffs")
-    wide_table("MQL -> won", columns, [line("(total)", data, pct)] + [line(g["key"], g, pct) for g in data["groups"]])
+    wide_table("MQL -> won", columns, [line("(total)", data, pct)] + [line(g.get("label", g["key"]), g, pct) for g in data["groups"]])
 
 
 @click.command("plan")

@@ -142,10 +142,14 @@ _add_commands()
 def _add_handoff_commands() -> None:
     """`handoff` (preview, status) and `report` (feedback)."""
     from leadsync.core.cli.handoff import handoff
+    from leadsync.core.cli.notify import notify
+    from leadsync.core.cli.quality import quality
     from leadsync.core.cli.report import report
 
     cli.add_command(handoff)
     cli.add_command(report)
+    cli.add_command(quality)
+    cli.add_command(notify)
 
 
 _add_handoff_commands()

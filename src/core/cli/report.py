@@ -7,7 +7,7 @@ import click
 from leadsync.core.cli.app import App, pass_app
 from leadsync.core.cli.handoff import wide_table
 from leadsync.core.cli.output import echo_json
-from leadsync.core.normalize import parse_datetime
+from leadsync.core.normalize import lead_source_label, parse_datetime
 from leadsync.core.reports.feedback import feedback_report
 
 __all__ = ["report"]
@@ -25,6 +25,7 @@ def report() -> None:
 def feedback(app: App, fmt: str, since: str | None) -> None:
     """Sales rejections and their reasons, by lead source and by the rules that made the MQL."""
     tz = app.settings.scoring.timezone
+    language = app.settings.handoff.language
     try:
         since_at = parse_datetime(since, tz) if since else None
     except ValueError:
@@ -39,7 +40,7 @@ def feedback(app: App, fmt: str, since: str | None) -> None:
     wide_table(
         "By lead source",
         ["lead source", "MQLs", "rejected", "rate", "top reason"],
-        [[s["lead_source"], s["mqls"], s["rejected"], f"{s['rejection_rate']:.0%}",
+        [[lead_source_label(s["lead_source"], language), s["mqls"], s["rejected"], f"{s['rejection_rate']:.0%}",
           s["reasons"][0]["reason"] if s["reasons"] else ""] for s in data["by_source"]],
     )
     wide_table(

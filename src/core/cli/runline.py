@@ -12,6 +12,8 @@ from leadsync.core.errors import (
     EXIT_OK,
     EXIT_UNCONFIRMED,
 )
+from leadsync.core.state import outbox
+from leadsync.core.state.store import connect_readonly
 from leadsync.core.sync.engine import RunSummary
 
 __all__ = ["summary_line", "waiting_writes"]
@@ -22,16 +24,13 @@ def waiting_writes(state_path: Path) -> tuple[int, str | None]:
     if not state_path.exists():
         return 0, None
     try:
-        db = sqlite3.connect(f"file:{state_path}?mode=ro", uri=True)
+        db = connect_readonly(state_path)
         try:
-            count = db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND error IS NOT NULL").fetchone()[0]
-            row = db.execute("SELECT error FROM outbox WHERE status = 'pending' AND error IS NOT NULL "
-                             "ORDER BY updated_at DESC LIMIT 1").fetchone()
+            return outbox.waiting(db)
         finally:
             db.close()
     except sqlite3.Error:
         return 0, None
-    return int(count), (row[0] if row else None)
 
 
 def summary_line(summary: RunSummary, waiting: tuple[int, str | None] = (0, None)) -> str:

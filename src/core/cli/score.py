@@ -22,6 +22,7 @@ from leadsync.core.scoring import (
 from leadsync.core.scoring.backtest import backtest as run_backtest
 from leadsync.core.scoring.lint import lint_sheet
 from leadsync.core.scoring.loader import load_lead
+from leadsync.core.state import leads
 from leadsync.core.state.store import StateStore
 
 __all__ = ["score"]
@@ -36,11 +37,7 @@ def score() -> None:
 
 def _find_lead_key(store: StateStore, email: str) -> str | None:
     key = normalize_email(email) or email.strip()
-    row = store.db.execute(
-        "SELECT key FROM leads WHERE key = ? UNION ALL SELECT key FROM leads WHERE lower(email) = ? LIMIT 1",
-        (key, key.lower()),
-    ).fetchone()
-    return row[0] if row else None
+    return leads.find_key(store.db, key)
 
 
 def _points(value: float) -> int | float:
@@ -48,13 +45,15 @@ def _points(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-def explain_json(result: Score, zone: str = "UTC") -> dict[str, Any]:
-    """Total, breakdown and segment (plus lead_key, as_of and next_change_at in `zone`, ISO 8601)."""
+def explain_json(result: Score, zone: str = "UTC", max_total: float | None = None) -> dict[str, Any]:
+    """Total (and the sheet's maximum), breakdown and segment, plus lead_key, as_of and
+    next_change_at in `zone` (ISO 8601)."""
     tz = ZoneInfo(zone)
     return {
         "email": result.email,
         "lead_key": result.lead_key,
         "total": result.total,
+        "max_total": None if max_total is None else _points(max_total),
         "behavior": result.behavior,
         "attribute": result.attribute,
         "segment": result.segment.value,
@@ -102,9 +101,10 @@ def explain(app: App, email: str, fmt: str, as_of: str | None) -> None:
     lead, activities = found
     result = score_lead(sheet, lead, activities, moment, app.settings.scoring)
     if fmt == "json":
-        echo_json(explain_json(result, app.settings.scoring.timezone))
+        echo_json(explain_json(result, app.settings.scoring.timezone, sheet.max_total))
         return
-    title = (f"{result.email or result.lead_key}: {result.total} points ({result.segment.value}) = "
+    title = (f"{result.email or result.lead_key}: {result.total}/{_points(sheet.max_total)} points "
+             f"({result.segment.value}, hot from {_points(sheet.hot_min)}) = "
              f"behaviour {result.behavior} + attribute {result.attribute}, sheet {result.sheet_version}")
     described = _evidence(activities, app.settings.scoring.timezone, app.settings.handoff.language)
     print_table(title, ["rule", "group", "points", "evidence"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from typing import Any
@@ -18,6 +17,9 @@ from leadsync.core.cli.output import echo_json, print_table
 from leadsync.core.cli.runline import summary_line, waiting_writes
 from leadsync.core.errors import LeadsyncError
 from leadsync.core.logs import setup_logging
+from leadsync.core.state import dead_letters
+from leadsync.core.state import outbox as state_outbox
+from leadsync.core.state import runs as state_runs
 from leadsync.core.sync.engine import RunOptions, RunSummary, run_sync
 
 __all__ = ["sync"]
@@ -146,21 +148,18 @@ def status(app: App, as_json: bool, limit: int) -> None:
     zone = app.settings.scoring.timezone
     store = app.open_store(readonly=True)
     db = store.db
-    runs = [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))]
+    runs = state_runs.recent(db, limit)
     for r in runs:
         r["summary"] = json.loads(r["summary"]) if r["summary"] else None
         r["started_at"], r["finished_at"] = _iso(r["started_at"], zone), _iso(r["finished_at"], zone)
     cursors = [{"connection": c["connection"], "stream": c["stream"], "value": _cursor(c["value"]),
                 "updated_at": _iso(c["updated_at"], zone)}
-               for c in db.execute("SELECT connection, stream, value, updated_at FROM cursors ORDER BY 1, 2")]
-    outbox = [dict(r) for r in db.execute(
-        "SELECT connection, kind, status, COUNT(*) AS count FROM outbox GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")]
-    dead = [dict(r) for r in db.execute(
-        "SELECT id, run_id, connection, kind, record_key, reason, created_at FROM dead_letters "
-        "WHERE requeued_at IS NULL ORDER BY id DESC LIMIT ?", (limit,))]
+               for c in state_runs.cursors(db)]
+    outbox = state_outbox.status_counts(db)
+    dead = dead_letters.recent(db, limit)
     for d in dead:
         d["created_at"] = _iso(d["created_at"], zone)
-    dead_total = db.execute("SELECT COUNT(*) FROM dead_letters WHERE requeued_at IS NULL").fetchone()[0]
+    dead_total = dead_letters.open_count(db)
     if as_json:
         echo_json({"timezone": zone, "runs": runs, "cursors": cursors, "outbox": outbox, "dead_letters": dead,
                    "dead_letters_total": dead_total})
@@ -191,18 +190,14 @@ def requeue(app: App, ids: tuple[int, ...], requeue_all: bool) -> None:
     if not ids and not requeue_all:
         raise click.UsageError("name dead-letter ids or pass --all")
     store = app.open_store()
-    query = "SELECT id, connection, kind, record_key FROM dead_letters WHERE requeued_at IS NULL"
-    rows = store.db.execute(query + ("" if requeue_all else f" AND id IN ({','.join('?' * len(ids))})"),
-                            () if requeue_all else ids).fetchall()
+    rows = dead_letters.unacknowledged(store.db, None if requeue_all else ids)
     with store.transaction() as db:
         for row_id, connection, kind, record_key in rows:
             if kind in ("score", "task"):
                 # A person re-queued it: for a task, that is the word that an attempt whose outcome
                 # the connector could not know did not take effect, so it may pass the fence once.
-                db.execute("UPDATE outbox SET status = 'pending', error = NULL, updated_at = ?, "
-                           "payload = CASE WHEN kind = 'task' THEN json_set(payload, '$.retry_ambiguous', json('true')) "
-                           "ELSE payload END WHERE key = ? AND status = 'dead'", (time.time(), record_key))
+                state_outbox.requeue(db, record_key or "")
             else:  # a record pulled from a stream: read the stream again from the start
-                db.execute("DELETE FROM cursors WHERE connection = ? AND stream = ?", (connection, kind))
-            db.execute("UPDATE dead_letters SET requeued_at = ? WHERE id = ?", (time.time(), row_id))
+                state_runs.clear_cursor(db, connection, kind)
+            dead_letters.acknowledge(db, row_id)
     click.echo(f"re-queued {len(rows)} dead letter(s); the next `leadsync sync run` retries them")

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from leadsync.core.demo import words
 from leadsync.core.demo.sales import OPPORTUNITY_COLUMNS, generate_sales
+from leadsync.core.normalize import lead_source_label
 
 __all__ = ["ACTIVITY_COLUMNS", "LEAD_COLUMNS", "DemoData", "generate_demo", "write_demo"]
 
@@ -27,7 +28,7 @@ LEAD_COLUMNS = ["id", "email", "first_name", "last_name", "company", "title", "d
 ACTIVITY_COLUMNS = ["id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome", "owner"]
 ZONE = ZoneInfo("Asia/Tokyo")
 
-# The default sheet's behaviour rows and their points (shared/scoring-sheet.csv).
+# The default sheet's behaviour rows and their points (src/core/data/scoring-sheet.csv).
 BEHAVIOUR_POINTS = {"open": 5, "click": 10, "download": 20, "pricing": 25, "form": 15, "webinar": 20, "revisit": 10}
 # How likely each behaviour is, a priori; used to weight the subsets a lead may show.
 _PROPENSITY = {"open": 0.9, "click": 0.5, "download": 0.35, "pricing": 0.3, "form": 0.2, "webinar": 0.25, "revisit": 0.35}
@@ -137,7 +138,8 @@ class _Generator:
             chosen = self.behaviours(intent, points)
             if chosen is not None:
                 break
-        if japanese and rng.random() < 0.9:
+        japanese_person = japanese and rng.random() < 0.9
+        if japanese_person:
             (last, last_romaji), (first, first_romaji) = rng.choice(words.JA_LAST_NAMES), rng.choice(words.JA_FIRST_NAMES)
             local = rng.choice([f"{first_romaji}.{last_romaji}", f"{last_romaji}.{first_romaji}", f"{first_romaji[0]}-{last_romaji}"])
         else:
@@ -158,18 +160,19 @@ class _Generator:
         if rng.random() < (0.1 if intent == "hot" else 0.03):
             status = words.REJECTED_STATUS
         industry = rng.choice(words.INDUSTRIES[industry_class])
+        title, department = self.title(title_class, japanese_person)
         row = {
             "id": f"L{number:05d}",
             "email": email,
             "first_name": first,
             "last_name": last,
             "company": company,
-            "title": rng.choice(words.TITLES[title_class]),
-            "department": rng.choice(words.DEPARTMENTS),
-            "phone": self.phone(japanese),
+            "title": title,
+            "department": department,
+            "phone": self.phone(country_of(company, japanese)),
             "employees": rng.choice(words.EMPLOYEES[size]),
             "industry": industry,
-            "lead_source": rng.choice(words.LEAD_SOURCES),
+            "lead_source": self.lead_source(japanese),
             "owner": owner,
             "status": status,
             "created_at": created.astimezone(ZONE).isoformat(timespec="seconds"),
@@ -177,12 +180,30 @@ class _Generator:
         }
         return _Lead(row, intent, chosen, self.visit_days(intent, "revisit" in chosen))
 
-    def phone(self, japanese: bool) -> str:
+    def title(self, title_class: str, japanese_person: bool) -> tuple[str, str]:
+        """(title, department) of a title class: Japanese for a Japanese person, English otherwise,
+        and a department that goes with the title (no 代表取締役社長 in 総務部)."""
+        table = words.TITLES_JA if japanese_person else words.TITLES_EN
+        title, departments = self.rng.choice(table[title_class])
+        return title, self.rng.choice(departments)
+
+    def lead_source(self, japanese: bool) -> str:
+        """A source of the lead-source vocabulary, as the company's export labels it."""
+        code = self.rng.choices(list(words.LEAD_SOURCES), weights=list(words.LEAD_SOURCES.values()))[0]
+        return lead_source_label(code, "ja" if japanese else "en") or code
+
+    def phone(self, country: str) -> str:
+        """A fictional number in the format of the company's country: Japan (03-1234-5678, some in
+        full-width digits), the US (+1 (415) 555-01xx, reserved for fiction) or the UK (+44 20 7946 0xxx,
+        Ofcom's drama range)."""
         rng = self.rng
-        if not japanese:
-            return f"+1-415-555-{rng.randrange(100, 200):04d}"
+        if country == "US":
+            return f"+1 ({rng.choice(['212', '415', '617', '312'])}) 555-{rng.randrange(100, 200):04d}"
+        if country == "GB":
+            return f"+44 20 7946 {rng.randrange(0, 1000):04d}"
         area = rng.choice(["03", "06", "052", "090", "080"])
-        number = f"{area}-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}"
+        digits = 3 if area == "052" else 4  # 052-123-4567, 03-1234-5678, 090-1234-5678
+        number = f"{area}-{rng.randrange(10 ** (digits - 1), 10 ** digits)}-{rng.randrange(1000, 10000)}"
         # Some exports carry full-width digits.
         return number.translate(str.maketrans("0123456789-", "０１２３４５６７８９－")) if rng.random() < 0.05 else number
 
@@ -259,6 +280,14 @@ class _Generator:
             else:
                 self.add(lead, self.moment(rng.randint(1, self.days - 1)), "content_download", rng.choice(words.DOWNLOADS))
             total += 1
+
+
+def country_of(company: str, japanese: bool) -> str:
+    """Where a demo company answers its phone: Japan for Japanese companies and for the Japanese
+    subsidiaries of Western ones (K.K., Co., Ltd.), the UK for a Ltd., else the US."""
+    if japanese or company.endswith(("K.K.", "Co., Ltd.")):
+        return "JP"
+    return "GB" if company.endswith("Ltd.") else "US"
 
 
 def generate_demo(anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000, days: int = 90,

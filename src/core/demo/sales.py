@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from leadsync.core.handoff.calendar import BusinessCalendar
+import holidays
+
+from leadsync.core.normalize import normalize_lead_source
 
 __all__ = ["OPPORTUNITY_COLUMNS", "SalesData", "generate_sales"]
 
@@ -24,9 +26,9 @@ CONNECT_BY_HOUR = {9: 0.42, 10: 0.55, 11: 0.58, 12: 0.3, 13: 0.45, 14: 0.5, 15: 
 # Of the connected calls: reception only, a short talk, a real conversation (two minutes or more).
 CONNECTED = [("受付ブロック", 15, 60, 0.3), ("通電", 20, 119, 0.3), ("有効会話", 120, 600, 0.4)]
 NOT_CONNECTED = ["不在", "不在", "留守電", "話し中"]
-# Chance that a real conversation books a meeting, by lead source.
-MEETING_BY_SOURCE = {"展示会": 0.5, "Trade show": 0.5, "セミナー": 0.35, "ウェビナー": 0.35, "Webinar": 0.35,
-                     "Web問い合わせ": 0.3, "資料ダウンロード": 0.1, "広告": 0.15, "紹介": 0.45, "Referral": 0.45}
+# Chance that a real conversation books a meeting, by lead source (canonical code).
+MEETING_BY_SOURCE = {"trade_show": 0.5, "seminar": 0.35, "webinar": 0.35, "web_inquiry": 0.3,
+                     "content_download": 0.1, "advertising": 0.15, "referral": 0.45}
 LOST_REASONS = ["価格", "競合に決定", "時期尚早", "予算不足", "社内合意が取れず"]
 DEALS = ["導入プラン", "年間契約", "スタンダードプラン", "エンタープライズプラン", "PoC"]
 STAGES_OPEN = ["提案", "見積提示", "交渉"]
@@ -48,7 +50,7 @@ def generate_sales(leads: Sequence[dict[str, str]], owners: Sequence[str], ancho
                    days: int = 90, calls_per_day: int = 34) -> SalesData:
     """A quarter of inside sales over `leads` (rows with email and lead_source) by `owners`, ending at `anchor`."""
     rng = random.Random(seed * 7919 + 17)
-    calendar = BusinessCalendar("Asia/Tokyo")
+    national = holidays.country_holidays("JP")  # the demo is a leaf: Japan's business days without the handoff calendar
     local_anchor = anchor.astimezone(ZONE)
     data = SalesData()
     booked: set[str] = set()
@@ -57,7 +59,7 @@ def generate_sales(leads: Sequence[dict[str, str]], owners: Sequence[str], ancho
     opportunities: list[tuple[datetime, dict[str, str]]] = []
     for back in range(days - 1, 0, -1):
         day = local_anchor.date() - timedelta(days=back)
-        if not calendar.is_business_day(day):
+        if day.weekday() >= 5 or day in national:
             continue
         for owner in owners:
             for _ in range(max(1, round(rng.gauss(calls_per_day, 4)))):
@@ -72,7 +74,7 @@ def generate_sales(leads: Sequence[dict[str, str]], owners: Sequence[str], ancho
                 events.append((when, {"email": lead["email"], "type": "call", "duration_seconds": str(duration),
                                       "outcome": outcome, "owner": owner}))
                 email = lead["email"].lower()
-                meeting_chance = MEETING_BY_SOURCE.get(lead.get("lead_source", ""), 0.2)
+                meeting_chance = MEETING_BY_SOURCE.get(normalize_lead_source(lead.get("lead_source")) or "", 0.2)
                 if duration >= 120 and email not in booked and rng.random() < meeting_chance:
                     booked.add(email)
                     set_at = when + timedelta(seconds=duration)

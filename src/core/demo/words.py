@@ -54,17 +54,27 @@ EN_FIRST_NAMES = ["John", "Emily", "Michael", "Sarah", "David", "Jessica", "Dani
 EN_LAST_NAMES = ["Smith", "Johnson", "Brown", "Miller", "Davis", "Wilson", "Taylor", "Clark", "Lewis", "Walker",
                  "Young", "Hall"]
 
-# Titles by the sheet's title groups ("none": matches no title row).
+# Titles by the sheet's title groups ("none": matches no title row), each with the departments it
+# sits in ("" : none given, as for a president). Japanese people get Japanese titles, others English.
 # Avoid ambiguous ones ("Director" holds "cto"; teams band "課長", "Engineer", "Analyst" differently).
-TITLES = {
-    "exec": ["代表取締役", "代表取締役社長", "取締役", "執行役員", "CEO", "CTO", "取締役 営業本部長"],
-    "manager": ["部長", "営業部長", "マーケティング部長", "マネージャー", "営業マネージャー", "Marketing Manager",
-                "IT Manager", "Sales Manager"],
-    "staff": ["担当", "営業担当", "マーケティング担当", "情報システム担当", "スタッフ", "Staff", "Marketing Staff"],
-    "none": ["研究員", "顧問", "Researcher", ""],
+TITLES_JA: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "exec": [("代表取締役", ("",)), ("代表取締役社長", ("",)), ("取締役", ("", "経営企画部")),
+             ("執行役員", ("営業本部", "マーケティング本部", "経営企画部")), ("取締役 営業本部長", ("営業本部",)),
+             ("CTO", ("技術本部", "開発部"))],
+    "manager": [("営業部長", ("営業部",)), ("マーケティング部長", ("マーケティング部",)),
+                ("情報システム部長", ("情報システム部",)), ("部長", ("総務部", "経営企画部", "開発部")),
+                ("マネージャー", ("インサイドセールス部", "マーケティング部")), ("営業マネージャー", ("営業部",))],
+    "staff": [("営業担当", ("営業部",)), ("マーケティング担当", ("マーケティング部",)),
+              ("情報システム担当", ("情報システム部",)), ("担当", ("総務部", "経営企画部")),
+              ("スタッフ", ("インサイドセールス部", "総務部"))],
+    "none": [("研究員", ("研究開発部",)), ("顧問", ("",)), ("", ("総務部", "営業部", ""))],
 }
-DEPARTMENTS = ["営業部", "マーケティング部", "情報システム部", "経営企画部", "開発部", "総務部", "インサイドセールス部",
-               "Sales", "Marketing", "IT", ""]
+TITLES_EN: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "exec": [("CEO", ("",)), ("CTO", ("Engineering",)), ("CEO & Co-Founder", ("",))],
+    "manager": [("Marketing Manager", ("Marketing",)), ("Sales Manager", ("Sales",)), ("IT Manager", ("IT",))],
+    "staff": [("Marketing Staff", ("Marketing",)), ("Sales Staff", ("Sales",)), ("IT Staff", ("IT",))],
+    "none": [("Researcher", ("R&D",)), ("", ("Sales", ""))],
+}
 
 # Employee counts as people type them, by the sheet's size bands (lower bounds 500 / 100 / 50).
 EMPLOYEES = {
@@ -74,8 +84,10 @@ EMPLOYEES = {
     "small": ["10-49名", "30", "1～9名", "20人", "不明", ""],
 }
 
-LEAD_SOURCES = ["展示会", "セミナー", "Web問い合わせ", "資料ダウンロード", "広告", "紹介", "ウェビナー", "Webinar",
-                "Trade show", "Referral"]
+# Lead sources by canonical code (leadsync.core.normalize.LEAD_SOURCES), with weights; the export
+# writes the Japanese label for Japanese companies and the English one for the others.
+LEAD_SOURCES = {"trade_show": 3, "seminar": 2, "webinar": 3, "web_inquiry": 3, "content_download": 4,
+                "advertising": 2, "referral": 1, "organic_search": 2}
 # CRM statuses; "不適格" is one of handoff.rejected_statuses (a lead sales turned down).
 STATUSES = ["新規", "新規", "新規", "対応中", "ナーチャリング", "ナーチャリング"]
 REJECTED_STATUS = "不適格"

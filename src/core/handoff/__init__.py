@@ -1,9 +1,17 @@
-"""MQL handoff (SPEC section 6): business calendar, routing, episodes, task text and preview."""
+"""MQL handoff: business calendar, routing, the episode lifecycle (one owner: episodes.py), task
+text and preview (docs/handoff.md)."""
 
 from __future__ import annotations
 
 from leadsync.core.handoff.calendar import BusinessCalendar
-from leadsync.core.handoff.episodes import EpisodeChanges, is_rejected_status, notify_overdue, update_episodes
+from leadsync.core.handoff.episodes import (
+    EpisodeChanges,
+    announce_created,
+    is_rejected_status,
+    notify_overdue,
+    record_task_update,
+    update_episodes,
+)
 from leadsync.core.handoff.planning import (
     ACTIONS,
     HandoffPlan,
@@ -22,6 +30,7 @@ __all__ = [
     "EpisodeChanges",
     "HandoffPlan",
     "OwnerRouter",
+    "announce_created",
     "apply_handoffs",
     "is_rejected_status",
     "notify_overdue",
@@ -29,6 +38,7 @@ __all__ = [
     "plan_handoffs",
     "plans_csv",
     "preview_plans",
+    "record_task_update",
     "render_plans",
     "resolve_task_connection",
     "task_key",

@@ -1,21 +1,31 @@
-"""Handoff episodes over time: completion, rejection by sales (recycle), expiry, first touch, overdue."""
+"""The handoff lifecycle, in one place: an episode's completion by its task, rejection by sales
+(recycle), expiry, first touch, and the two hooks (`handoff_created`, `handoff_overdue`), which
+both receive the typed `Handoff`."""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from leadsync.connectors.base import TaskUpdate
+from leadsync.connectors.base import TaskRequest, TaskUpdate, WriteResult
 from leadsync.core.config import HandoffSettings, Settings
-from leadsync.core.handoff.data import HANDOFF_COLUMNS, first_touch_activity, handoff_from_row, load_lead
 from leadsync.core.models import Handoff, Lead
 from leadsync.core.normalize import nfkc
+from leadsync.core.state import activities, handoffs, leads
 from leadsync.core.state.store import StateStore
 
-__all__ = ["EpisodeChanges", "is_rejected_status", "notify_overdue", "update_episodes"]
+__all__ = [
+    "EpisodeChanges",
+    "announce_created",
+    "is_rejected_status",
+    "notify_overdue",
+    "record_task_update",
+    "update_episodes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +61,51 @@ def _newly_rejected(lead: Lead, opened_status: str | None, handoff: HandoffSetti
     return not is_rejected_status(opened_status, handoff) or _fold(opened_status) != _fold(lead.status)
 
 
+def record_task_update(db: sqlite3.Connection, update: TaskUpdate) -> bool:
+    """What a CRM task update means for its episode; True when it closed an open one.
+
+    This is the only place a task update changes an episode. The sync calls it inside the
+    transaction that stores the pulled page and its cursor, so an update is never lost between
+    the two. The rules:
+
+    * a completion is a touch: `first_touch_at` becomes the earlier of the one recorded (a call
+      or meeting) and the completion time, whatever the episode's status (a rep who completes the
+      task of an expired episode still touched the lead);
+    * a completion closes an open episode as `completed` at the completion time; an episode
+      already closed (rejected, expired, completed) keeps its status;
+    * an update that is not a completion, or of a task no episode has, changes nothing.
+    """
+    if update.completed_at is None:
+        return False
+    row = handoffs.by_task_key(db, update.key)
+    if row is None:
+        return False
+    done = update.completed_at.timestamp()
+    if row["first_touch_at"] is None or done < row["first_touch_at"]:
+        handoffs.set_first_touch(db, row["id"], done)
+    if row["status"] != "open":
+        return False
+    handoffs.close(db, row["id"], "completed", done, "task completed")
+    return True
+
+
+def announce_created(store: StateStore, host: Any, request: TaskRequest, result: WriteResult) -> None:
+    """Call `handoff_created` for a task the CRM acknowledged, with the episode as a `Handoff`.
+
+    An adopted task (the CRM already had it under another key) is announced with the episode now
+    tracked under that key. A failing hook is logged, never fails the run.
+    """
+    if host is None:
+        return
+    row = handoffs.by_task_key(store.db, result.adopted_key or request.key)
+    if row is None:
+        return
+    try:
+        host.hook.handoff_created(handoff=handoffs.to_model(row), task=request)
+    except Exception as exc:  # a notification plugin must not fail the run
+        log.warning("handoff_created hook failed: %s", exc)
+
+
 def update_episodes(
     store: StateStore,
     settings: Settings,
@@ -60,7 +115,8 @@ def update_episodes(
     *,
     notify: bool | None = None,
 ) -> EpisodeChanges:
-    """Close completed tasks, recycle leads sales rejected, expire old episodes, record first
+    """Close completed tasks (`task_updates` not yet recorded by the sync, see
+    `record_task_update`), recycle leads sales rejected, expire old episodes, record first
     touches, and notify overdue ones once.
 
     `notify` None (default) calls the `handoff_overdue` hook only for a store on disk: the
@@ -73,39 +129,22 @@ def update_episodes(
     handoff = settings.handoff
     with store.transaction() as db:
         for update in task_updates:
-            row = db.execute("SELECT id, status, first_touch_at FROM handoffs WHERE task_key = ?", (update.key,)).fetchone()
-            if row is None or update.completed_at is None:
-                continue
-            done = update.completed_at.timestamp()
-            if row["first_touch_at"] is None or done < row["first_touch_at"]:
-                db.execute("UPDATE handoffs SET first_touch_at = ? WHERE id = ?", (done, row["id"]))
-            if row["status"] == "open":
-                db.execute(
-                    "UPDATE handoffs SET status = 'completed', closed_at = ?, close_reason = 'task completed' WHERE id = ?",
-                    (done, row["id"]),
-                )
+            if record_task_update(db, update):
                 changes.completed.append(update.key)
-        open_rows = db.execute(f"SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE status = 'open' ORDER BY id").fetchall()
-        for row in open_rows:
-            touch = first_touch_activity(store, row["lead_key"], row["opened_at"], now)
+        for row in handoffs.open_rows(db):
+            touch = activities.first_touch(db, row["lead_key"], row["opened_at"], now)
             if touch is not None and row["first_touch_at"] is None:
-                db.execute("UPDATE handoffs SET first_touch_at = ? WHERE id = ?", (touch, row["id"]))
+                handoffs.set_first_touch(db, row["id"], touch)
                 changes.first_touched.append(row["task_key"])
-            lead = load_lead(store, row["lead_key"])
+            lead = leads.load(db, row["lead_key"])
             if lead is not None and _newly_rejected(lead, row["opened_status"], handoff):
                 reason = nfkc(lead.status_reason) or nfkc(lead.status)
-                db.execute(
-                    "UPDATE handoffs SET status = 'rejected', closed_at = ?, close_reason = ? WHERE id = ?",
-                    (now, reason, row["id"]),
-                )
+                handoffs.close(db, row["id"], "rejected", now, reason)
                 changes.rejected.append(row["task_key"])
                 continue
             expires = row["opened_at"] + timedelta(days=handoff.expire_days).total_seconds()
             if expires <= now:
-                db.execute(
-                    "UPDATE handoffs SET status = 'expired', closed_at = ?, close_reason = ? WHERE id = ?",
-                    (expires, f"no completion within {handoff.expire_days} days", row["id"]),
-                )
+                handoffs.close(db, row["id"], "expired", expires, f"no completion within {handoff.expire_days} days")
                 changes.expired.append(row["task_key"])
     if notify:
         changes.overdue_notified = notify_overdue(store, as_of, host)
@@ -119,25 +158,21 @@ def notify_overdue(store: StateStore, as_of: datetime, host: Any) -> list[str]:
     sending it twice.
     """
     with store.transaction() as db:
-        rows = db.execute(
-            f"SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE status = 'open' AND overdue_notified = 0 "
-            "AND first_touch_at IS NULL AND due_at <= ? ORDER BY due_at, id",
-            (as_of.timestamp(),),
-        ).fetchall()
+        rows = handoffs.overdue_candidates(db, as_of.timestamp())
         due = []
         for row in rows:
             # a call or meeting the sync has not yet attributed still counts as the first touch
-            touch = first_touch_activity(store, row["lead_key"], row["opened_at"], as_of.timestamp())
+            touch = activities.first_touch(db, row["lead_key"], row["opened_at"], as_of.timestamp())
             if touch is not None:
-                db.execute("UPDATE handoffs SET first_touch_at = ? WHERE id = ?", (touch, row["id"]))
+                handoffs.set_first_touch(db, row["id"], touch)
                 continue
-            db.execute("UPDATE handoffs SET overdue_notified = 1 WHERE id = ?", (row["id"],))
+            handoffs.mark_overdue_notified(db, row["id"])
             due.append(row)
         rows = due
     notified = []
     for row in rows:
-        episode: Handoff = handoff_from_row(row)
-        lead = load_lead(store, row["lead_key"])
+        episode: Handoff = handoffs.to_model(row)
+        lead = leads.load(store.db, row["lead_key"])
         notified.append(row["task_key"])
         if host is None:
             continue

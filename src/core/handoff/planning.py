@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from leadsync.connectors.base import TaskRequest
 from leadsync.core.config import Settings
+from leadsync.core import quality
 from leadsync.core.handoff.calendar import BusinessCalendar
-from leadsync.core.handoff.data import hot_scores, last_episode, load_lead, open_episode, recent_activities
 from leadsync.core.handoff.episodes import is_rejected_status
 from leadsync.core.handoff.routing import OwnerRouter, advance_round_robin
 from leadsync.core.handoff.text import task_body, task_subject, top_reasons
 from leadsync.core.models import Lead, Score
+from leadsync.core.codec import task_payload
+from leadsync.core.state import activities, handoffs, leads, outbox, scores
 from leadsync.core.state.store import StateStore, from_epoch
-from leadsync.core.sync.outbox import enqueue
 
 __all__ = [
     "ACTIONS",
@@ -39,6 +39,7 @@ ACTIONS = {
     "already_handed_off": "handed off before and has not re-qualified (fallen to requalify_segment) since",
     "rejected_in_crm": "the CRM status says sales rejected this lead; it is handed off again once sales changes it",
     "no_task_connection": "no connection has the tasks role (or handoff.task_connection is unset)",
+    "quarantined": "a data-quality rule holds the lead (docs/quality.md); `leadsync quality release` lets it through",
 }
 _SEGMENT_RANK = {"cold": 0, "warm": 1, "hot": 2}
 
@@ -97,18 +98,16 @@ def resolve_task_connection(settings: Settings) -> str | None:
 
 
 def task_key(lead_key: str, opened_at: datetime) -> str:
-    """Deterministic idempotency key of one episode's task."""
+    """Deterministic idempotency key of one episode's task: `ls-YYYYMMDD-<digest>`.
+
+    The UTC date the handoff opened is readable in the key, so a connector that finds a handoff
+    of the same lead under another key (a state store that lost its recent writes) can tell how
+    recent it is, where the vendor keeps no task to look at (Marketo's campaign fence); see
+    `leadsync.connectors.base.task_key_date`.
+    """
     digest = hashlib.sha256(f"{lead_key}|{opened_at.timestamp():.6f}".encode()).hexdigest()
-    return f"ls-{digest[:20]}"
+    return f"ls-{opened_at.astimezone(timezone.utc):%Y%m%d}-{digest[:16]}"
 
-
-def task_payload(task: TaskRequest) -> dict[str, Any]:
-    """A TaskRequest as the outbox stores it (due_at in ISO 8601 with offset)."""
-    return {
-        "key": task.key, "lead_key": task.lead_key, "email": task.email, "record_id": task.record_id,
-        "owner": task.owner, "subject": task.subject, "body": task.body,
-        "due_at": task.due_at.isoformat(), "priority": task.priority,
-    }
 
 
 def _points(value: float) -> int | float:
@@ -118,10 +117,10 @@ def _points(value: float) -> int | float:
 def _why_not(store: StateStore, settings: Settings, lead: Lead, as_of: datetime) -> tuple[str | None, Any]:
     """(action, row) when the lead must not get a new task, else (None, None)."""
     lead_key = lead.key
-    row = open_episode(store, lead_key)
+    row = handoffs.open_for_lead(store.db, lead_key)
     if row is not None:
         return "open_handoff", row
-    previous = last_episode(store, lead_key)
+    previous = handoffs.last_for_lead(store.db, lead_key)
     if previous is None:
         # Sales' last word stands: a rejection recorded in the CRM before leadsync handed this
         # lead off is respected until sales changes the status.
@@ -133,11 +132,7 @@ def _why_not(store: StateStore, settings: Settings, lead: Lead, as_of: datetime)
         return "cooldown", previous
     floor = _SEGMENT_RANK[settings.handoff.requalify_segment]
     low = [segment for segment, rank in _SEGMENT_RANK.items() if rank <= floor]
-    requalified = store.db.execute(
-        f"SELECT 1 FROM score_history WHERE lead_key = ? AND at > ? AND at <= ? AND segment IN ({','.join('?' * len(low))}) LIMIT 1",
-        (lead_key, previous["opened_at"], as_of.timestamp(), *low),
-    ).fetchone()
-    if requalified:
+    if scores.requalified(store.db, lead_key, previous["opened_at"], as_of.timestamp(), low):
         return None, None
     return ("recycled" if previous["status"] == "rejected" else "already_handed_off"), previous
 
@@ -149,8 +144,8 @@ def plan_handoffs(
     calendar = BusinessCalendar.from_settings(settings.handoff, settings.scoring.timezone)
     router = OwnerRouter(store, settings.handoff.owners, settings.handoff.routing, host)
     plans = []
-    for score in hot_scores(store):
-        lead = load_lead(store, score.lead_key)
+    for score in scores.hot(store.db):
+        lead = leads.load(store.db, score.lead_key)
         if lead is None:
             continue
         plans.append(_plan_one(store, settings, calendar, router, lead, score, as_of, task_connection))
@@ -176,10 +171,15 @@ def _plan_one(
         rules=[{"rule": h.rule, "group": h.group, "points": _points(h.points)} for h in hits],
     )
     blocked, row = _why_not(store, settings, lead.model_copy(update={"key": plan.lead_key}), as_of)
+    held = None
+    if blocked is None:
+        verdict = quality.check(store.db, settings.quality, lead.model_copy(update={"key": plan.lead_key}))
+        if verdict.quarantined:
+            blocked, held = "quarantined", verdict.describe()
     if blocked is None and connection is None:
         blocked = "no_task_connection"
     if blocked is not None:
-        plan.action, plan.detail = blocked, ACTIONS[blocked]
+        plan.action, plan.detail = blocked, held or ACTIONS[blocked]
         if row is not None:
             plan.owner, plan.route = row["owner"], "episode"
             if blocked == "open_handoff":
@@ -199,12 +199,12 @@ def _plan_one(
     plan.due_at = calendar.due(as_of)
     key = task_key(plan.lead_key, as_of)
     handoff = settings.handoff
-    activities = recent_activities(store, plan.lead_key, handoff.task_activities, before=as_of)
+    recent = activities.recent(store.db, plan.lead_key, handoff.task_activities, before=as_of.timestamp())
     plan.task = TaskRequest(
         key=key, lead_key=plan.lead_key, email=lead.email, record_id=lead.refs.get(connection or ""),
         owner=plan.owner,
         subject=task_subject(lead, score, plan.due_at, calendar.tz, handoff.language),
-        body=task_body(lead, score, plan.due_at, activities, calendar.tz, handoff.language, handoff.task_reasons, key),
+        body=task_body(lead, score, plan.due_at, recent, calendar.tz, handoff.language, handoff.task_reasons, key),
         due_at=plan.due_at, priority="high",
     )
     plan.detail = ACTIONS["create_task"]
@@ -226,17 +226,13 @@ def apply_handoffs(
             if plan.action != "create_task" or plan.task is None or plan.connection is None:
                 continue
             task = plan.task
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO handoffs(lead_key, connection, status, owner, score, segment, opened_at, "
-                "due_at, task_key, reasons, opened_status) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    plan.lead_key, plan.connection, plan.owner, plan.score, plan.segment, as_of.timestamp(),
-                    task.due_at.timestamp(), task.key, json.dumps(plan.rules, ensure_ascii=False), plan.lead_status,
-                ),
-            )
-            if cursor.rowcount != 1:
+            if not handoffs.insert(
+                db, lead_key=plan.lead_key, connection=plan.connection, owner=plan.owner, score=plan.score,
+                segment=plan.segment, opened_at=as_of.timestamp(), due_at=task.due_at.timestamp(), task_key=task.key,
+                reasons=plan.rules, opened_status=plan.lead_status,
+            ):
                 continue
-            if not enqueue(db, key=task.key, connection=plan.connection, kind="task", lead_key=plan.lead_key,
+            if not outbox.enqueue(db, key=task.key, connection=plan.connection, kind="task", lead_key=plan.lead_key,
                            payload=task_payload(task), run_id=run_id):
                 continue
             created.append(task)

@@ -19,7 +19,7 @@ from leadsync.core.handoff.planning import HandoffPlan, plan_handoffs, resolve_t
 from leadsync.core.handoff.text import format_points
 from leadsync.core.state.store import StateStore
 
-__all__ = ["CSV_COLUMNS", "FORMATS", "plans_csv", "preview_plans", "render_plans"]
+__all__ = ["CSV_COLUMNS", "FORMATS", "plans_csv", "preview_json", "preview_plans", "render_plans"]
 
 FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = (
@@ -63,19 +63,47 @@ def plans_csv(plans: Sequence[HandoffPlan]) -> str:
     return _BOM + buffer.getvalue()
 
 
-def render_plans(plans: Sequence[HandoffPlan], fmt: str, out: IO[str]) -> None:
-    """Write the plans to `out` as a table, JSON (a list of objects) or Excel-friendly CSV."""
+def preview_json(plan: HandoffPlan, *, score_max: float | None = None, task_keys: bool = False) -> dict[str, Any]:
+    """One plan as the preview's JSON shows it.
+
+    `task_key` is included only with `task_keys` (the preview was given --as-of): a task's key is
+    derived from the lead and the moment its episode opens, so only a run at that same moment
+    (`sync run --as-of` with the same value) uses it; a later run's key differs.
+    """
+    data = plan.to_json()
+    if not task_keys:
+        del data["task_key"]
+    if score_max is not None:
+        items = list(data.items())
+        at = [k for k, _ in items].index("score") + 1
+        data = dict([*items[:at], ("score_max", _number(score_max)), *items[at:]])
+    return data
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def render_plans(
+    plans: Sequence[HandoffPlan], fmt: str, out: IO[str], *, score_max: float | None = None, task_keys: bool = False
+) -> None:
+    """Write the plans to `out` as a table, JSON (a list of objects) or Excel-friendly CSV.
+
+    `score_max` (the sheet's highest possible total) is shown next to each score; `task_keys`:
+    see `preview_json`.
+    """
     if fmt == "json":
-        out.write(json.dumps([plan.to_json() for plan in plans], ensure_ascii=False, indent=2) + "\n")
+        data = [preview_json(plan, score_max=score_max, task_keys=task_keys) for plan in plans]
+        out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     elif fmt == "csv":
         out.write(plans_csv(plans))
     elif fmt == "table":
-        _render_table(plans, out)
+        _render_table(plans, out, score_max)
     else:
         raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
-def _render_table(plans: Sequence[HandoffPlan], out: IO[str]) -> None:
+def _render_table(plans: Sequence[HandoffPlan], out: IO[str], score_max: float | None = None) -> None:
     """A table that fits the terminal (rich's console width): narrow terminals drop the name and
     the reasons columns (the JSON and CSV formats keep everything) and long cells wrap."""
     width = Console().width
@@ -90,7 +118,7 @@ def _render_table(plans: Sequence[HandoffPlan], out: IO[str]) -> None:
     for plan in plans:
         cells = {
             "email": plan.email or plan.lead_key, "name": plan.name, "company": plan.company or "",
-            "score": str(plan.score), "owner": plan.owner or "",
+            "score": f"{plan.score}/{_number(score_max)}" if score_max is not None else str(plan.score), "owner": plan.owner or "",
             "due": plan.due_at.strftime("%Y-%m-%d %H:%M") if plan.due_at else "", "action": plan.action,
             "top reasons": _reasons_text(plan, 3),
         }

@@ -9,7 +9,7 @@ from typing import Any
 
 from leadsync.core.errors import ConfigError
 from leadsync.core.models import Lead, Score
-from leadsync.core.normalize import nfkc
+from leadsync.core.normalize import nfkc, normalize_lead_source
 from leadsync.core.state.store import StateStore
 
 __all__ = ["ROUND_ROBIN_KEY", "OwnerRouter", "RoutingRule", "advance_round_robin", "parse_routing_rules"]
@@ -57,6 +57,15 @@ def _holds(operator: str, value: Any, expected: str) -> bool:
     return text in {_fold(item) for item in str(expected).split(",") if item.strip()}
 
 
+def _expected(field: str, operator: str, value: Any) -> str:
+    """The rule's value as leads carry it: lead sources in their canonical vocabulary."""
+    text = str(value)
+    if field != "lead_source" or operator not in ("equals", "in"):
+        return text
+    items = text.split(",") if operator == "in" else [text]
+    return ",".join(normalize_lead_source(item) or item for item in items)
+
+
 def parse_routing_rules(rules: Sequence[dict[str, Any]]) -> list[RoutingRule]:
     """Validate `handoff.routing`; errors name the rule's position and the key."""
     parsed = []
@@ -69,7 +78,7 @@ def parse_routing_rules(rules: Sequence[dict[str, Any]]) -> list[RoutingRule]:
             raise ConfigError(f"{where}: 'field' is required (e.g. industry, prefecture, employees)")
         if not str(rule.get("owner") or "").strip():
             raise ConfigError(f"{where}: 'owner' is required")
-        conditions = tuple((op, str(rule[op])) for op in _OPERATORS if op in rule)
+        conditions = tuple((op, _expected(str(rule["field"]).strip(), op, rule[op])) for op in _OPERATORS if op in rule)
         if not conditions:
             raise ConfigError(f"{where}: needs one of {', '.join(_OPERATORS)}")
         for op, expected in conditions:

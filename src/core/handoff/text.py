@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from leadsync.core.models import Activity, Lead, RuleHit, Score, looks_japanese
+from leadsync.core.normalize import lead_source_label
 
 __all__ = ["ACTIVITY_LABELS", "format_points", "task_body", "task_subject", "top_reasons"]
 
@@ -85,7 +86,7 @@ def task_body(
         ("Department" if en else "部署", lead.department),
         ("Email" if en else "メール", lead.email),
         ("Phone" if en else "電話", lead.phone),
-        ("Lead source" if en else "流入経路", lead.lead_source),
+        ("Lead source" if en else "流入経路", lead_source_label(lead.lead_source, language)),
     ]
     lines += [f"{label}: {value}" for label, value in fields if value]
     segment = score.segment.value

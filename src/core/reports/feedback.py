@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from leadsync.core.handoff.data import load_lead
+from leadsync.core.state import handoffs, leads
 from leadsync.core.state.store import StateStore, from_epoch
 
 __all__ = ["feedback_report"]
@@ -28,11 +28,7 @@ def feedback_report(store: StateStore, *, since: datetime | None = None, timezon
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(timezone)
-    rows = store.db.execute(
-        "SELECT lead_key, status, owner, score, opened_at, closed_at, close_reason, reasons FROM handoffs "
-        "WHERE opened_at >= ? ORDER BY opened_at, id",
-        (since.timestamp() if since else float("-inf"),),
-    ).fetchall()
+    rows = handoffs.opened_since(store.db, since.timestamp() if since else float("-inf"))
     status_counts: Counter[str] = Counter()
     sources: dict[str, Counter[str]] = defaultdict(Counter)
     source_reasons: dict[str, Counter[str]] = defaultdict(Counter)
@@ -41,7 +37,7 @@ def feedback_report(store: StateStore, *, since: datetime | None = None, timezon
     reasons: Counter[str] = Counter()
     rejections = []
     for row in rows:
-        lead = load_lead(store, row["lead_key"])
+        lead = leads.load(store.db, row["lead_key"])
         source = (lead.lead_source if lead else None) or UNKNOWN
         rejected = row["status"] == "rejected"
         reason = row["close_reason"] or UNKNOWN

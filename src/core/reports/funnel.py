@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from leadsync.core.normalize import lead_source_label
+
 __all__ = [
     "BENCHMARKS",
     "STAGES",
@@ -33,13 +35,17 @@ BENCHMARKS: dict[str, tuple[float, float]] = {
     "opportunity_rate": (0.30, 0.40),
     "win_rate": (0.20, 0.30),
 }
-# Meeting rate (connect -> meeting) by lead source kind, and the words that name each kind.
+# Meeting rate (connect -> meeting) by lead source kind, and the words that name each kind
+# (for sources outside the canonical vocabulary of leadsync.core.normalize.LEAD_SOURCES).
 SOURCE_BENCHMARKS: dict[str, tuple[tuple[float, float], tuple[str, ...]]] = {
     "trade_show": ((0.15, 0.25), ("展示会", "tradeshow", "expo", "exhibition", "イベント")),
     "seminar": ((0.10, 0.15), ("セミナー", "seminar", "ウェビナー", "webinar")),
     "web_inquiry": ((0.05, 0.20), ("問い合わせ", "問合せ", "inquiry", "contactus", "contact")),
     "document_download": ((0.03, 0.08), ("資料", "download", "ダウンロード", "whitepaper", "ホワイトペーパー")),
 }
+# The benchmark kind of each canonical lead-source code.
+SOURCE_KINDS = {"trade_show": "trade_show", "seminar": "seminar", "webinar": "seminar", "web_inquiry": "web_inquiry",
+                "phone_inquiry": "web_inquiry", "content_download": "document_download"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAYS_JA = ("月", "火", "水", "木", "金", "土", "日")
 UNKNOWN = "(unknown)"
@@ -56,9 +62,14 @@ def rates(stages: Mapping[str, float]) -> dict[str, float | None]:
 
 
 def source_benchmark(source: str | None) -> dict[str, Any] | None:
-    """The meeting-rate benchmark of a lead source ('展示会', 'Trade show' ...), None if unknown."""
+    """The meeting-rate benchmark of a lead source ('trade_show', or a text outside the vocabulary
+    such as '秋の展示会'), None if unknown."""
     if not source:
         return None
+    if source in SOURCE_KINDS:
+        kind = SOURCE_KINDS[source]
+        low, high = SOURCE_BENCHMARKS[kind][0]
+        return {"kind": kind, "meeting_rate": {"low": low, "high": high}}
     folded = "".join(ch for ch in unicodedata.normalize("NFKC", source).casefold() if not ch.isspace() and ch not in "-_")
     for kind, ((low, high), words) in SOURCE_BENCHMARKS.items():
         if any(word in folded for word in words):
@@ -76,10 +87,11 @@ def _per_rep_day(calls: float, reps: float, days: int) -> float | None:
 
 def funnel_report(
     period: Mapping[str, str], total: Mapping[str, float], groups: Mapping[str, Mapping[str, float]] | None,
-    *, by: str | None, business_days: int, calls_per_day_benchmark: float = 34,
+    *, by: str | None, business_days: int, calls_per_day_benchmark: float = 34, language: str = "ja",
 ) -> dict[str, Any]:
     """The funnel JSON from stage counts: `total` for the period, `groups` per group key (month
-    and week labels, owners, sources, segments; '' is an unknown owner, source or segment)."""
+    and week labels, owners, sources' canonical codes, segments; '' is an unknown owner, source or
+    segment). A source group also has its `label` in `language`."""
     report: dict[str, Any] = {
         "from": period["from"], "to": period["to"], "by": by,
         "stages": _stages(total),
@@ -97,6 +109,7 @@ def funnel_report(
         counts = groups[key]  # type: ignore[index]
         entry: dict[str, Any] = {"key": key or UNKNOWN, "stages": _stages(counts), "rates": rates(counts)}
         if by == "source":
+            entry["label"] = lead_source_label(key, language) if key else UNKNOWN
             entry["benchmark"] = source_benchmark(key)
         if by == "owner" and key:
             entry["calls_per_day"] = round(counts.get("calls", 0) / business_days, 1) if business_days else None

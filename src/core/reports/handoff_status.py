@@ -8,7 +8,7 @@ from typing import Any
 
 from leadsync.core.config import Settings
 from leadsync.core.handoff.calendar import BusinessCalendar
-from leadsync.core.handoff.data import HANDOFF_COLUMNS, first_touch_activity, load_lead
+from leadsync.core.state import activities, handoffs, leads
 from leadsync.core.state.store import StateStore, from_epoch
 
 __all__ = ["handoff_status"]
@@ -27,11 +27,11 @@ def handoff_status(store: StateStore, settings: Settings, as_of: datetime) -> di
     """
     calendar = BusinessCalendar.from_settings(settings.handoff, settings.scoring.timezone)
     now = as_of.timestamp()
-    rows = store.db.execute(f"SELECT {HANDOFF_COLUMNS} FROM handoffs ORDER BY opened_at, id").fetchall()
+    rows = handoffs.all_rows(store.db)
     open_rows, touch_hours, touch_business, within_sla = [], [], [], 0
     for row in rows:
         until = row["closed_at"] if row["closed_at"] is not None else now
-        candidates = [t for t in (row["first_touch_at"], first_touch_activity(store, row["lead_key"], row["opened_at"], until)) if t is not None]
+        candidates = [t for t in (row["first_touch_at"], activities.first_touch(store.db, row["lead_key"], row["opened_at"], until)) if t is not None]
         touch = min(candidates) if candidates else None
         if touch is not None:
             opened, touched = from_epoch(row["opened_at"]), from_epoch(touch)
@@ -40,7 +40,7 @@ def handoff_status(store: StateStore, settings: Settings, as_of: datetime) -> di
             within_sla += touch <= row["due_at"]
         if row["status"] != "open":
             continue
-        lead = load_lead(store, row["lead_key"])
+        lead = leads.load(store.db, row["lead_key"])
         overdue = touch is None and row["due_at"] <= now
         open_rows.append({
             "email": lead.email if lead else None, "lead_key": row["lead_key"], "name": lead.name if lead else "",

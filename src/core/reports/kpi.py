@@ -7,6 +7,7 @@ from typing import Any
 
 from leadsync.core.config import Settings
 from leadsync.core.handoff.calendar import BusinessCalendar
+from leadsync.core.normalize import normalize_lead_source
 from leadsync.core.reports.calibrate import calibrate_report, segment_moves
 from leadsync.core.reports.funnel import call_timing_report, funnel_report
 from leadsync.core.reports.mql import mql_report
@@ -29,6 +30,42 @@ def calendar(settings: Settings) -> BusinessCalendar:
     return BusinessCalendar.from_settings(settings.handoff, settings.scoring.timezone)
 
 
+def _source_code(key: str) -> str:
+    """The canonical code of a stored lead source ('' stays unknown): leads stored before the
+    vocabulary, or read from a sheet, may still hold '展示会' or 'Trade Show'."""
+    return normalize_lead_source(key) or "" if key else ""
+
+
+def _fold_sources(groups: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Stage counts of the same lead source under different spellings, summed under its code."""
+    folded: dict[str, dict[str, float]] = {}
+    for key, counts in groups.items():
+        into = folded.setdefault(_source_code(key), {})
+        for name, value in counts.items():
+            into[name] = into.get(name, 0) + (value or 0)
+    return folded
+
+
+def _fold_mql_sources(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`mql_passes` rows of the same lead source under different spellings, merged under its code."""
+    folded: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        code = _source_code(row["key"])
+        into = folded.setdefault(code, {"key": code, "handoffs": 0, "accepted": 0, "meetings": 0, "opportunities": 0,
+                                        "won": 0, "score_sum": 0.0, "scored": 0})
+        for name in ("handoffs", "accepted", "meetings", "opportunities", "won"):
+            into[name] += row[name]
+        if row.get("mean_score") is not None:
+            into["score_sum"] += row["mean_score"] * row["handoffs"]
+            into["scored"] += row["handoffs"]
+    merged = []
+    for code in sorted(folded):
+        row = folded[code]
+        scored, total = row.pop("scored"), row.pop("score_sum")
+        merged.append({**row, "mean_score": total / scored if scored else None})
+    return merged
+
+
 def _period_json(period: Period) -> dict[str, str]:
     return {"from": period.first.isoformat(), "to": period.last.isoformat()}
 
@@ -43,9 +80,12 @@ def build_funnel(store: StateStore, settings: Settings, period: Period, by: str 
                   for label, part in split_period(period, by)}
     elif by is not None:
         groups = kpi_state.stage_counts(store.db, period.start, period.end, rules, by)
+        if by == "source":
+            groups = _fold_sources(groups)
     days = business_days(period, calendar(settings).is_business_day)
     return funnel_report(_period_json(period), total, groups, by=by, business_days=days,
-                         calls_per_day_benchmark=settings.kpi.calls_per_day_benchmark)
+                         calls_per_day_benchmark=settings.kpi.calls_per_day_benchmark,
+                         language=settings.handoff.language)
 
 
 def build_call_timing(store: StateStore, settings: Settings, period: Period) -> dict[str, Any]:
@@ -56,8 +96,11 @@ def build_call_timing(store: StateStore, settings: Settings, period: Period) -> 
     return call_timing_report(_period_json(period), cells)
 
 
-def build_mql(store: StateStore, period: Period, by: str | None) -> dict[str, Any]:
-    return mql_report(_period_json(period), kpi_state.mql_passes(store.db, period.start, period.end, by), by=by)
+def build_mql(store: StateStore, period: Period, by: str | None, language: str = "ja") -> dict[str, Any]:
+    rows = kpi_state.mql_passes(store.db, period.start, period.end, by)
+    if by == "source":
+        rows = _fold_mql_sources(rows)
+    return mql_report(_period_json(period), rows, by=by, language=language)
 
 
 def build_plan(

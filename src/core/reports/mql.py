@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from leadsync.core.normalize import lead_source_label
+
 __all__ = ["mql_report"]
 
 UNKNOWN = "(unknown)"
@@ -36,8 +38,10 @@ def _entry(counts: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def mql_report(period: Mapping[str, str], groups: Sequence[Mapping[str, Any]], *, by: str | None) -> dict[str, Any]:
-    """Totals and per-group funnels from `mql_passes` rows (one row per group key)."""
+def mql_report(period: Mapping[str, str], groups: Sequence[Mapping[str, Any]], *, by: str | None,
+               language: str = "ja") -> dict[str, Any]:
+    """Totals and per-group funnels from `mql_passes` rows (one row per group key); a source group
+    (keyed by its canonical code) also has its `label` in `language`."""
     fields = ("handoffs", "accepted", "meetings", "opportunities", "won")
     total: dict[str, Any] = {f: sum(int(g[f]) for g in groups) for f in fields}
     weighted = sum((g["mean_score"] or 0) * g["handoffs"] for g in groups)
@@ -47,5 +51,8 @@ def mql_report(period: Mapping[str, str], groups: Sequence[Mapping[str, Any]], *
         for group in groups:
             key = group["key"]
             label = f"{key}-{int(key) + 9}" if by == "score_band" and key != "" else (key or UNKNOWN)
-            report["groups"].append({"key": label, **_entry(group)})
+            entry = {"key": label, **_entry(group)}
+            if by == "source":
+                entry["label"] = lead_source_label(key, language) if key else UNKNOWN
+            report["groups"].append(entry)
     return report

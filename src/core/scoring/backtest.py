@@ -11,6 +11,7 @@ from leadsync.core.scoring.batch import score_batch
 from leadsync.core.scoring.loader import load_activities, load_lead_columns
 from leadsync.core.scoring.rescore import DAY, compute_scores
 from leadsync.core.scoring.sheet import ScoringSheet
+from leadsync.core.state import leads
 from leadsync.core.state.store import StateStore
 
 __all__ = ["BacktestRow", "backtest", "sheet_totals"]
@@ -30,7 +31,7 @@ def sheet_totals(store: StateStore, sheet: ScoringSheet, settings: ScoringSettin
                  ) -> dict[str, tuple[str | None, int, str]]:
     """lead key -> (email, total, segment) for every lead under `sheet`, without writing anything."""
     if sheet.has_plugin_conditions:
-        emails = dict(store.db.execute("SELECT key, email FROM leads").fetchall())
+        emails = leads.emails(store.db)
         return {row[0]: (emails.get(row[0]), row[1], row[4])
                 for rows in compute_scores(store, sheet, settings, as_of, None) for row in rows}
     keys, emails, fields = load_lead_columns(store, sheet, None)

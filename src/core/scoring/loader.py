@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
-import sqlite3
 from bisect import bisect_right
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -19,7 +17,8 @@ from leadsync.core.normalize import parse_employees
 from leadsync.core.scoring.batch import TYPE_CODES, ActivityColumns, UrlClassifier
 from leadsync.core.scoring.rules import FieldCondition
 from leadsync.core.scoring.sheet import ScoringSheet
-from leadsync.core.state.store import StateStore
+from leadsync.core.state import activities, leads
+from leadsync.core.state.store import StateStore, connect_readonly
 
 __all__ = ["CHUNK", "iter_lead_models", "lead_fields", "load_activities", "load_lead", "load_lead_columns"]
 
@@ -32,22 +31,18 @@ PARALLEL_MIN_ROWS = 2_000_000
 
 def load_lead(store: StateStore, key: str) -> tuple[Lead, list[Activity]] | None:
     """One lead and all its activities (in time, then insertion order), or None."""
-    row = store.db.execute("SELECT data FROM leads WHERE key = ?", (key,)).fetchone()
-    if row is None:
+    lead = leads.load(store.db, key)
+    if lead is None:
         return None
-    lead = Lead.model_validate_json(row[0])
     if not lead.key:
         lead = lead.model_copy(update={"key": key})
-    rows = store.db.execute(
-        "SELECT data FROM activities WHERE lead_key = ? ORDER BY occurred_at, rowid", (key,)
-    ).fetchall()
-    return lead, [Activity.model_validate_json(r[0]) for r in rows]
+    return lead, activities.for_lead(store.db, key)
 
 
 def iter_lead_models(store: StateStore, keys: list[str] | None) -> Iterator[tuple[Lead, list[Activity]]]:
     """Leads with their activities, for the per-lead path (sheets with plugin conditions)."""
     if keys is None:
-        keys = [r[0] for r in store.db.execute("SELECT key FROM leads ORDER BY rowid")]
+        keys = leads.keys(store.db)
     for key in keys:
         found = load_lead(store, key)
         if found is not None:
@@ -74,13 +69,7 @@ def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | 
             paths += ["$.employees", "$.employees_text"]
         elif name != "email_domain":
             paths.append(_json_path(name))
-    columns = ", ".join("json_extract(data, ?)" for _ in paths)
-    sql = f"SELECT key, {columns} FROM leads"
-    params: list[Any] = list(paths)
-    if keys is not None:
-        sql += " WHERE key IN (SELECT value FROM json_each(?))"
-        params.append(json.dumps(keys))
-    rows = store.db.execute(sql + " ORDER BY rowid", params).fetchall()
+    rows = leads.field_columns(store.db, paths, keys)
     out_keys = [r[0] for r in rows]
     emails = [r[1] for r in rows]
     values: dict[str, list[Any]] = {}
@@ -129,31 +118,20 @@ class SourceIds:
         return self._texts[chunk][offsets[local]:offsets[local + 1]]
 
 
-def _activity_sql(urls: UrlClassifier, keys: list[str] | None, rowid_range: tuple[int, int] | None) -> str:
-    # SQLite maps type names to codes in C: no Python string per row for the type; the URL is
-    # only read for the types a URL pattern applies to.
-    type_case = "CASE type " + " ".join(f"WHEN '{name}' THEN {code}" for name, code in TYPE_CODES.items()) + " ELSE -1 END"
-    url_types = sorted({t for c in urls.conditions for t in c.types})
-    url_column = ("CASE WHEN type IN (" + ",".join(f"'{t}'" for t in url_types) + ") THEN url END") if url_types else "NULL"
-    sql = f"SELECT lead_key, {type_case}, occurred_at, {url_column}, source_id FROM activities WHERE occurred_at > ?"
-    if keys is not None:
-        sql += " AND lead_key IN (SELECT value FROM json_each(?))"
-    if rowid_range is not None:
-        sql += f" AND rowid BETWEEN {int(rowid_range[0])} AND {int(rowid_range[1])}"
-    return sql + " ORDER BY rowid"
-
-
 _Part = list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]]
 
 
-def _scan(db: sqlite3.Connection, sql: str, params: list[Any], index: dict[str, int], urls: UrlClassifier) -> _Part:
+def _scan(db: Any, since: float, index: dict[str, int], urls: UrlClassifier, keys: list[str] | None = None,
+          rowid_range: tuple[int, int] | None = None) -> _Part:
     """(lead, type, time, url bits, joined source ids, their lengths) per chunk of the scan."""
     parts: _Part = []
     lookup, bits_of = index.get, urls.bits
     bits_type = np.uint8 if len(urls.conditions) <= 8 else np.uint32 if len(urls.conditions) <= 32 else np.uint64
-    cursor = db.execute(sql, params)
+    url_types = sorted({t for c in urls.conditions for t in c.types})
+    chunks = activities.scan(db, type_codes=TYPE_CODES, url_types=url_types, since=since, keys=keys,
+                             rowid_range=rowid_range, chunk=CHUNK)
     # Column lists by comprehension: zip(*rows) is several times slower on big chunks.
-    while rows := cursor.fetchmany(CHUNK):
+    for rows in chunks:
         size = len(rows)
         ids = [r[4] for r in rows]
         parts.append((
@@ -169,13 +147,13 @@ def _scan(db: sqlite3.Connection, sql: str, params: list[Any], index: dict[str, 
 
 def _scan_in_child(path: str, sheet: ScoringSheet, since: float, rowid_range: tuple[int, int]) -> _Part:
     """The second half of a full scan, in another process (the machine has more than one core)."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = connect_readonly(path)
     try:
-        keys = [r[0] for r in db.execute("SELECT key FROM leads ORDER BY rowid")]
+        keys = leads.keys(db)
         index = {key: i for i, key in enumerate(keys)}
         del keys
         urls = UrlClassifier(sheet)
-        return _scan(db, _activity_sql(urls, None, rowid_range), [since], index, urls)
+        return _scan(db, since, index, urls, rowid_range=rowid_range)
     finally:
         db.close()
 
@@ -189,7 +167,7 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int
     big store on disk is split in two halves by row id, the second read by a child process.
     """
     urls = UrlClassifier(sheet)
-    low, high = store.db.execute("SELECT min(rowid), max(rowid) FROM activities").fetchone()
+    low, high = activities.rowid_range(store.db)
     parts: _Part
     parallel = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
     if parallel and keys is None and store.path is not None and low is not None and high - low > PARALLEL_MIN_ROWS:
@@ -197,15 +175,14 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int
         # fork: the child needs no re-import of __main__; it opens its own read-only connection.
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
             second = pool.submit(_scan_in_child, str(store.path), sheet, since, (middle + 1, high))
-            parts = _scan(store.db, _activity_sql(urls, None, (low, middle)), [since], index, urls)
+            parts = _scan(store.db, since, index, urls, rowid_range=(low, middle))
             try:
                 parts += second.result()
             except BrokenProcessPool:  # the child died (memory?): read its half here
                 log.warning("parallel activity scan failed; reading the second half in this process")
-                parts += _scan(store.db, _activity_sql(urls, None, (middle + 1, high)), [since], index, urls)
+                parts += _scan(store.db, since, index, urls, rowid_range=(middle + 1, high))
     else:
-        params: list[Any] = [since] + ([json.dumps(keys)] if keys is not None else [])
-        parts = _scan(store.db, _activity_sql(urls, keys, None), params, index, urls)
+        parts = _scan(store.db, since, index, urls, keys=keys)
     source_ids = SourceIds()
     for part in parts:
         source_ids.add_joined(part[4], part[5])

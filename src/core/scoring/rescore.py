@@ -11,7 +11,7 @@ from datetime import datetime
 
 import numpy as np
 from leadsync.core.config import ScoringSettings
-from leadsync.core.models import RuleHit, Score, Segment
+from leadsync.core.models import Score
 from leadsync.core.scoring.batch import BatchResult, score_batch
 from leadsync.core.scoring.engine import score_lead
 from leadsync.core.scoring.loader import (
@@ -21,7 +21,8 @@ from leadsync.core.scoring.loader import (
     load_lead_columns,
 )
 from leadsync.core.scoring.sheet import ScoringSheet
-from leadsync.core.state.store import StateStore, from_epoch
+from leadsync.core.state import leads, scores
+from leadsync.core.state.store import StateStore
 
 __all__ = ["RescoreResult", "compute_scores", "load_score", "rescore"]
 
@@ -40,27 +41,7 @@ class RescoreResult:
 
 def load_score(store: StateStore, lead_key: str) -> Score | None:
     """The stored score of a lead (as the last rescore left it), or None."""
-    row = store.db.execute(
-        "SELECT s.*, l.email AS email FROM scores s LEFT JOIN leads l ON l.key = s.lead_key WHERE s.lead_key = ?",
-        (lead_key,),
-    ).fetchone()
-    if row is None:
-        return None
-    return Score(
-        lead_key=row["lead_key"], email=row["email"], total=row["total"], behavior=row["behavior"],
-        attribute=row["attribute"], segment=Segment(row["segment"]), sheet_version=row["sheet_version"],
-        scored_at=from_epoch(row["scored_at"]), next_change_at=from_epoch(row["next_change_at"]),
-        breakdown=[RuleHit(**hit) for hit in json.loads(row["breakdown"])],
-    )
-
-
-def _targets(store: StateStore, as_of: float) -> list[str]:
-    rows = store.db.execute(
-        "SELECT key FROM leads WHERE dirty = 1 "
-        "UNION SELECT lead_key FROM scores WHERE next_change_at IS NOT NULL AND next_change_at <= ?",
-        (as_of,),
-    ).fetchall()
-    return [r[0] for r in rows]
+    return scores.load(store.db, lead_key)
 
 
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
@@ -152,43 +133,13 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
         yield _rows_from_batch(source_ids, sheet, lead_keys, result, start, min(start + WRITE_CHUNK, len(lead_keys)), now)
 
 
-_TEMP = """CREATE TEMP TABLE IF NOT EXISTS scoring_new (
-    lead_key TEXT PRIMARY KEY, total INTEGER, behavior INTEGER, attribute INTEGER, segment TEXT,
-    sheet_version TEXT, scored_at REAL, next_change_at REAL, breakdown TEXT, reason TEXT)"""
-_CHANGED = """FROM scoring_new n LEFT JOIN scores s ON s.lead_key = n.lead_key
-    WHERE s.lead_key IS NULL OR s.total != n.total OR s.segment != n.segment"""
-
-
 def write_rows(store: StateStore, rows: Sequence[_ROW], result: RescoreResult) -> None:
     """Store one chunk of scores in one transaction: history for changes, scores, dirty cleared."""
-    db = store.db
-    with store.transaction():
-        db.execute(_TEMP)
-        db.execute("DELETE FROM scoring_new")
-        db.executemany("INSERT OR REPLACE INTO scoring_new VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-        for key, segment_moved in db.execute(
-            f"SELECT n.lead_key, s.segment IS NULL OR s.segment != n.segment {_CHANGED}"
-        ).fetchall():
+    with store.transaction() as db:
+        for key, segment_moved in scores.write(db, rows):
             result.changed.append(key)
             if segment_moved:
                 result.segment_changed.append(key)
-        db.execute(
-            "INSERT INTO score_history(lead_key, at, total, segment, previous_total, previous_segment, reason, sheet_version) "
-            "SELECT n.lead_key, n.scored_at, n.total, n.segment, s.total, s.segment, "
-            "CASE WHEN s.sheet_version IS NOT NULL AND s.sheet_version != n.sheet_version "
-            "THEN 'sheet ' || s.sheet_version || ' -> ' || n.sheet_version ELSE n.reason END, n.sheet_version "
-            + _CHANGED
-        )
-        db.execute(
-            "INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
-            "next_change_at, breakdown) SELECT lead_key, total, behavior, attribute, segment, sheet_version, "
-            "scored_at, next_change_at, breakdown FROM scoring_new WHERE true ON CONFLICT(lead_key) DO UPDATE SET "
-            "total = excluded.total, behavior = excluded.behavior, attribute = excluded.attribute, "
-            "segment = excluded.segment, sheet_version = excluded.sheet_version, scored_at = excluded.scored_at, "
-            "next_change_at = excluded.next_change_at, breakdown = excluded.breakdown"
-        )
-        db.execute("UPDATE leads SET dirty = 0 WHERE dirty = 1 AND key IN (SELECT lead_key FROM scoring_new)")
-        db.execute("DELETE FROM scoring_new")
     result.scored += len(rows)
 
 
@@ -196,13 +147,13 @@ def rescore(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, a
             full: bool = False, reason: str = "sync") -> RescoreResult:
     """Rescore dirty leads, leads whose next_change_at has come, or all (full, or a new sheet version)."""
     full = full or store.kv_get(VERSION_KEY) != sheet.version
-    keys = None if full else _targets(store, as_of.timestamp())
+    keys = None if full else scores.rescore_targets(store.db, as_of.timestamp())
     result = RescoreResult()
     if keys is not None and not keys:
         return result
     dirty: set[str] = set()
     if keys is not None:
-        dirty = {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")}
+        dirty = leads.dirty_keys(store.db)
     for rows in compute_scores(store, sheet, settings, as_of, keys):
         labelled = [row[:9] + ((reason if full or row[0] in dirty else "time"),) for row in rows]
         write_rows(store, labelled, result)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.core.models import ActivityType
-from leadsync.core.normalize import nfkc, parse_employees
+from leadsync.core.normalize import nfkc, normalize_lead_source, parse_employees
 from leadsync.core.scoring.keywords import (
     INDUSTRY_CLASSES,
     TITLE_CLASSES,
@@ -245,6 +245,11 @@ def parse_activity(text: str, pricing_patterns: tuple[str, ...]) -> ActivityCond
     return ActivityCondition(frozenset(types), patterns, minimum, window)
 
 
+def _canonical(name: str, value: str) -> str:
+    """A rule's value as leads carry it: lead sources in their canonical vocabulary."""
+    return (normalize_lead_source(value) or value) if name == "lead_source" else value
+
+
 def parse_field(text: str) -> FieldCondition:
     match = _FIELD.match(text.strip())
     if not match:
@@ -268,7 +273,7 @@ def parse_field(text: str) -> FieldCondition:
             items = _split_list(rest[len(keyword):])
             if keyword == "has":
                 return FieldCondition(name, "has", items, KeywordMatcher(items, titles=name == "title"))
-            values = tuple(normalize_text(v) for v in items)
+            values = tuple(normalize_text(_canonical(name, v)) for v in items)
             return FieldCondition(name, "domain" if name == "email_domain" else "in", values)
     if match := _RANGE.match(rest):
         low, high = float(match.group(1)), float(match.group(2))
@@ -285,7 +290,7 @@ def parse_field(text: str) -> FieldCondition:
             except ValueError:
                 if operator not in ("=", "!="):
                     raise RuleSyntaxError(f"{operator} needs a number, got {target!r}") from None
-                return FieldCondition(name, "cmp", (operator, normalize_text(target)))
+                return FieldCondition(name, "cmp", (operator, normalize_text(_canonical(name, target))))
     raise RuleSyntaxError(f"expected has, in, is, =, !=, >=, >, <=, < or a range after {name!r}, got {rest!r}")
 
 

@@ -117,6 +117,17 @@ class ScoringSheet:
     def has_plugin_conditions(self) -> bool:
         return any(isinstance(r.condition, PluginCondition) for r in self.rules)
 
+    @property
+    def max_total(self) -> float:
+        """The highest total a lead can reach: every positive behaviour row (times its cap) plus
+        the best positive row of each attribute group (a group scores one row)."""
+        behaviour = sum(r.points * (r.cap or 1) for r in self.rules if r.is_behaviour and r.points > 0)
+        best: dict[str, float] = {}
+        for rule in self.rules:
+            if not rule.is_behaviour and rule.points > 0:
+                best[rule.group] = max(best.get(rule.group, 0.0), rule.points)
+        return behaviour + sum(best.values())
+
     def segment_for(self, total: float) -> Segment:
         if total >= self.hot_min:
             return Segment.HOT

@@ -8,14 +8,16 @@ seconds, and returns plain data (dicts and tuples) for the pure report functions
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "GROUPS",
     "CallRules",
+    "analyze",
     "call_timing",
+    "put_benchmark_rows",
     "mql_passes",
     "rule_outcomes",
     "score_histogram",
@@ -189,3 +191,21 @@ def won_amounts(db: sqlite3.Connection, start: float, end: float) -> tuple[int, 
 def known_groups(keys: Sequence[str]) -> list[str]:
     """Group keys sorted for display, the unknown ('') last."""
     return sorted(keys, key=lambda k: (k == "", k))
+
+
+def put_benchmark_rows(db: sqlite3.Connection, *, scores: Iterable[tuple[str, int, str, float]],
+                       opportunities: Iterable[tuple[Any, ...]], handoffs: Iterable[tuple[Any, ...]]) -> None:
+    """Bulk insert for the KPI benchmark: scores as (lead_key, total, segment, scored_at);
+    opportunities as (connection, source_id, lead_key, status, created_at, closed_at, amount,
+    owner, data); handoffs as (lead_key, connection, status, score, segment, opened_at, due_at, task_key)."""
+    db.executemany("INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
+                   "breakdown) VALUES (?, ?, 0, 0, ?, 'v', ?, '[]')", scores)
+    db.executemany("INSERT INTO opportunities(connection, source_id, lead_key, status, created_at, closed_at, amount, "
+                   "owner, data) VALUES (?,?,?,?,?,?,?,?,?)", opportunities)
+    db.executemany("INSERT INTO handoffs(lead_key, connection, status, score, segment, opened_at, due_at, task_key) "
+                   "VALUES (?,?,?,?,?,?,?,?)", handoffs)
+
+
+def analyze(db: sqlite3.Connection) -> None:
+    """Refresh the query planner's statistics (after a bulk load)."""
+    db.execute("ANALYZE")

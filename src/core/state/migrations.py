@@ -156,7 +156,27 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN adopted_key TEXT;
     CREATE INDEX outbox_resent ON outbox(kind, updated_at) WHERE sends > 1 AND status = 'done';
     """,
-    # 3: inside-sales KPIs. Calls' and meetings' rep, length and outcome, and their lead's source,
+    # 3: the data-quality gate: conflicting duplicates seen at ingest, and people's releases
+    """
+    -- One row per lead and field whose records disagree (company, title); removed when they agree again.
+    CREATE TABLE quality_conflicts (
+        lead_key    TEXT NOT NULL,
+        field       TEXT NOT NULL,             -- "company" | "title"
+        vals        TEXT NOT NULL,             -- JSON: [{"connection", "record_id", "value"}]
+        seen_at     REAL NOT NULL,
+        PRIMARY KEY (lead_key, field)
+    );
+
+    -- A person let a quarantined lead through (`leadsync quality release`).
+    CREATE TABLE quality_releases (
+        lead_key    TEXT PRIMARY KEY,
+        released_by TEXT NOT NULL,
+        released_at REAL NOT NULL,
+        rules       TEXT NOT NULL,             -- JSON: the rules that held it at release time
+        note        TEXT
+    );
+    """,
+    # 4: inside-sales KPIs. Calls' and meetings' rep, length and outcome, and their lead's source,
     # are copied out of the stored JSON into columns by triggers (so every writer keeps them
     # current) and indexed, so the funnel and call-timing aggregates read one index alone; opportunities.
     """

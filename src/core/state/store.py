@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
@@ -13,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from leadsync.core.errors import ConfigError, StateStoreError
+from leadsync.core.state import kv, runs
 from leadsync.core.state.migrations import MIGRATIONS
 
-__all__ = ["READONLY_ENV", "StateStore", "from_epoch", "store_error", "to_epoch"]
+__all__ = ["READONLY_ENV", "StateStore", "connect_readonly", "from_epoch", "store_error", "to_epoch"]
 
 READONLY_ENV = "LEADSYNC_STATE_READONLY"
 
@@ -231,6 +230,11 @@ class StateStore:
                     self.db.execute("ROLLBACK")
             raise
 
+    def rollback(self) -> None:
+        """Abandon an open transaction (a run that dies mid-step), if there is one."""
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
     def snapshot(self) -> StateStore:
         """An in-memory copy, for dry runs and previews that must change nothing on disk."""
         copy = StateStore(":memory:")
@@ -245,32 +249,23 @@ class StateStore:
     def close(self) -> None:
         self.db.close()
 
-    # --- small helpers ---------------------------------------------------------------------
+    # --- small helpers (the operations live in kv.py and runs.py) -----------------------
     def kv_get(self, key: str, default: Any = None) -> Any:
-        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        return kv.get(self.db, key, default)
 
     def kv_set(self, key: str, value: Any) -> None:
-        self.db.execute(
-            "INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, json.dumps(value)),
-        )
+        kv.put(self.db, key, value)
 
     def get_cursor(self, connection: str, stream: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT value FROM cursors WHERE connection = ? AND stream = ?", (connection, stream)
-        ).fetchone()
-        return json.loads(row[0]) if row else None
+        return runs.get_cursor(self.db, connection, stream)
 
     def set_cursor(self, connection: str, stream: str, value: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT INTO cursors(connection, stream, value, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(connection, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            (connection, stream, json.dumps(value, default=str), time.time()),
-        )
+        runs.set_cursor(self.db, connection, stream, value)
 
     def clear_cursors(self, connection: str | None = None) -> None:
-        if connection is None:
-            self.db.execute("DELETE FROM cursors")
-        else:
-            self.db.execute("DELETE FROM cursors WHERE connection = ?", (connection,))
+        runs.clear_cursors(self.db, connection)
+
+
+def connect_readonly(path: Path | str) -> sqlite3.Connection:
+    """A plain read-only connection to a store file (for a child process that scans in parallel)."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)

@@ -1,8 +1,7 @@
-"""One sync run, start to finish: pull, score, hand off, push (docs/architecture.md)."""
+"""One sync run, start to finish: a `Run` and its named steps (docs/architecture.md, "One run")."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -10,9 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from leadsync.connectors.base import Capability, Connector, ReadContext, TaskRequest, TaskUpdate, WriteResult
+from leadsync.connectors.base import Capability, Connector, ReadContext, TaskRequest, WriteResult
 from leadsync.connectors.plugins import PluginHost
+from leadsync.connectors.prefetch import prefetched
 from leadsync.connectors.redact import redact
+from leadsync.core import handoff, notify, quality, scoring
 from leadsync.core.config import Settings
 from leadsync.core.errors import (
     EXIT_CONNECTION,
@@ -23,16 +24,16 @@ from leadsync.core.errors import (
     ConfigError,
     StateStoreError,
 )
+from leadsync.core.state import runs
 from leadsync.core.state.rewind import rewind
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 from leadsync.core.sync.lock import RunLock
-from leadsync.connectors.prefetch import prefetched
 from leadsync.core.sync.push import dispatch, plan_score_pushes, reconcile_tasks
 
-__all__ = ["RunOptions", "RunSummary", "run_sync"]
+__all__ = ["Run", "RunOptions", "RunSummary", "run_sync"]
 
 log = logging.getLogger(__name__)
 
@@ -94,42 +95,29 @@ class RunSummary:
         }
 
 
-def _pull(
-    store: StateStore, settings: Settings, connectors: dict[str, Connector], host: PluginHost,
-    options: RunOptions, summary: RunSummary, signpost: datetime, stop: StopFlag | None = None,
-) -> list[TaskUpdate]:
-    stop = stop or StopFlag()
-    crm = set(connection_names(settings, Capability.TASKS))
-    lookback = timedelta(minutes=settings.sync.lookback_minutes)
-    task_updates: list[TaskUpdate] = []
-    for name, connector in connectors.items():
-        roles = {r.value for r in connector.settings.roles}
-        if not roles & {"leads", "activities"}:
-            continue
-        counts = summary.pulled.setdefault(name, {})
-        try:
-            for stream in connector.streams():
-                if stream.name in ("leads", "activities") and stream.name not in roles:
-                    continue
-                cursor = None if options.full_refresh else store.get_cursor(name, stream.name)
-                ctx = ReadContext(cursor=cursor, signpost=signpost, lookback=lookback, full_refresh=options.full_refresh)
-                counts.setdefault(stream.name, 0)
-                for page in prefetched(stream.read(ctx)):
-                    stop.check()  # pages before this one are committed with their cursors
-                    with store.transaction() as db:
-                        result = ingest(db, name, page.records, stream=stream.name, crm_connections=crm,
-                                        run_id=summary.run_id, normalize_hook=host.hook.normalize_lead)
-                        store.set_cursor(name, stream.name, page.cursor)
-                    counts[stream.name] += len(page.records)
-                    summary.dead_lettered += result.rejected
-                    task_updates.extend(result.task_events)
-                    if options.progress:
-                        options.progress(f"pull {name}/{stream.name}", len(page.records))
-        except RunInterrupted:
-            raise
-        except Exception as exc:
-            _connection_failed(summary, name, exc)
-    return task_updates
+def _on_vendor_clock(store: StateStore, connector: Connector, name: str, signpost: datetime,
+                     lookback: timedelta) -> tuple[datetime, timedelta]:
+    """The read's signpost and look-back on the vendor's clock.
+
+    A vendor clock ahead of ours moves the signpost forward (what it stamped up to its now is
+    read); one behind ours widens the look-back by the difference, because the previous cursor was
+    placed on our clock, ahead of what the vendor has stamped since. The skew is the one measured
+    now (from answers this run already had) or in the previous run.
+    """
+    skews = [s for s in (connector.clock_skew(), store.kv_get(f"clock_skew:{name}")) if s is not None]
+    ahead = max([0.0, *skews])
+    behind = max([0.0, *(-s for s in skews)])
+    return signpost + timedelta(seconds=ahead), lookback + timedelta(seconds=behind)
+
+
+def _note_vendor_clock(store: StateStore, connector: Connector, name: str, warn_s: float) -> None:
+    skew = connector.clock_skew()
+    if skew is None:
+        return
+    if abs(skew) > warn_s:
+        log.warning("%s: the vendor's clock is %.0f s %s this host's; cursors follow the vendor's clock (check NTP)",
+                    name, abs(skew), "ahead of" if skew > 0 else "behind")
+    store.kv_set(f"clock_skew:{name}", round(skew, 1))
 
 
 def _connection_failed(summary: RunSummary, name: str, exc: BaseException) -> None:
@@ -139,51 +127,156 @@ def _connection_failed(summary: RunSummary, name: str, exc: BaseException) -> No
     log.error("connection %s failed: %s", name, exc)
 
 
-def _start_run(store: StateStore) -> int:
-    with store.transaction() as db:
-        # This run holds the lock, so a run still marked running died without finishing (kill -9).
-        db.execute("UPDATE runs SET status = 'killed' WHERE status = 'running'")
-        cursor = db.execute("INSERT INTO runs(started_at, status) VALUES (?, 'running')", (time.time(),))
-    return int(cursor.lastrowid or 0)
+_RUN_STATUS = {EXIT_OK: "ok", EXIT_DEAD_LETTERS: "dead_letters", EXIT_INTERRUPTED: "interrupted",
+               EXIT_UNCONFIRMED: "retry_later"}
 
 
-def _finish_run(store: StateStore, summary: RunSummary) -> None:
-    status = {EXIT_OK: "ok", EXIT_DEAD_LETTERS: "dead_letters", EXIT_INTERRUPTED: "interrupted",
-              EXIT_UNCONFIRMED: "retry_later"}.get(summary.exit_status, "failed")
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE runs SET finished_at = ?, status = ?, exit_status = ?, summary = ? WHERE id = ?",
-            (time.time(), status, summary.exit_status, json.dumps(summary.to_json(), ensure_ascii=False), summary.run_id),
-        )
+@dataclass
+class Run:
+    """One run on one store, as named steps in order (`STEPS`); each step is a method.
 
+    resume: send the writes a previous run planned but never saw acknowledged;
+    pull: read every stream from its cursor, page by page (records, task updates and the cursor
+    commit together); score: rescore what changed; hand_off: update episodes and plan, then
+    record, new handoffs; push: plan score write-backs and send the outbox; reconcile: archive
+    duplicate tasks of resent creates. A stop request is honoured between steps and batches.
+    """
 
-def _send(store: StateStore, connectors: dict[str, Connector], host: PluginHost, summary: RunSummary,
-          options: RunOptions, stop: StopFlag) -> None:
-    def task_done(connection: str, request: TaskRequest, result: WriteResult) -> None:
-        key = result.adopted_key or request.key
-        row = store.db.execute("SELECT * FROM handoffs WHERE task_key = ?", (key,)).fetchone()
-        try:
-            host.hook.handoff_created(handoff=dict(row) if row else None, task=request)
-        except Exception as exc:  # a notification plugin must not fail the run
-            log.warning("handoff_created hook failed: %s", exc)
+    store: StateStore
+    settings: Settings
+    host: PluginHost
+    options: RunOptions
+    summary: RunSummary
+    connectors: dict[str, Connector]
+    sheet: Any
+    tasks_to: str | None
+    as_of: datetime
+    now: datetime
+    stop: StopFlag = field(default_factory=StopFlag)
 
-    progress = (lambda n: options.progress("push", n)) if options.progress else None
-    counts = dispatch(store, connectors, run_id=summary.run_id, on_task_done=task_done, progress=progress, stop=stop,
-                      not_sent_since=options.started_at)
-    summary.scores_pushed += counts.scores_pushed
-    summary.tasks_created += counts.tasks_created
-    summary.dead_lettered += counts.dead_lettered
-    summary.retry_later += counts.retry_later
-    for name, error in counts.failed.items():
-        summary.failures.setdefault(name, error)
-    if counts.interrupted is not None:
-        raise counts.interrupted
+    STEPS = ("resume", "pull", "score", "hand_off", "push", "reconcile")
+
+    @property
+    def writers(self) -> dict[str, Connector]:
+        """The connections this run writes to: none in a dry run."""
+        return {} if self.options.dry_run else self.connectors
+
+    @property
+    def complete(self) -> bool:
+        """Hand off and write back only from complete data: a failed pull may hide the CRM status
+        that says sales already rejected a lead. Writes planned earlier are still sent."""
+        return not self.summary.failures
+
+    def execute(self) -> None:
+        for step in self.STEPS:
+            getattr(self, step)()
+
+    # --- the steps -------------------------------------------------------------------------------
+    def resume(self) -> None:
+        if self.writers:
+            self._send(self.writers)
+
+    def pull(self) -> None:
+        if not self.options.pull:
+            return
+        store, summary, options = self.store, self.summary, self.options
+        crm = set(connection_names(self.settings, Capability.TASKS))
+        lookback = timedelta(minutes=self.settings.sync.lookback_minutes)
+        for name, connector in self.connectors.items():
+            roles = {r.value for r in connector.settings.roles}
+            if not roles & {"leads", "activities"}:
+                continue
+            counts = summary.pulled.setdefault(name, {})
+            signpost, conn_lookback = _on_vendor_clock(store, connector, name, self.now, lookback)
+            try:
+                for stream in connector.streams():
+                    if stream.name in ("leads", "activities") and stream.name not in roles:
+                        continue
+                    cursor = None if options.full_refresh else store.get_cursor(name, stream.name)
+                    ctx = ReadContext(cursor=cursor, signpost=signpost, lookback=conn_lookback,
+                                      full_refresh=options.full_refresh)
+                    counts.setdefault(stream.name, 0)
+                    for page in prefetched(stream.read(ctx)):
+                        self.stop.check()  # pages before this one are committed with their cursors
+                        with store.transaction() as db:
+                            result = ingest(db, name, page.records, stream=stream.name, crm_connections=crm,
+                                            run_id=summary.run_id, normalize_hook=self.host.hook.normalize_lead,
+                                            on_task_update=handoff.record_task_update)
+                            store.set_cursor(name, stream.name, page.cursor)
+                        counts[stream.name] += len(page.records)
+                        summary.dead_lettered += result.rejected
+                        if options.progress:
+                            options.progress(f"pull {name}/{stream.name}", len(page.records))
+            except RunInterrupted:
+                raise
+            except Exception as exc:
+                _connection_failed(summary, name, exc)
+            finally:
+                _note_vendor_clock(store, connector, name, self.settings.sync.clock_skew_warn_s)
+
+    def score(self) -> None:
+        self.stop.check()
+        result = scoring.rescore(self.store, self.sheet, self.settings.scoring, self.as_of)
+        self.summary.scored = result.scored
+        self.summary.segment_changes = len(result.segment_changed)
+
+    def hand_off(self) -> None:
+        self.stop.check()
+        handoff.update_episodes(self.store, self.settings, self.as_of, self.host)
+        plans = handoff.plan_handoffs(self.store, self.settings, self.as_of, self.host, task_connection=self.tasks_to)
+        self.summary.handoffs = plans
+        only = self.options.only
+        if self.complete and self.tasks_to is not None and (only is None or only == self.tasks_to):
+            created = handoff.apply_handoffs(self.store, [p for p in plans if p.action == "create_task"], self.as_of,
+                                             self.summary.run_id)
+            self.summary.tasks_planned = len(created)
+
+    def push(self) -> None:
+        for name in connection_names(self.settings, Capability.SCORES):
+            if self.complete and name in self.connectors:
+                self.summary.scores_planned += plan_score_pushes(
+                    self.store, name, self.summary.run_id, hold=quality.holder(self.store.db, self.settings.quality))
+        if self.writers:
+            self._send(self._healthy())
+
+    def reconcile(self) -> None:
+        window = self.settings.sync.reconcile_hours * 3600
+        if not self.writers or window <= 0:
+            return
+        for name, connector in self._healthy().items():
+            try:
+                removed = reconcile_tasks(self.store, {name: connector}, window_s=window, limit=500, stop=self.stop)
+            except RunInterrupted:
+                raise
+            except Exception as exc:  # the vendor failed while checking: duplicates may remain, say so
+                _connection_failed(self.summary, name, exc)
+                continue
+            self.summary.duplicates_removed += len(removed)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _healthy(self) -> dict[str, Connector]:
+        return {n: c for n, c in self.writers.items() if n not in self.summary.failures}
+
+    def _send(self, connectors: dict[str, Connector]) -> None:
+        def task_done(connection: str, request: TaskRequest, result: WriteResult) -> None:
+            handoff.announce_created(self.store, self.host, request, result)
+
+        summary, options = self.summary, self.options
+        progress = (lambda n: options.progress("push", n)) if options.progress else None  # type: ignore[misc]
+        counts = dispatch(self.store, connectors, run_id=summary.run_id, on_task_done=task_done, progress=progress,
+                          stop=self.stop, not_sent_since=options.started_at)
+        summary.scores_pushed += counts.scores_pushed
+        summary.tasks_created += counts.tasks_created
+        summary.dead_lettered += counts.dead_lettered
+        summary.retry_later += counts.retry_later
+        for name, error in counts.failed.items():
+            summary.failures.setdefault(name, error)
+        if counts.interrupted is not None:
+            raise counts.interrupted
 
 
 def run_sync(settings: Settings, host: PluginHost, options: RunOptions) -> RunSummary:
     """Run once. Configuration and the scoring sheet are checked before anything is written."""
-    from leadsync.core import handoff, scoring
-
     started = time.monotonic()
     now = datetime.now(timezone.utc)
     as_of = options.as_of or now
@@ -201,26 +294,30 @@ def run_sync(settings: Settings, host: PluginHost, options: RunOptions) -> RunSu
                 disk.close()
             if options.as_of is not None and options.as_of < now:  # a replay: forget what came later
                 rewind(store, options.as_of)
-            return _run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now, started)
+            return _run(Run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now), started)
         with RunLock(settings.state_path):
             store = StateStore(settings.state_path)
-            return _run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now, started)
+            return _run(Run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now), started)
     finally:
         for connector in connectors.values():
             connector.close()
 
 
-def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOptions, summary: RunSummary,
-         connectors: dict[str, Connector], sheet: Any, tasks_to: str | None, as_of: datetime, now: datetime,
-         started: float) -> RunSummary:
+def _run(run: Run, started: float) -> RunSummary:
+    """Record the run, execute its steps, and record how it ended (exit status); close the store."""
+    store, settings, options, summary = run.store, run.settings, run.options, run.summary
     max_duration = options.max_duration_s
     if max_duration is None and settings.sync.max_duration_minutes:
         max_duration = settings.sync.max_duration_minutes * 60
+    notices = None
     try:
-        summary.run_id = _start_run(store)
+        notices = notify.attach(store, settings, run.host, run.as_of, dry_run=options.dry_run)  # this run's hooks
+        with store.transaction() as db:
+            summary.run_id = runs.start(db)
         with StopFlag(max_duration) as stop:
+            run.stop = stop
             try:
-                _steps(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now, stop)
+                run.execute()
             except RunInterrupted as exc:
                 summary.interrupted = exc.reason
                 log.warning("%s; the next run resumes where this one stopped", exc)
@@ -232,78 +329,27 @@ def _run(store: StateStore, settings: Settings, host: PluginHost, options: RunOp
             summary.exit_status = EXIT_UNCONFIRMED
         elif summary.dead_lettered:
             summary.exit_status = EXIT_DEAD_LETTERS
+        notices.after_run(summary)  # never fails the run: a channel that is down waits for the next
         summary.duration_s = time.monotonic() - started
-        _finish_run(store, summary)
+        with store.transaction() as db:
+            runs.finish(db, summary.run_id, _RUN_STATUS.get(summary.exit_status, "failed"), summary.exit_status,
+                        summary.to_json())
         return summary
     except BaseException:  # a run that dies is recorded as failed, never left `running`
         if summary.run_id is not None and not options.dry_run:
             _mark_failed(store, summary.run_id)
         raise
     finally:
+        if notices is not None:
+            notices.detach()
         store.close()
-
-
-def _steps(store: StateStore, settings: Settings, host: PluginHost, options: RunOptions, summary: RunSummary,
-           connectors: dict[str, Connector], sheet: Any, tasks_to: str | None, as_of: datetime, now: datetime,
-           stop: StopFlag) -> None:
-    """Resume, pull, score, hand off, push, reconcile (docs/architecture.md, "One run")."""
-    from leadsync.core import handoff, scoring
-
-    writers = {} if options.dry_run else connectors
-    if writers:  # writes a previous run planned but never saw acknowledged go first
-        _send(store, writers, host, summary, options, stop)
-    task_updates = (
-        _pull(store, settings, connectors, host, options, summary, signpost=now, stop=stop) if options.pull else []
-    )
-    stop.check()
-    result = scoring.rescore(store, sheet, settings.scoring, as_of)
-    summary.scored = result.scored
-    summary.segment_changes = len(result.segment_changed)
-    stop.check()
-
-    handoff.update_episodes(store, settings, as_of, host, task_updates)
-    plans = handoff.plan_handoffs(store, settings, as_of, host, task_connection=tasks_to)
-    summary.handoffs = plans
-    # Hand off and write back only from complete data: a failed pull may hide the CRM status
-    # that says sales already rejected a lead. Writes planned earlier are still sent.
-    complete = not summary.failures
-    if complete and tasks_to is not None and (options.only is None or options.only == tasks_to):
-        created = handoff.apply_handoffs(store, [p for p in plans if p.action == "create_task"], as_of, summary.run_id)
-        summary.tasks_planned = len(created)
-
-    for name in connection_names(settings, Capability.SCORES):
-        if complete and name in connectors:
-            summary.scores_planned += plan_score_pushes(store, name, summary.run_id)
-
-    if writers:
-        healthy = {n: c for n, c in writers.items() if n not in summary.failures}
-        _send(store, healthy, host, summary, options, stop)
-        _reconcile(store, settings, {n: c for n, c in healthy.items() if n not in summary.failures}, summary, stop)
-
-
-def _reconcile(store: StateStore, settings: Settings, connectors: dict[str, Connector], summary: RunSummary,
-               stop: StopFlag) -> None:
-    window = settings.sync.reconcile_hours * 3600
-    if window <= 0:
-        return
-    for name, connector in connectors.items():
-        try:
-            removed = reconcile_tasks(store, {name: connector}, window_s=window, limit=500, stop=stop)
-        except RunInterrupted:
-            raise
-        except Exception as exc:  # the vendor failed while checking: duplicates may remain, say so
-            _connection_failed(summary, name, exc)
-            continue
-        summary.duplicates_removed += len(removed)
 
 
 def _mark_failed(store: StateStore, run_id: int) -> None:
     try:
-        if store.db.in_transaction:
-            store.db.execute("ROLLBACK")
+        store.rollback()
         with store.transaction() as db:
-            db.execute("UPDATE runs SET finished_at = ?, status = 'failed' WHERE id = ? AND status = 'running'",
-                       (time.time(), run_id))
+            runs.mark_failed(db, run_id)
     except StateStoreError as exc:  # the store itself failed: that error is the run's one line already
         log.debug("could not mark run %s as failed: %s", run_id, exc)
     except Exception as exc:

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.connectors.base import Rejected, TaskUpdate
-from leadsync.connectors.redact import redact, redact_data
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
-from leadsync.core.state.opportunities import store_opportunity
+from leadsync.core.state import activities, dead_letters, leads, opportunities
+from leadsync.core.quality.gate import record_conflicts
 
-__all__ = ["IngestCounts", "dead_letter", "dead_letter_once", "ingest", "merge_views"]
+__all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
 
 # Fields where the CRM's word is final when it has one.
 CRM_FIELDS = ("owner", "status", "status_reason")
 _SKIP = {"key", "refs", "custom"}
+
+# Called with the page's transaction for every task update, so what it records commits with the
+# page's cursor (the handoff package's `record_task_update`).
+TaskUpdateHandler = Callable[[sqlite3.Connection, TaskUpdate], object]
 
 
 @dataclass
@@ -36,41 +39,6 @@ class IngestCounts:
     task_updates: int = 0
     rejected: int = 0
     task_events: list[TaskUpdate] = field(default_factory=list)
-
-
-def dead_letter(
-    db: sqlite3.Connection, *, run_id: int | None, connection: str, kind: str, key: str | None, reason: str, payload: Any
-) -> None:
-    """Store one dead letter; the reason and payload (vendor text) are redacted first."""
-    db.execute(
-        "INSERT INTO dead_letters(run_id, connection, kind, record_key, reason, payload, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (run_id, connection, kind, key, redact(reason), _payload_json(payload), time.time()),
-    )
-
-
-def _payload_json(payload: Any) -> str:
-    return json.dumps(redact_data(payload), ensure_ascii=False, default=str)
-
-
-def dead_letter_once(
-    db: sqlite3.Connection, *, run_id: int | None, connection: str, kind: str, key: str | None, reason: str, payload: Any
-) -> bool:
-    """Dead-letter a pulled record unless the same record (key and content) already is.
-
-    True when the record still counts as a dead letter of this run: a new one, or one already
-    stored and not yet acknowledged (`sync requeue`). An acknowledged one is not stored again, so
-    a bad row that is re-read (its file changed elsewhere) stops failing runs once acknowledged.
-    """
-    row = db.execute(
-        "SELECT MIN(requeued_at IS NOT NULL) FROM dead_letters WHERE connection = ? AND kind = ? AND record_key IS ? "
-        "AND payload = ?",
-        (connection, kind, key, _payload_json(payload)),
-    ).fetchone()
-    if row[0] is None:
-        dead_letter(db, run_id=run_id, connection=connection, kind=kind, key=key, reason=reason, payload=payload)
-        return True
-    return row[0] == 0
 
 
 def merge_views(views: Sequence[tuple[str, Lead, bool]]) -> Lead:
@@ -100,16 +68,8 @@ def merge_views(views: Sequence[tuple[str, Lead, bool]]) -> Lead:
     return Lead(key=key, refs=refs, custom=custom, **merged)
 
 
-def _known_lead(db: sqlite3.Connection, connection: str, record_id: str) -> str | None:
-    """The lead a connection's record already belongs to, if any."""
-    row = db.execute(
-        "SELECT lead_key FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id)
-    ).fetchone()
-    return row[0] if row else None
-
-
 def _lead_key_for(db: sqlite3.Connection, connection: str, lead: Lead, record_id: str) -> str:
-    return (normalize_email(lead.email) or _known_lead(db, connection, record_id)
+    return (normalize_email(lead.email) or leads.known_lead(db, connection, record_id)
             or lead.key or f"{connection}:{record_id}")
 
 
@@ -129,19 +89,15 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
     key = _lead_key_for(db, connection, lead, record_id)
     lead = lead.model_copy(update={"key": key, "email": normalize_email(lead.email), "refs": {connection: record_id}})
     view = lead.model_dump_json()
-    previous = db.execute(
-        "SELECT lead_key, data FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id)
-    ).fetchone()
+    previous = leads.view(db, connection, record_id)
     if previous is not None and previous[0] == key and _same_content(previous[1], view):
         return False  # a re-read (look-back overlap, full refresh) or the echo of our own write
-    db.execute(
-        "INSERT INTO lead_refs(connection, record_id, lead_key, data) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(connection, record_id) DO UPDATE SET lead_key = excluded.lead_key, data = excluded.data",
-        (connection, record_id, key, view),
-    )
+    leads.save_view(db, connection, record_id, key, view)
     changed = _rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
+    record_conflicts(db, key)  # records of one person that disagree are reported, not merged away
     if previous is not None and previous[0] != key:  # the record moved to another identity
         changed |= _rebuild(db, previous[0], crm_connections)
+        record_conflicts(db, previous[0])
     return changed
 
 
@@ -152,29 +108,20 @@ def _rebuild(
     """Recompute the merged lead from its views; `fresh` is the view just stored, already parsed."""
     if fresh is not None:
         connection, record_id, lead, view = fresh
-        others = db.execute(
-            "SELECT connection, data FROM lead_refs WHERE lead_key = ? AND NOT (connection = ? AND record_id = ?)",
-            (lead_key, connection, record_id),
-        ).fetchall()
+        others = leads.other_views(db, lead_key, connection, record_id)
         if not others:  # one system knows this person: the view is the merged lead
             merged, data = lead, view
         else:
             merged, data = _merge(lead_key, others, crm_connections, (connection, lead))
     else:
-        rows = db.execute("SELECT connection, data FROM lead_refs WHERE lead_key = ?", (lead_key,)).fetchall()
+        rows = leads.views(db, lead_key)
         if not rows:
-            db.execute("DELETE FROM leads WHERE key = ?", (lead_key,))
+            leads.delete(db, lead_key)
             return True
         merged, data = _merge(lead_key, rows, crm_connections)
-    existing = db.execute("SELECT data FROM leads WHERE key = ?", (lead_key,)).fetchone()
-    if existing is not None and existing[0] == data:
+    if leads.stored_data(db, lead_key) == data:
         return False
-    db.execute(
-        "INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?, ?, ?, ?, 1) "
-        "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
-        "updated_at = excluded.updated_at, dirty = 1",
-        (lead_key, merged.email, data, time.time()),
-    )
+    leads.save(db, lead_key, merged.email, data)
     return True
 
 
@@ -193,36 +140,17 @@ def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity)
     """True when new or changed, False when already stored, or a reason when it cannot be placed."""
     lead_key = normalize_email(activity.email) or ""
     if not lead_key and activity.lead_record_id:
-        lead_key = _known_lead(db, connection, activity.lead_record_id) or ""
+        lead_key = leads.known_lead(db, connection, activity.lead_record_id) or ""
     lead_key = lead_key or activity.lead_key
     if not lead_key:
         return f"activity {activity.source_id}: no e-mail and no known lead record id {activity.lead_record_id!r}"
     activity = activity.model_copy(update={"connection": connection, "lead_key": lead_key})
     data = activity.model_dump_json()
-    existing = db.execute(
-        "SELECT data FROM activities WHERE connection = ? AND source_id = ?", (connection, activity.source_id)
-    ).fetchone()
-    if existing is not None and existing[0] == data:
+    if activities.stored_data(db, connection, activity.source_id) == data:
         return False
-    db.execute(
-        "INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(connection, source_id) DO UPDATE SET lead_key = excluded.lead_key, type = excluded.type, "
-        "occurred_at = excluded.occurred_at, url = excluded.url, data = excluded.data",
-        (connection, activity.source_id, lead_key, activity.type.value, activity.occurred_at.timestamp(), activity.url, data),
-    )
-    db.execute("UPDATE leads SET dirty = 1 WHERE key = ?", (lead_key,))
+    activities.save(db, activity, data)
+    leads.mark_dirty(db, lead_key)
     return True
-
-
-def _store_task_update(db: sqlite3.Connection, update: TaskUpdate) -> None:
-    if update.completed_at is None:
-        return
-    at = update.completed_at.timestamp()
-    db.execute(
-        "UPDATE handoffs SET status = 'completed', closed_at = ?, close_reason = 'task completed', "
-        "first_touch_at = COALESCE(first_touch_at, ?) WHERE task_key = ? AND status = 'open'",
-        (at, at, update.key),
-    )
 
 
 def ingest(
@@ -234,8 +162,13 @@ def ingest(
     crm_connections: set[str],
     run_id: int | None,
     normalize_hook: Any = None,
+    on_task_update: TaskUpdateHandler | None = None,
 ) -> IngestCounts:
-    """Store one page of records. Call inside the transaction that also saves the page's cursor."""
+    """Store one page of records. Call inside the transaction that also saves the page's cursor.
+
+    Task updates are collected in the counts and handed to `on_task_update` (the handoff
+    package decides what they mean for an episode); this module stores leads and activities only.
+    """
     counts = IngestCounts()
     for record in records:
         if isinstance(record, Lead):
@@ -249,23 +182,24 @@ def ingest(
             counts.activities += 1
             outcome = _store_activity(db, connection, record)
             if isinstance(outcome, str):
-                counts.rejected += dead_letter_once(
+                counts.rejected += dead_letters.add_once(
                     db, run_id=run_id, connection=connection, kind=stream, key=record.source_id, reason=outcome,
                     payload=record.model_dump(mode="json"))
             else:
                 counts.new_activities += outcome
         elif isinstance(record, Opportunity):
-            placed = store_opportunity(db, connection, record)
+            placed = opportunities.store_opportunity(db, connection, record)
             if isinstance(placed, str):
-                counts.rejected += dead_letter_once(
+                counts.rejected += dead_letters.add_once(
                     db, run_id=run_id, connection=connection, kind=stream, key=record.source_id, reason=placed,
                     payload=record.model_dump(mode="json"))
         elif isinstance(record, TaskUpdate):
             counts.task_updates += 1
             counts.task_events.append(record)
-            _store_task_update(db, record)
+            if on_task_update is not None:
+                on_task_update(db, record)
         elif isinstance(record, Rejected):
-            counts.rejected += dead_letter_once(db, run_id=run_id, connection=connection, kind=stream,
+            counts.rejected += dead_letters.add_once(db, run_id=run_id, connection=connection, kind=stream,
                                                 key=record.key, reason=record.reason, payload=record.payload)
         else:
             raise TypeError(f"{connection}/{stream}: unexpected record type {type(record).__name__}")

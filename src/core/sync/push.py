@@ -6,14 +6,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-from leadsync.connectors.base import Connector, RemovedTask, ScoreUpdate, TaskCheck, TaskRequest, WriteResult
-from leadsync.core.models import Segment
+from leadsync.connectors.base import Connector, RemovedTask, TaskCheck, TaskRequest, WriteResult
+from leadsync.core.codec import score_payload, score_update, task_request
+from leadsync.core.state import dead_letters, handoffs, outbox, scores
 from leadsync.core.state.store import StateStore
-from leadsync.core.sync import outbox
-from leadsync.core.sync.identity import dead_letter
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 
 __all__ = ["DispatchCounts", "ConnectionDown", "dispatch", "plan_score_pushes", "reconcile_tasks"]
@@ -23,67 +21,30 @@ log = logging.getLogger(__name__)
 KIND_BATCH = {"task": "tasks", "score": "scores"}
 
 
-def _fingerprint_sql() -> str:
-    return "s.total || '|' || s.segment || '|' || s.sheet_version"
-
-
-def plan_score_pushes(store: StateStore, connection: str, run_id: int | None) -> int:
+def plan_score_pushes(store: StateStore, connection: str, run_id: int | None,
+                      hold: Callable[[str], bool] | None = None) -> int:
     """Queue a score update for every lead whose score differs from what `connection` last acknowledged.
 
-    Only leads that have a record in that connection are pushed. A newer planned update
-    supersedes an older one still pending for the same lead.
+    Only leads that have a record in that connection are pushed, and none that `hold(lead_key)`
+    keeps back (the quality gate's quarantine). A newer planned update supersedes an older one
+    still pending for the same lead.
     """
-    rows = store.db.execute(
-        f"""
-        SELECT s.lead_key, l.email, r.record_id, s.total, s.behavior, s.attribute, s.segment,
-               s.sheet_version, s.scored_at, {_fingerprint_sql()} AS fp
-        FROM scores s
-        JOIN lead_refs r ON r.lead_key = s.lead_key AND r.connection = ?
-        JOIN leads l ON l.key = s.lead_key
-        LEFT JOIN pushed_scores p ON p.connection = ? AND p.lead_key = s.lead_key
-        WHERE p.fingerprint IS NULL OR p.fingerprint != {_fingerprint_sql()}
-        """,
-        (connection, connection),
-    ).fetchall()
+    rows = scores.unpushed(store.db, connection)
     planned = 0
     with store.transaction() as db:
         for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in rows:
+            if hold is not None and hold(lead_key):
+                continue
             # Unique per plan, not per value: a score can go A -> B -> A, and the last A must be sent.
             key = f"score:{connection}:{lead_key}:{fp}:run{run_id}"
-            payload = {
-                "lead_key": lead_key, "email": email, "record_id": record_id, "score": total,
-                "behavior_score": behavior, "attribute_score": attribute, "segment": segment,
-                "sheet_version": version, "scored_at": scored_at, "fingerprint": fp,
-            }
+            payload = score_payload(lead_key=lead_key, email=email, record_id=record_id, score=total,
+                                    behavior=behavior, attribute=attribute, segment=segment,
+                                    sheet_version=version, scored_at=scored_at, fingerprint=fp)
             if outbox.enqueue(db, key=key, connection=connection, kind="score", lead_key=lead_key,
                               payload=payload, run_id=run_id):
-                db.execute(
-                    "UPDATE outbox SET status = 'superseded', updated_at = ? WHERE connection = ? AND kind = 'score' "
-                    "AND lead_key = ? AND status = 'pending' AND key != ?",
-                    (time.time(), connection, lead_key, key),
-                )
+                outbox.supersede_scores(db, connection, lead_key, key)
                 planned += 1
     return planned
-
-
-def _score_update(row: outbox.OutboxRow) -> ScoreUpdate:
-    p = row.payload
-    return ScoreUpdate(
-        key=row.key, lead_key=p["lead_key"], email=p.get("email"), record_id=p.get("record_id"),
-        score=int(p["score"]), behavior_score=int(p["behavior_score"]), attribute_score=int(p["attribute_score"]),
-        segment=Segment(p["segment"]), sheet_version=p["sheet_version"],
-        scored_at=datetime.fromtimestamp(float(p["scored_at"]), tz=timezone.utc),
-    )
-
-
-def _task_request(row: outbox.OutboxRow) -> TaskRequest:
-    p = row.payload
-    return TaskRequest(
-        key=row.key, lead_key=p["lead_key"], email=p.get("email"), record_id=p.get("record_id"),
-        owner=p.get("owner"), subject=p["subject"], body=p["body"],
-        due_at=datetime.fromisoformat(p["due_at"]), priority=p.get("priority", "high"),
-        retry_ambiguous=bool(p.get("retry_ambiguous", False)),
-    )
 
 
 class ConnectionDown(Exception):
@@ -178,10 +139,10 @@ def _dispatch(
                     outbox.mark_sending(db, [r.id for r in rows])
                 try:
                     if kind == "task":
-                        requests = [_task_request(r) for r in rows]
+                        requests = [task_request(r.key, r.payload) for r in rows]
                         results = connector.create_tasks(requests)
                     else:
-                        requests = [_score_update(r) for r in rows]
+                        requests = [score_update(r.key, r.payload) for r in rows]
                         results = connector.push_scores(requests)
                 except Exception as exc:  # the vendor is unreachable or refused the call as a whole
                     log.warning("%s: %s writes stopped: %s", name, kind, exc)
@@ -199,12 +160,7 @@ def _dispatch(
                             if kind == "task" and result.adopted_key and result.adopted_key != row.key:
                                 _adopt(db, name, row.key, result.adopted_key)
                             if kind == "score":
-                                db.execute(
-                                    "INSERT INTO pushed_scores(connection, lead_key, fingerprint, pushed_at) VALUES (?, ?, ?, ?) "
-                                    "ON CONFLICT(connection, lead_key) DO UPDATE SET fingerprint = excluded.fingerprint, "
-                                    "pushed_at = excluded.pushed_at",
-                                    (name, row.lead_key, row.payload["fingerprint"], time.time()),
-                                )
+                                scores.record_pushed(db, name, row.lead_key, row.payload["fingerprint"])
                                 counts.scores_pushed += 1
                             else:
                                 counts.tasks_created += 1
@@ -213,7 +169,7 @@ def _dispatch(
                             counts.retry_later += 1
                         else:
                             outbox.mark_dead(db, row.key, result.error or "rejected")
-                            dead_letter(db, run_id=run_id, connection=name, kind=kind, key=row.key,
+                            dead_letters.add(db, run_id=run_id, connection=name, kind=kind, key=row.key,
                                         reason=result.error or "rejected by the vendor", payload=row.payload)
                             counts.dead_lettered += 1
                 if kind == "task" and on_task_done is not None:
@@ -228,9 +184,7 @@ def _dispatch(
 def _adopt(db: Any, connection: str, key: str, adopted_key: str) -> None:
     """The CRM already had an open task for this lead under `adopted_key` (this store lost the
     write that made it): track the handoff under that key, so the CRM's updates of it close it."""
-    taken = db.execute("SELECT 1 FROM handoffs WHERE task_key = ?", (adopted_key,)).fetchone()
-    if taken is None:
-        db.execute("UPDATE handoffs SET task_key = ? WHERE task_key = ?", (adopted_key, key))
+    handoffs.retarget_task(db, key, adopted_key)
     log.warning("%s: task %s adopted the open task %s the CRM already had for this lead", connection, key, adopted_key)
 
 

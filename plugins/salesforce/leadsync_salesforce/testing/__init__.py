@@ -1,0 +1,10 @@
+"""A fake Salesforce org for tests: OAuth grants, a SOQL subset with nextRecordsUrl, sObject Collections.
+
+Runs as real HTTP through `leadsync.connectors.testing.FakeServer`.
+"""
+
+from __future__ import annotations
+
+from leadsync_salesforce.testing.fake import SalesforceFake, SoqlError, parse_soql, seed_demo, sf_time
+
+__all__ = ["SalesforceFake", "SoqlError", "parse_soql", "seed_demo", "sf_time"]

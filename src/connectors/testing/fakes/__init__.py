@@ -1,1 +1,0 @@
-"""Fake vendor servers for plugin tests, one module per vendor."""

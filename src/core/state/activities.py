@@ -1,0 +1,115 @@
+"""Activities: what leads did, one row per (connection, source id)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from leadsync.core.models import Activity
+
+__all__ = [
+    "first_touch",
+    "for_lead",
+    "put",
+    "put_many",
+    "recent",
+    "rowid_range",
+    "save",
+    "scan",
+    "stored_data",
+]
+
+
+def stored_data(db: sqlite3.Connection, connection: str, source_id: str) -> str | None:
+    row = db.execute(
+        "SELECT data FROM activities WHERE connection = ? AND source_id = ?", (connection, source_id)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def save(db: sqlite3.Connection, activity: Activity, data: str) -> None:
+    """Insert or replace the activity (its `connection` and `lead_key` set); `data` is its JSON."""
+    db.execute(
+        "INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(connection, source_id) DO UPDATE SET lead_key = excluded.lead_key, type = excluded.type, "
+        "occurred_at = excluded.occurred_at, url = excluded.url, data = excluded.data",
+        (activity.connection, activity.source_id, activity.lead_key, activity.type.value,
+         activity.occurred_at.timestamp(), activity.url, data),
+    )
+
+
+def put(db: sqlite3.Connection, activity: Activity) -> bool:
+    """Store an activity unless (connection, source id) is already stored (tests and the demo)."""
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (activity.connection or "test", activity.source_id, activity.lead_key, activity.type.value,
+         activity.occurred_at.timestamp(), activity.url, activity.model_dump_json()),
+    )
+    return cursor.rowcount == 1
+
+
+def put_many(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], *, ignore_existing: bool = False) -> None:
+    """Bulk insert of (connection, source_id, lead_key, type, occurred_at, url, data) rows (benchmarks)."""
+    verb = "INSERT OR IGNORE" if ignore_existing else "INSERT"
+    db.executemany(f"{verb} INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) "
+                   "VALUES (?,?,?,?,?,?,?)", rows)
+
+
+def for_lead(db: sqlite3.Connection, lead_key: str) -> list[Activity]:
+    """All activities of a lead, in time, then insertion order."""
+    rows = db.execute("SELECT data FROM activities WHERE lead_key = ? ORDER BY occurred_at, rowid", (lead_key,))
+    return [Activity.model_validate_json(r[0]) for r in rows]
+
+
+def recent(db: sqlite3.Connection, lead_key: str, limit: int, before: float | None = None) -> list[Activity]:
+    """The lead's latest activities, newest first (not after `before` when given)."""
+    rows = db.execute(
+        "SELECT data FROM activities WHERE lead_key = ? AND occurred_at <= ? ORDER BY occurred_at DESC, source_id LIMIT ?",
+        (lead_key, float("inf") if before is None else before, limit),
+    )
+    return [Activity.model_validate_json(row[0]) for row in rows]
+
+
+def first_touch(db: sqlite3.Connection, lead_key: str, after: float, until: float) -> float | None:
+    """Epoch of the lead's first call or meeting in [after, until], the rep's first touch."""
+    row = db.execute(
+        "SELECT MIN(occurred_at) FROM activities WHERE lead_key = ? AND type IN ('call', 'meeting') "
+        "AND occurred_at >= ? AND occurred_at <= ?",
+        (lead_key, after, until),
+    ).fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def rowid_range(db: sqlite3.Connection) -> tuple[int | None, int | None]:
+    low, high = db.execute("SELECT min(rowid), max(rowid) FROM activities").fetchone()
+    return low, high
+
+
+def scan(
+    db: sqlite3.Connection,
+    *,
+    type_codes: Mapping[str, int],
+    url_types: Sequence[str],
+    since: float,
+    keys: list[str] | None = None,
+    rowid_range: tuple[int, int] | None = None,
+    chunk: int,
+) -> Iterator[list[tuple[str, int, float, str | None, str]]]:
+    """Activities after `since` as (lead key, type code, time, url, source id) rows, `chunk` at a
+    time, in storage order. Type names become codes inside SQLite (no Python string per row for
+    the type); the URL is only read for `url_types` (NULL otherwise)."""
+    type_case = "CASE type " + " ".join(f"WHEN '{name}' THEN {code}" for name, code in type_codes.items()) + " ELSE -1 END"
+    url_column = ("CASE WHEN type IN (" + ",".join(f"'{t}'" for t in url_types) + ") THEN url END") if url_types else "NULL"
+    sql = f"SELECT lead_key, {type_case}, occurred_at, {url_column}, source_id FROM activities WHERE occurred_at > ?"
+    params: list[Any] = [since]
+    if keys is not None:
+        sql += " AND lead_key IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(keys))
+    if rowid_range is not None:
+        sql += f" AND rowid BETWEEN {int(rowid_range[0])} AND {int(rowid_range[1])}"
+    cursor = db.execute(sql + " ORDER BY rowid", params)
+    while rows := cursor.fetchmany(chunk):
+        yield rows

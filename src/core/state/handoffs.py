@@ -1,0 +1,127 @@
+"""Handoff episodes: one row per MQL handed to sales, from open to completed, rejected or expired.
+
+Rows are returned as mappings of the columns in `COLUMNS`; `to_model` makes the typed `Handoff`
+that hooks receive.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from leadsync.core.models import Handoff, HandoffStatus, Segment
+from leadsync.core.state.store import from_epoch
+
+__all__ = [
+    "COLUMNS",
+    "all_rows",
+    "by_task_key",
+    "close",
+    "insert",
+    "last_for_lead",
+    "mark_overdue_notified",
+    "open_for_lead",
+    "open_rows",
+    "opened_since",
+    "overdue_candidates",
+    "retarget_task",
+    "set_first_touch",
+    "to_model",
+]
+
+COLUMNS = (
+    "id, lead_key, connection, status, owner, score, segment, opened_at, due_at, task_key, "
+    "closed_at, close_reason, first_touch_at, overdue_notified, reasons, opened_status"
+)
+Row = sqlite3.Row
+
+
+def to_model(row: Row) -> Handoff:
+    return Handoff(
+        id=row["id"],
+        lead_key=row["lead_key"],
+        connection=row["connection"],
+        status=HandoffStatus(row["status"]),
+        owner=row["owner"],
+        score=row["score"],
+        segment=Segment(row["segment"]),
+        opened_at=from_epoch(row["opened_at"]),  # type: ignore[arg-type]
+        due_at=from_epoch(row["due_at"]),  # type: ignore[arg-type]
+        task_key=row["task_key"],
+        closed_at=from_epoch(row["closed_at"]),
+        close_reason=row["close_reason"],
+        first_touch_at=from_epoch(row["first_touch_at"]),
+    )
+
+
+def by_task_key(db: sqlite3.Connection, task_key: str) -> Row | None:
+    return db.execute(f"SELECT {COLUMNS} FROM handoffs WHERE task_key = ?", (task_key,)).fetchone()
+
+
+def open_for_lead(db: sqlite3.Connection, lead_key: str) -> Row | None:
+    return db.execute(f"SELECT {COLUMNS} FROM handoffs WHERE lead_key = ? AND status = 'open'", (lead_key,)).fetchone()
+
+
+def last_for_lead(db: sqlite3.Connection, lead_key: str) -> Row | None:
+    return db.execute(
+        f"SELECT {COLUMNS} FROM handoffs WHERE lead_key = ? ORDER BY opened_at DESC, id DESC LIMIT 1", (lead_key,)
+    ).fetchone()
+
+
+def open_rows(db: sqlite3.Connection) -> list[Row]:
+    return db.execute(f"SELECT {COLUMNS} FROM handoffs WHERE status = 'open' ORDER BY id").fetchall()
+
+
+def all_rows(db: sqlite3.Connection) -> list[Row]:
+    """Every episode, oldest first."""
+    return db.execute(f"SELECT {COLUMNS} FROM handoffs ORDER BY opened_at, id").fetchall()
+
+
+def opened_since(db: sqlite3.Connection, since: float) -> list[Row]:
+    return db.execute(f"SELECT {COLUMNS} FROM handoffs WHERE opened_at >= ? ORDER BY opened_at, id", (since,)).fetchall()
+
+
+def overdue_candidates(db: sqlite3.Connection, as_of: float) -> list[Row]:
+    """Open episodes past their due time, with no first touch and not yet notified."""
+    return db.execute(
+        f"SELECT {COLUMNS} FROM handoffs WHERE status = 'open' AND overdue_notified = 0 "
+        "AND first_touch_at IS NULL AND due_at <= ? ORDER BY due_at, id",
+        (as_of,),
+    ).fetchall()
+
+
+def insert(
+    db: sqlite3.Connection, *, lead_key: str, connection: str, owner: str | None, score: int, segment: str,
+    opened_at: float, due_at: float, task_key: str, reasons: list[dict[str, Any]], opened_status: str | None,
+) -> bool:
+    """Open an episode; False when the lead already has an open one or the task key is taken."""
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO handoffs(lead_key, connection, status, owner, score, segment, opened_at, "
+        "due_at, task_key, reasons, opened_status) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)",
+        (lead_key, connection, owner, score, segment, opened_at, due_at, task_key,
+         json.dumps(reasons, ensure_ascii=False), opened_status),
+    )
+    return cursor.rowcount == 1
+
+
+def set_first_touch(db: sqlite3.Connection, handoff_id: int, at: float) -> None:
+    db.execute("UPDATE handoffs SET first_touch_at = ? WHERE id = ?", (at, handoff_id))
+
+
+def close(db: sqlite3.Connection, handoff_id: int, status: str, closed_at: float, reason: str | None) -> None:
+    """Close an episode as completed, rejected or expired."""
+    db.execute("UPDATE handoffs SET status = ?, closed_at = ?, close_reason = ? WHERE id = ?",
+               (status, closed_at, reason, handoff_id))
+
+
+def mark_overdue_notified(db: sqlite3.Connection, handoff_id: int) -> None:
+    db.execute("UPDATE handoffs SET overdue_notified = 1 WHERE id = ?", (handoff_id,))
+
+
+def retarget_task(db: sqlite3.Connection, task_key: str, adopted_key: str) -> bool:
+    """Track the episode of `task_key` under `adopted_key` instead, unless another episode has it."""
+    if db.execute("SELECT 1 FROM handoffs WHERE task_key = ?", (adopted_key,)).fetchone() is not None:
+        return False
+    db.execute("UPDATE handoffs SET task_key = ? WHERE task_key = ?", (adopted_key, task_key))
+    return True

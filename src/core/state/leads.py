@@ -1,0 +1,163 @@
+"""Leads and identities: each connection's view of a person (`lead_refs`) and the merged lead (`leads`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from leadsync.core.models import Lead
+
+__all__ = [
+    "count",
+    "delete",
+    "dirty_keys",
+    "emails",
+    "field_columns",
+    "find_key",
+    "keys",
+    "known_lead",
+    "load",
+    "mark_dirty",
+    "mark_dirty_many",
+    "max_rowid",
+    "other_views",
+    "put",
+    "put_many",
+    "save",
+    "save_view",
+    "stored_data",
+    "view",
+    "views",
+]
+
+
+# --- one connection's view of a person ------------------------------------------------------
+def known_lead(db: sqlite3.Connection, connection: str, record_id: str) -> str | None:
+    """The lead a connection's record already belongs to, if any."""
+    row = db.execute(
+        "SELECT lead_key FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def view(db: sqlite3.Connection, connection: str, record_id: str) -> tuple[str, str] | None:
+    """(lead key, view JSON) of a connection's record, or None."""
+    row = db.execute(
+        "SELECT lead_key, data FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id)
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def save_view(db: sqlite3.Connection, connection: str, record_id: str, lead_key: str, data: str) -> None:
+    db.execute(
+        "INSERT INTO lead_refs(connection, record_id, lead_key, data) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(connection, record_id) DO UPDATE SET lead_key = excluded.lead_key, data = excluded.data",
+        (connection, record_id, lead_key, data),
+    )
+
+
+def views(db: sqlite3.Connection, lead_key: str) -> list[tuple[str, str]]:
+    """(connection, view JSON) of every view of one lead."""
+    return [(r[0], r[1]) for r in db.execute("SELECT connection, data FROM lead_refs WHERE lead_key = ?", (lead_key,))]
+
+
+def other_views(db: sqlite3.Connection, lead_key: str, connection: str, record_id: str) -> list[tuple[str, str]]:
+    """The lead's views but the one of (connection, record_id)."""
+    return [(r[0], r[1]) for r in db.execute(
+        "SELECT connection, data FROM lead_refs WHERE lead_key = ? AND NOT (connection = ? AND record_id = ?)",
+        (lead_key, connection, record_id),
+    )]
+
+
+# --- the merged lead ---------------------------------------------------------------------------
+def stored_data(db: sqlite3.Connection, key: str) -> str | None:
+    """The merged lead's JSON as stored, or None."""
+    row = db.execute("SELECT data FROM leads WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def load(db: sqlite3.Connection, key: str) -> Lead | None:
+    data = stored_data(db, key)
+    return Lead.model_validate_json(data) if data is not None else None
+
+
+def save(db: sqlite3.Connection, key: str, email: str | None, data: str) -> None:
+    """Store the merged lead and mark it for rescoring."""
+    db.execute(
+        "INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?, ?, ?, ?, 1) "
+        "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
+        "updated_at = excluded.updated_at, dirty = 1",
+        (key, email, data, time.time()),
+    )
+
+
+def put(db: sqlite3.Connection, lead: Lead, *, dirty: bool = True, updated_at: float | None = None) -> None:
+    """Store a lead as it is (tests, benchmarks and the demo fill stores this way)."""
+    db.execute(
+        "INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
+        "updated_at = excluded.updated_at, dirty = excluded.dirty",
+        (lead.key, lead.email, lead.model_dump_json(), time.time() if updated_at is None else updated_at, int(dirty)),
+    )
+
+
+def put_many(db: sqlite3.Connection, rows: list[tuple[str, str | None, str, float, int]]) -> None:
+    """Bulk insert of (key, email, data JSON, updated_at, dirty) rows (benchmarks)."""
+    db.executemany("INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?,?,?,?,?)", rows)
+
+
+def delete(db: sqlite3.Connection, key: str) -> None:
+    db.execute("DELETE FROM leads WHERE key = ?", (key,))
+
+
+def mark_dirty(db: sqlite3.Connection, key: str) -> None:
+    """The lead needs rescoring."""
+    db.execute("UPDATE leads SET dirty = 1 WHERE key = ?", (key,))
+
+
+def mark_dirty_many(db: sqlite3.Connection, keys: list[str]) -> None:
+    db.executemany("UPDATE leads SET dirty = 1 WHERE key = ?", [(k,) for k in keys])
+
+
+def dirty_keys(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT key FROM leads WHERE dirty = 1")}
+
+
+def keys(db: sqlite3.Connection) -> list[str]:
+    """Every lead key in storage order (the order the batch scorer indexes leads in)."""
+    return [r[0] for r in db.execute("SELECT key FROM leads ORDER BY rowid")]
+
+
+def emails(db: sqlite3.Connection) -> dict[str, str | None]:
+    """Lead key -> e-mail of every lead."""
+    return dict(db.execute("SELECT key, email FROM leads").fetchall())
+
+
+def count(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT count(*) FROM leads").fetchone()[0])
+
+
+def max_rowid(db: sqlite3.Connection) -> int | None:
+    return db.execute("SELECT max(rowid) FROM leads").fetchone()[0]
+
+
+def find_key(db: sqlite3.Connection, key: str) -> str | None:
+    """The lead stored under `key`, else the first whose e-mail is `key` (case-insensitive)."""
+    row = db.execute(
+        "SELECT key FROM leads WHERE key = ? UNION ALL SELECT key FROM leads WHERE lower(email) = ? LIMIT 1",
+        (key, key.lower()),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def field_columns(db: sqlite3.Connection, paths: list[str], keys: list[str] | None) -> list[tuple[Any, ...]]:
+    """(key, value at each JSON path of the lead's data...) of the given leads (None: all), in storage order."""
+    columns = ", ".join("json_extract(data, ?)" for _ in paths)
+    sql = f"SELECT key, {columns} FROM leads"
+    params: list[Any] = list(paths)
+    if keys is not None:
+        sql += " WHERE key IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(keys))
+    return db.execute(sql + " ORDER BY rowid", params).fetchall()
