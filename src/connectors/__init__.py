@@ -59,7 +59,16 @@ from leadsync.connectors.prefetch import prefetched
 from leadsync.connectors.ratelimit import Rate, RateLimiter
 from leadsync.connectors.redact import register_secret
 from leadsync.connectors.retry import Resolution, default_classify
-from leadsync.core.normalize import lead_key, nfkc, normalize_email, parse_datetime, parse_employees
+from leadsync.core.normalize import (
+    lead_key,
+    nfkc,
+    normalize_email,
+    normalize_outcome,
+    parse_amount,
+    parse_datetime,
+    parse_employees,
+    parse_opportunity_status,
+)
 
 __all__ = [
     # connector base types
@@ -123,6 +132,9 @@ __all__ = [
     "lead_key",
     "nfkc",
     "normalize_email",
+    "normalize_outcome",
+    "parse_amount",
     "parse_datetime",
     "parse_employees",
+    "parse_opportunity_status",
 ]

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadsync.core.models import Activity, Lead, Segment
+from leadsync.core.models import Activity, Lead, Opportunity, Segment
 
 __all__ = [
     "Capability",
@@ -111,7 +111,7 @@ class Page:
     loses nothing and re-reads at most one page.
     """
 
-    records: Sequence[Lead | Activity | TaskUpdate | Rejected]
+    records: Sequence[Lead | Activity | Opportunity | TaskUpdate | Rejected]
     cursor: dict[str, Any]
 
 

@@ -26,6 +26,7 @@ from leadsync.core.workcalendar import holiday_set, parse_business_hours, parse_
 
 __all__ = [
     "HandoffSettings",
+    "KpiSettings",
     "NotifySettings",
     "QualitySettings",
     "ScoringSettings",
@@ -141,6 +142,20 @@ class SyncSettings(_Section):
     max_duration_minutes: float | None = Field(None, gt=0)
 
 
+class KpiSettings(_Section):
+    """Inside-sales KPI definitions (reports funnel, call-timing, mql; plan)."""
+
+    # A call connects when it lasts this long, or its outcome is one of connected_outcomes.
+    connect_seconds: int = Field(1, ge=0)
+    # An effective conversation (有効架電) lasts at least this long.
+    conversation_seconds: int = Field(120, ge=0)
+    connected_outcomes: list[str] = Field(
+        default_factory=lambda: ["connected", "conversation", "meeting_booked", "gatekeeper"]
+    )
+    # A rate measured on fewer cases than this falls back to the benchmark in `leadsync plan`.
+    min_history: int = Field(30, ge=1)
+    # The benchmark for calls per rep per business day (2025 average).
+    calls_per_day_benchmark: float = Field(34, gt=0)
 Action = Literal["warn", "quarantine", "off"]
 
 
@@ -196,6 +211,7 @@ class Settings(BaseSettings):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     connections: dict[str, dict[str, Any]] = Field(default_factory=dict)

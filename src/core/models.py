@@ -22,6 +22,8 @@ __all__ = [
     "Handoff",
     "HandoffStatus",
     "Lead",
+    "Opportunity",
+    "OpportunityStatus",
     "RuleHit",
     "Score",
     "Segment",
@@ -55,7 +57,8 @@ class ActivityType(str, enum.Enum):
     WEBINAR_REGISTERED = "webinar_registered"
     WEBINAR_ATTENDED = "webinar_attended"
     CALL = "call"
-    MEETING = "meeting"
+    MEETING_SET = "meeting_set"  # a meeting was booked; occurred_at is when it was booked
+    MEETING = "meeting"  # a meeting took place or was due; outcome held, no_show or canceled
     UNSUBSCRIBE = "unsubscribe"
     OTHER = "other"
 
@@ -128,10 +131,42 @@ class Activity(BaseModel):
     occurred_at: datetime
     url: str | None = None
     duration_seconds: int | None = None
+    # Calls: connected, no_answer, voicemail, busy, gatekeeper, conversation, meeting_booked, ...;
+    # meetings: held, no_show, canceled, scheduled (see leadsync.core.normalize.normalize_outcome).
     outcome: str | None = None
+    owner: str | None = None  # the rep who made the call or holds the meeting
     details: dict[str, Any] = Field(default_factory=dict)
 
     _check_occurred = field_validator("occurred_at")(_aware)
+
+
+class OpportunityStatus(str, enum.Enum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class Opportunity(BaseModel):
+    """A deal (案件) linked to a lead: created, then closed won or lost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: str
+    connection: str = ""
+    lead_key: str = ""
+    email: str | None = None
+    lead_record_id: str | None = None
+    name: str | None = None
+    created_at: datetime
+    stage: str | None = None
+    amount: float | None = None
+    closed_at: datetime | None = None
+    status: OpportunityStatus = OpportunityStatus.OPEN
+    lost_reason: str | None = None
+    owner: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    _check_times = field_validator("created_at", "closed_at")(_aware)
 
 
 class RuleHit(BaseModel):

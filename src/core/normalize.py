@@ -21,8 +21,11 @@ __all__ = [
     "normalize_company",
     "normalize_email",
     "normalize_lead_source",
+    "normalize_outcome",
+    "parse_amount",
     "parse_datetime",
     "parse_employees",
+    "parse_opportunity_status",
 ]
 
 def nfkc(value: str | None) -> str | None:
@@ -184,6 +187,70 @@ def parse_datetime(value: str | datetime | None, timezone: str = "UTC") -> datet
     return moment
 
 
+# Call and meeting outcomes as CRMs and spreadsheets write them, English and Japanese, by
+# canonical value. Matching is on NFKC, case-folded text without spaces, '_' and '-'.
+OUTCOME_ALIASES: dict[str, tuple[str, ...]] = {
+    "connected": ("connected", "connect", "answered", "reached", "通電", "接続", "つながった", "繋がった", "本人接続", "着信"),
+    "conversation": ("conversation", "talked", "effective", "有効会話", "有効架電", "会話", "本人と会話", "ヒアリング"),
+    "meeting_booked": ("meeting booked", "appointment", "appointment set", "アポ獲得", "アポ", "商談獲得", "アポイント獲得"),
+    "gatekeeper": ("gatekeeper", "receptionist", "受付ブロック", "受付", "受付拒否", "受付止まり"),
+    "no_answer": ("no answer", "noanswer", "not reached", "不在", "応答なし", "出ない", "不通"),
+    "voicemail": ("voicemail", "left voicemail", "left live message", "留守電", "留守番電話", "留守録"),
+    "busy": ("busy", "話し中", "話中"),
+    "wrong_number": ("wrong number", "番号違い", "番号誤り", "使われていない"),
+    "held": ("held", "completed", "done", "実施", "実施済", "実施済み", "完了", "商談実施"),
+    "no_show": ("no show", "noshow", "不参加", "ノーショー", "すっぽかし", "欠席"),
+    "canceled": ("canceled", "cancelled", "cancel", "キャンセル", "中止", "取消", "取り消し"),
+    "scheduled": ("scheduled", "booked", "予定", "日程確定", "設定済", "設定済み"),
+    "rescheduled": ("rescheduled", "リスケ", "日程変更", "再調整"),
+}
+
+
+def _outcome_key(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-.・")
+
+
+_OUTCOME_INDEX: dict[str, str] = {}
+for _canonical, _names in OUTCOME_ALIASES.items():
+    for _name in (_canonical, *_names):
+        _OUTCOME_INDEX.setdefault(_outcome_key(_name), _canonical)
+
+
+def normalize_outcome(value: str | None) -> str | None:
+    """The canonical outcome of a call or meeting ('通電' -> 'connected', '不在' -> 'no_answer',
+    '実施済み' -> 'held'); an outcome not in the tables is kept as written (NFKC), None when empty."""
+    text = nfkc(value)
+    if text is None:
+        return None
+    return _OUTCOME_INDEX.get(_outcome_key(text), text)
+
+
+# Opportunity statuses as CRMs and spreadsheets write them, by canonical value.
+OPPORTUNITY_STATUS_ALIASES: dict[str, tuple[str, ...]] = {
+    "open": ("open", "in progress", "active", "商談中", "進行中", "オープン", "検討中", "提案中"),
+    "won": ("won", "closed won", "closedwon", "win", "受注", "成約", "契約", "受注済"),
+    "lost": ("lost", "closed lost", "closedlost", "lose", "失注", "見送り", "不成立"),
+}
+_STATUS_INDEX = {_outcome_key(name): status for status, names in OPPORTUNITY_STATUS_ALIASES.items()
+                 for name in (status, *names)}
+
+
+def parse_opportunity_status(value: str | None) -> str | None:
+    """'open', 'won' or 'lost' from 'Closed Won', '受注', '失注', '商談中' ...; None when unknown or empty."""
+    text = nfkc(value)
+    return _STATUS_INDEX.get(_outcome_key(text)) if text else None
+
+
+def parse_amount(value: str | int | float | None) -> float | None:
+    """A money amount from 1200000, '1,200,000', '¥1,200,000', '120万円', '1.2億'; None when not a number."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = (nfkc(value) or "").replace(",", "").replace("¥", "").replace("円", "").replace("JPY", "").strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(万|億)?", text)
+    if not match:
+        return None
+    return float(match.group(1)) * {"万": 10_000, "億": 100_000_000}.get(match.group(2) or "", 1)
 # Lead sources: one canonical code per channel, with the Japanese and English spellings that CRMs,
 # MA tools and spreadsheets use (HubSpot's Original source values included). Labels: (ja, en).
 LEAD_SOURCES: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {

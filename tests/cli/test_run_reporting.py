@@ -54,6 +54,7 @@ def test_an_output_folder_that_cannot_be_written_is_exit_6_and_reported_under_qu
 def test_a_failed_connection_is_named_with_the_command_to_check_it(demo: Path, run_cli):
     (demo / "data/leads.csv").unlink()
     (demo / "data/activities.csv").unlink()
+    (demo / "data/opportunities.csv").unlink()
     (demo / "data").rmdir()
     result = run_cli("sync", "run", "--quiet")
     assert result.exit_code in (2, 4)

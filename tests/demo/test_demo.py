@@ -16,7 +16,7 @@ from leadsync.connectors.base import ReadContext, Rejected
 from leadsync.connectors.builtin.file import FileConnector, FileSettings
 from leadsync.core.demo import generate_demo, write_demo
 from leadsync.core.demo.generator import ACTIVITY_COLUMNS, LEAD_COLUMNS
-from leadsync.core.models import Activity, Lead
+from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email, parse_datetime, parse_employees
 
 ANCHOR = datetime(2025, 6, 2, 1, 30, tzinfo=timezone.utc)
@@ -101,7 +101,7 @@ def test_realistic_variety(demo):
     assert any(row["owner"] == "" for row in demo.leads) and any(row["owner"] for row in demo.leads)
     assert any(row["status"] == "不適格" for row in demo.leads)
     assert len({row["lead_source"] for row in demo.leads}) >= 5
-    types = Counter(a["type"] for a in demo.activities)
+    types = Counter(a["type"] for a in demo.activities + demo.sales)
     for kind in ("email_open", "email_click", "content_download", "web_visit", "form_started", "webinar_registered",
                  "webinar_attended", "call"):
         assert types[kind] > 0, kind
@@ -144,7 +144,9 @@ def test_written_files_read_cleanly_through_the_file_connector(tmp_path: Path):
             records.extend(page.records)
     assert not [r for r in records if isinstance(r, Rejected)]
     assert sum(isinstance(r, Lead) for r in records) == 120
-    assert sum(isinstance(r, Activity) for r in records) == len(data.activities) == 1500
+    assert len(data.activities) == 1500 and data.sales and data.opportunities
+    assert sum(isinstance(r, Activity) for r in records) == len(data.activities) + len(data.sales)
+    assert sum(isinstance(r, Opportunity) for r in records) == len(data.opportunities)
 
 
 def test_real_scoring_engine_agrees(demo, tmp_path: Path):
@@ -171,6 +173,28 @@ def test_real_scoring_engine_agrees(demo, tmp_path: Path):
     assert segments["warm"] >= 0.2 * len(leads) and segments["cold"] >= 0.3 * len(leads), segments
 
 
+def test_the_sales_quarter_has_the_articles_shapes(demo):
+    from leadsync.core.handoff.calendar import BusinessCalendar
+
+    calls = [a for a in demo.sales if a["type"] == "call"]
+    connected = sum(int(a["duration_seconds"]) >= 1 for a in calls) / len(calls)
+    talks = sum(int(a["duration_seconds"]) >= 120 for a in calls) / len(calls)
+    assert 0.42 <= connected <= 0.58 and 0.15 <= talks <= 0.25  # about half, about one in five
+    calendar = BusinessCalendar("Asia/Tokyo")
+    days = {a["occurred_at"][:10] for a in calls}
+    assert all(calendar.is_business_day(datetime.fromisoformat(d).date()) for d in days)
+    per_rep_day = len(calls) / len({a["owner"] for a in calls}) / len(days)
+    assert 30 <= per_rep_day <= 38  # about 34 calls a rep a day
+    by_hour: dict[str, list[int]] = {}
+    for a in calls:
+        by_hour.setdefault(a["occurred_at"][11:13], []).append(int(a["duration_seconds"]) >= 1)
+    rates = {hour: sum(v) / len(v) for hour, v in by_hour.items()}
+    assert rates["17"] - rates["12"] > 0.15  # connect rates differ by hour
+    kinds = Counter(a["type"] for a in demo.sales)
+    assert kinds["meeting_set"] > 50 and kinds["meeting"] > 50
+    statuses = Counter(o["status"] for o in demo.opportunities)
+    assert statuses["受注"] and statuses["失注"] and statuses["open"]
+    assert {a["email"] for a in demo.sales} <= {lead["email"] for lead in demo.leads}
 def _japanese(text: str) -> bool:
     return bool(re.search(r"[\u3040-\u30ff\u3400-\u9fff]", text))
 

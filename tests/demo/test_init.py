@@ -40,7 +40,13 @@ def test_init_demo_writes_data_and_a_file_connection(tmp_path: Path):
     with open(tmp_path / "data" / "leads.csv", encoding="utf-8-sig", newline="") as handle:
         assert len(list(csv.DictReader(handle))) == 300
     with open(tmp_path / "data" / "activities.csv", encoding="utf-8-sig", newline="") as handle:
-        assert len(list(csv.DictReader(handle))) == 5000
+        rows = list(csv.DictReader(handle))
+    marketing = [r for r in rows if r["id"].startswith("A")]
+    assert len(marketing) == 5000 and not any(r["owner"] for r in marketing)
+    assert len(rows) > 5000 + 5000  # and a quarter of calls and meetings, each with its rep
+    assert all(r["owner"] for r in rows if r["id"].startswith("S"))
+    with open(tmp_path / "data" / "opportunities.csv", encoding="utf-8-sig", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) > 10
     assert "leadsync sync run" in result.output and "handoff preview" in result.output
 
 

@@ -94,7 +94,7 @@ def test_activities_in_english(connector, read, write):
     assert visit.occurred_at == datetime(2025, 4, 1, 11, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert visit.url == "https://example.jp/pricing"
     assert call.occurred_at == datetime(2025, 4, 2, 10, tzinfo=timezone.utc)
-    assert call.duration_seconds == 125 and call.outcome == "接続"
+    assert call.duration_seconds == 125 and call.outcome == "connected"
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,7 @@ def test_second_run_pushes_nothing_and_creates_no_task(demo: Path):
     tasks_before = (demo / "out" / "tasks.csv").read_bytes()
     second = run_json(demo)
     assert second["exit_status"] == 0
-    assert second["pulled"]["ma"] == {"leads": 0, "activities": 0}
+    assert second["pulled"]["ma"] == {"leads": 0, "activities": 0, "opportunities": 0}  # unchanged files: nothing read
     assert (second["scores_pushed"], second["tasks_created"], second["scores_planned"]) == (0, 0, 0)
     assert (demo / "out" / "tasks.csv").read_bytes() == tasks_before
     assert first["tasks_created"] > 0

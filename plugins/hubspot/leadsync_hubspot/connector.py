@@ -24,6 +24,7 @@ from leadsync.connectors import (
 from leadsync_hubspot import tasks, writes
 from leadsync_hubspot.client import build_client
 from leadsync_hubspot.settings import HubSpotSettings
+from leadsync_hubspot.kpi_streams import sales_streams
 from leadsync_hubspot.streams import ContactsStream, EngagementStream, TaskCompletionStream
 
 __all__ = ["HubSpotConnector"]
@@ -68,7 +69,7 @@ class HubSpotConnector(Connector):
         if Capability.LEADS in roles:
             found.append(ContactsStream(self.client, self.settings, self.connection))
         if Capability.ACTIVITIES in roles:
-            found += [EngagementStream(self.client, self.settings, self.connection, o) for o in self.settings.activity_objects]
+            found += sales_streams(self.client, self.settings, self.connection)
         if Capability.TASKS in roles:
             found.append(TaskCompletionStream(self.client, self.settings, self.connection))
         return found

@@ -86,6 +86,8 @@ _ASSOCIATIONS_BATCH = 1000
 class EngagementStream(Stream):
     """Calls, meetings or logged e-mails (search on hs_lastmodifieddate) with their contact."""
 
+    properties: dict[str, list[str]] = _ENGAGEMENT_PROPERTIES  # what the search reads, by object type
+
     def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str, object_type: str) -> None:
         self.client, self.settings, self.connection = client, settings, connection
         self.object_type = object_type
@@ -97,7 +99,7 @@ class EngagementStream(Stream):
             self.client,
             self.object_type,
             date_prop="hs_lastmodifieddate",
-            properties=_ENGAGEMENT_PROPERTIES[self.object_type],
+            properties=self.properties[self.object_type],
             ctx=ctx,
             window_ms=int(self.settings.search_window_days * _DAY_MS),
         ):

@@ -19,7 +19,8 @@ from leadsync.connectors import (
 
 from leadsync_kintone.client import KintoneClient
 from leadsync_kintone.settings import KintoneSettings
-from leadsync_kintone.streams import ActivitiesStream, LeadsStream, TasksStream
+from leadsync_kintone.kpi_streams import sales_streams
+from leadsync_kintone.streams import LeadsStream, TasksStream
 from leadsync_kintone.writes import create_tasks, push_scores
 
 __all__ = ["KintoneConnector"]
@@ -52,8 +53,8 @@ class KintoneConnector(Connector):
         streams: list[Stream] = []
         if Capability.LEADS in roles:
             streams.append(LeadsStream(self.client, self.connection, self.settings, self.timezone))
-        if Capability.ACTIVITIES in roles and self.settings.activities_app is not None:
-            streams.append(ActivitiesStream(self.client, self.connection, self.settings, self.timezone))
+        if Capability.ACTIVITIES in roles:
+            streams += sales_streams(self.client, self.connection, self.settings, self.timezone)
         if Capability.TASKS in roles and self.settings.tasks_app is not None:
             streams.append(TasksStream(self.client, self.connection, self.settings, self.timezone))
         return streams

@@ -68,6 +68,9 @@ class KintoneSettings(ConnectionSettings):
     password: SecretStr | None = None
     leads_app: int
     activities_app: int | None = None
+    # Optional opportunities (案件) app for the inside-sales KPIs; field codes in opportunity_fields.
+    opportunities_app: int | None = None
+    opportunity_fields: dict[str, str] = Field(default_factory=dict)
     tasks_app: int | None = None
     # Upsert key of the leads app (single-line text with "prohibit duplicate values"); None: by record id.
     lead_update_key: str | None = None

@@ -18,6 +18,7 @@ from leadsync.connectors import (
 )
 
 from leadsync_salesforce.client import SalesforceClient
+from leadsync_salesforce.kpi_streams import sales_streams
 from leadsync_salesforce.settings import SalesforceSettings
 from leadsync_salesforce.streams import build_streams
 from leadsync_salesforce.tasks import create_tasks
@@ -48,7 +49,9 @@ class SalesforceConnector(Connector):
         return {c.value for c in self.roles()}
 
     def streams(self) -> list[Stream]:
-        return build_streams(self.client, self.settings, self.connection, self._roles())
+        roles = self._roles()
+        return sales_streams(build_streams(self.client, self.settings, self.connection, roles), self.client,
+                             self.settings, self.connection, self.timezone, roles)
 
     # --- writes ----------------------------------------------------------------------------
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:

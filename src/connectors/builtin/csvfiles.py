@@ -21,6 +21,8 @@ __all__ = [
     "ACTIVITY_COLUMNS",
     "MAX_CELL_CHARS",
     "MAX_ROW_BYTES",
+    "OPPORTUNITY_ALIASES",
+    "OPPORTUNITY_COLUMNS",
     "BadRow",
     "LEAD_COLUMNS",
     "SCORE_COLUMNS",
@@ -37,7 +39,8 @@ LEAD_COLUMNS = (
     "id", "email", "first_name", "last_name", "company", "title", "department", "phone", "employees",
     "industry", "lead_source", "owner", "status", "created_at", "updated_at",
 )
-ACTIVITY_COLUMNS = ("id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome")
+ACTIVITY_COLUMNS = ("id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome", "owner")
+OPPORTUNITY_COLUMNS = ("id", "email", "name", "created_at", "stage", "amount", "closed_at", "status", "lost_reason", "owner")
 SCORE_COLUMNS = ("email", "score", "behavior_score", "attribute_score", "segment", "sheet_version", "scored_at")
 TASK_COLUMNS = ("key", "email", "owner", "subject", "body", "due_at", "priority")
 # tasks.csv columns of free text made from lead data (names, companies): neutralised for Excel.
@@ -73,7 +76,21 @@ ACTIVITY_ALIASES: dict[str, tuple[str, ...]] = {
     "occurred_at": ("occurred_at", "timestamp", "date", "datetime", "activity_date", "日時", "発生日時", "活動日時", "日付", "実施日時"),
     "url": ("url", "page_url", "page", "URL", "ページURL", "ページ", "閲覧ページ"),
     "duration_seconds": ("duration_seconds", "duration", "call_duration", "通話時間(秒)", "通話時間", "通話秒数", "所要時間(秒)"),
-    "outcome": ("outcome", "result", "結果", "通話結果", "成果"),
+    "outcome": ("outcome", "result", "結果", "通話結果", "成果", "商談結果"),
+    "owner": ("owner", "rep", "user", "caller", "担当者", "担当", "架電者", "営業担当", "担当営業", "オペレーター"),
+}
+OPPORTUNITY_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "opportunity_id", "deal_id", "案件ID", "商談ID", "レコード番号"),
+    "email": ("email", "e-mail", "email_address", "mail", "メールアドレス", "メール", "Eメール", "Eメールアドレス"),
+    "lead_id": ("lead_id", "lead", "リードID", "顧客ID"),
+    "name": ("name", "opportunity_name", "deal_name", "案件名", "商談名"),
+    "created_at": ("created_at", "created", "created_date", "作成日", "作成日時", "登録日", "案件化日"),
+    "stage": ("stage", "deal_stage", "フェーズ", "ステージ", "フェーズ名", "商談フェーズ"),
+    "amount": ("amount", "value", "金額", "受注金額", "見込金額", "案件金額"),
+    "closed_at": ("closed_at", "close_date", "closed", "完了予定日", "受注日", "クローズ日", "完了日"),
+    "status": ("status", "result", "ステータス", "結果", "受注/失注", "状況"),
+    "lost_reason": ("lost_reason", "reason", "失注理由", "理由"),
+    "owner": ("owner", "rep", "担当者", "担当", "営業担当", "担当営業", "所有者"),
 }
 _OUTPUT_ALIASES = {
     "scores": {name: (name,) for name in SCORE_COLUMNS},

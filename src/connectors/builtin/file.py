@@ -26,6 +26,7 @@ from leadsync.connectors.base import (
 from leadsync.connectors.builtin.csvfiles import (
     ACTIVITY_ALIASES,
     LEAD_ALIASES,
+    OPPORTUNITY_ALIASES,
     SCORE_COLUMNS,
     TASK_COLUMNS,
     TASK_TEXT_COLUMNS,
@@ -35,10 +36,11 @@ from leadsync.connectors.builtin.csvfiles import (
     read_output_rows,
     write_csv_atomic,
 )
+from leadsync.connectors.builtin.file_opportunities import opportunity_from_row
 from leadsync.connectors.builtin.file_rows import RowContext, activity_from_row, lead_from_row
 from leadsync.connectors.hookspecs import hookimpl
 from leadsync.core.errors import ConfigError
-from leadsync.core.models import Activity, Lead
+from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import nfkc, normalize_email
 
 __all__ = ["FileConnector", "FileSettings", "register_connectors"]
@@ -46,6 +48,7 @@ __all__ = ["FileConnector", "FileSettings", "register_connectors"]
 PAGE_SIZE = 1000
 LEADS_FILE = "leads.csv"
 ACTIVITIES_FILE = "activities.csv"
+OPPORTUNITIES_FILE = "opportunities.csv"
 SCORES_FILE = "scores.csv"
 TASKS_FILE = "tasks.csv"
 
@@ -95,7 +98,8 @@ class _CsvStream(Stream):
     def check_headers(self, table: CsvTable) -> None:
         raise NotImplementedError
 
-    def convert(self, table: CsvTable) -> Callable[[int, dict[str, str], dict[str, str]], Lead | Activity | Rejected]:
+    def convert(self, table: CsvTable) -> Callable[[int, dict[str, str], dict[str, str]],
+                                                   Lead | Activity | Opportunity | Rejected]:
         raise NotImplementedError
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
@@ -166,6 +170,31 @@ class ActivitiesStream(_CsvStream):
         return lambda number, values, extra: activity_from_row(ctx, number, values, extra, emails)
 
 
+class OpportunitiesStream(_CsvStream):
+    """The optional opportunities.csv: nothing to read while the file does not exist."""
+
+    name = "opportunities"
+    file_name = OPPORTUNITIES_FILE
+    aliases = OPPORTUNITY_ALIASES
+
+    def check_headers(self, table: CsvTable) -> None:
+        if "email" not in table.columns and "lead_id" not in table.columns:
+            raise _missing(table, "'email' or 'lead_id'")
+        for required in ("id", "created_at"):
+            if required not in table.columns:
+                raise _missing(table, repr(required))
+
+    def convert(self, table: CsvTable) -> Callable[[int, dict[str, str], dict[str, str]], Opportunity | Rejected]:
+        ctx = self._row_context(table)
+        emails = self.connector.emails_by_lead_id() if "lead_id" in table.columns else {}
+        return lambda number, values, extra: opportunity_from_row(ctx, number, values, extra, emails)
+
+    def read(self, ctx: ReadContext) -> Iterator[Page]:
+        if not self.path.exists():
+            return iter(())
+        return super().read(ctx)
+
+
 class FileConnector(Connector):
     """Reads ``leads.csv`` and ``activities.csv`` from `path`; writes ``scores.csv``, ``tasks.csv`` to `output`."""
 
@@ -191,11 +220,13 @@ class FileConnector(Connector):
 
     def streams(self) -> list[Stream]:
         roles = set(self.settings.roles)
-        wanted = [
+        wanted: list[Stream] = [
             stream for stream in (LeadsStream(self), ActivitiesStream(self))
             if not roles or Capability(stream.name) in roles
         ]
-        return list(wanted)
+        if not roles or Capability.ACTIVITIES in roles:  # sales outcomes come with the activities
+            wanted.append(OpportunitiesStream(self))
+        return wanted
 
     def emails_by_lead_id(self) -> dict[str, str]:
         """leads.csv id -> normalized e-mail, for activity rows that name their lead by id."""
@@ -271,6 +302,8 @@ class FileConnector(Connector):
             readable = folder.is_dir() and os.access(folder, os.R_OK | os.X_OK)
             result.add(f"input folder {folder}", readable, "" if readable else "missing or not readable")
             for stream in self.streams():
+                if isinstance(stream, OpportunitiesStream) and not stream.path.exists():
+                    continue
                 try:
                     table = stream.load()  # type: ignore[attr-defined]
                     result.add(f"{stream.path}", True, f"{table.size:,} bytes, {table.encoding}")  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from datetime import datetime
 from leadsync.connectors.base import Rejected
 from leadsync.connectors.builtin.csvfiles import header_key
 from leadsync.core.models import Activity, ActivityType, Lead
-from leadsync.core.normalize import lead_key, nfkc, normalize_email, parse_datetime, parse_employees
+from leadsync.core.normalize import lead_key, nfkc, normalize_email, normalize_outcome, parse_datetime, parse_employees
 
 __all__ = ["ACTIVITY_TYPE_ALIASES", "RowContext", "activity_from_row", "lead_from_row", "parse_activity_type"]
 
@@ -31,7 +31,9 @@ ACTIVITY_TYPE_ALIASES: dict[ActivityType, tuple[str, ...]] = {
     ActivityType.WEBINAR_REGISTERED: ("webinar registration", "webinar register", "ウェビナー申込", "ウェビナー申し込み", "セミナー申込", "セミナー申し込み"),
     ActivityType.WEBINAR_ATTENDED: ("webinar", "webinar attendance", "webinar attend", "ウェビナー参加", "ウェビナー視聴", "セミナー参加"),
     ActivityType.CALL: ("phone", "phone call", "架電", "電話", "通話", "コール"),
-    ActivityType.MEETING: ("商談", "面談", "打ち合わせ", "打合せ", "アポイント"),
+    ActivityType.MEETING_SET: ("meeting set", "meeting booked", "appointment set", "商談獲得", "商談設定", "アポ獲得",
+                               "アポ設定", "アポイント獲得"),
+    ActivityType.MEETING: ("商談", "面談", "打ち合わせ", "打合せ", "アポイント", "商談実施"),
     ActivityType.UNSUBSCRIBE: ("unsubscribed", "opt out", "配信停止", "メール配信停止"),
     ActivityType.OTHER: ("その他",),
 }
@@ -159,7 +161,7 @@ def lead_from_row(ctx: RowContext, number: int, values: Mapping[str, str], extra
     )
 
 
-_ACTIVITY_FIELDS = {"id", "email", "lead_id", "type", "occurred_at", "url", "duration_seconds", "outcome"}
+_ACTIVITY_FIELDS = {"id", "email", "lead_id", "type", "occurred_at", "url", "duration_seconds", "outcome", "owner"}
 
 
 def activity_from_row(
@@ -203,12 +205,13 @@ def activity_from_row(
                 number, f"column {ctx.column('duration_seconds')}: {raw_duration!r} is not a number of seconds", payload
             )
     url = nfkc(values.get("url"))
-    outcome = nfkc(values.get("outcome"))
+    outcome = normalize_outcome(values.get("outcome"))
     source_id = nfkc(values.get("id"))
     if not source_id:
         # No id column: a hash of what the row says, so re-reading the file gives the same id.
         basis = "|".join(
-            str(part) for part in (email or lead_ref, kind.value, occurred_at.timestamp(), url, duration, outcome)
+            str(part) for part in (email or lead_ref, kind.value, occurred_at.timestamp(), url, duration,
+                                   nfkc(values.get("outcome")))
         )
         source_id = "row-" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:20]
     details = {name: value for name, value in values.items() if name not in _ACTIVITY_FIELDS}
@@ -224,5 +227,6 @@ def activity_from_row(
         url=url,
         duration_seconds=duration,
         outcome=outcome,
+        owner=nfkc(values.get("owner")),
         details=details,
     )

@@ -75,7 +75,7 @@ def demo_project(
     scoring sheet, and `crm` as the `[connections.crm]` table (None: no CRM)."""
     anchor = anchor or datetime.now(timezone.utc).replace(microsecond=0)
     folder.mkdir(parents=True, exist_ok=True)
-    write_demo(folder / "data", anchor, leads=leads, activities=activities)
+    write_demo(folder / "data", anchor, leads=leads, activities=activities, sales=False)
     sheet = resources.files("leadsync.core").joinpath("data", "scoring-sheet.csv").read_bytes()
     (folder / "scoring-sheet.csv").write_bytes(sheet)
     parts = [

@@ -110,13 +110,13 @@ def _default_sheet() -> bytes:
 
 @click.command("init")
 @click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--demo", is_flag=True, help="Add a file connection and sample data (300 leads, 90 days of activity).")
+@click.option("--demo", is_flag=True, help="Add a file connection and sample data (300 leads, 90 days of activity and inside sales).")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 def init(directory: Path, demo: bool, force: bool) -> None:
     """Write a starter leadsync.toml and scoring-sheet.csv into DIRECTORY (default: here)."""
     config, sheet = directory / "leadsync.toml", directory / "scoring-sheet.csv"
     data = directory / "data"
-    targets = [config, sheet] + ([data / "leads.csv", data / "activities.csv"] if demo else [])
+    targets = [config, sheet] + ([data / "leads.csv", data / "activities.csv", data / "opportunities.csv"] if demo else [])
     if not force:
         for target in targets:
             if target.exists():

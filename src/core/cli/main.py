@@ -175,3 +175,20 @@ def _add_score_commands() -> None:
 
 
 _add_score_commands()
+
+
+def _add_kpi_commands() -> None:
+    """Inside-sales KPIs: `report funnel|call-timing|mql|html`, `plan`, `score calibrate`."""
+    from leadsync.core.cli.calibrate import calibrate
+    from leadsync.core.cli.kpi import call_timing, funnel, mql, plan
+    from leadsync.core.cli.kpi_html import html
+    from leadsync.core.cli.report import report
+    from leadsync.core.cli.score import score
+
+    for command in (funnel, call_timing, mql, html):
+        report.add_command(command)
+    score.add_command(calibrate)
+    cli.add_command(plan)
+
+
+_add_kpi_commands()

@@ -140,9 +140,11 @@ def lint(app: App, sheet_path: Path | None, fmt: str) -> None:
 @click.option("--sheet", "sheet_path", required=True, type=click.Path(path_type=Path), help="Candidate sheet.")
 @click.option("--format", "fmt", type=_FORMAT, default="table", show_default=True, help="Output format.")
 @click.option("--limit", default=50, show_default=True, help="Leads listed in the table.")
+@click.option("--outcome", type=click.Choice(["meeting", "opportunity", "won"]), default="meeting",
+              show_default=True, help="Conversion shown for the leads that change segment.")
 @as_of_option
 @pass_app
-def backtest(app: App, sheet_path: Path, fmt: str, limit: int, as_of: str | None) -> None:
+def backtest(app: App, sheet_path: Path, fmt: str, limit: int, outcome: str, as_of: str | None) -> None:
     """How many leads would change segment under the candidate sheet, and which."""
     moment = app.now(as_of)
     current = load_configured_sheet(app.settings, app.host)
@@ -152,11 +154,15 @@ def backtest(app: App, sheet_path: Path, fmt: str, limit: int, as_of: str | None
     transitions: dict[tuple[str, str], int] = {}
     for row in moved:
         transitions[(row.old_segment, row.new_segment)] = transitions.get((row.old_segment, row.new_segment), 0) + 1
+    from leadsync.core.reports.kpi import converted_moves
+
+    conversion = converted_moves(store, [(r.lead_key, r.old_segment, r.new_segment) for r in moved], outcome)
     if fmt == "json":
         echo_json({
             "as_of": moment.isoformat(), "current_version": current.version, "candidate_version": candidate.version,
             "leads": compared, "changed": len(moved),
             "transitions": [{"from": a, "to": b, "count": n} for (a, b), n in sorted(transitions.items())],
+            "conversion": conversion,
             "leads_changed": [{"email": r.email, "lead_key": r.lead_key, "old_total": r.old_total,
                                "new_total": r.new_total, "old_segment": r.old_segment, "new_segment": r.new_segment}
                               for r in moved],
@@ -164,7 +170,9 @@ def backtest(app: App, sheet_path: Path, fmt: str, limit: int, as_of: str | None
         return
     click.echo(f"{len(moved)} of {compared} leads change segment ({current.version} -> {candidate.version})")
     if transitions:
-        print_table("transitions", ["from", "to", "leads"], [(a, b, n) for (a, b), n in sorted(transitions.items())])
+        print_table("transitions", ["from", "to", "leads", f"converted ({outcome})", "rate"],
+                    [(c["from"], c["to"], c["leads"], c["converted"],
+                      "-" if c["rate"] is None else f"{c['rate']:.0%}") for c in conversion])
         print_table(f"leads (first {min(limit, len(moved))})", ["email", "old", "new", "old segment", "new segment"],
                     [(r.email or r.lead_key, r.old_total, r.new_total, r.old_segment, r.new_segment)
                      for r in moved[:limit]])

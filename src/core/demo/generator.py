@@ -14,16 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadsync.core.demo import words
+from leadsync.core.demo.sales import OPPORTUNITY_COLUMNS, generate_sales
 from leadsync.core.normalize import lead_source_label
 
 __all__ = ["ACTIVITY_COLUMNS", "LEAD_COLUMNS", "DemoData", "generate_demo", "write_demo"]
 
 LEAD_COLUMNS = ["id", "email", "first_name", "last_name", "company", "title", "department", "phone", "employees",
                 "industry", "lead_source", "owner", "status", "created_at", "updated_at"]
-ACTIVITY_COLUMNS = ["id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome"]
+ACTIVITY_COLUMNS = ["id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome", "owner"]
 ZONE = ZoneInfo("Asia/Tokyo")
 
 # The default sheet's behaviour rows and their points (src/core/data/scoring-sheet.csv).
@@ -44,10 +46,16 @@ _SUBSETS = [
 
 @dataclass
 class DemoData:
-    """Rows in the file connector's leads.csv and activities.csv columns."""
+    """Rows in the file connector's leads.csv, activities.csv and opportunities.csv columns.
+
+    `activities` are the marketing activities the scores come from; `sales` the inside-sales
+    calls and meetings of the same quarter (written to activities.csv too).
+    """
 
     leads: list[dict[str, str]] = field(default_factory=list)
     activities: list[dict[str, str]] = field(default_factory=list)
+    sales: list[dict[str, str]] = field(default_factory=list)
+    opportunities: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +74,7 @@ class _Generator:
         self.local_anchor = self.anchor.astimezone(ZONE)
         self.days = days
         self.emails: set[str] = set()
+        self.few_calls = False
 
     # --- time ---------------------------------------------------------------------------------
     def moment(self, day: int, start: int = 9, end: int = 19) -> datetime:
@@ -247,7 +256,7 @@ class _Generator:
                 self.add(lead, self.moment(day, 14, 17), "webinar_attended", url)
         for day in lead.visit_days:  # every lead visits the site on its visit days
             self.add(lead, self.moment(day), "web_visit", rng.choice(words.PAGES))
-        if lead.row["owner"]:
+        if self.few_calls and lead.row["owner"]:  # without the sales quarter: a few calls among the activities
             for _ in range(rng.randint(0, 4)):
                 outcome, low, high = rng.choice(words.CALL_OUTCOMES)
                 self.add(lead, self.moment(rng.randint(1, self.days - 1)), "call", "", str(rng.randint(low, high)), outcome)
@@ -281,14 +290,19 @@ def country_of(company: str, japanese: bool) -> str:
     return "GB" if company.endswith("Ltd.") else "US"
 
 
-def generate_demo(anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000, days: int = 90) -> DemoData:
+def generate_demo(anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000, days: int = 90,
+                  sales: bool = True) -> DemoData:
     """Leads and activities over `days` days ending at `anchor`; the same seed and anchor give the same data.
 
-    `activities` is reached exactly unless the leads' own behaviour already needs more.
+    `activities` is reached exactly unless the leads' own behaviour already needs more. With `sales`,
+    a quarter of inside-sales calls, meetings and opportunities comes on top (`sales`,
+    `opportunities`); without, `activities` holds a few calls and meetings of the owned leads, as
+    the vendor fakes' worlds use them.
     """
     if leads < 1 or days < 2:
         raise ValueError("the demo needs at least one lead and two days")
     gen = _Generator(anchor, seed, days)
+    gen.few_calls = not sales
     intents = ["hot"] * round(leads * 0.11) + ["warm"] * round(leads * 0.32)
     intents += ["cold"] * (leads - len(intents))
     gen.rng.shuffle(intents)
@@ -303,17 +317,23 @@ def generate_demo(anchor: datetime, *, seed: int = 7, leads: int = 300, activiti
     )
     rows = [
         {"id": f"A{number:06d}", "email": email, "type": kind, "occurred_at": when.isoformat(timespec="seconds"),
-         "url": url, "duration_seconds": duration, "outcome": outcome}
+         "url": url, "duration_seconds": duration, "outcome": outcome, "owner": ""}
         for number, (when, email, kind, url, duration, outcome) in enumerate(events, start=1)
     ]
-    return DemoData(leads=[person.row for person in people], activities=rows)
+    lead_rows = [person.row for person in people]
+    quarter = generate_sales(lead_rows, words.OWNERS, gen.anchor, seed=seed, days=days) if sales else None
+    return DemoData(leads=lead_rows, activities=rows, sales=quarter.activities if quarter else [],
+                    opportunities=quarter.opportunities if quarter else [])
 
 
-def write_demo(folder: Path, anchor: datetime, **options: int) -> DemoData:
-    """Write leads.csv and activities.csv (UTF-8 with BOM, so Excel shows the Japanese) into `folder`."""
+def write_demo(folder: Path, anchor: datetime, **options: Any) -> DemoData:
+    """Write leads.csv, activities.csv and opportunities.csv (UTF-8 with BOM, so Excel shows the Japanese)."""
     data = generate_demo(anchor, **options)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, columns, rows in (("leads.csv", LEAD_COLUMNS, data.leads), ("activities.csv", ACTIVITY_COLUMNS, data.activities)):
+    files = [("leads.csv", LEAD_COLUMNS, data.leads), ("activities.csv", ACTIVITY_COLUMNS, data.activities + data.sales)]
+    if data.opportunities:
+        files.append(("opportunities.csv", OPPORTUNITY_COLUMNS, data.opportunities))
+    for name, columns, rows in files:
         with open(folder / name, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\r\n")
             writer.writeheader()

@@ -54,7 +54,8 @@ def put(db: sqlite3.Connection, activity: Activity) -> bool:
 def put_many(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], *, ignore_existing: bool = False) -> None:
     """Bulk insert of (connection, source_id, lead_key, type, occurred_at, url, data) rows (benchmarks)."""
     verb = "INSERT OR IGNORE" if ignore_existing else "INSERT"
-    db.executemany(f"{verb} INTO activities VALUES (?,?,?,?,?,?,?)", rows)
+    db.executemany(f"{verb} INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) "
+                   "VALUES (?,?,?,?,?,?,?)", rows)
 
 
 def for_lead(db: sqlite3.Connection, lead_key: str) -> list[Activity]:

@@ -176,4 +176,39 @@ MIGRATIONS: list[str] = [
         note        TEXT
     );
     """,
+    # 4: inside-sales KPIs. Calls' and meetings' rep, length and outcome, and their lead's source,
+    # are copied out of the stored JSON into columns by triggers (so every writer keeps them
+    # current) and indexed, so the funnel and call-timing aggregates read one index alone; opportunities.
+    """
+    ALTER TABLE leads ADD COLUMN lead_source TEXT;
+    UPDATE leads SET lead_source = json_extract(data, '$.lead_source');
+    CREATE INDEX leads_source ON leads(key, lead_source);
+    ALTER TABLE activities ADD COLUMN owner TEXT;
+    ALTER TABLE activities ADD COLUMN duration_s INTEGER;
+    ALTER TABLE activities ADD COLUMN outcome TEXT;
+    ALTER TABLE activities ADD COLUMN lead_source TEXT;
+    UPDATE activities SET owner = json_extract(data, '$.owner'), duration_s = json_extract(data, '$.duration_seconds'), outcome = json_extract(data, '$.outcome'), lead_source = (SELECT l.lead_source FROM leads l WHERE l.key = activities.lead_key) WHERE type IN ('call', 'meeting_set', 'meeting');
+    CREATE TRIGGER activities_kpi_insert AFTER INSERT ON activities WHEN NEW.type IN ('call', 'meeting_set', 'meeting') BEGIN UPDATE activities SET owner = json_extract(NEW.data, '$.owner'), duration_s = json_extract(NEW.data, '$.duration_seconds'), outcome = json_extract(NEW.data, '$.outcome'), lead_source = (SELECT l.lead_source FROM leads l WHERE l.key = NEW.lead_key) WHERE rowid = NEW.rowid; END;
+    CREATE TRIGGER activities_kpi_update AFTER UPDATE OF type, data, lead_key ON activities BEGIN UPDATE activities SET owner = CASE WHEN NEW.type IN ('call', 'meeting_set', 'meeting') THEN json_extract(NEW.data, '$.owner') END, duration_s = CASE WHEN NEW.type IN ('call', 'meeting_set', 'meeting') THEN json_extract(NEW.data, '$.duration_seconds') END, outcome = CASE WHEN NEW.type IN ('call', 'meeting_set', 'meeting') THEN json_extract(NEW.data, '$.outcome') END, lead_source = CASE WHEN NEW.type IN ('call', 'meeting_set', 'meeting') THEN (SELECT l.lead_source FROM leads l WHERE l.key = NEW.lead_key) END WHERE rowid = NEW.rowid; END;
+    CREATE TRIGGER leads_source_insert AFTER INSERT ON leads BEGIN UPDATE leads SET lead_source = json_extract(NEW.data, '$.lead_source') WHERE rowid = NEW.rowid; UPDATE activities SET lead_source = json_extract(NEW.data, '$.lead_source') WHERE lead_key = NEW.key AND type IN ('call', 'meeting_set', 'meeting'); END;
+    CREATE TRIGGER leads_source_update AFTER UPDATE OF data ON leads WHEN json_extract(NEW.data, '$.lead_source') IS NOT OLD.lead_source BEGIN UPDATE leads SET lead_source = json_extract(NEW.data, '$.lead_source') WHERE rowid = NEW.rowid; UPDATE activities SET lead_source = json_extract(NEW.data, '$.lead_source') WHERE lead_key = NEW.key AND type IN ('call', 'meeting_set', 'meeting'); END;
+    CREATE TRIGGER leads_source_delete AFTER DELETE ON leads BEGIN UPDATE activities SET lead_source = NULL WHERE lead_key = OLD.key AND type IN ('call', 'meeting_set', 'meeting'); END;
+    CREATE INDEX activities_kpi ON activities(type, occurred_at, duration_s, outcome, owner, lead_source, lead_key);
+
+    CREATE TABLE opportunities (
+        connection  TEXT NOT NULL,
+        source_id   TEXT NOT NULL,
+        lead_key    TEXT NOT NULL,
+        status      TEXT NOT NULL,             -- open | won | lost
+        created_at  REAL NOT NULL,
+        closed_at   REAL,
+        amount      REAL,
+        owner       TEXT,
+        data        TEXT NOT NULL,             -- the Opportunity as JSON
+        PRIMARY KEY (connection, source_id)
+    );
+    CREATE INDEX opportunities_created ON opportunities(created_at, lead_key, owner);
+    CREATE INDEX opportunities_closed ON opportunities(status, closed_at, amount, lead_key, owner);
+    CREATE INDEX opportunities_lead ON opportunities(lead_key, created_at);
+    """,
 ]

@@ -350,5 +350,7 @@ def _mark_failed(store: StateStore, run_id: int) -> None:
         store.rollback()
         with store.transaction() as db:
             runs.mark_failed(db, run_id)
-    except Exception as exc:  # the store itself may be what failed
+    except StateStoreError as exc:  # the store itself failed: that error is the run's one line already
+        log.debug("could not mark run %s as failed: %s", run_id, exc)
+    except Exception as exc:
         log.error("could not mark run %s as failed: %s", run_id, exc)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.connectors.base import Rejected, TaskUpdate
-from leadsync.core.models import Activity, Lead
+from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
-from leadsync.core.state import activities, dead_letters, leads
+from leadsync.core.state import activities, dead_letters, leads, opportunities
 from leadsync.core.quality.gate import record_conflicts
 
 __all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
@@ -156,7 +156,7 @@ def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity)
 def ingest(
     db: sqlite3.Connection,
     connection: str,
-    records: Iterable[Lead | Activity | TaskUpdate | Rejected],
+    records: Iterable[Lead | Activity | Opportunity | TaskUpdate | Rejected],
     *,
     stream: str,
     crm_connections: set[str],
@@ -187,6 +187,12 @@ def ingest(
                     payload=record.model_dump(mode="json"))
             else:
                 counts.new_activities += outcome
+        elif isinstance(record, Opportunity):
+            placed = opportunities.store_opportunity(db, connection, record)
+            if isinstance(placed, str):
+                counts.rejected += dead_letters.add_once(
+                    db, run_id=run_id, connection=connection, kind=stream, key=record.source_id, reason=placed,
+                    payload=record.model_dump(mode="json"))
         elif isinstance(record, TaskUpdate):
             counts.task_updates += 1
             counts.task_events.append(record)

@@ -23,15 +23,17 @@ from leadsync_hubspot.testing.search import OPERATORS, SEARCH_CAP, matches, sear
 
 __all__ = ["OPERATORS", "SEARCH_CAP", "HubSpotFake", "error_body", "matches", "search_page", "seed_demo"]
 
-OBJECTS = ("contacts", "tasks", "calls", "meetings", "emails")
-_OBJ = r"(?P<obj>contacts|tasks|calls|meetings|emails)"
+OBJECTS = ("contacts", "tasks", "calls", "meetings", "emails", "deals")
+_OBJ = r"(?P<obj>contacts|tasks|calls|meetings|emails|deals)"
 TASK_STATUSES = {"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"}
 TASK_PRIORITIES = {"LOW", "MEDIUM", "HIGH"}
 TASK_TYPES = {"EMAIL", "CALL", "TODO"}
 TASK_TO_CONTACT = 204
 # HUBSPOT_DEFINED association type ids, object -> contacts and back (HubSpot's association type table).
-TO_CONTACT_TYPE = {"tasks": 204, "calls": 194, "meetings": 200, "emails": 198}
-FROM_CONTACT_TYPE = {"tasks": 203, "calls": 193, "meetings": 199, "emails": 197}
+TO_CONTACT_TYPE = {"tasks": 204, "calls": 194, "meetings": 200, "emails": 198, "deals": 3}
+FROM_CONTACT_TYPE = {"tasks": 203, "calls": 193, "meetings": 199, "emails": 197, "deals": 4}
+# Objects whose creation time is `createdate` (the others, engagements, have `hs_createdate`).
+_CREATEDATE = ("contacts", "deals")
 BATCH_MAX = 100  # inputs of one batch create/read/update/upsert/archive
 ASSOCIATIONS_BATCH_MAX = 1000  # inputs of one associations batch read (since 2025-02-10)
 BUILTIN_PROPERTIES = {
@@ -120,7 +122,7 @@ class HubSpotFake(FakeApp):
         created = created_ms or modified_ms or int(self.now() * 1000)
         props = {k: None if v is None else str(v) for k, v in properties.items()}
         props["hs_object_id"] = record_id
-        props["createdate" if object_type == "contacts" else "hs_createdate"] = str(created)
+        props["createdate" if object_type in _CREATEDATE else "hs_createdate"] = str(created)
         record = {"id": record_id, "properties": props, "createdAt": iso(created), "archived": False}
         self.state["objects"][object_type][record_id] = record
         self._touch(object_type, record, modified_ms)
@@ -233,6 +235,7 @@ class HubSpotFake(FakeApp):
     # -- reads -------------------------------------------------------------------------------
     def _view(self, object_type: str, record: dict[str, Any], wanted: list[str] | None) -> dict[str, Any]:
         defaults = ["hs_object_id", "createdate", "lastmodifieddate"] if object_type == "contacts" else \
+            ["hs_object_id", "createdate", "hs_lastmodifieddate"] if object_type == "deals" else \
             ["hs_object_id", "hs_createdate", "hs_lastmodifieddate"]
         props = record["properties"]
         names = list(dict.fromkeys([*defaults, *(wanted or [])]))
@@ -337,7 +340,7 @@ class HubSpotFake(FakeApp):
         live = self.state["objects"][to_type]
         return sorted((i for i in found if i in live and not live[i].get("archived")), key=int)
 
-    @route("POST", r"/crm/v4/associations/(?P<src>contacts|tasks|calls|meetings|emails)/(?P<dst>contacts|tasks|calls|meetings|emails)/batch/read", write=False)
+    @route("POST", r"/crm/v4/associations/(?P<src>contacts|tasks|calls|meetings|emails|deals)/(?P<dst>contacts|tasks|calls|meetings|emails|deals)/batch/read", write=False)
     def read_associations(self, request: Request) -> Response:
         """v4 batch read: one result per input that has associations, paged per input with `after`."""
         src, dst = request.params["src"], request.params["dst"]
@@ -530,7 +533,7 @@ class HubSpotFake(FakeApp):
 def seed_demo(app: HubSpotFake, anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000,
               with_properties: bool = True) -> dict[str, str]:
     """Fill the fake with the demo leads as contacts and their calls/meetings; returns e-mail -> id."""
-    data = generate_demo(anchor, seed=seed, leads=leads, activities=activities)
+    data = generate_demo(anchor, seed=seed, leads=leads, activities=activities, sales=False)
     ids: dict[str, str] = {}
     for row in data.leads:
         updated = parse_datetime(row.get("updated_at") or row.get("created_at") or anchor.isoformat())

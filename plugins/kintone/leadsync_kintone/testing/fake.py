@@ -372,7 +372,7 @@ class KintoneFake:
 
 def seed_demo(fake: KintoneFake, anchor: datetime, app: int = 10, **options: int) -> int:
     """Put the demo leads (leadsync.core.demo) into the leads app; returns how many."""
-    data = generate_demo(anchor, **options)
+    data = generate_demo(anchor, **options, sales=False)
     for row in data.leads:
         fake.add_record(app, {"メールアドレス": row.get("email") or "", "会社名": row.get("company") or "",
                               "姓": row.get("last_name") or "", "名": row.get("first_name") or "",

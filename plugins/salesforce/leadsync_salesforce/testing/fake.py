@@ -29,14 +29,20 @@ from leadsync_salesforce.testing.soql import SoqlError, field_value, matches, pa
 
 __all__ = ["SalesforceFake", "SoqlError", "parse_soql", "seed_demo", "sf_time"]
 
-PREFIX = {"Lead": "00Q", "Task": "00T", "Event": "00U", "CampaignMember": "00v", "User": "005"}
+PREFIX = {"Lead": "00Q", "Task": "00T", "Event": "00U", "CampaignMember": "00v", "User": "005", "Contact": "003",
+          "Opportunity": "006", "OpportunityContactRole": "00K"}
 STANDARD = {
     "Lead": {"Id", "Email", "FirstName", "LastName", "Company", "Title", "Phone", "NumberOfEmployees", "Industry",
-             "LeadSource", "OwnerId", "Status", "CreatedDate", "SystemModstamp", "IsConverted"},
+             "LeadSource", "OwnerId", "Status", "CreatedDate", "SystemModstamp", "IsConverted", "ConvertedDate",
+             "ConvertedContactId", "ConvertedOpportunityId"},
     "Task": {"Id", "WhoId", "WhatId", "OwnerId", "ActivityDate", "Subject", "Description", "Priority", "Status",
              "TaskSubtype", "IsClosed", "CompletedDateTime", "CallDurationInSeconds", "CallDisposition",
              "CreatedDate", "SystemModstamp"},
-    "Event": {"Id", "WhoId", "StartDateTime", "DurationInMinutes", "Subject", "CreatedDate", "SystemModstamp"},
+    "Event": {"Id", "WhoId", "OwnerId", "StartDateTime", "DurationInMinutes", "Subject", "CreatedDate", "SystemModstamp"},
+    "Contact": {"Id", "Email", "FirstName", "LastName", "AccountId", "OwnerId", "CreatedDate", "SystemModstamp"},
+    "Opportunity": {"Id", "Name", "AccountId", "StageName", "Amount", "CloseDate", "IsClosed", "IsWon", "OwnerId",
+                    "CreatedDate", "SystemModstamp"},
+    "OpportunityContactRole": {"Id", "OpportunityId", "ContactId", "IsPrimary", "Role", "CreatedDate", "SystemModstamp"},
     "CampaignMember": {"Id", "LeadId", "CampaignId", "Status", "CreatedDate", "SystemModstamp"},
 }
 TASK_STATUSES = {"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}
@@ -351,7 +357,7 @@ class SalesforceFake(FakeApp):
 def seed_demo(app: SalesforceFake, anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000,
               with_fields: bool = True) -> dict[str, str]:
     """The demo leads as Leads, calls as Tasks, meetings as Events, webinars as CampaignMembers."""
-    data = generate_demo(anchor, seed=seed, leads=leads, activities=activities)
+    data = generate_demo(anchor, seed=seed, leads=leads, activities=activities, sales=False)
     ids: dict[str, str] = {}
     for row in data.leads:
         stamp = parse_datetime(row.get("updated_at") or row.get("created_at") or anchor.isoformat())
