@@ -99,8 +99,13 @@ class HubSpotCrmSetup(FakeApp):
 
     @route("GET", r"/crm/v3/owners/(?P<id>\d+)")
     def get_owner(self, request: Request) -> Response:
+        """One owner by owner id, or by user id with `idProperty=userId`."""
         archived = request.query.get("archived", "false").lower() == "true"
-        owner = self.state["owners"].get(request.params["id"])
+        if request.query.get("idProperty", "id") == "userId":
+            owner = next((o for o in self.state["owners"].values()
+                          if str(o["userIdIncludingInactive"]) == request.params["id"]), None)
+        else:
+            owner = self.state["owners"].get(request.params["id"])
         if owner is None or owner["archived"] != archived:
             return Response(404, json=error_body("resource not found", "OBJECT_NOT_FOUND"))
         return Response(200, json=owner)
