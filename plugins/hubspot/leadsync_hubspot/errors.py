@@ -9,6 +9,7 @@ and `context.propertyName`. Both forms are read.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from leadsync.connectors import HttpStatusError, SetupMissing
@@ -16,6 +17,8 @@ from leadsync.connectors import HttpStatusError, SetupMissing
 __all__ = ["SETUP_CODES", "error_text", "property_problems", "setup_missing"]
 
 _EMBEDDED = "Property values were not valid:"
+# Context entries never copied into a reason: a vendor may echo credentials there.
+_SENSITIVE = re.compile(r"auth|password|passwd|secret|token|key|cookie|credential|signature|sig$", re.I)
 # Problems that mean the account lacks what `leadsync connections setup` creates.
 SETUP_CODES = {"PROPERTY_DOESNT_EXIST", "PROPERTY_GROUP_DOESNT_EXIST", "GROUP_DOESNT_EXIST"}
 
@@ -72,8 +75,9 @@ def error_text(error: dict[str, Any]) -> str:
     problems = property_problems(error)
     if problems:
         parts.append("properties: " + "; ".join(f"{p['name']} {p['code']}".strip() for p in problems))
-    context = {k: v for k, v in (error.get("context") or {}).items()
-               if k not in ("ids", "id", "objectWriteTraceId", "objectWriteTraceIds")}
+    context = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v)
+               for k, v in (error.get("context") or {}).items()
+               if k not in ("ids", "id", "objectWriteTraceId", "objectWriteTraceIds") and not _SENSITIVE.search(str(k))}
     if context:
         parts.append("context: " + json.dumps(context, ensure_ascii=False, sort_keys=True))
     if error.get("subCategory"):

@@ -261,3 +261,16 @@ def test_a_run_before_setup_stops_at_the_first_write_then_setup_and_check_make_i
     db = sqlite3.connect(tmp_path / "state" / "state.db")
     assert db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] == 0
     db.close()
+
+
+def test_a_reason_keeps_hubspots_detail_but_no_credential_it_echoes():
+    from leadsync_hubspot.errors import error_text
+
+    reason = error_text({"status": "error", "category": "VALIDATION_ERROR", "correlationId": "c-1",
+                         "message": 'Property values were not valid: [{"isValid":false,"message":"x",'
+                                    '"error":"INVALID_OWNER_ID","name":"hubspot_owner_id"}]',
+                         "context": {"propertyName": ["hubspot_owner_id"], "Authorization": ["Bearer pat-1"],
+                                     "password": ["hunter2"], "objectWriteTraceId": ["k"]}})
+    assert "hubspot_owner_id INVALID_OWNER_ID" in reason and "correlationId: c-1" in reason
+    assert '"propertyName": "hubspot_owner_id"' in reason
+    assert "pat-1" not in reason and "hunter2" not in reason
