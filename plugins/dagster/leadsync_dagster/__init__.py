@@ -3,6 +3,7 @@
 from leadsync_dagster.definitions import (
     leadsync_definitions,
     outcome_metadata,
+    project_assets,
     sync_asset,
     sync_job,
     sync_schedule,
@@ -17,6 +18,7 @@ __all__ = [
     "Verdict",
     "leadsync_definitions",
     "outcome_metadata",
+    "project_assets",
     "projects_from",
     "run_project",
     "sync_asset",

@@ -8,6 +8,7 @@ with a warning; 2, 3, 4 and 5 raise `dagster.Failure` (no retry) with the summar
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,8 +36,9 @@ from leadsync_dagster.runner import Outcome, Verdict, run_project
 if TYPE_CHECKING:  # the class define_asset_job returns; not exported by dagster itself
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-__all__ = ["leadsync_definitions", "outcome_metadata", "sync_asset", "sync_job", "sync_schedule"]
+__all__ = ["leadsync_definitions", "outcome_metadata", "project_assets", "sync_asset", "sync_job", "sync_schedule"]
 
+_ASSET_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 _COUNTS = ("scored", "segment_changes", "scores_planned", "scores_pushed", "tasks_planned", "tasks_created",
            "dead_lettered", "retry_later", "duplicates_removed")
 
@@ -77,6 +79,23 @@ def _forward(context: AssetExecutionContext) -> Any:
     return forward
 
 
+def _materialize(context: AssetExecutionContext, project: Project, max_duration_s: float | None, retries: int,
+                 retry_wait_s: float) -> MaterializeResult:
+    """Run the project's sync and turn its exit status into what Dagster does (module docstring)."""
+    outcome = run_project(project, max_duration_s=max_duration_s, log=_forward(context))
+    metadata = outcome_metadata(outcome)
+    if outcome.verdict is Verdict.FAILURE:
+        raise Failure(description=outcome.describe(), metadata=metadata, allow_retries=False)
+    if outcome.verdict is Verdict.RETRY:
+        context.log.warning(outcome.describe() + "; retrying: the next attempt resumes where this one stopped")
+        raise RetryRequested(max_retries=retries, seconds_to_wait=retry_wait_s)
+    if outcome.verdict is Verdict.WARNING:
+        context.log.warning(outcome.describe())
+    else:
+        context.log.info(outcome.describe())
+    return MaterializeResult(metadata=metadata)
+
+
 def sync_asset(projects: Iterable[str | Path] | Mapping[str, str | Path], *, name: str = "leadsync_sync",
                group_name: str = "leadsync", max_duration_minutes: float | None = None, retries: int = 3,
                retry_wait_s: float = 60.0) -> AssetsDefinition:
@@ -91,21 +110,27 @@ def sync_asset(projects: Iterable[str | Path] | Mapping[str, str | Path], *, nam
     @asset(name=name, group_name=group_name, partitions_def=StaticPartitionsDefinition(list(by_name)),
            description="One leadsync sync run of the partition's project (pull, score, hand off, push).")
     def _sync(context: AssetExecutionContext) -> MaterializeResult:
-        project: Project = by_name[context.partition_key]
-        outcome = run_project(project, max_duration_s=max_duration_s, log=_forward(context))
-        metadata = outcome_metadata(outcome)
-        if outcome.verdict is Verdict.FAILURE:
-            raise Failure(description=outcome.describe(), metadata=metadata, allow_retries=False)
-        if outcome.verdict is Verdict.RETRY:
-            context.log.warning(outcome.describe() + "; retrying: the next attempt resumes where this one stopped")
-            raise RetryRequested(max_retries=retries, seconds_to_wait=retry_wait_s)
-        if outcome.verdict is Verdict.WARNING:
-            context.log.warning(outcome.describe())
-        else:
-            context.log.info(outcome.describe())
-        return MaterializeResult(metadata=metadata)
+        return _materialize(context, by_name[context.partition_key], max_duration_s, retries, retry_wait_s)
 
     return _sync
+
+
+def project_assets(projects: Iterable[str | Path] | Mapping[str, str | Path], *, prefix: str = "leadsync_",
+                   group_name: str = "leadsync", max_duration_minutes: float | None = None, retries: int = 3,
+                   retry_wait_s: float = 60.0) -> list[AssetsDefinition]:
+    """One unpartitioned asset per project (`leadsync_<name>`), for a job that syncs every project
+    in one run; under Dagster's multiprocess executor they run in parallel, a process each."""
+    max_duration_s = max_duration_minutes * 60 if max_duration_minutes else None
+
+    def build(project: Project) -> AssetsDefinition:
+        @asset(name=prefix + _ASSET_UNSAFE.sub("_", project.name), group_name=group_name,
+               description=f"One leadsync sync run of {project.name} ({project.config}).")
+        def _sync(context: AssetExecutionContext) -> MaterializeResult:
+            return _materialize(context, project, max_duration_s, retries, retry_wait_s)
+
+        return _sync
+
+    return [build(project) for project in projects_from(projects)]
 
 
 def sync_job(assets_def: AssetsDefinition, *, name: str | None = None) -> "UnresolvedAssetJobDefinition":

@@ -14,7 +14,7 @@ dg = pytest.importorskip("dagster", reason="dagster is not installed (pip instal
 
 from leadsync.core.config import load_settings  # noqa: E402
 from leadsync.core.sync.lock import RunLock  # noqa: E402
-from leadsync_dagster import leadsync_definitions, sync_asset  # noqa: E402
+from leadsync_dagster import leadsync_definitions, project_assets, sync_asset  # noqa: E402
 
 TOKEN = "pat-na1-secret-token-never-shown"
 
@@ -169,3 +169,18 @@ def test_the_schedule_requests_one_run_per_project_per_tick(make_project: Callab
         requests += list(sched.evaluate_tick(context).run_requests or [])
     assert sorted(r.partition_key for r in requests) == ["a", "a", "b", "b"]
     assert len({r.run_key for r in requests}) == 4
+
+
+def test_one_asset_per_project_runs_every_project_in_one_run(make_project: Callable[..., Path]) -> None:
+    good, broken = make_project("good"), make_project("bad one")
+    broken.write_text(broken.read_text(encoding="utf-8").replace('path = "data"', 'path = "missing"'), encoding="utf-8")
+    assets = project_assets([good, broken])
+    assert [a.key.to_user_string() for a in assets] == ["leadsync_good", "leadsync_bad_one"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(assets, raise_on_error=False, instance=instance)
+    assert not result.success  # one project failed ...
+    (done,) = result.asset_materializations_for_node("leadsync_good")  # ... the other was synced
+    assert done.metadata["scores_pushed"].value == 300
+    (failed,) = result.get_step_failure_events()
+    assert failed.step_key == "leadsync_bad_one"
+    assert failed.step_failure_data.user_failure_data.metadata["exit_status"].value == 2
