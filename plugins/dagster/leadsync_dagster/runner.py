@@ -111,17 +111,17 @@ class _Collect(logging.Handler):
 
 @contextmanager
 def _collected(forward: Callable[[int, str], Any] | None) -> Iterator[_Collect]:
-    root = logging.getLogger()
+    root, engine = logging.getLogger(), logging.getLogger("leadsync")
     handler = _Collect(forward)
-    previous = root.level
-    root.addHandler(handler)
-    if root.getEffectiveLevel() > logging.INFO:
-        root.setLevel(logging.INFO)
+    previous = engine.level
+    root.addHandler(handler)  # plugins log under their own names (leadsync_hubspot...): catch them too
+    if engine.getEffectiveLevel() > logging.INFO:
+        engine.setLevel(logging.INFO)
     try:
         yield handler
     finally:
         root.removeHandler(handler)
-        root.setLevel(previous)
+        engine.setLevel(previous)
 
 
 def run_project(project: Project, *, max_duration_s: float | None = None, host: PluginHost | None = None,
