@@ -165,19 +165,21 @@ def _run_mode(mode: str, projects: int, contacts: int, activities: int, latency:
 
 
 def run_many_projects(projects: int = 8, contacts: int = 20_000, activities: int = 20_000, *, latency: float = 0.030,
-                      budget: Budget = Budget(190, 5), parallel: str | None = None,
+                      budget: Budget = Budget(190, 5), parallel: str | None = None, serial_too: bool = True,
                       timeout: float = 5400.0) -> dict[str, Any]:
-    """Both modes on fresh portals and state; `parallel` is "dagster" or "pool" (default: dagster if installed)."""
+    """Both modes on fresh portals and state; `parallel` is "dagster" or "pool" (default: dagster if
+    installed); `serial_too=False` runs the parallel mode only (no ratio)."""
     if parallel is None:
         parallel = "dagster" if importlib.util.find_spec("dagster") else "pool"
-    serial = _run_mode("serial", projects, contacts, activities, latency, budget, timeout)
-    concurrent = _run_mode(parallel, projects, contacts, activities, latency, budget, timeout)
+    modes = ("serial", parallel) if serial_too else (parallel,)
+    runs = {mode: _run_mode(mode, projects, contacts, activities, latency, budget, timeout) for mode in modes}
+    serial, concurrent = runs.get("serial"), runs[parallel]
     return {
         "projects": projects, "contacts": contacts, "activities": activities, "latency_s": latency,
         "budget": {"per_10s": budget.per_10s, "search_per_s": budget.search_per_s},
         "hot_per_project": sum(is_hot(i) for i in range(contacts)),
         "serial": serial, "parallel": concurrent,
-        "ratio": serial["seconds"] / concurrent["seconds"] if concurrent["seconds"] else None,
+        "ratio": serial["seconds"] / concurrent["seconds"] if serial and concurrent["seconds"] else None,
     }  # fmt: skip
 
 
@@ -191,11 +193,14 @@ def render(result: dict[str, Any], machine: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|"]
     for key in ("serial", "parallel"):
         run = result[key]
+        if run is None:
+            continue
         ok = sum(o["exit_status"] == 0 for o in run["outcomes"])
         tasks = sum(o["summary"].get("tasks_created", 0) for o in run["outcomes"])
         scores = sum(o["summary"].get("scores_pushed", 0) for o in run["outcomes"])
         lines.append(f"| {key} | {run['executor']} | {run['seconds']:.1f} | {ok}/{result['projects']} | {tasks:,} | {scores:,} |")
-    lines += ["", f"serial / parallel wall time: **{result['ratio']:.2f}x**"]
+    if result["ratio"] is not None:
+        lines += ["", f"serial / parallel wall time: **{result['ratio']:.2f}x**"]
     return "\n".join(lines)
 
 
@@ -208,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-10s", type=int, default=190)
     parser.add_argument("--search-per-s", type=int, default=5)
     parser.add_argument("--parallel", choices=("dagster", "pool"), help="default: dagster if installed, else pool")
+    parser.add_argument("--no-serial", action="store_true", help="run the parallel mode only")
     parser.add_argument("--out", type=Path, help="also write the JSON figures here")
     parser.add_argument("--worker", choices=("serial", "dagster", "pool"), help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=8, help=argparse.SUPPRESS)
@@ -217,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_worker(args.worker, args.configs, args.concurrency), default=str), flush=True)
         return 0
     result = run_many_projects(args.projects, args.contacts, args.activities, latency=args.latency_ms / 1000,
-                               budget=Budget(args.per_10s, args.search_per_s), parallel=args.parallel)
+                               budget=Budget(args.per_10s, args.search_per_s), parallel=args.parallel,
+                               serial_too=not args.no_serial)
     machine = describe_machine()
     print(render(result, machine))
     if args.out:
