@@ -7,6 +7,9 @@
     plugins/*/leadsync_*         (import only `leadsync.connectors` and `leadsync.core.models`;
                                   their tests and `testing` packages also `leadsync.connectors.testing`)
 
+Orchestrator integrations (plugins/dagster) are not vendor plugins: they sit above the engine, beside
+the CLI, and run a project's sync through the run entry point (`ORCHESTRATOR_MAY_USE`).
+
 The core engine imports the toolkit, never a plugin. A new import across these lines, or any import
 cycle among the toolkit's and plugins' modules, fails here.
 """
@@ -26,6 +29,12 @@ TOOLKIT_MAY_USE = {"leadsync.core.models", "leadsync.core.normalize", "leadsync.
 TESTING_MAY_USE = TOOLKIT_MAY_USE | {"leadsync.core.demo"}
 PLUGIN_MAY_USE = {"leadsync.connectors", "leadsync.core.models"}
 PLUGIN_TESTS_MAY_USE = PLUGIN_MAY_USE | {"leadsync.connectors.testing"}
+# What `leadsync sync run` itself uses to run once: settings, plugin host, engine, its JSON summary.
+ORCHESTRATORS = {"dagster"}
+ORCHESTRATOR_MAY_USE = {"leadsync.core.config", "leadsync.core.errors", "leadsync.core.sync.engine",
+                        "leadsync.core.cli.sync", "leadsync.connectors.plugins", "leadsync.connectors.redact"}
+# Their tests also build demo projects with the CLI and hold a project's run lock.
+ORCHESTRATOR_TESTS_MAY_USE = ORCHESTRATOR_MAY_USE | {"leadsync.core.cli.main", "leadsync.core.sync.lock"}
 # Known exceptions, each with its reason; anything not listed here fails.
 KNOWN = {
     # DemoProject.invoke runs the `leadsync` CLI in-process, as an operator would: the testing
@@ -111,13 +120,20 @@ def violations() -> list[str]:
         base = SRC.joinpath(*leaf.split(".")[1:])
         for path in [base.with_suffix(".py")] if base.with_suffix(".py").exists() else list(base.rglob("*.py")):
             check(path, LEAVES, leaf, exact=True)
+    def plugin_of(path: Path) -> str:
+        return path.relative_to(ROOT / "plugins").parts[0]
+
     for path in (ROOT / "plugins").glob("*/leadsync_*/**/*.py"):
         own = module_name(path).split(".")[0]
         is_testing = "testing" in path.parts
+        if plugin_of(path) in ORCHESTRATORS:
+            check(path, ORCHESTRATOR_MAY_USE, own, exact=True)
+            continue
         check(path, PLUGIN_TESTS_MAY_USE if is_testing else PLUGIN_MAY_USE, own, exact=True)
     for path in (ROOT / "plugins").glob("*/tests/*.py"):
         packages = [p.name for p in path.parents[1].glob("leadsync_*") if p.is_dir() and "." not in p.name]
-        check(path, PLUGIN_TESTS_MAY_USE, packages[0] if packages else None, exact=True)
+        rules = ORCHESTRATOR_TESTS_MAY_USE if plugin_of(path) in ORCHESTRATORS else PLUGIN_TESTS_MAY_USE
+        check(path, rules, packages[0] if packages else None, exact=True)
     for path in SRC.rglob("*.py"):
         for target in leadsync_imports(path):
             if target.startswith("leadsync_"):
