@@ -22,7 +22,7 @@ from leadsync.core.scoring.rules import (
 )
 from leadsync.core.scoring.sheet import Rule, ScoringSheet
 
-__all__ = ["TYPE_CODES", "ActivityColumns", "BatchResult", "UrlClassifier", "score_batch"]
+__all__ = ["TYPE_CODES", "ActivityColumns", "BatchResult", "UrlClassifier", "factorize", "score_batch"]
 
 TYPE_CODES = {t.value: i for i, t in enumerate(ActivityType)}
 _WEB_VISIT = TYPE_CODES["web_visit"]
@@ -84,7 +84,16 @@ class RuleOutcome:
     points: np.ndarray
     ev_lead: np.ndarray | None = None  # activity evidence, sorted by lead, newest first
     ev_rowid: np.ndarray | None = None
-    ev_text: list[str | None] | None = None  # attribute evidence per lead
+    ev_codes: np.ndarray | None = None  # attribute evidence: per lead, an index into ev_values
+    ev_values: list[str | None] | None = None
+
+    @property
+    def ev_text(self) -> list[str | None] | None:
+        """Attribute evidence per lead (None: the rule does not match the lead's value)."""
+        if self.ev_codes is None or self.ev_values is None:
+            return None
+        values = self.ev_values
+        return [values[c] for c in self.ev_codes.tolist()]
 
 
 @dataclass
@@ -173,13 +182,19 @@ def _revisit_rule(rule: Rule, cond: RevisitCondition, cols: ActivityColumns, n: 
     return RuleOutcome(rule, fired, points, ev_lead, ev_rowid), expiry
 
 
-def _field_rule(rule: Rule, cond: FieldCondition, values: list[Any], n: int) -> RuleOutcome:
-    answers: dict[Any, str | None] = {}
-    for value in set(values):
-        answers[value] = cond.test(value)
-    texts = [answers[v] for v in values]
-    fired = np.fromiter((t is not None for t in texts), bool, n)
-    return RuleOutcome(rule, fired, np.where(fired, rule.points, 0.0), ev_text=texts)
+def factorize(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """(code per value, distinct values in first-seen order): values[i] == distinct[codes[i]]."""
+    code_of: dict[Any, int] = {}
+    codes = np.fromiter((code_of.setdefault(v, len(code_of)) for v in values), np.int32, len(values))
+    return codes, list(code_of)
+
+
+def _field_rule(rule: Rule, cond: FieldCondition, factors: tuple[np.ndarray, list[Any]], n: int) -> RuleOutcome:
+    """Tested once per distinct value of the field."""
+    codes, distinct = factors
+    answers = [cond.test(value) for value in distinct]
+    fired = np.array([a is not None for a in answers], bool)[codes] if len(codes) else np.zeros(n, bool)
+    return RuleOutcome(rule, fired, np.where(fired, rule.points, 0.0), ev_codes=codes, ev_values=answers)
 
 
 def score_batch(sheet: ScoringSheet, n: int, fields: dict[str, list[Any]], cols: ActivityColumns,
@@ -192,6 +207,7 @@ def score_batch(sheet: ScoringSheet, n: int, fields: dict[str, list[Any]], cols:
     outcomes: list[RuleOutcome] = []
     next_change = np.full(n, np.inf)
     behaviour_codes: set[int] = set()
+    factors: dict[str, tuple[np.ndarray, list[Any]]] = {}
     for rule in sheet.rules:
         cond = rule.condition
         if isinstance(cond, ActivityCondition):
@@ -201,7 +217,9 @@ def score_batch(sheet: ScoringSheet, n: int, fields: dict[str, list[Any]], cols:
             outcome, expiry = _revisit_rule(rule, cond, cols, n, now, zone)
             behaviour_codes.add(_WEB_VISIT)
         elif isinstance(cond, FieldCondition):
-            outcomes.append(_field_rule(rule, cond, fields[cond.field], n))
+            if cond.field not in factors:
+                factors[cond.field] = factorize(fields[cond.field])
+            outcomes.append(_field_rule(rule, cond, factors[cond.field], n))
             continue
         else:
             raise ValueError(f"rule {rule.name!r}: plugin conditions are scored per lead")

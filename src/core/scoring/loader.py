@@ -128,6 +128,19 @@ class SourceIds:
         self._gaps.append(gap)
         self.size += len(offsets) - 1
 
+    def get_many(self, positions: np.ndarray) -> np.ndarray:
+        """The source ids at these scan positions (an object array of str)."""
+        positions = np.asarray(positions, np.int64)
+        result = np.empty(len(positions), object)
+        chunk_of = np.searchsorted(np.asarray(self._starts, np.int64), positions, side="right") - 1
+        for chunk in np.unique(chunk_of).tolist():
+            chosen = np.flatnonzero(chunk_of == chunk)
+            local = positions[chosen] - self._starts[chunk]
+            offsets, text = self._offsets[chunk], self._texts[chunk]
+            ends = (offsets[local + 1] - self._gaps[chunk]).tolist()
+            result[chosen] = [text[a:b] for a, b in zip(offsets[local].tolist(), ends, strict=True)]
+        return result
+
     def get(self, position: int) -> str:
         chunk = bisect_right(self._starts, position) - 1
         offsets, local = self._offsets[chunk], position - self._starts[chunk]
