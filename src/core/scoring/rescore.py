@@ -38,6 +38,8 @@ class RescoreResult:
     scored: int = 0
     changed: list[str] = field(default_factory=list)
     segment_changed: list[str] = field(default_factory=list)
+    leads_read: int = 0  # leads loaded for scoring
+    activities_read: int = 0  # activity rows read from the state store
 
 
 def load_score(store: StateStore, lead_key: str) -> Score | None:
@@ -121,8 +123,8 @@ def _row_from_score(score: Score) -> _ROW:
 
 
 def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, as_of: datetime,
-                   keys: list[str] | None, *, reason: str = "", dirty: set[str] | None = None
-                   ) -> Iterable[list[_ROW]]:
+                   keys: list[str] | None, *, reason: str = "", dirty: set[str] | None = None,
+                   stats: RescoreResult | None = None) -> Iterable[list[_ROW]]:
     """Score rows of the given leads (None: all), in chunks; batch path unless plugin conditions need leads.
 
     Each row's reason is `reason`, or "time" for a lead not in `dirty` (when given)."""
@@ -130,6 +132,9 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
     if sheet.has_plugin_conditions:
         chunk: list[_ROW] = []
         for lead, activities in iter_lead_models(store, keys):
+            if stats is not None:
+                stats.leads_read += 1
+                stats.activities_read += len(activities)
             why = reason if dirty is None or lead.key in dirty else "time"
             chunk.append(_row_from_score(score_lead(sheet, lead, activities, as_of, settings))[:9] + (why,))
             if len(chunk) >= WRITE_CHUNK:
@@ -143,6 +148,9 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
     longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
     cols, source_ids = load_activities(store, sheet, index, now - longest * DAY, keys)
     del index
+    if stats is not None:
+        stats.leads_read += len(lead_keys)
+        stats.activities_read += source_ids.size
     result = score_batch(sheet, len(lead_keys), fields, cols, as_of)
     del cols, fields
     reasons = [] if dirty is None and not reason else [
@@ -173,7 +181,8 @@ def rescore(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, a
     dirty: set[str] = set()
     if keys is not None:
         dirty = leads.dirty_keys(store.db)
-    for rows in compute_scores(store, sheet, settings, as_of, keys, reason=reason, dirty=None if full else dirty):
+    for rows in compute_scores(store, sheet, settings, as_of, keys, reason=reason, dirty=None if full else dirty,
+                               stats=result):
         write_rows(store, rows, result)
     if full:
         with store.transaction():
