@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["PruneCounts", "compact", "counts", "prune"]
+__all__ = ["PruneCounts", "compact", "counts", "prune", "table_bytes"]
 
 # Tables whose row counts `counts` reports (the ones retention works on, and the big ones).
 _TABLES = ("leads", "activities", "scores", "score_history", "runs", "outbox", "dead_letters", "handoffs")
@@ -89,3 +89,8 @@ def compact(db: sqlite3.Connection) -> dict[str, Any]:
     page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
     pages = int(db.execute("PRAGMA page_count").fetchone()[0])
     return {"bytes": page_size * pages}
+
+
+def table_bytes(db: sqlite3.Connection) -> dict[str, int]:
+    """Bytes on disk per table and index (SQLite's dbstat; PostgreSQL: pg_total_relation_size)."""
+    return {str(r[0]): int(r[1]) for r in db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")}

@@ -21,6 +21,7 @@ __all__ = [
     "record_pushed",
     "requalified",
     "rescore_targets",
+    "totals",
     "unpushed",
     "write",
 ]
@@ -56,6 +57,11 @@ def hot(db: sqlite3.Connection) -> list[Score]:
     """Every hot score, highest first."""
     rows = db.execute("SELECT * FROM scores WHERE segment = ? ORDER BY total DESC, lead_key", (Segment.HOT.value,))
     return [_score(row) for row in rows]
+
+
+def totals(db: sqlite3.Connection) -> list[tuple[str, int, str]]:
+    """(lead key, total, segment) of every stored score (benchmarks compare them in bulk)."""
+    return [(r[0], r[1], r[2]) for r in db.execute("SELECT lead_key, total, segment FROM scores")]
 
 
 def rescore_targets(db: sqlite3.Connection, as_of: float) -> list[str]:
