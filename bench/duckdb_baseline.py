@@ -49,7 +49,7 @@ def load_into_duckdb(con: Any, store: StateStore, sheet: ScoringSheet) -> dict[s
     table: dict[str, np.ndarray] = {"i": np.arange(len(keys), dtype=np.int64)}
     lookups: dict[str, list[str]] = {}
     for name, values in fields.items():
-        codes, distinct = factorize(values)
+        codes, distinct = values if isinstance(values, tuple) else factorize(values)
         table[f"f_{name}"] = codes.astype(np.int64)
         flags: dict[str, np.ndarray] = {"code": np.arange(len(distinct), dtype=np.int64)}
         for position, rule in enumerate(sheet.rules):

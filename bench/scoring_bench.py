@@ -117,6 +117,7 @@ def run_duckdb(db_path: Path) -> dict[str, object]:
         import duckdb  # noqa: F401
     except ImportError:
         return {"missing": "duckdb is not installed (pip install -r bench/requirements.txt)"}
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from bench.duckdb_baseline import run_baseline
     from leadsync.core.config import ScoringSettings
     from leadsync.core.scoring import DEFAULT_SHEET, load_sheet

@@ -68,11 +68,14 @@ class ActivityColumns:
         return cls(np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.uint8), np.zeros(0, np.int64))
 
     def sorted(self) -> ActivityColumns:
-        """Drop activities of unknown leads; order by lead, time, row id."""
+        """Drop activities of unknown leads; order by lead, time, row id. Reorders these columns in
+        place, one at a time (never two copies of them all at once)."""
         keep = np.flatnonzero(self.lead >= 0)
         order = keep[np.lexsort((self.rowid[keep], self.t[keep], self.lead[keep]))]
         del keep
-        return ActivityColumns(*(column[order] for column in (self.lead, self.typ, self.t, self.url_bits, self.rowid)))
+        for name in ("lead", "typ", "t", "url_bits", "rowid"):
+            setattr(self, name, getattr(self, name)[order])
+        return self
 
 
 @dataclass
@@ -184,9 +187,9 @@ def _revisit_rule(rule: Rule, cond: RevisitCondition, cols: ActivityColumns, n: 
 
 def factorize(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
     """(code per value, distinct values in first-seen order): values[i] == distinct[codes[i]]."""
-    code_of: dict[Any, int] = {}
-    codes = np.fromiter((code_of.setdefault(v, len(code_of)) for v in values), np.int32, len(values))
-    return codes, list(code_of)
+    distinct = list(dict.fromkeys(values))
+    code_of = {value: code for code, value in enumerate(distinct)}
+    return np.fromiter(map(code_of.__getitem__, values), np.int32, len(values)), distinct
 
 
 def _field_rule(rule: Rule, cond: FieldCondition, factors: tuple[np.ndarray, list[Any]], n: int) -> RuleOutcome:
@@ -197,10 +200,10 @@ def _field_rule(rule: Rule, cond: FieldCondition, factors: tuple[np.ndarray, lis
     return RuleOutcome(rule, fired, np.where(fired, rule.points, 0.0), ev_codes=codes, ev_values=answers)
 
 
-def score_batch(sheet: ScoringSheet, n: int, fields: dict[str, list[Any]], cols: ActivityColumns,
+def score_batch(sheet: ScoringSheet, n: int, fields: dict[str, Any], cols: ActivityColumns,
                 as_of: datetime) -> BatchResult:
-    """Score `n` leads; `fields` holds each field's values (as `rules.field_value` gives them),
-    `cols` the activities sorted with `ActivityColumns.sorted`."""
+    """Score `n` leads; `fields` holds each field's values (as `rules.field_value` gives them), as a
+    list or factorized (codes, distinct values); `cols` the activities sorted with `ActivityColumns.sorted`."""
     now = as_of.timestamp()
     zone = ZoneInfo(sheet.timezone)
     bits = UrlClassifier(sheet).bit_of
@@ -218,7 +221,8 @@ def score_batch(sheet: ScoringSheet, n: int, fields: dict[str, list[Any]], cols:
             behaviour_codes.add(_WEB_VISIT)
         elif isinstance(cond, FieldCondition):
             if cond.field not in factors:
-                factors[cond.field] = factorize(fields[cond.field])
+                column = fields[cond.field]
+                factors[cond.field] = column if isinstance(column, tuple) else factorize(column)
             outcomes.append(_field_rule(rule, cond, factors[cond.field], n))
             continue
         else:

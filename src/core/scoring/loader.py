@@ -22,6 +22,7 @@ __all__ = ["CHUNK", "iter_lead_models", "lead_fields", "load_activities", "load_
 log = logging.getLogger(__name__)
 
 CHUNK = 200_000
+LEAD_CHUNK = 50_000
 
 
 def load_lead(store: StateStore, key: str) -> tuple[Lead, list[Activity]] | None:
@@ -54,37 +55,62 @@ def _json_path(name: str) -> str:
     return "$." + name
 
 
-def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | None
-                      ) -> tuple[list[str], list[str | None], dict[str, list[Any]]]:
-    """(keys, emails, field values) of the given leads (None: all), read with SQLite's JSON functions."""
+Factorized = tuple[np.ndarray, list[Any]]  # (code per lead, distinct values): value i = distinct[codes[i]]
+
+
+class _Factorizer:
+    """Builds a factorized column chunk by chunk (one int32 per lead, each distinct value once)."""
+
+    def __init__(self) -> None:
+        self.code_of: dict[Any, int] = {}
+        self.codes: list[np.ndarray] = []
+
+    def add(self, values: list[Any]) -> None:
+        code_of = self.code_of
+        for value in dict.fromkeys(values):
+            code_of.setdefault(value, len(code_of))
+        self.codes.append(np.fromiter(map(code_of.__getitem__, values), np.int32, len(values)))
+
+    def result(self) -> Factorized:
+        codes = np.concatenate(self.codes) if self.codes else np.zeros(0, np.int32)
+        return codes, list(self.code_of)
+
+
+def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | None, *, with_emails: bool = True
+                      ) -> tuple[list[str], list[str | None], dict[str, Factorized]]:
+    """(keys, emails, field values factorized) of the given leads (None: all), read with SQLite's JSON
+    functions chunk by chunk. Without `with_emails` the e-mail list is empty (unless a rule needs it)."""
     wanted = lead_fields(sheet)
     paths: list[str] = ["$.email"]
+    columns: list[tuple[str, int]] = []  # (field, position of its first value in a row)
     for name in wanted:
-        if name == "employees":
-            paths += ["$.employees", "$.employees_text"]
-        elif name != "email_domain":
-            paths.append(_json_path(name))
-    rows = leads.field_columns(store.db, paths, keys)
-    out_keys = [r[0] for r in rows]
-    emails = [r[1] for r in rows]
-    values: dict[str, list[Any]] = {}
-    position = 2
-    for name in wanted:
-        if name == "employees":
-            parsed: dict[str | None, int | None] = {None: None}
-            values[name] = [
-                r[position] if r[position] is not None
-                else parsed[r[position + 1]] if r[position + 1] in parsed
-                else parsed.setdefault(r[position + 1], parse_employees(r[position + 1]))
-                for r in rows
-            ]
-            position += 2
-        elif name == "email_domain":
-            values[name] = [e.rsplit("@", 1)[-1].lower() if e and "@" in e else None for e in emails]
-        else:
-            values[name] = [r[position] for r in rows]
-            position += 1
-    return out_keys, emails, values
+        if name == "email_domain":
+            continue
+        columns.append((name, len(paths) + 1))
+        paths += ["$.employees", "$.employees_text"] if name == "employees" else [_json_path(name)]
+    need_emails = with_emails or "email_domain" in wanted
+    out_keys: list[str] = []
+    emails: list[str | None] = []
+    factors = {name: _Factorizer() for name in wanted}
+    parsed: dict[tuple[Any, Any], Any] = {}
+    for rows in leads.field_columns(store.db, paths, keys, chunk=LEAD_CHUNK):  # never a million tuples at once
+        out_keys += [r[0] for r in rows]
+        chunk_emails = [r[1] for r in rows]
+        if need_emails:
+            emails += chunk_emails
+        for name, position in columns:
+            if name == "employees":  # the stored count, else the count parsed from the text
+                pairs = [(r[position], r[position + 1]) for r in rows]
+                for pair in dict.fromkeys(pairs):
+                    if pair not in parsed:
+                        parsed[pair] = pair[0] if pair[0] is not None else parse_employees(pair[1])
+                factors[name].add([parsed[p] for p in pairs])
+            else:
+                factors[name].add([r[position] for r in rows])
+        if "email_domain" in factors:
+            factors["email_domain"].add([e.rsplit("@", 1)[-1].lower() if e and "@" in e else None
+                                         for e in chunk_emails])
+    return out_keys, emails if with_emails else [], {name: f.result() for name, f in factors.items()}
 
 
 class SourceIds:
@@ -104,6 +130,7 @@ class SourceIds:
         """Ids concatenated without separator, with their lengths."""
         offsets = np.zeros(len(lengths) + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
+        offsets = offsets.astype(np.int32) if offsets[-1] < 2**31 else offsets
         self._append(text, offsets, 0)
 
     def add_separated(self, text: str, count: int) -> bool:
@@ -114,7 +141,7 @@ class SourceIds:
             ends = (np.cumsum(np.fromiter(map(len, text.split(_SEP)), np.int64) + 1) - 1)[:-1]
         if len(ends) != count - 1:
             return False
-        offsets = np.empty(count + 1, np.int64)
+        offsets = np.empty(count + 1, np.int32 if len(text) < 2**31 - 1 else np.int64)
         offsets[0] = 0
         offsets[1:count] = ends + 1
         offsets[count] = len(text) + 1
@@ -234,6 +261,11 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int
         parts = _scan_rows(store.db, since, index, urls, source_ids, keys=keys)
     if not parts:
         return ActivityColumns.empty(), source_ids
-    columns = [np.concatenate([part[i] for part in parts]) for i in range(4)]
+    pieces = [list(column) for column in zip(*parts, strict=True)]
     parts.clear()
-    return ActivityColumns(*columns, np.arange(source_ids.size, dtype=np.int64)).sorted(), source_ids
+    columns = []
+    for column in pieces:  # one column at a time, so its pieces and the whole never all coexist
+        columns.append(np.concatenate(column))
+        column.clear()
+    positions = np.arange(source_ids.size, dtype=np.int32 if source_ids.size < 2**31 else np.int64)
+    return ActivityColumns(*columns, positions).sorted(), source_ids

@@ -28,7 +28,7 @@ from leadsync.core.state.store import StateStore
 __all__ = ["RescoreResult", "compute_scores", "load_score", "rescore"]
 
 VERSION_KEY = "scoring.sheet_version"
-WRITE_CHUNK = 50_000
+WRITE_CHUNK = 10_000
 DAY = 86400.0
 _ROW = tuple[str, int, int, int, str, str, float, float | None, str, str]
 
@@ -143,7 +143,7 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
         if chunk:
             yield chunk
         return
-    lead_keys, _emails, fields = load_lead_columns(store, sheet, keys)
+    lead_keys, _emails, fields = load_lead_columns(store, sheet, keys, with_emails=False)
     index = {key: i for i, key in enumerate(lead_keys)}
     longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
     cols, source_ids = load_activities(store, sheet, index, now - longest * DAY, keys)

@@ -95,7 +95,10 @@ def write(db: sqlite3.Connection, rows: Sequence[ScoreRow]) -> list[tuple[str, b
         (keys,))}
     changed: list[tuple[str, bool]] = []
     history: list[tuple[Any, ...]] = []
-    for key, total, _b, _a, segment, version, scored_at, _n, _breakdown, reason in rows:
+    if not before:  # a first score for every lead of the chunk: each one is a change
+        changed = [(row[0], True) for row in rows]
+        history = [(r[0], r[6], r[1], r[4], None, None, r[9], r[5]) for r in rows]
+    for key, total, _b, _a, segment, version, scored_at, _n, _breakdown, reason in rows if before else ():
         old = before.get(key)
         if old is not None and old[0] == total and old[1] == segment:
             continue
