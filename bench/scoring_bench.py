@@ -4,11 +4,12 @@
     python bench/scoring_bench.py --quick    # 100,000 leads, 1,000,000 activities
     python bench/scoring_bench.py --db /tmp/bench.db --keep   # reuse a generated store
 
-Each phase runs in its own process so its peak RSS is its own (generation is not counted).
-
-Measured on the 2-core, 23 GB build machine (1M leads / 10M activities, 3.5 GB store, default sheet):
-full rescore 49 s, peak RSS 1.33 GB (plus the forked scan helper); incremental rescore of 10,000
-changed leads (1%) 2.1 s, 91 MB. Quick mode (100k / 1M): full about 5 s, incremental (1,000) 0.25 s.
+Each phase runs in its own process so its peak RSS is its own (generation is not counted): the
+full rescore, the DuckDB baseline of the same sheet over the same data (bench/duckdb_baseline.py,
+skipped when duckdb is not installed; its totals are checked lead by lead against leadsync's),
+the bytes on disk per table, an incremental rescore after 1% of the leads changed, and a run with
+nothing changed. Each phase prints wall and CPU seconds (the build machine is shared: CPU seconds
+are the steadier figure). Figures: bench/README.md.
 """
 
 from __future__ import annotations
