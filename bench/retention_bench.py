@@ -31,6 +31,15 @@ PRUNED = ("score_history", "score_history_lead", "runs", "outbox", "sqlite_autoi
           "outbox_pending_lead", "outbox_resent", "dead_letters")
 
 
+class _SimulatedClock:
+    """Stands in for the `time` module of the state operations: time() is the simulated moment."""
+
+    now = AS_OF.timestamp()
+
+    def time(self) -> float:
+        return self.now
+
+
 def simulate(db_path: Path, leads: int, days: int, active: float, seed: int = 5) -> dict[str, object]:
     from leadsync.core.config import ScoringSettings
     from leadsync.core.scoring import DEFAULT_SHEET, load_sheet, rescore
@@ -45,8 +54,12 @@ def simulate(db_path: Path, leads: int, days: int, active: float, seed: int = 5)
     start_bytes = retention.table_bytes(store.db)
     rng = random.Random(seed)
     counter = 0
+    clock = _SimulatedClock()
+    for module in (outbox, runs, dead_letters):  # their rows are stamped with the simulated day
+        module.time = clock  # type: ignore[attr-defined]
     for day in range(1, days + 1):
         moment = AS_OF + timedelta(days=day)
+        clock.now = moment.timestamp()
         chosen = rng.sample(range(leads), int(leads * active))
         keys = [f"lead{i}@example{i % 997}.co.jp" for i in chosen]
         with store.transaction() as db:
