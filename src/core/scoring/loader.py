@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import repeat
@@ -18,8 +17,6 @@ from leadsync.core.state import activities, leads
 from leadsync.core.state.store import StateStore
 
 __all__ = ["CHUNK", "iter_lead_models", "lead_fields", "load_activities", "load_lead", "load_lead_columns"]
-
-log = logging.getLogger(__name__)
 
 CHUNK = 200_000
 LEAD_CHUNK = 50_000

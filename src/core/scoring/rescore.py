@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from itertools import repeat
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from dataclasses import dataclass, field
 from datetime import datetime
 
