@@ -115,6 +115,9 @@ def _scoring(section: dict[str, Any]) -> list[str]:
         lines += _table(["rescore", "time", "peak RSS", "detail"], rows)
     if section.get("generated"):
         lines += ["", f"Store: {section['generated']}"]
+    for name in ("duckdb_baseline", "state_size", "nothing_changed"):
+        if section.get(name):
+            lines += ["", f"{name.replace('_', ' ').capitalize()}: {section[name]}"]
     if not rows:
         lines += ["```", *section.get("output", []), "```"]
     return lines

@@ -4,11 +4,12 @@
     python bench/scoring_bench.py --quick    # 100,000 leads, 1,000,000 activities
     python bench/scoring_bench.py --db /tmp/bench.db --keep   # reuse a generated store
 
-Each phase runs in its own process so its peak RSS is its own (generation is not counted).
-
-Measured on the 2-core, 23 GB build machine (1M leads / 10M activities, 3.5 GB store, default sheet):
-full rescore 49 s, peak RSS 1.33 GB (plus the forked scan helper); incremental rescore of 10,000
-changed leads (1%) 2.1 s, 91 MB. Quick mode (100k / 1M): full about 5 s, incremental (1,000) 0.25 s.
+Each phase runs in its own process so its peak RSS is its own (generation is not counted): the
+full rescore, the DuckDB baseline of the same sheet over the same data (bench/duckdb_baseline.py,
+skipped when duckdb is not installed; its totals are checked lead by lead against leadsync's),
+the bytes on disk per table, an incremental rescore after 1% of the leads changed, and a run with
+nothing changed. Each phase prints wall and CPU seconds (the build machine is shared: CPU seconds
+are the steadier figure). Figures: bench/README.md.
 """
 
 from __future__ import annotations
@@ -93,6 +94,44 @@ def touch(db_path: Path, fraction: float, seed: int = 11) -> int:
     return len(keys)
 
 
+def run_sizes(db_path: Path) -> dict[str, object]:
+    """Bytes on disk per table and index, and per lead / per activity."""
+    from leadsync.core.state import retention
+    from leadsync.core.state.store import StateStore
+
+    store = StateStore(db_path, readonly=True)
+    tables = retention.table_bytes(store.db)
+    rows = retention.counts(store.db)
+    store.close()
+    lead_parts = ("leads", "sqlite_autoindex_leads_1", "leads_dirty", "leads_source", "scores",
+                  "sqlite_autoindex_scores_1", "scores_next_change")
+    activity_parts = ("activities", "sqlite_autoindex_activities_1", "activities_lead", "activities_kpi")
+    return {"tables": tables, "rows": rows,
+            "per_lead": round(sum(tables.get(t, 0) for t in lead_parts) / max(rows["leads"], 1)),
+            "per_activity": round(sum(tables.get(t, 0) for t in activity_parts) / max(rows["activities"], 1)),
+            "file_bytes": sum(tables.values())}
+
+
+def run_duckdb(db_path: Path) -> dict[str, object]:
+    """The DuckDB baseline (bench/duckdb_baseline.py) over the same store, checked against its scores."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return {"missing": "duckdb is not installed (pip install -r bench/requirements.txt)"}
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.duckdb_baseline import run_baseline
+    from leadsync.core.config import ScoringSettings
+    from leadsync.core.scoring import DEFAULT_SHEET, load_sheet
+    from leadsync.core.state.store import StateStore
+
+    settings = ScoringSettings()
+    store = StateStore(db_path, readonly=True)
+    result = run_baseline(store, load_sheet(DEFAULT_SHEET, settings), AS_OF)
+    store.close()
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return result
+
+
 def run_phase(db_path: Path, full: bool) -> dict[str, float]:
     from leadsync.core.config import ScoringSettings
     from leadsync.core.scoring import DEFAULT_SHEET, load_sheet, rescore
@@ -101,15 +140,15 @@ def run_phase(db_path: Path, full: bool) -> dict[str, float]:
     settings = ScoringSettings()
     sheet = load_sheet(DEFAULT_SHEET, settings)
     store = StateStore(db_path)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = rescore(store, sheet, settings, AS_OF, full=full)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     store.close()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # The forked helper that reads half of a full scan shares the parent's pages until it writes.
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": round(elapsed, 2), "peak_rss_mb": round(peak_mb), "child_peak_rss_mb": round(child_mb),
-            "scored": result.scored, "changed": len(result.changed)}
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # none since the packed scan
+    return {"seconds": round(elapsed, 2), "cpu_seconds": round(cpu_s, 2), "peak_rss_mb": round(peak_mb),
+            "child_peak_rss_mb": round(child_mb), "scored": result.scored, "changed": len(result.changed),
+            "leads_read": result.leads_read, "activities_read": result.activities_read}
 
 
 def _child(*args: str) -> dict[str, float]:
@@ -124,8 +163,12 @@ def main() -> None:
     parser.add_argument("--activities", type=int)
     parser.add_argument("--db", type=Path, help="state store to use (generated when missing)")
     parser.add_argument("--keep", action="store_true", help="keep the generated store")
-    parser.add_argument("--phase", choices=["full", "incremental"], help=argparse.SUPPRESS)
+    parser.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB baseline")
+    parser.add_argument("--phase", choices=["full", "incremental", "duckdb", "sizes"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phase in ("duckdb", "sizes"):
+        print(json.dumps(run_duckdb(args.db) if args.phase == "duckdb" else run_sizes(args.db)))
+        return
     if args.phase:
         print(json.dumps(run_phase(args.db, full=args.phase == "full")))
         return
@@ -140,11 +183,30 @@ def main() -> None:
               f"({db_path.stat().st_size / 1e9:.1f} GB)", flush=True)
     full = _child("--phase", "full", "--db", str(db_path))
     print(f"full rescore:        {full['seconds']:7.2f} s  peak RSS {full['peak_rss_mb']:6.0f} MB "
-          f"(scan helper process {full['child_peak_rss_mb']:.0f} MB)  scored {full['scored']:,}", flush=True)
+          f"(cpu {full['cpu_seconds']:.2f} s, child processes {full['child_peak_rss_mb']:.0f} MB)  scored {full['scored']:,} "
+          f"activities read {full['activities_read']:,}", flush=True)
+    if not args.no_duckdb:
+        duck = _child("--phase", "duckdb", "--db", str(db_path))
+        if "missing" in duck:
+            print(f"duckdb baseline: skipped, {duck['missing']}", flush=True)
+        else:
+            print(f"duckdb baseline:     {duck['seconds']:7.2f} s  peak RSS {duck['peak_rss_mb']:6.0f} MB "
+                  f"(cpu {duck['cpu_seconds']:.2f} s, load {duck['load_seconds']:.0f} s untimed, {duck['threads']})  "
+                  f"leads {duck['leads']:,} differing from leadsync {duck['mismatches']:,}  "
+                  f"leadsync / duckdb {full['seconds'] / max(duck['seconds'], 1e-9):.2f}", flush=True)
+    sizes = _child("--phase", "sizes", "--db", str(db_path))
+    print(f"state size: {sizes['file_bytes'] / 1e9:.2f} GB; {sizes['per_lead']:,} bytes per lead (lead + score + "
+          f"indexes), {sizes['per_activity']:,} bytes per activity (row + indexes); "
+          + ", ".join(f"{name} {size / 1e6:,.0f} MB" for name, size in list(sizes["tables"].items())[:8]), flush=True)
     changed = touch(db_path, 0.01)
     incremental = _child("--phase", "incremental", "--db", str(db_path))
     print(f"incremental ({changed:,}): {incremental['seconds']:7.2f} s  peak RSS {incremental['peak_rss_mb']:6.0f} MB  "
-          f"scored {incremental['scored']:,} changed {incremental['changed']:,}", flush=True)
+          f"scored {incremental['scored']:,} changed {incremental['changed']:,} (cpu {incremental['cpu_seconds']:.2f} s, "
+          f"activities read {incremental['activities_read']:,}; cpu / full cpu "
+          f"{incremental['cpu_seconds'] / max(full['cpu_seconds'], 1e-9):.3f})", flush=True)
+    unchanged = _child("--phase", "incremental", "--db", str(db_path))
+    print(f"nothing changed: scored {unchanged['scored']:,}, leads read {unchanged['leads_read']:,}, "
+          f"activities read {unchanged['activities_read']:,}", flush=True)
     if not args.keep and not args.db:
         for path in workdir.iterdir():
             path.unlink()

@@ -15,6 +15,7 @@ __all__ = ["SCORING_BENCH", "parse_scoring_output", "run_scoring_bench"]
 SCORING_BENCH = Path(__file__).resolve().parent / "scoring_bench.py"
 
 _GENERATED = re.compile(r"^generated .*$")
+_OTHER = re.compile(r"^(?P<name>duckdb baseline|state size|nothing changed):\s*(?P<text>.*)$")
 _PHASE = re.compile(
     r"^(?P<label>full rescore|incremental \([\d,]+\)):\s+(?P<seconds>[\d.]+) s\s+peak RSS\s+(?P<rss>[\d.]+) MB\s*(?P<detail>.*)$"
 )
@@ -27,6 +28,8 @@ def parse_scoring_output(lines: list[str]) -> dict[str, Any]:
         line = line.strip()
         if _GENERATED.match(line):
             found["generated"] = line
+        elif match := _OTHER.match(line):
+            found[match["name"].replace(" ", "_")] = match["text"].strip()
         elif match := _PHASE.match(line):
             name = "full" if match["label"].startswith("full") else "incremental"
             found[name] = {"label": match["label"], "seconds": float(match["seconds"]),

@@ -47,6 +47,9 @@ class _Section(BaseModel):
 
 class StateSettings(_Section):
     path: Path = Path(".leadsync/state.db")
+    # `leadsync state vacuum` deletes bookkeeping older than this (score history, runs, acknowledged
+    # outbox rows and dead letters; docs/operations.md); 0 keeps everything.
+    keep_days: int = Field(180, ge=0)
 
 
 class ScoringSettings(_Section):

@@ -118,7 +118,11 @@ def test_scoring_output_and_machine_description_parse():
         "generated 100,000 leads / 1,000,000 activities in 20 s (0.3 GB)",
         "full rescore:          10.39 s  peak RSS    375 MB  scored 100,000",
         "incremental (1,000):    0.40 s  peak RSS    112 MB  scored 1,000 changed 630",
+        "duckdb baseline:        1.20 s  peak RSS    300 MB  leads 100,000 differing from leadsync 0",
+        "nothing changed: scored 0, leads read 0, activities read 0",
     ])  # fmt: skip
+    assert figures["duckdb_baseline"].endswith("differing from leadsync 0")
+    assert figures["nothing_changed"] == "scored 0, leads read 0, activities read 0"
     assert figures["full"]["seconds"] == 10.39 and figures["full"]["peak_rss_mb"] == 375
     assert figures["incremental"]["detail"] == "scored 1,000 changed 630"
     assert parse_scoring_output(["something else"]) == {}

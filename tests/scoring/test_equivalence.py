@@ -99,20 +99,57 @@ def test_batch_equals_per_lead(store, tmp_path: Path, h, seed: int, custom: bool
     assert fired > 300  # the data really exercises the rules
 
 
-def test_parallel_scan_gives_the_same_scores(tmp_path: Path, h, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A full rescore of a store on disk reads two halves in parallel; the scores are the same."""
+@pytest.mark.parametrize("custom", [False, True])
+def test_packed_scan_gives_the_same_scores_as_the_row_scan(tmp_path: Path, h, monkeypatch, custom: bool) -> None:  # type: ignore[no-untyped-def]
+    """A full rescore reads activities packed per range of row ids; the scores are bit for bit those
+    of the row-by-row scan, across range boundaries and when a range falls back to rows (a source id
+    holding the separator, a time before 2004 that 2**22 cannot scale exactly)."""
     from leadsync.core.scoring import loader
     from leadsync.core.state.store import StateStore
 
-    settings = ScoringSettings()
-    sheet = load_sheet(h.DEFAULT_SHEET, settings)
+    settings = ScoringSettings(half_life_days=60 if custom else None)
+    path = h.DEFAULT_SHEET
+    if custom:
+        path = tmp_path / "custom.csv"
+        path.write_text(CUSTOM, encoding="utf-8")
+    sheet = load_sheet(path, settings)
     now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(loader, "CHUNK", 37)
+    packed_ranges = []
+    original = loader._scan_rows
     results = []
-    for threshold in (0, 10**9):
-        monkeypatch.setattr(loader, "PARALLEL_MIN_ROWS", threshold)
-        disk = StateStore(tmp_path / f"state{threshold}.db")
+    for mode in ("packed", "rows"):
+        disk = StateStore(tmp_path / f"state-{mode}.db")
         _populate(disk, h, 5, now, leads=60)
+        first, second = [r[0] for r in disk.db.execute("SELECT key FROM leads ORDER BY rowid LIMIT 2")]
+        odd = [h.act("odd\x1eid", first, "web_visit", now - timedelta(minutes=1), "https://example.jp/pricing"),
+               h.act("old", second, "email_open", datetime(2001, 1, 1, 0, 0, 0, 123457, tzinfo=UTC))]
+        h.put_activities(disk, odd)
+        if mode == "rows":
+            monkeypatch.setattr(loader, "_scan_packed", lambda db, since, index, urls, ids, low, high:
+                                original(db, since, index, urls, ids, rowid_range=(low, high)))
+        else:
+            monkeypatch.setattr(loader, "_scan_rows", lambda *a, **k: packed_ranges.append(k) or original(*a, **k))
+        # The 2001 activity is inside this sheet's window only when the window reaches it.
         rescore(disk, sheet, settings, now, full=True)
-        results.append(disk.db.execute("SELECT lead_key, total, segment, breakdown, next_change_at FROM scores ORDER BY lead_key").fetchall())
+        results.append(disk.db.execute(
+            "SELECT lead_key, total, segment, breakdown, next_change_at FROM scores ORDER BY lead_key").fetchall())
         disk.close()
     assert results[0] == results[1] and len(results[0]) == 60
+    assert len(packed_ranges) == 1  # only the range holding the odd source id was read row by row
+    assert "odd\\u001eid" in "".join(r[3] for r in results[0])  # the JSON escape of U+001E
+
+
+def test_packed_scan_falls_back_for_times_before_2004(store, h) -> None:  # type: ignore[no-untyped-def]
+    """A time that is not a multiple of 2**-22 s is never rounded: its range is read row by row."""
+    from leadsync.core.scoring import loader
+    from leadsync.core.scoring.batch import UrlClassifier
+
+    settings = ScoringSettings()
+    sheet = load_sheet(h.DEFAULT_SHEET, settings)
+    when = datetime(2001, 1, 1, 0, 0, 0, 123457, tzinfo=UTC)
+    h.put_lead(store, Lead(key="a@x.jp", email="a@x.jp"))
+    h.put_activities(store, [h.act("old", "a@x.jp", "email_open", when)])
+    ids = loader.SourceIds()
+    parts = loader._scan_packed(store.db, 0.0, {"a@x.jp": 0}, UrlClassifier(sheet), ids, 1, 1)
+    assert parts[0][2].tolist() == [when.timestamp()] and ids.get(0) == "old"

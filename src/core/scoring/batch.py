@@ -22,7 +22,7 @@ from leadsync.core.scoring.rules import (
 )
 from leadsync.core.scoring.sheet import Rule, ScoringSheet
 
-__all__ = ["TYPE_CODES", "ActivityColumns", "BatchResult", "UrlClassifier", "score_batch"]
+__all__ = ["TYPE_CODES", "ActivityColumns", "BatchResult", "UrlClassifier", "factorize", "score_batch"]
 
 TYPE_CODES = {t.value: i for i, t in enumerate(ActivityType)}
 _WEB_VISIT = TYPE_CODES["web_visit"]
@@ -68,11 +68,14 @@ class ActivityColumns:
         return cls(np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.uint8), np.zeros(0, np.int64))
 
     def sorted(self) -> ActivityColumns:
-        """Drop activities of unknown leads; order by lead, time, row id."""
+        """Drop activities of unknown leads; order by lead, time, row id. Reorders these columns in
+        place, one at a time (never two copies of them all at once)."""
         keep = np.flatnonzero(self.lead >= 0)
         order = keep[np.lexsort((self.rowid[keep], self.t[keep], self.lead[keep]))]
         del keep
-        return ActivityColumns(*(column[order] for column in (self.lead, self.typ, self.t, self.url_bits, self.rowid)))
+        for name in ("lead", "typ", "t", "url_bits", "rowid"):
+            setattr(self, name, getattr(self, name)[order])
+        return self
 
 
 @dataclass
@@ -84,7 +87,16 @@ class RuleOutcome:
     points: np.ndarray
     ev_lead: np.ndarray | None = None  # activity evidence, sorted by lead, newest first
     ev_rowid: np.ndarray | None = None
-    ev_text: list[str | None] | None = None  # attribute evidence per lead
+    ev_codes: np.ndarray | None = None  # attribute evidence: per lead, an index into ev_values
+    ev_values: list[str | None] | None = None
+
+    @property
+    def ev_text(self) -> list[str | None] | None:
+        """Attribute evidence per lead (None: the rule does not match the lead's value)."""
+        if self.ev_codes is None or self.ev_values is None:
+            return None
+        values = self.ev_values
+        return [values[c] for c in self.ev_codes.tolist()]
 
 
 @dataclass
@@ -173,25 +185,32 @@ def _revisit_rule(rule: Rule, cond: RevisitCondition, cols: ActivityColumns, n: 
     return RuleOutcome(rule, fired, points, ev_lead, ev_rowid), expiry
 
 
-def _field_rule(rule: Rule, cond: FieldCondition, values: list[Any], n: int) -> RuleOutcome:
-    answers: dict[Any, str | None] = {}
-    for value in set(values):
-        answers[value] = cond.test(value)
-    texts = [answers[v] for v in values]
-    fired = np.fromiter((t is not None for t in texts), bool, n)
-    return RuleOutcome(rule, fired, np.where(fired, rule.points, 0.0), ev_text=texts)
+def factorize(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """(code per value, distinct values in first-seen order): values[i] == distinct[codes[i]]."""
+    distinct = list(dict.fromkeys(values))
+    code_of = {value: code for code, value in enumerate(distinct)}
+    return np.fromiter(map(code_of.__getitem__, values), np.int32, len(values)), distinct
 
 
-def score_batch(sheet: ScoringSheet, n: int, fields: dict[str, list[Any]], cols: ActivityColumns,
+def _field_rule(rule: Rule, cond: FieldCondition, factors: tuple[np.ndarray, list[Any]], n: int) -> RuleOutcome:
+    """Tested once per distinct value of the field."""
+    codes, distinct = factors
+    answers = [cond.test(value) for value in distinct]
+    fired = np.array([a is not None for a in answers], bool)[codes] if len(codes) else np.zeros(n, bool)
+    return RuleOutcome(rule, fired, np.where(fired, rule.points, 0.0), ev_codes=codes, ev_values=answers)
+
+
+def score_batch(sheet: ScoringSheet, n: int, fields: dict[str, Any], cols: ActivityColumns,
                 as_of: datetime) -> BatchResult:
-    """Score `n` leads; `fields` holds each field's values (as `rules.field_value` gives them),
-    `cols` the activities sorted with `ActivityColumns.sorted`."""
+    """Score `n` leads; `fields` holds each field's values (as `rules.field_value` gives them), as a
+    list or factorized (codes, distinct values); `cols` the activities sorted with `ActivityColumns.sorted`."""
     now = as_of.timestamp()
     zone = ZoneInfo(sheet.timezone)
     bits = UrlClassifier(sheet).bit_of
     outcomes: list[RuleOutcome] = []
     next_change = np.full(n, np.inf)
     behaviour_codes: set[int] = set()
+    factors: dict[str, tuple[np.ndarray, list[Any]]] = {}
     for rule in sheet.rules:
         cond = rule.condition
         if isinstance(cond, ActivityCondition):
@@ -201,7 +220,10 @@ def score_batch(sheet: ScoringSheet, n: int, fields: dict[str, list[Any]], cols:
             outcome, expiry = _revisit_rule(rule, cond, cols, n, now, zone)
             behaviour_codes.add(_WEB_VISIT)
         elif isinstance(cond, FieldCondition):
-            outcomes.append(_field_rule(rule, cond, fields[cond.field], n))
+            if cond.field not in factors:
+                column = fields[cond.field]
+                factors[cond.field] = column if isinstance(column, tuple) else factorize(column)
+            outcomes.append(_field_rule(rule, cond, factors[cond.field], n))
             continue
         else:
             raise ValueError(f"rule {rule.name!r}: plugin conditions are scored per lead")

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
-import os
 from bisect import bisect_right
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -18,15 +14,12 @@ from leadsync.core.scoring.batch import TYPE_CODES, ActivityColumns, UrlClassifi
 from leadsync.core.scoring.rules import FieldCondition
 from leadsync.core.scoring.sheet import ScoringSheet
 from leadsync.core.state import activities, leads
-from leadsync.core.state.store import StateStore, connect_readonly
+from leadsync.core.state.store import StateStore
 
 __all__ = ["CHUNK", "iter_lead_models", "lead_fields", "load_activities", "load_lead", "load_lead_columns"]
 
-log = logging.getLogger(__name__)
-
 CHUNK = 200_000
-# Full scans of more activity rows than this read two halves in parallel.
-PARALLEL_MIN_ROWS = 2_000_000
+LEAD_CHUNK = 50_000
 
 
 def load_lead(store: StateStore, key: str) -> tuple[Lead, list[Activity]] | None:
@@ -59,37 +52,62 @@ def _json_path(name: str) -> str:
     return "$." + name
 
 
-def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | None
-                      ) -> tuple[list[str], list[str | None], dict[str, list[Any]]]:
-    """(keys, emails, field values) of the given leads (None: all), read with SQLite's JSON functions."""
+Factorized = tuple[np.ndarray, list[Any]]  # (code per lead, distinct values): value i = distinct[codes[i]]
+
+
+class _Factorizer:
+    """Builds a factorized column chunk by chunk (one int32 per lead, each distinct value once)."""
+
+    def __init__(self) -> None:
+        self.code_of: dict[Any, int] = {}
+        self.codes: list[np.ndarray] = []
+
+    def add(self, values: list[Any]) -> None:
+        code_of = self.code_of
+        for value in dict.fromkeys(values):
+            code_of.setdefault(value, len(code_of))
+        self.codes.append(np.fromiter(map(code_of.__getitem__, values), np.int32, len(values)))
+
+    def result(self) -> Factorized:
+        codes = np.concatenate(self.codes) if self.codes else np.zeros(0, np.int32)
+        return codes, list(self.code_of)
+
+
+def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | None, *, with_emails: bool = True
+                      ) -> tuple[list[str], list[str | None], dict[str, Factorized]]:
+    """(keys, emails, field values factorized) of the given leads (None: all), read with SQLite's JSON
+    functions chunk by chunk. Without `with_emails` the e-mail list is empty (unless a rule needs it)."""
     wanted = lead_fields(sheet)
     paths: list[str] = ["$.email"]
+    columns: list[tuple[str, int]] = []  # (field, position of its first value in a row)
     for name in wanted:
-        if name == "employees":
-            paths += ["$.employees", "$.employees_text"]
-        elif name != "email_domain":
-            paths.append(_json_path(name))
-    rows = leads.field_columns(store.db, paths, keys)
-    out_keys = [r[0] for r in rows]
-    emails = [r[1] for r in rows]
-    values: dict[str, list[Any]] = {}
-    position = 2
-    for name in wanted:
-        if name == "employees":
-            parsed: dict[str | None, int | None] = {None: None}
-            values[name] = [
-                r[position] if r[position] is not None
-                else parsed[r[position + 1]] if r[position + 1] in parsed
-                else parsed.setdefault(r[position + 1], parse_employees(r[position + 1]))
-                for r in rows
-            ]
-            position += 2
-        elif name == "email_domain":
-            values[name] = [e.rsplit("@", 1)[-1].lower() if e and "@" in e else None for e in emails]
-        else:
-            values[name] = [r[position] for r in rows]
-            position += 1
-    return out_keys, emails, values
+        if name == "email_domain":
+            continue
+        columns.append((name, len(paths) + 1))
+        paths += ["$.employees", "$.employees_text"] if name == "employees" else [_json_path(name)]
+    need_emails = with_emails or "email_domain" in wanted
+    out_keys: list[str] = []
+    emails: list[str | None] = []
+    factors = {name: _Factorizer() for name in wanted}
+    parsed: dict[tuple[Any, Any], Any] = {}
+    for rows in leads.field_columns(store.db, paths, keys, chunk=LEAD_CHUNK):  # never a million tuples at once
+        out_keys += [r[0] for r in rows]
+        chunk_emails = [r[1] for r in rows]
+        if need_emails:
+            emails += chunk_emails
+        for name, position in columns:
+            if name == "employees":  # the stored count, else the count parsed from the text
+                pairs = [(r[position], r[position + 1]) for r in rows]
+                for pair in dict.fromkeys(pairs):
+                    if pair not in parsed:
+                        parsed[pair] = pair[0] if pair[0] is not None else parse_employees(pair[1])
+                factors[name].add([parsed[p] for p in pairs])
+            else:
+                factors[name].add([r[position] for r in rows])
+        if "email_domain" in factors:
+            factors["email_domain"].add([e.rsplit("@", 1)[-1].lower() if e and "@" in e else None
+                                         for e in chunk_emails])
+    return out_keys, emails if with_emails else [], {name: f.result() for name, f in factors.items()}
 
 
 class SourceIds:
@@ -99,63 +117,128 @@ class SourceIds:
         self._starts: list[int] = []
         self._texts: list[str] = []
         self._offsets: list[np.ndarray] = []
+        self._gaps: list[int] = []
         self.size = 0
 
     def add(self, ids: list[str]) -> None:
         self.add_joined("".join(ids), np.fromiter(map(len, ids), np.int64, len(ids)))
 
     def add_joined(self, text: str, lengths: np.ndarray) -> None:
+        """Ids concatenated without separator, with their lengths."""
         offsets = np.zeros(len(lengths) + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
+        offsets = offsets.astype(np.int32) if offsets[-1] < 2**31 else offsets
+        self._append(text, offsets, 0)
+
+    def add_separated(self, text: str, count: int) -> bool:
+        """`count` ids joined by U+001E; False (nothing added) when the text holds another number of them."""
+        if text.isascii():
+            ends = np.flatnonzero(np.frombuffer(text.encode("ascii"), np.uint8) == 30)
+        else:
+            ends = (np.cumsum(np.fromiter(map(len, text.split(_SEP)), np.int64) + 1) - 1)[:-1]
+        if len(ends) != count - 1:
+            return False
+        offsets = np.empty(count + 1, np.int32 if len(text) < 2**31 - 1 else np.int64)
+        offsets[0] = 0
+        offsets[1:count] = ends + 1
+        offsets[count] = len(text) + 1
+        self._append(text, offsets, 1)
+        return True
+
+    def _append(self, text: str, offsets: np.ndarray, gap: int) -> None:
         self._starts.append(self.size)
         self._texts.append(text)
         self._offsets.append(offsets)
-        self.size += len(lengths)
+        self._gaps.append(gap)
+        self.size += len(offsets) - 1
+
+    def get_many(self, positions: np.ndarray) -> np.ndarray:
+        """The source ids at these scan positions (an object array of str)."""
+        positions = np.asarray(positions, np.int64)
+        result = np.empty(len(positions), object)
+        chunk_of = np.searchsorted(np.asarray(self._starts, np.int64), positions, side="right") - 1
+        for chunk in np.unique(chunk_of).tolist():
+            chosen = np.flatnonzero(chunk_of == chunk)
+            local = positions[chosen] - self._starts[chunk]
+            offsets, text = self._offsets[chunk], self._texts[chunk]
+            ends = (offsets[local + 1] - self._gaps[chunk]).tolist()
+            result[chosen] = [text[a:b] for a, b in zip(offsets[local].tolist(), ends, strict=True)]
+        return result
 
     def get(self, position: int) -> str:
         chunk = bisect_right(self._starts, position) - 1
         offsets, local = self._offsets[chunk], position - self._starts[chunk]
-        return self._texts[chunk][offsets[local]:offsets[local + 1]]
+        return self._texts[chunk][offsets[local]:offsets[local + 1] - self._gaps[chunk]]
 
 
-_Part = list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]]
+_SEP = "\x1e"
+# A part of a scan: (lead, type, time, url bits) columns and the source ids as one text.
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _scan(db: Any, since: float, index: dict[str, int], urls: UrlClassifier, keys: list[str] | None = None,
-          rowid_range: tuple[int, int] | None = None) -> _Part:
-    """(lead, type, time, url bits, joined source ids, their lengths) per chunk of the scan."""
-    parts: _Part = []
+def _bits_type(urls: UrlClassifier) -> type:
+    return np.uint8 if len(urls.conditions) <= 8 else np.uint32 if len(urls.conditions) <= 32 else np.uint64
+
+
+def _scan_rows(db: Any, since: float, index: dict[str, int], urls: UrlClassifier, source_ids: SourceIds,
+               keys: list[str] | None = None, rowid_range: tuple[int, int] | None = None) -> list[_Part]:
+    """Row by row: (lead, type, time, url bits) per chunk of the scan; source ids into `source_ids`."""
+    parts: list[_Part] = []
     lookup, bits_of = index.get, urls.bits
-    bits_type = np.uint8 if len(urls.conditions) <= 8 else np.uint32 if len(urls.conditions) <= 32 else np.uint64
+    bits_type = _bits_type(urls)
     url_types = sorted({t for c in urls.conditions for t in c.types})
     chunks = activities.scan(db, type_codes=TYPE_CODES, url_types=url_types, since=since, keys=keys,
                              rowid_range=rowid_range, chunk=CHUNK)
     # Column lists by comprehension: zip(*rows) is several times slower on big chunks.
     for rows in chunks:
         size = len(rows)
-        ids = [r[4] for r in rows]
+        source_ids.add([r[4] for r in rows])
         parts.append((
             np.fromiter([lookup(r[0], -1) for r in rows], np.int32, size),
             np.fromiter([r[1] for r in rows], np.int8, size),
             np.fromiter([r[2] for r in rows], np.float64, size),
             np.fromiter([bits_of(r[3]) for r in rows], bits_type, size) if urls.needed else np.zeros(size, np.uint8),
-            "".join(ids),
-            np.fromiter(map(len, ids), np.int64, size),
         ))
     return parts
 
 
-def _scan_in_child(path: str, sheet: ScoringSheet, since: float, rowid_range: tuple[int, int]) -> _Part:
-    """The second half of a full scan, in another process (the machine has more than one core)."""
-    db = connect_readonly(path)
-    try:
-        keys = leads.keys(db)
-        index = {key: i for i, key in enumerate(keys)}
-        del keys
-        urls = UrlClassifier(sheet)
-        return _scan(db, since, index, urls, rowid_range=rowid_range)
-    finally:
-        db.close()
+def _scan_packed(db: Any, since: float, index: dict[str, int], urls: UrlClassifier, source_ids: SourceIds,
+                 low: int, high: int) -> list[_Part]:
+    """A full scan, one query per range of CHUNK row ids, each answered as one row of joined text
+    (no Python object per activity until the columns are split). A range whose text cannot be
+    split back exactly (a separator inside a key, a time before 2004) is read row by row."""
+    parts: list[_Part] = []
+    lookup, bits_of = index.get, urls.bits
+    bits_type = _bits_type(urls)
+    url_types = sorted({t for c in urls.conditions for t in c.types})
+    for first in range(low, high + 1, CHUNK):
+        span = (first, min(first + CHUNK - 1, high))
+        count, keys_text, types_text, times_text, urls_text, ids_text, inexact = activities.scan_packed(
+            db, type_codes=TYPE_CODES, url_types=url_types, since=since, rowid_range=span)
+        if count == 0:
+            continue
+        keys = keys_text.split(_SEP)
+        types = np.fromstring(types_text, dtype=np.int8, sep=",")
+        times = np.fromstring(times_text, dtype=np.int64, sep=",") if not inexact else np.zeros(0, np.int64)
+        url_list = urls_text.split(_SEP) if urls.needed else []
+        if (inexact or len(keys) != count or len(types) != count or len(times) != count or (urls.needed and len(url_list) != count)
+                or not source_ids.add_separated(ids_text, count)):
+            parts += _scan_rows(db, since, index, urls, source_ids, rowid_range=span)
+            continue
+        del ids_text, keys_text, types_text, times_text, urls_text
+        parts.append((
+            np.fromiter(map(lookup, keys, repeat(-1, count)), np.int32, count),
+            types,
+            times / activities.TIME_SCALE,
+            _url_bits(url_list, bits_of, bits_type) if urls.needed else np.zeros(count, np.uint8),
+        ))
+    return parts
+
+
+def _url_bits(url_list: list[str], bits_of: Any, bits_type: type) -> np.ndarray:
+    """The URL mask of each URL, each distinct URL classified once."""
+    table = {url: bits_of(url) for url in set(url_list)}
+    return np.fromiter(map(table.__getitem__, url_list), bits_type, len(url_list))
 
 
 def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int], since: float,
@@ -163,31 +246,23 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int
     """Activity columns after `since` (future ones included), read in chunks and sorted for scoring.
 
     `rowid` of the columns is the scan position (the scan runs in row-id order, so it breaks ties
-    the same way); the returned SourceIds maps it to the activity's source id. A full scan of a
-    big store on disk is split in two halves by row id, the second read by a child process.
+    the same way); the returned SourceIds maps it to the activity's source id. A full scan reads
+    packed ranges (`activities.scan_packed`), a scan of some leads reads their rows.
     """
     urls = UrlClassifier(sheet)
-    low, high = activities.rowid_range(store.db)
-    parts: _Part
-    parallel = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
-    if parallel and keys is None and store.path is not None and low is not None and high - low > PARALLEL_MIN_ROWS:
-        middle = (low + high) // 2
-        # fork: the child needs no re-import of __main__; it opens its own read-only connection.
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-            second = pool.submit(_scan_in_child, str(store.path), sheet, since, (middle + 1, high))
-            parts = _scan(store.db, since, index, urls, rowid_range=(low, middle))
-            try:
-                parts += second.result()
-            except BrokenProcessPool:  # the child died (memory?): read its half here
-                log.warning("parallel activity scan failed; reading the second half in this process")
-                parts += _scan(store.db, since, index, urls, rowid_range=(middle + 1, high))
-    else:
-        parts = _scan(store.db, since, index, urls, keys=keys)
     source_ids = SourceIds()
-    for part in parts:
-        source_ids.add_joined(part[4], part[5])
+    if keys is None:
+        low, high = activities.rowid_range(store.db)
+        parts = [] if low is None else _scan_packed(store.db, since, index, urls, source_ids, low, high)
+    else:
+        parts = _scan_rows(store.db, since, index, urls, source_ids, keys=keys)
     if not parts:
         return ActivityColumns.empty(), source_ids
-    columns = [np.concatenate([part[i] for part in parts]) for i in range(4)]
+    pieces = [list(column) for column in zip(*parts, strict=True)]
     parts.clear()
-    return ActivityColumns(*columns, np.arange(source_ids.size, dtype=np.int64)).sorted(), source_ids
+    columns = []
+    for column in pieces:  # one column at a time, so its pieces and the whole never all coexist
+        columns.append(np.concatenate(column))
+        column.clear()
+    positions = np.arange(source_ids.size, dtype=np.int32 if source_ids.size < 2**31 else np.int64)
+    return ActivityColumns(*columns, positions).sorted(), source_ids

@@ -6,13 +6,14 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 from leadsync.core.config import ScoringSettings
 from leadsync.core.models import Score
-from leadsync.core.scoring.batch import BatchResult, score_batch
+from leadsync.core.scoring.batch import BatchResult, RuleOutcome, score_batch
 from leadsync.core.scoring.engine import score_lead
 from leadsync.core.scoring.loader import (
     SourceIds,
@@ -27,7 +28,7 @@ from leadsync.core.state.store import StateStore
 __all__ = ["RescoreResult", "compute_scores", "load_score", "rescore"]
 
 VERSION_KEY = "scoring.sheet_version"
-WRITE_CHUNK = 50_000
+WRITE_CHUNK = 10_000
 DAY = 86400.0
 _ROW = tuple[str, int, int, int, str, str, float, float | None, str, str]
 
@@ -37,6 +38,8 @@ class RescoreResult:
     scored: int = 0
     changed: list[str] = field(default_factory=list)
     segment_changed: list[str] = field(default_factory=list)
+    leads_read: int = 0  # leads loaded for scoring
+    activities_read: int = 0  # activity rows read from the state store
 
 
 def load_score(store: StateStore, lead_key: str) -> Score | None:
@@ -52,53 +55,64 @@ def _dump(value: str) -> str:
     return json.dumps(value, ensure_ascii=False) if _NEEDS_ESCAPE.search(value) else f'"{value}"'
 
 
+def _quoted(ids: np.ndarray) -> np.ndarray:
+    """JSON string literals of source ids (object array); json.dumps only when one needs escaping."""
+    if len(ids) and _NEEDS_ESCAPE.search("".join(ids.tolist())):
+        return np.array([_dump(i) for i in ids.tolist()] + [None], object)[:-1]
+    return '"' + ids + '"' if len(ids) else ids
+
+
+def _evidence(outcome: RuleOutcome, source_ids: SourceIds, fired: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """The evidence list (without brackets) of each fired lead in [start, stop), as an object array."""
+    if outcome.ev_codes is not None:
+        assert outcome.ev_values is not None
+        dumped = np.array([_dump(v) if v is not None else "" for v in outcome.ev_values] + [None], object)[:-1]
+        return dumped[outcome.ev_codes[start + fired]]
+    assert outcome.ev_lead is not None and outcome.ev_rowid is not None
+    lo, hi = np.searchsorted(outcome.ev_lead, [start, stop])
+    ev_lead = outcome.ev_lead[lo:hi] - start
+    ids = _quoted(source_ids.get_many(outcome.ev_rowid[lo:hi]))
+    if len(ids) == len(fired):  # one evidence id per hit: the common once-per-lead case
+        return ids
+    per_lead = np.bincount(ev_lead, minlength=stop - start)[fired]
+    k = int(per_lead[0]) if len(per_lead) else 0
+    if k > 0 and len(ids) == k * len(fired) and bool((per_lead == k).all()):  # k ids each (revisit: m days)
+        joined = ids[0::k]
+        for j in range(1, k):
+            joined = joined + "," + ids[j::k]
+        return joined
+    bounds = np.searchsorted(ev_lead, fired).tolist()
+    ends = np.searchsorted(ev_lead, fired, side="right").tolist()
+    listed = ids.tolist()
+    return np.array([",".join(listed[b:e]) for b, e in zip(bounds, ends, strict=True)] + [None], object)[:-1]
+
+
 def _rows_from_batch(source_ids: SourceIds, sheet: ScoringSheet, keys: list[str], result: BatchResult,
-                     start: int, stop: int, as_of: float) -> list[_ROW]:
-    """Score rows for leads [start, stop): totals, segment and the breakdown JSON."""
+                     start: int, stop: int, as_of: float, reasons: list[str]) -> list[_ROW]:
+    """Score rows for leads [start, stop): totals, segment and the breakdown JSON (built per rule
+    over all the leads it fired for, with numpy object arrays)."""
     size = stop - start
-    pieces: list[list[str]] = [[] for _ in range(size)]
-    slices = []
+    acc = np.full(size, "", object)
     for outcome in result.outcomes:
-        if outcome.ev_lead is not None:
-            lo, hi = np.searchsorted(outcome.ev_lead, [start, stop])
-            slices.append((lo, hi))
-        else:
-            slices.append((0, 0))
-    source_id = source_ids.get
-    for outcome, (lo, hi) in zip(result.outcomes, slices, strict=True):
         rule = outcome.rule
-        prefix = f'{{"rule":{_dump(rule.name)},"group":{_dump(rule.group)},"points":'
         fired = np.flatnonzero(outcome.fired[start:stop])
         if len(fired) == 0:
             continue
-        points = [round(p, 2) for p in outcome.points[start + fired].tolist()]
-        if outcome.ev_text is not None:
-            texts = outcome.ev_text
-            for local, pts in zip(fired.tolist(), points, strict=True):
-                pieces[local].append(f'{prefix}{pts!r},"evidence":[{_dump(texts[start + local])}]}}')
-            continue
-        assert outcome.ev_lead is not None and outcome.ev_rowid is not None
-        ev_lead = outcome.ev_lead[lo:hi] - start
-        ev_ids = [_dump(source_id(r)) for r in outcome.ev_rowid[lo:hi].tolist()]
-        if len(ev_ids) == len(fired):  # one evidence id per hit: the common once-per-lead case
-            for local, pts, evidence in zip(fired.tolist(), points, ev_ids, strict=True):
-                pieces[local].append(f'{prefix}{pts!r},"evidence":[{evidence}]}}')
-            continue
-        bounds = np.searchsorted(ev_lead, fired).tolist()
-        ends = np.searchsorted(ev_lead, fired, side="right").tolist()
-        for j, (local, pts) in enumerate(zip(fired.tolist(), points, strict=True)):
-            evidence = ",".join(ev_ids[bounds[j]:ends[j]])
-            pieces[local].append(f'{prefix}{pts!r},"evidence":[{evidence}]}}')
-    behaviour = np.floor(result.behaviour[start:stop] + 0.5).astype(np.int64).tolist()
-    attribute = np.floor(result.attribute[start:stop] + 0.5).astype(np.int64).tolist()
-    nexts = result.next_change[start:stop].tolist()
-    rows: list[_ROW] = []
-    for local in range(size):
-        b, a = behaviour[local], attribute[local]
-        nxt = nexts[local]
-        rows.append((keys[start + local], b + a, b, a, sheet.segment_for(b + a).value, sheet.version, as_of,
-                     None if math.isnan(nxt) else nxt, "[" + ",".join(pieces[local]) + "]", ""))
-    return rows
+        values, inverse = np.unique(outcome.points[start + fired], return_inverse=True)
+        shown = np.array([f"{round(p, 2)!r}" for p in values.tolist()] + [None], object)[:-1][inverse]
+        prefix = f',{{"rule":{_dump(rule.name)},"group":{_dump(rule.group)},"points":'
+        evidence = _evidence(outcome, source_ids, fired, start, stop)
+        acc[fired] = acc[fired] + (prefix + shown + ',"evidence":[' + evidence + "]}")
+    breakdowns = ["[" + text[1:] + "]" for text in acc.tolist()]
+    behaviour = np.floor(result.behaviour[start:stop] + 0.5).astype(np.int64)
+    attribute = np.floor(result.attribute[start:stop] + 0.5).astype(np.int64)
+    totals = behaviour + attribute
+    segment_of = {t: sheet.segment_for(t).value for t in np.unique(totals).tolist()}
+    totals_list = totals.tolist()
+    nexts = [None if math.isnan(x) else x for x in result.next_change[start:stop].tolist()]
+    return list(zip(keys[start:stop], totals_list, behaviour.tolist(), attribute.tolist(),
+                    map(segment_of.__getitem__, totals_list), repeat(sheet.version), repeat(as_of), nexts,
+                    breakdowns, reasons[start:stop] if reasons else repeat(""), strict=False))
 
 
 def _row_from_score(score: Score) -> _ROW:
@@ -109,28 +123,41 @@ def _row_from_score(score: Score) -> _ROW:
 
 
 def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, as_of: datetime,
-                   keys: list[str] | None) -> Iterable[list[_ROW]]:
-    """Score rows of the given leads (None: all), in chunks; batch path unless plugin conditions need leads."""
+                   keys: list[str] | None, *, reason: str = "", dirty: set[str] | None = None,
+                   stats: RescoreResult | None = None) -> Iterable[list[_ROW]]:
+    """Score rows of the given leads (None: all), in chunks; batch path unless plugin conditions need leads.
+
+    Each row's reason is `reason`, or "time" for a lead not in `dirty` (when given)."""
     now = as_of.timestamp()
     if sheet.has_plugin_conditions:
         chunk: list[_ROW] = []
         for lead, activities in iter_lead_models(store, keys):
-            chunk.append(_row_from_score(score_lead(sheet, lead, activities, as_of, settings)))
+            if stats is not None:
+                stats.leads_read += 1
+                stats.activities_read += len(activities)
+            why = reason if dirty is None or lead.key in dirty else "time"
+            chunk.append(_row_from_score(score_lead(sheet, lead, activities, as_of, settings))[:9] + (why,))
             if len(chunk) >= WRITE_CHUNK:
                 yield chunk
                 chunk = []
         if chunk:
             yield chunk
         return
-    lead_keys, _emails, fields = load_lead_columns(store, sheet, keys)
+    lead_keys, _emails, fields = load_lead_columns(store, sheet, keys, with_emails=False)
     index = {key: i for i, key in enumerate(lead_keys)}
     longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
     cols, source_ids = load_activities(store, sheet, index, now - longest * DAY, keys)
     del index
+    if stats is not None:
+        stats.leads_read += len(lead_keys)
+        stats.activities_read += source_ids.size
     result = score_batch(sheet, len(lead_keys), fields, cols, as_of)
     del cols, fields
+    reasons = [] if dirty is None and not reason else [
+        reason if dirty is None or key in dirty else "time" for key in lead_keys]
     for start in range(0, len(lead_keys), WRITE_CHUNK):
-        yield _rows_from_batch(source_ids, sheet, lead_keys, result, start, min(start + WRITE_CHUNK, len(lead_keys)), now)
+        yield _rows_from_batch(source_ids, sheet, lead_keys, result, start, min(start + WRITE_CHUNK, len(lead_keys)),
+                               now, reasons)
 
 
 def write_rows(store: StateStore, rows: Sequence[_ROW], result: RescoreResult) -> None:
@@ -154,9 +181,9 @@ def rescore(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, a
     dirty: set[str] = set()
     if keys is not None:
         dirty = leads.dirty_keys(store.db)
-    for rows in compute_scores(store, sheet, settings, as_of, keys):
-        labelled = [row[:9] + ((reason if full or row[0] in dirty else "time"),) for row in rows]
-        write_rows(store, labelled, result)
+    for rows in compute_scores(store, sheet, settings, as_of, keys, reason=reason, dirty=None if full else dirty,
+                               stats=result):
+        write_rows(store, rows, result)
     if full:
         with store.transaction():
             store.kv_set(VERSION_KEY, sheet.version)

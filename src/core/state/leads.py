@@ -152,12 +152,17 @@ def find_key(db: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
-def field_columns(db: sqlite3.Connection, paths: list[str], keys: list[str] | None) -> list[tuple[Any, ...]]:
-    """(key, value at each JSON path of the lead's data...) of the given leads (None: all), in storage order."""
+def field_columns(db: sqlite3.Connection, paths: list[str], keys: list[str] | None,
+                  chunk: int | None = None) -> Any:
+    """(key, value at each JSON path of the lead's data...) of the given leads (None: all), in storage
+    order: a list, or with `chunk` an iterator of lists of at most that many rows."""
     columns = ", ".join("json_extract(data, ?)" for _ in paths)
     sql = f"SELECT key, {columns} FROM leads"
     params: list[Any] = list(paths)
     if keys is not None:
         sql += " WHERE key IN (SELECT value FROM json_each(?))"
         params.append(json.dumps(keys))
-    return db.execute(sql + " ORDER BY rowid", params).fetchall()
+    cursor = db.execute(sql + " ORDER BY rowid", params)
+    if chunk is None:
+        return cursor.fetchall()
+    return iter(lambda: cursor.fetchmany(chunk), [])

@@ -21,6 +21,7 @@ __all__ = [
     "record_pushed",
     "requalified",
     "rescore_targets",
+    "totals",
     "unpushed",
     "write",
 ]
@@ -58,6 +59,11 @@ def hot(db: sqlite3.Connection) -> list[Score]:
     return [_score(row) for row in rows]
 
 
+def totals(db: sqlite3.Connection) -> list[tuple[str, int, str]]:
+    """(lead key, total, segment) of every stored score (benchmarks compare them in bulk)."""
+    return [(r[0], r[1], r[2]) for r in db.execute("SELECT lead_key, total, segment FROM scores")]
+
+
 def rescore_targets(db: sqlite3.Connection, as_of: float) -> list[str]:
     """Leads to rescore: dirty ones, and those whose score changes by itself by `as_of`."""
     rows = db.execute(
@@ -68,11 +74,13 @@ def rescore_targets(db: sqlite3.Connection, as_of: float) -> list[str]:
     return [r[0] for r in rows]
 
 
-_TEMP = """CREATE TEMP TABLE IF NOT EXISTS scoring_new (
-    lead_key TEXT PRIMARY KEY, total INTEGER, behavior INTEGER, attribute INTEGER, segment TEXT,
-    sheet_version TEXT, scored_at REAL, next_change_at REAL, breakdown TEXT, reason TEXT)"""
-_CHANGED = """FROM scoring_new n LEFT JOIN scores s ON s.lead_key = n.lead_key
-    WHERE s.lead_key IS NULL OR s.total != n.total OR s.segment != n.segment"""
+_UPSERT = (
+    "INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, next_change_at, "
+    "breakdown) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(lead_key) DO UPDATE SET "
+    "total = excluded.total, behavior = excluded.behavior, attribute = excluded.attribute, "
+    "segment = excluded.segment, sheet_version = excluded.sheet_version, scored_at = excluded.scored_at, "
+    "next_change_at = excluded.next_change_at, breakdown = excluded.breakdown"
+)
 
 
 def write(db: sqlite3.Connection, rows: Sequence[ScoreRow]) -> list[tuple[str, bool]]:
@@ -81,29 +89,30 @@ def write(db: sqlite3.Connection, rows: Sequence[ScoreRow]) -> list[tuple[str, b
     Returns (lead key, segment moved) of every lead whose total or segment changed. Call inside a
     transaction.
     """
-    db.execute(_TEMP)
-    db.execute("DELETE FROM scoring_new")
-    db.executemany("INSERT OR REPLACE INTO scoring_new VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-    changed = [(key, bool(moved)) for key, moved in db.execute(
-        f"SELECT n.lead_key, s.segment IS NULL OR s.segment != n.segment {_CHANGED}"
-    ).fetchall()]
-    db.execute(
-        "INSERT INTO score_history(lead_key, at, total, segment, previous_total, previous_segment, reason, sheet_version) "
-        "SELECT n.lead_key, n.scored_at, n.total, n.segment, s.total, s.segment, "
-        "CASE WHEN s.sheet_version IS NOT NULL AND s.sheet_version != n.sheet_version "
-        "THEN 'sheet ' || s.sheet_version || ' -> ' || n.sheet_version ELSE n.reason END, n.sheet_version "
-        + _CHANGED
-    )
-    db.execute(
-        "INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
-        "next_change_at, breakdown) SELECT lead_key, total, behavior, attribute, segment, sheet_version, "
-        "scored_at, next_change_at, breakdown FROM scoring_new WHERE true ON CONFLICT(lead_key) DO UPDATE SET "
-        "total = excluded.total, behavior = excluded.behavior, attribute = excluded.attribute, "
-        "segment = excluded.segment, sheet_version = excluded.sheet_version, scored_at = excluded.scored_at, "
-        "next_change_at = excluded.next_change_at, breakdown = excluded.breakdown"
-    )
-    db.execute("UPDATE leads SET dirty = 0 WHERE dirty = 1 AND key IN (SELECT lead_key FROM scoring_new)")
-    db.execute("DELETE FROM scoring_new")
+    keys = json.dumps([row[0] for row in rows], ensure_ascii=False)
+    before = {r[0]: (r[1], r[2], r[3]) for r in db.execute(
+        "SELECT lead_key, total, segment, sheet_version FROM scores WHERE lead_key IN (SELECT value FROM json_each(?))",
+        (keys,))}
+    changed: list[tuple[str, bool]] = []
+    history: list[tuple[Any, ...]] = []
+    if not before:  # a first score for every lead of the chunk: each one is a change
+        changed = [(row[0], True) for row in rows]
+        history = [(r[0], r[6], r[1], r[4], None, None, r[9], r[5]) for r in rows]
+    for key, total, _b, _a, segment, version, scored_at, _n, _breakdown, reason in rows if before else ():
+        old = before.get(key)
+        if old is not None and old[0] == total and old[1] == segment:
+            continue
+        changed.append((key, old is None or old[1] != segment))
+        if old is not None and old[2] != version:
+            reason = f"sheet {old[2]} -> {version}"
+        history.append((key, scored_at, total, segment, None if old is None else old[0],
+                        None if old is None else old[1], reason, version))
+    db.executemany(
+        "INSERT INTO score_history(lead_key, at, total, segment, previous_total, previous_segment, reason, "
+        "sheet_version) VALUES (?,?,?,?,?,?,?,?)", history)
+    db.executemany(_UPSERT, [row[:9] for row in rows])
+    # By key (the unary + keeps SQLite off the dirty index, which would visit every dirty lead per chunk).
+    db.execute("UPDATE leads SET dirty = 0 WHERE key IN (SELECT value FROM json_each(?)) AND +dirty = 1", (keys,))
     return changed
 
 

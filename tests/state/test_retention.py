@@ -1,0 +1,181 @@
+"""Retention ([state] keep_days, `leadsync state vacuum`): old bookkeeping goes, what a guarantee needs stays."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from leadsync.core.cli.main import cli
+from leadsync.core.state import retention, scores
+from leadsync.core.state.store import StateStore
+
+DAY = 86400.0
+NOW = 1_800_000_000.0
+OLD = NOW - 400 * DAY  # older than any cutoff used below
+RECENT = NOW - 3600.0
+
+
+def _fill(db: sqlite3.Connection) -> None:
+    """Rows of every kind retention looks at, old and recent, each named by what must happen to it."""
+    history = [  # (lead, at, segment)
+        ("no-handoff@x.jp", OLD, "hot"), ("no-handoff@x.jp", OLD + 1, "cold"),   # deleted
+        ("handed@x.jp", OLD - 10 * DAY, "warm"),                                  # deleted: before the handoff
+        ("handed@x.jp", OLD + 5 * DAY, "cold"),                                   # kept: requalify reads it
+        ("recent@x.jp", RECENT, "warm"),                                          # kept: recent
+    ]
+    for lead, at, segment in history:
+        db.execute("INSERT INTO score_history(lead_key, at, total, segment, reason, sheet_version) "
+                   "VALUES (?, ?, 1, ?, 'sync', 'v1')", (lead, at, segment))
+    db.execute("INSERT INTO handoffs(lead_key, connection, status, score, segment, opened_at, due_at, task_key, "
+               "closed_at) VALUES ('handed@x.jp', 'crm', 'expired', 90, 'hot', ?, ?, 'task-closed', ?)",
+               (OLD, OLD + DAY, OLD + 30 * DAY))
+    db.execute("INSERT INTO handoffs(lead_key, connection, status, score, segment, opened_at, due_at, task_key) "
+               "VALUES ('open@x.jp', 'crm', 'open', 90, 'hot', ?, ?, 'task-open')", (OLD, OLD + DAY))
+    outbox = [  # (key, kind, status, updated_at, sent_at, sends)
+        ("score-done-old", "score", "done", OLD, OLD, 1),            # deleted
+        ("score-superseded-old", "score", "superseded", OLD, None, 0),  # deleted
+        ("task-closed", "task", "done", OLD, OLD, 1),                 # deleted: its handoff is closed
+        ("task-open", "task", "done", OLD, OLD, 1),                   # kept: open handoff
+        ("score-pending-old", "score", "pending", OLD, None, 0),     # kept: not yet sent
+        ("score-sending-old", "score", "pending", OLD, OLD, 1),      # kept: sent, not acknowledged
+        ("task-dead-old", "task", "dead", OLD, OLD, 1),              # kept: a person decides
+        ("notice-unconfirmed-old", "notice", "unconfirmed", OLD, OLD, 1),  # kept
+        ("task-resent-recent", "task", "done", RECENT, RECENT, 2),   # kept: reconcile window
+        ("score-done-recent", "score", "done", RECENT, RECENT, 1),   # kept: recent (and the newest id)
+    ]
+    for key, kind, status, updated_at, sent_at, sends in outbox:
+        db.execute("INSERT INTO outbox(key, connection, kind, lead_key, payload, status, sent_at, sends, created_at, "
+                   "updated_at) VALUES (?, 'crm', ?, 'x@x.jp', '{}', ?, ?, ?, ?, ?)",
+                   (key, kind, status, sent_at, sends, updated_at, updated_at))
+    runs = [(OLD, "ok"), (OLD + 1, "killed"), (OLD + 2, "ok"), (RECENT, "ok")]  # the first three go
+    for started, status in runs:
+        db.execute("INSERT INTO runs(started_at, finished_at, status, exit_status, summary) VALUES (?, ?, ?, 0, '{}')",
+                   (started, started + 60, status))
+    dead = [  # (kind, requeued_at)
+        ("task", OLD + 1),    # deleted: acknowledged write
+        ("task", None),       # kept: nobody looked at it yet
+        ("contacts", OLD + 1),  # kept: an acknowledged pulled record stops a re-read from failing again
+        ("score", RECENT),    # kept: recent (and the newest id)
+    ]
+    for kind, requeued in dead:
+        db.execute("INSERT INTO dead_letters(connection, kind, record_key, reason, payload, created_at, requeued_at) "
+                   "VALUES ('crm', ?, 'k', 'bad', '{}', ?, ?)", (kind, OLD, requeued))
+    db.execute("INSERT INTO cursors(connection, stream, value, updated_at) VALUES ('crm', 'contacts', '{}', ?)", (OLD,))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    store = StateStore(tmp_path / "state.db")
+    with store.transaction() as db:
+        _fill(db)
+    yield store
+    store.close()
+
+
+def _keys(db: sqlite3.Connection, sql: str) -> set:
+    return {tuple(r) if len(r) > 1 else r[0] for r in db.execute(sql)}
+
+
+def test_prune_deletes_old_rows_and_keeps_what_guarantees_need(store: StateStore) -> None:
+    cutoff = NOW - 180 * DAY
+    with store.transaction() as db:
+        deleted = retention.prune(db, before=cutoff, reconcile_since=NOW - DAY)
+    assert deleted.as_dict() == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1}
+    db = store.db
+    assert _keys(db, "SELECT lead_key, segment FROM score_history") == {("handed@x.jp", "cold"), ("recent@x.jp", "warm")}
+    assert _keys(db, "SELECT key FROM outbox") == {
+        "task-open", "score-pending-old", "score-sending-old", "task-dead-old", "notice-unconfirmed-old",
+        "task-resent-recent", "score-done-recent"}
+    assert _keys(db, "SELECT status FROM runs") == {"ok"} and db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+    assert _keys(db, "SELECT kind, requeued_at IS NULL FROM dead_letters") == {
+        ("task", 1), ("contacts", 0), ("score", 0)}
+    assert db.execute("SELECT COUNT(*) FROM handoffs").fetchone()[0] == 2
+    assert db.execute("SELECT COUNT(*) FROM cursors").fetchone()[0] == 1
+    # The handed-off lead still requalifies: its cold row after the handoff survived.
+    assert scores.requalified(db, "handed@x.jp", OLD, NOW, ["cold", "warm"])
+    # A second prune finds nothing more.
+    with store.transaction() as db:
+        assert retention.prune(db, before=cutoff, reconcile_since=NOW - DAY).total == 0
+
+
+def test_prune_keeps_task_creates_inside_the_reconcile_window_whatever_the_cutoff(store: StateStore) -> None:
+    with store.transaction() as db:
+        retention.prune(db, before=NOW, reconcile_since=NOW - DAY)
+    kept = _keys(store.db, "SELECT key FROM outbox")
+    assert "task-resent-recent" in kept
+    assert "score-done-recent" in kept  # the newest id stays, so outbox ids never repeat
+
+
+def test_prune_keeps_the_newest_rows_so_ids_are_never_reused(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.db")
+    with store.transaction() as db:
+        for i in range(3):
+            db.execute("INSERT INTO runs(started_at, finished_at, status) VALUES (?, ?, 'ok')", (OLD + i, OLD + i))
+            db.execute("INSERT INTO score_history(lead_key, at, total, segment, reason, sheet_version) "
+                       "VALUES ('a', ?, 1, 'cold', 'sync', 'v1')", (OLD + i,))
+        retention.prune(db, before=NOW, reconcile_since=NOW)
+    assert tuple(store.db.execute("SELECT MAX(id), COUNT(*) FROM runs").fetchone()) == (3, 1)
+    assert tuple(store.db.execute("SELECT MAX(id), COUNT(*) FROM score_history").fetchone()) == (3, 1)
+    with store.transaction() as db:
+        new_id = db.execute("INSERT INTO runs(started_at, status) VALUES (?, 'running')", (NOW,)).lastrowid
+    assert new_id == 4
+    store.close()
+
+
+def _project(tmp_path: Path, keep_days: int | None) -> Path:
+    state = tmp_path / "state.db"
+    lines = ["[state]", f'path = "{state}"'] + ([f"keep_days = {keep_days}"] if keep_days is not None else [])
+    (tmp_path / "leadsync.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = StateStore(state)
+    with store.transaction() as db:
+        _fill(db)
+    store.close()
+    return tmp_path / "leadsync.toml"
+
+
+def test_vacuum_command_deletes_and_compacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADSYNC_LOAD_PLUGINS", "")
+    config = _project(tmp_path, None)  # the default keep_days, 180
+    result = CliRunner().invoke(cli, ["--config", str(config), "state", "vacuum", "--json",
+                                      "--as-of", "2027-01-15T08:00:00+00:00"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["keep_days"] == 180 and out["compacted"] is True
+    assert out["deleted"] == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1}
+    assert out["remaining"]["outbox"] == 7 and out["remaining"]["handoffs"] == 2
+    assert 0 < out["bytes_after"] <= out["bytes_before"]
+
+
+def test_vacuum_with_keep_days_zero_deletes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADSYNC_LOAD_PLUGINS", "")
+    config = _project(tmp_path, 0)
+    result = CliRunner().invoke(cli, ["--config", str(config), "state", "vacuum", "--json", "--no-compact"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["deleted_total"] == 0 and out["remaining"]["score_history"] == 5 and out["remaining"]["runs"] == 4
+
+
+def test_vacuum_waits_for_no_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from leadsync.core.sync.lock import RunLock
+
+    monkeypatch.setenv("LEADSYNC_LOAD_PLUGINS", "")
+    config = _project(tmp_path, 30)
+    with RunLock(tmp_path / "state.db"):
+        result = CliRunner().invoke(cli, ["--config", str(config), "state", "vacuum"])
+    assert result.exit_code == 3
+    store = StateStore(tmp_path / "state.db")
+    assert store.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 4  # nothing deleted
+    store.close()
+
+
+def test_negative_keep_days_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADSYNC_LOAD_PLUGINS", "")
+    config = _project(tmp_path, -1)
+    result = CliRunner().invoke(cli, ["--config", str(config), "state", "vacuum"])
+    assert result.exit_code == 2
+    assert "keep_days" in result.output
