@@ -20,6 +20,7 @@ from leadsync.connectors.base import (
     CheckResult,
     ConnectionSettings,
     Connector,
+    Owner,
     Page,
     ReadContext,
     Rejected,
@@ -41,6 +42,7 @@ from leadsync.connectors.errors import (
     HttpStatusError,
     PaginationLoopError,
     RateLimitExhausted,
+    SetupMissing,
     VendorUnavailable,
 )
 from leadsync.connectors.hookspecs import hookimpl
@@ -76,6 +78,7 @@ __all__ = [
     "CheckResult",
     "ConnectionSettings",
     "Connector",
+    "Owner",
     "Page",
     "ReadContext",
     "Rejected",
@@ -108,6 +111,7 @@ __all__ = [
     "HttpStatusError",
     "PaginationLoopError",
     "RateLimitExhausted",
+    "SetupMissing",
     "VendorUnavailable",
     # hooks
     "hookimpl",

@@ -25,6 +25,7 @@ __all__ = [
     "CheckResult",
     "ConnectionSettings",
     "Connector",
+    "Owner",
     "Page",
     "ReadContext",
     "Rejected",
@@ -214,6 +215,28 @@ class WriteResult:
     adopted_key: str | None = None
 
 
+@dataclass(frozen=True)
+class Owner:
+    """A sales rep as the CRM knows them.
+
+    `ref` is how the configuration or a hook named the rep (an e-mail, a login name or the
+    vendor's own id); `id` is what the CRM takes on a task (HubSpot's owner id, a Salesforce User
+    id, a kintone login code), None when `ref` does not resolve. `problem` says why a rep cannot
+    take tasks (not found, deactivated), in words an operator can act on.
+    """
+
+    ref: str
+    id: str | None
+    active: bool = True
+    name: str = ""
+    problem: str = ""
+
+    @property
+    def usable(self) -> bool:
+        """True when a task may be assigned to this rep."""
+        return self.id is not None and self.active
+
+
 @dataclass
 class CheckResult:
     """The answer of `connections check`: one line per thing checked."""
@@ -308,6 +331,17 @@ class Connector:
         create is an upsert by a unique key cannot duplicate and keep this default.
         """
         return []
+
+    def resolve_owners(self, refs: Sequence[str]) -> dict[str, Owner]:
+        """Each rep named in `refs` as the CRM knows them, keyed by ref (every ref present).
+
+        The engine calls this once per run with the owners the configuration names, and again for
+        a name a routing hook returns that it has not seen. Resolve e-mails to the vendor's owner
+        id and mark deactivated reps inactive; an unknown ref gets ``id=None`` and a `problem`.
+        Errors reaching the vendor propagate (the connection fails; nothing is handed off).
+        The default, for connectors with no owner directory, takes every ref as it is.
+        """
+        return {ref: Owner(ref=ref, id=ref) for ref in refs}
 
     def clock_skew(self) -> float | None:
         """The vendor's clock minus this host's, in seconds, as last seen (None: unknown).

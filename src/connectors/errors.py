@@ -18,6 +18,7 @@ __all__ = [
     "HttpStatusError",
     "PaginationLoopError",
     "RateLimitExhausted",
+    "SetupMissing",
     "VendorUnavailable",
     "excerpt",
     "parse_body",
@@ -108,6 +109,19 @@ class ClientError(HttpStatusError):
 
 class AuthError(HttpStatusError, ConnectionFailed):
     """The vendor rejected the credentials (or the token endpoint did): the run cannot go on."""
+
+
+class SetupMissing(HttpStatusError, ConnectionFailed):
+    """The vendor lacks what `leadsync connections setup` creates (a custom property or field).
+
+    `missing` names it in the vendor's words. The engine stops writing to that connection, keeps
+    every write of the batch in the outbox (none was applied), and ends the run with exit 4 and
+    the command to run; nothing is dead-lettered.
+    """
+
+    def __init__(self, missing: str, **kwargs: Any) -> None:
+        self.missing = missing
+        super().__init__(f"not set up: {missing}", **kwargs)
 
 
 class RateLimitExhausted(HttpStatusError):

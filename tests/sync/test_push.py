@@ -89,3 +89,25 @@ def test_a_newer_score_supersedes_a_pending_older_one():
     connector = RecordingConnector()
     dispatch(store, {"crm": connector}, run_id=None)
     assert len(connector.calls) == 1 and "85|hot|v1" in connector.calls[0][0]
+
+
+def test_a_connection_not_set_up_keeps_the_batch_pending_and_dead_letters_nothing():
+    from leadsync.connectors.errors import SetupMissing
+
+    class NotSetUp(RecordingConnector):
+        def push_scores(self, updates):
+            self.calls.append([u.key for u in updates])
+            raise SetupMissing("HubSpot contact property leadsync_score", status=400)
+
+    store = seeded(5)
+    plan_score_pushes(store, "crm", None)
+    connector = NotSetUp()
+    counts = dispatch(store, {"crm": connector}, run_id=1)
+    assert len(connector.calls) == 1  # the first batch stops the connection: no storm of calls
+    assert "leadsync_score" in counts.failed["crm"] and "leadsync connections setup crm" in counts.failed["crm"]
+    assert (counts.dead_lettered, counts.scores_pushed) == (0, 0)
+    rows = store.db.execute("SELECT status, sends, sent_at FROM outbox").fetchall()
+    assert [tuple(r) for r in rows] == [("pending", 0, None)] * 5  # as if never sent: nothing to reconcile
+    assert store.db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] == 0
+    counts = dispatch(store, {"crm": RecordingConnector()}, run_id=2)
+    assert counts.scores_pushed == 5

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import click
+from leadsync.connectors.base import Capability, CheckResult, Connector
 from leadsync.core.cli.app import App, pass_app
 from leadsync.core.cli.output import echo_json, print_table
 from leadsync.core.errors import ConnectionFailed
+from leadsync.core.handoff import OwnerDirectory, configured_owners
 from leadsync.core.sync.connections import open_connection
 
 __all__ = ["connections"]
@@ -47,6 +49,8 @@ def check(app: App, name: str | None, as_json: bool) -> None:
         connector = open_connection(app.settings, app.host, conn)
         try:
             result = connector.check()
+            if result.ok and Capability.TASKS in connector.roles():
+                _check_owners(app, connector, result)
         except Exception as exc:
             result_ok, items = False, [("connection", False, f"{type(exc).__name__}: {exc}")]
         else:
@@ -62,6 +66,21 @@ def check(app: App, name: str | None, as_json: bool) -> None:
                     [(r["name"], c["what"], "ok" if c["ok"] else "FAILED", c["detail"]) for r in report for c in r["checks"]])
     if not ok:
         raise ConnectionFailed("some connection checks failed")
+
+
+def _check_owners(app: App, connector: Connector, result: CheckResult) -> None:
+    """One line per rep the handoff settings name: the CRM's id, or why a task could not go there."""
+    named = configured_owners(app.settings.handoff)
+    if not named:
+        return
+    directory = OwnerDirectory(connector, named)
+    for ref, keys in directory.keys.items():
+        owner = directory.get(ref)
+        where = ", ".join(keys)
+        if owner.usable:
+            result.add(f"owner {ref}", True, f"{owner.id}" + (f" ({owner.name})" if owner.name else ""))
+        else:
+            result.add(f"owner {ref}", False, f"{directory.describe(owner)} ({where})")
 
 
 @connections.command("setup")

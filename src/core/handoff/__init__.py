@@ -21,6 +21,7 @@ from leadsync.core.handoff.planning import (
     task_key,
     task_payload,
 )
+from leadsync.core.handoff.owners import OwnerDirectory, OwnerLookupFailed, configured_owners
 from leadsync.core.handoff.preview import plans_csv, preview_plans, render_plans
 from leadsync.core.handoff.routing import OwnerRouter, parse_routing_rules
 
@@ -29,9 +30,12 @@ __all__ = [
     "BusinessCalendar",
     "EpisodeChanges",
     "HandoffPlan",
+    "OwnerDirectory",
+    "OwnerLookupFailed",
     "OwnerRouter",
     "announce_created",
     "apply_handoffs",
+    "configured_owners",
     "is_rejected_status",
     "notify_overdue",
     "parse_routing_rules",

@@ -13,6 +13,7 @@ from leadsync.core.config import Settings
 from leadsync.core import quality
 from leadsync.core.handoff.calendar import BusinessCalendar
 from leadsync.core.handoff.episodes import is_rejected_status
+from leadsync.core.handoff.owners import OwnerDirectory
 from leadsync.core.handoff.routing import OwnerRouter, advance_round_robin
 from leadsync.core.handoff.text import task_body, task_subject, top_reasons
 from leadsync.core.models import Lead, Score
@@ -138,11 +139,15 @@ def _why_not(store: StateStore, settings: Settings, lead: Lead, as_of: datetime)
 
 
 def plan_handoffs(
-    store: StateStore, settings: Settings, as_of: datetime, host: Any, *, task_connection: str | None
+    store: StateStore, settings: Settings, as_of: datetime, host: Any, *, task_connection: str | None,
+    owners: OwnerDirectory | None = None,
 ) -> list[HandoffPlan]:
-    """One plan per lead whose current score is hot, hottest first; writes nothing."""
+    """One plan per lead whose current score is hot, hottest first; writes nothing.
+
+    `owners` resolves reps to the task connection's ids (None: names are taken as they are).
+    """
     calendar = BusinessCalendar.from_settings(settings.handoff, settings.scoring.timezone)
-    router = OwnerRouter(store, settings.handoff.owners, settings.handoff.routing, host)
+    router = OwnerRouter(store, settings.handoff.owners, settings.handoff.routing, host, owners)
     plans = []
     for score in scores.hot(store.db):
         lead = leads.load(store.db, score.lead_key)
@@ -202,7 +207,7 @@ def _plan_one(
     recent = activities.recent(store.db, plan.lead_key, handoff.task_activities, before=as_of.timestamp())
     plan.task = TaskRequest(
         key=key, lead_key=plan.lead_key, email=lead.email, record_id=lead.refs.get(connection or ""),
-        owner=plan.owner,
+        owner=router.directory.vendor_id(plan.owner),
         subject=task_subject(lead, score, plan.due_at, calendar.tz, handoff.language),
         body=task_body(lead, score, plan.due_at, recent, calendar.tz, handoff.language, handoff.task_reasons, key),
         due_at=plan.due_at, priority="high",

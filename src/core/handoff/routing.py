@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadsync.core.errors import ConfigError
+from leadsync.core.handoff.owners import OwnerDirectory
 from leadsync.core.models import Lead, Score
 from leadsync.core.normalize import nfkc, normalize_lead_source
 from leadsync.core.state.store import StateStore
@@ -98,31 +99,41 @@ class OwnerRouter:
     an unapplied plan never skews the rotation.
     """
 
-    def __init__(self, store: StateStore, owners: Sequence[str], rules: Sequence[dict[str, Any]], host: Any) -> None:
+    def __init__(self, store: StateStore, owners: Sequence[str], rules: Sequence[dict[str, Any]], host: Any,
+                 directory: OwnerDirectory | None = None) -> None:
         self.owners = [o for o in owners if o]
         self.rules = parse_routing_rules(rules)
         self.host = host
+        self.directory = directory or OwnerDirectory(None)
         state = store.kv_get(ROUND_ROBIN_KEY, {}) or {}
         self._last: str | None = state.get("last")
         self._index: int = int(state.get("index", -1))
 
     def route(self, lead: Lead, score: Score, *, consume: bool = True) -> tuple[str | None, str]:
-        """(owner, how): how is crm_owner, hook, rule, round_robin or none."""
-        if lead.owner:
+        """(owner, how): how is crm_owner, hook, rule, round_robin or none.
+
+        A rep the CRM would reject (unknown, deactivated) is passed over with a warning: the lead
+        goes to the next rule that matches, then to the round robin's next rep who can take it.
+        """
+        usable = self.directory.usable
+        if lead.owner and usable(lead.owner):
             return lead.owner, "crm_owner"
         hooked = self._hook(lead, score)
-        if hooked:
+        if hooked and usable(hooked):
             return hooked, "hook"
         for rule in self.rules:
-            if rule.matches(lead):
+            if rule.matches(lead) and usable(rule.owner):
                 return rule.owner, "rule"
-        if not self.owners:
-            return None, "none"
-        position = self.next_index()
-        owner = self.owners[position]
-        if consume:
-            self._last, self._index = owner, position
-        return owner, "round_robin"
+        start = self.next_index() if self.owners else 0
+        for step in range(len(self.owners)):
+            position = (start + step) % len(self.owners)
+            owner = self.owners[position]
+            if not usable(owner):
+                continue
+            if consume:
+                self._last, self._index = owner, position
+            return owner, "round_robin"
+        return None, "none"
 
     @property
     def last_index(self) -> int:

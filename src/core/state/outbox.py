@@ -17,6 +17,7 @@ __all__ = [
     "mark_dead",
     "mark_done",
     "mark_retry",
+    "mark_not_applied",
     "mark_sending",
     "pending",
     "requeue",
@@ -90,6 +91,17 @@ def mark_retry(db: sqlite3.Connection, key: str, error: str) -> None:
     db.execute(
         "UPDATE outbox SET attempts = attempts + 1, error = ?, updated_at = ? WHERE key = ?",
         (redact(error), time.time(), key),
+    )
+
+
+def mark_not_applied(db: sqlite3.Connection, ids: list[int], error: str) -> None:
+    """The vendor refused these rows' batch as a whole before applying any (the connection is not
+    set up): undo `mark_sending`, so they wait as if never sent and need no duplicate check."""
+    marks = ",".join("?" * len(ids))
+    db.execute(
+        f"UPDATE outbox SET sends = CASE WHEN sends > 0 THEN sends - 1 ELSE 0 END, sent_at = NULL, attempts = attempts + 1, error = ?, "
+        f"updated_at = ? WHERE id IN ({marks})",
+        (redact(error), time.time(), *ids),
     )
 
 

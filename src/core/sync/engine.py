@@ -223,7 +223,12 @@ class Run:
     def hand_off(self) -> None:
         self.stop.check()
         handoff.update_episodes(self.store, self.settings, self.as_of, self.host)
-        plans = handoff.plan_handoffs(self.store, self.settings, self.as_of, self.host, task_connection=self.tasks_to)
+        try:
+            plans = handoff.plan_handoffs(self.store, self.settings, self.as_of, self.host,
+                                          task_connection=self.tasks_to, owners=self._owners())
+        except handoff.OwnerLookupFailed as exc:  # the CRM could not say who a rep is: hand off nothing
+            _connection_failed(self.summary, exc.connection, exc.cause)
+            plans = []
         self.summary.handoffs = plans
         only = self.options.only
         if self.complete and self.tasks_to is not None and (only is None or only == self.tasks_to):
@@ -254,6 +259,16 @@ class Run:
             self.summary.duplicates_removed += len(removed)
 
     # --- helpers ---------------------------------------------------------------------------------
+    def _owners(self) -> handoff.OwnerDirectory | None:
+        """The reps of the configuration as the task connection knows them, asked once per run.
+
+        When the CRM cannot be asked, the connection fails and nothing is handed off this run.
+        """
+        connector = self.connectors.get(self.tasks_to or "")
+        if connector is None or self.tasks_to in self.summary.failures:
+            return None
+        return handoff.OwnerDirectory(connector, handoff.configured_owners(self.settings.handoff))
+
     def _healthy(self) -> dict[str, Connector]:
         return {n: c for n, c in self.writers.items() if n not in self.summary.failures}
 

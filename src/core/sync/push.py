@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.connectors.base import Connector, RemovedTask, TaskCheck, TaskRequest, WriteResult
+from leadsync.connectors.errors import SetupMissing
 from leadsync.core.codec import score_payload, score_update, task_request
 from leadsync.core.state import dead_letters, handoffs, outbox, scores
 from leadsync.core.state.store import StateStore
@@ -144,6 +145,12 @@ def _dispatch(
                     else:
                         requests = [score_update(r.key, r.payload) for r in rows]
                         results = connector.push_scores(requests)
+                except SetupMissing as exc:  # nothing of the batch was applied: it waits for the set-up
+                    with store.transaction() as db:
+                        outbox.mark_not_applied(db, [r.id for r in rows], str(exc))
+                    counts.failed[name] = f"{exc}; run `leadsync connections setup {name}`, then sync again"
+                    log.error("%s: %s", name, counts.failed[name])
+                    break
                 except Exception as exc:  # the vendor is unreachable or refused the call as a whole
                     log.warning("%s: %s writes stopped: %s", name, kind, exc)
                     counts.failed[name] = f"{type(exc).__name__}: {exc}"
