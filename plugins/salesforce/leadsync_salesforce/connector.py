@@ -11,6 +11,7 @@ from leadsync.connectors import (
     ConnectionSettings,
     Connector,
     ConnectorError,
+    Owner,
     ScoreUpdate,
     Stream,
     TaskRequest,
@@ -19,6 +20,7 @@ from leadsync.connectors import (
 
 from leadsync_salesforce.client import SalesforceClient
 from leadsync_salesforce.kpi_streams import sales_streams
+from leadsync_salesforce.owners import resolve_owners
 from leadsync_salesforce.settings import SalesforceSettings
 from leadsync_salesforce.streams import build_streams
 from leadsync_salesforce.tasks import create_tasks
@@ -59,6 +61,9 @@ class SalesforceConnector(Connector):
 
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
         return unless_busy([t.key for t in tasks], lambda: create_tasks(self.client, self.settings, self.timezone, tasks))
+
+    def resolve_owners(self, refs: Sequence[str]) -> dict[str, Owner]:
+        return resolve_owners(self.client, refs)
 
     # --- operations ------------------------------------------------------------------------
     def _describe(self, obj: str) -> dict[str, dict[str, Any]]:

@@ -12,13 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from leadsync.connectors import ClientError, ConnectorError, ScoreUpdate, VendorUnavailable, WriteResult
-
-try:  # TEMP until main has SetupMissing
-    from leadsync.connectors import SetupMissing  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    class SetupMissing(ConnectorError):  # type: ignore[no-redef]
-        """The connection is not set up."""
+from leadsync.connectors import ClientError, ConnectorError, ScoreUpdate, SetupMissing, VendorUnavailable, WriteResult
 
 from leadsync_salesforce.client import SalesforceClient
 from leadsync_salesforce.settings import SalesforceSettings
@@ -47,7 +41,7 @@ def is_transient(item: dict[str, Any]) -> bool:
     return bool(codes) and all(code in TRANSIENT_CODES for code in codes)
 
 
-def setup_missing(items: Sequence[Any]) -> SetupMissing | None:
+def setup_missing(items: Sequence[Any], exc: ClientError | None = None) -> SetupMissing | None:
     """INVALID_FIELD ('No such column ...'): the org lacks a field leadsync writes (or the integration
     user cannot see it); the connection is not set up, no record is at fault."""
     for item in items:
@@ -55,8 +49,8 @@ def setup_missing(items: Sequence[Any]) -> SetupMissing | None:
             message = str(item.get("message") or "")
             named = re.search(r"No such column '([^']+)' on (?:sobject of type |entity ')?(\w+)", message)
             field = f"{named.group(2)}.{named.group(1)}" if named else message
-            return SetupMissing(f"Salesforce has no field {field} the integration user can write "
-                                f"(INVALID_FIELD: {message})")
+            where = {"status": exc.status, "body": exc.body, "method": exc.method, "url": exc.url} if exc else {}
+            return SetupMissing(f"Salesforce field {field} (INVALID_FIELD: {message})", **where)
     return None
 
 
@@ -79,7 +73,7 @@ def collection(
     try:
         response = client.http.request(method, f"{client.data_url}{path}", json={"allOrNone": False, "records": records})
     except ClientError as exc:  # a malformed request: nothing was applied
-        missing = setup_missing(exc.json or [])
+        missing = setup_missing(exc.json or [], exc)
         if missing is not None:
             raise missing from None
         reason = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in exc.json or [] if isinstance(e, dict)) or str(exc)
