@@ -158,10 +158,19 @@ def store_truth(store: StateStore) -> tuple[set[str], int, dict[str, tuple[str, 
     return handoff_keys, pending, scores, dead
 
 
+def store_dead_letters(store: StateStore) -> list[tuple[str, str, str]]:
+    """(kind, record key, reason) of every dead letter, so a failing assertion says what went wrong."""
+    try:
+        return [tuple(r) for r in store.db.execute("SELECT kind, record_key, reason FROM dead_letters ORDER BY id")]
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def reliability():
     """The harness functions above, for test modules (conftest is not importable by name)."""
     from types import SimpleNamespace
 
     return SimpleNamespace(trials=kill_trials, kill_until_settled=kill_trials_until_settled, truth=store_truth,
+                           dead_letters=store_dead_letters,
                            anchor=ANCHOR)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from leadsync.connectors.base import Rejected
 from leadsync.connectors.builtin.file_rows import RowContext
 from leadsync.core.models import Opportunity, OpportunityStatus
-from leadsync.core.normalize import lead_key, nfkc, normalize_email, parse_amount, parse_opportunity_status
+from leadsync.core.normalize import lead_key, nfkc, parse_amount, parse_opportunity_status
 
 __all__ = ["opportunity_from_row", "parse_amount", "parse_status"]
 
@@ -25,15 +25,10 @@ def opportunity_from_row(ctx: RowContext, number: int, values: Mapping[str, str]
                          emails_by_id: Mapping[str, str]) -> Opportunity | Rejected:
     """An Opportunity from one opportunities.csv row; a won or lost one needs its closed_at."""
     payload = {**values, **extra}
-    raw_email = values.get("email")
-    email = normalize_email(raw_email)
-    if raw_email and not email:
-        return ctx.reject(number, f"column {ctx.column('email')}: {raw_email!r} is not an e-mail address", payload)
-    lead_ref = nfkc(values.get("lead_id"))
-    if not email and lead_ref:
-        email = normalize_email(lead_ref) or emails_by_id.get(lead_ref)
-    if not email and not lead_ref:
-        return ctx.reject(number, "no email and no lead_id: an opportunity must name its lead", payload)
+    lead = ctx.lead_of(number, values, payload, emails_by_id, "an opportunity")
+    if isinstance(lead, Rejected):
+        return lead
+    email, lead_ref = lead
     source_id = nfkc(values.get("id"))
     if not source_id:
         return ctx.reject(number, f"column {ctx.column('id')}: empty (an opportunity needs its id)", payload)

@@ -84,6 +84,24 @@ class RowContext:
     def reject(self, number: int, reason: str, payload: Mapping[str, str]) -> Rejected:
         return Rejected(key=f"{self.file_name}:{number}", reason=reason, payload=dict(payload))
 
+    def lead_of(self, number: int, values: Mapping[str, str], payload: Mapping[str, str],
+                emails_by_id: Mapping[str, str], what: str) -> tuple[str | None, str | None] | Rejected:
+        """(e-mail, lead id) a row names its lead by, or the reason it names none.
+
+        `emails_by_id` maps leads.csv ids to e-mails, so a row that names its lead by `lead_id`
+        joins the same lead as a row that names it by e-mail.
+        """
+        raw_email = values.get("email")
+        email = normalize_email(raw_email)
+        if raw_email and not email:
+            return self.reject(number, f"column {self.column('email')}: {raw_email!r} is not an e-mail address", payload)
+        lead_ref = nfkc(values.get("lead_id"))
+        if not email and lead_ref:
+            email = normalize_email(lead_ref) or emails_by_id.get(lead_ref)
+        if not email and not lead_ref:
+            return self.reject(number, f"no email and no lead_id: {what} must name its lead", payload)
+        return email, lead_ref
+
     def when(self, values: Mapping[str, str], canonical: str) -> datetime | None:
         """A timestamp column; ValueError with the column's name when it is not a date."""
         raw = values.get(canonical)
@@ -171,21 +189,12 @@ def activity_from_row(
     extra: Mapping[str, str],
     emails_by_id: Mapping[str, str],
 ) -> Activity | Rejected:
-    """An Activity from one activities.csv row, or the reason it cannot be one.
-
-    `emails_by_id` maps leads.csv ids to e-mails, so a row that names its lead by `lead_id`
-    joins the same lead as a row that names it by e-mail.
-    """
+    """An Activity from one activities.csv row, or the reason it cannot be one."""
     payload = {**values, **extra}
-    raw_email = values.get("email")
-    email = normalize_email(raw_email)
-    if raw_email and not email:
-        return ctx.reject(number, f"column {ctx.column('email')}: {raw_email!r} is not an e-mail address", payload)
-    lead_ref = nfkc(values.get("lead_id"))
-    if not email and lead_ref:
-        email = normalize_email(lead_ref) or emails_by_id.get(lead_ref)
-    if not email and not lead_ref:
-        return ctx.reject(number, "no email and no lead_id: an activity must name its lead", payload)
+    lead = ctx.lead_of(number, values, payload, emails_by_id, "an activity")
+    if isinstance(lead, Rejected):
+        return lead
+    email, lead_ref = lead
     raw_type = values.get("type")
     kind = parse_activity_type(raw_type)
     if kind is None:

@@ -95,6 +95,9 @@ class RunSummary:
         }
 
 
+_DATE_RESOLUTION_S = 1.0
+
+
 def _on_vendor_clock(store: StateStore, connector: Connector, name: str, signpost: datetime,
                      lookback: timedelta) -> tuple[datetime, timedelta]:
     """The read's signpost and look-back on the vendor's clock.
@@ -105,8 +108,12 @@ def _on_vendor_clock(store: StateStore, connector: Connector, name: str, signpos
     now (from answers this run already had) or in the previous run.
     """
     skews = [s for s in (connector.clock_skew(), store.kv_get(f"clock_skew:{name}")) if s is not None]
-    ahead = max([0.0, *skews])
-    behind = max([0.0, *(-s for s in skews)])
+    if not skews:
+        return signpost, lookback
+    # A Date header has whole seconds: the skew is known to about a second either way, so both
+    # ends are widened by that much (the look-back re-reads what the wider end may overshoot).
+    ahead = max([0.0, *(s + _DATE_RESOLUTION_S for s in skews)])
+    behind = max([0.0, *(_DATE_RESOLUTION_S - s for s in skews)])
     return signpost + timedelta(seconds=ahead), lookback + timedelta(seconds=behind)
 
 
