@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from leadsync.connectors import (
     Capability,
@@ -22,7 +22,7 @@ from leadsync.connectors import (
 from leadsync_kintone.client import KintoneClient
 from leadsync_kintone.settings import KintoneSettings
 from leadsync_kintone.kpi_streams import sales_streams
-from leadsync_kintone.owners import resolve_owners
+from leadsync_kintone.owners import all_users, resolve_owners
 from leadsync_kintone.streams import LeadsStream, TasksStream
 from leadsync_kintone.writes import create_tasks, push_scores
 
@@ -48,6 +48,7 @@ class KintoneConnector(Connector):
     settings: KintoneSettings
     client: KintoneClient
     _fields_checked: set[int] | None = None  # apps whose written fields were found this run
+    _directory: list[dict[str, Any]] | None = None  # the domain's users, once read this run
 
     def open_client(self) -> KintoneClient:
         return KintoneClient(self.settings, transport=self.transport, sleep=self.sleep)
@@ -73,7 +74,13 @@ class KintoneConnector(Connector):
         return create_tasks(self.client, self.settings, tasks)
 
     def resolve_owners(self, refs: Sequence[str]) -> dict[str, Owner]:
-        return resolve_owners(self.client, refs)
+        return resolve_owners(self.client, refs, self._users)
+
+    def _users(self) -> list[dict[str, Any]]:
+        """The domain's users, read once per run (a connector lives for one run)."""
+        if self._directory is None:
+            self._directory = all_users(self.client)
+        return self._directory
 
     def _require_fields(self, app: int) -> None:
         """Before the first write to `app` in this run: every field leadsync writes there exists.

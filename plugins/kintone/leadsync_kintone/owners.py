@@ -1,5 +1,6 @@
 """Sales reps as kintone users: a user-selection field takes a login name (`code`), so an e-mail in
-the configuration is resolved through the cybozu.com User API (`GET /v1/users.json`), once per run.
+the configuration is resolved through the cybozu.com User API (`GET /v1/users.json`): the domain's
+users are read once per run (100 a call) and every name is resolved from that list.
 
 The User API takes password authentication, not a kintone app's API token; a connection that only
 has API tokens takes login names as they are and reports e-mails it cannot resolve.
@@ -7,27 +8,20 @@ has API tokens takes login names as they are and reports e-mails it cannot resol
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from leadsync.connectors import Owner, normalize_email
 
 from leadsync_kintone.client import KintoneClient
 
-__all__ = ["USERS_PAGE", "resolve_owners"]
+__all__ = ["USERS_PAGE", "all_users", "resolve_owners"]
 
 USERS_PAGE = 100  # the User API answers at most 100 users a call (`size` 1..100)
 
 
-def _users_by_code(client: KintoneClient, codes: list[str]) -> list[dict[str, Any]]:
-    users: list[dict[str, Any]] = []
-    for start in range(0, len(codes), USERS_PAGE):
-        params = {f"codes[{i}]": code for i, code in enumerate(codes[start:start + USERS_PAGE])}
-        users += client.call("GET", "/v1/users.json", params=params).get("users") or []
-    return users
-
-
-def _all_users(client: KintoneClient) -> list[dict[str, Any]]:
+def all_users(client: KintoneClient) -> list[dict[str, Any]]:
+    """Every user of the domain, 100 a call (the User API has no filter by e-mail)."""
     users: list[dict[str, Any]] = []
     offset = 0
     while True:
@@ -49,8 +43,10 @@ def _owner(ref: str, user: dict[str, Any] | None, matches: int = 1) -> Owner:
                  problem="" if valid else f"kintone user {code} is suspended (valid: false)")
 
 
-def resolve_owners(client: KintoneClient, refs: Sequence[str]) -> dict[str, Owner]:
-    """Each name as the kintone login name a user-selection field takes (every ref present)."""
+def resolve_owners(client: KintoneClient, refs: Sequence[str],
+                   directory: Callable[[], list[dict[str, Any]]] | None = None) -> dict[str, Owner]:
+    """Each name as the kintone login name a user-selection field takes (every ref present).
+    `directory` gives the domain's users (the connector reads them once per run)."""
     wanted = [r for r in dict.fromkeys(refs) if r and r.strip()]
     emails = [r for r in wanted if "@" in r and normalize_email(r)]
     codes = [r for r in wanted if r not in emails]
@@ -62,13 +58,13 @@ def resolve_owners(client: KintoneClient, refs: Sequence[str]) -> dict[str, Owne
             found[ref] = Owner(ref, None, problem="kintone API tokens cannot read users: name the rep by login "
                                                   "name, or use password authentication")
     else:
-        by_code = {str(u.get("code")): u for u in _users_by_code(client, codes)} if codes else {}
+        users = (directory or (lambda: all_users(client)))()
+        by_code = {str(u.get("code")): u for u in users}
         for ref in codes:
             found[ref] = _owner(ref, by_code.get(ref))
-        directory = _all_users(client) if emails else []
         for ref in emails:
             # A login name may itself be an e-mail address; it wins over a user's e-mail.
-            same = [u for u in directory if str(u.get("code", "")).lower() == ref.lower()] or \
-                [u for u in directory if normalize_email(str(u.get("email") or "")) == normalize_email(ref)]
+            same = [u for u in users if str(u.get("code", "")).lower() == ref.lower()] or \
+                [u for u in users if normalize_email(str(u.get("email") or "")) == normalize_email(ref)]
             found[ref] = _owner(ref, same[0] if same else None, matches=len(same))
     return {ref: found.get(ref) or Owner(ref, None, problem="empty name") for ref in refs}

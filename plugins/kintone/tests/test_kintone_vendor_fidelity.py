@@ -149,7 +149,9 @@ def test_owners_by_email_or_login_name_resolve_through_the_user_api(kintone_fake
     assert owners["gone@example.jp"].id == "gone" and not owners["gone@example.jp"].usable
     assert owners["user149@example.jp"].id == "user149"
     assert owners["nobody@example.jp"].id is None and owners["nobody"].id is None
-    assert kintone_fake.directory.calls == 3  # codes in one call, the directory in two pages
+    assert kintone_fake.directory.calls == 2  # the directory in two pages of 100
+    connector.resolve_owners(["user3", "user4@example.jp"])  # a name first seen later in the run
+    assert kintone_fake.directory.calls == 2, "the directory is read once per run"
 
 
 def test_with_app_tokens_only_login_names_are_taken_and_emails_are_named(kintone_connector):
