@@ -27,6 +27,7 @@ from leadsync.connectors.testing.fakeserver import Request, Response, route
 __all__ = ["BenchHubSpotFake", "TOKEN", "is_hot", "make_app", "seed"]
 
 TOKEN = "pat-fake-token"
+BENCH_OWNERS = ("70001", "70002", "70003")
 HOT_EVERY = 50  # one contact in 50 is hot: an executive with a recent meeting
 _DAY_MS = 86_400_000
 _TITLES = ("部長", "マーケティング課長", "情報システム部 主任", "Engineer", "営業担当", "マネージャー")
@@ -159,6 +160,8 @@ def seed(app: BenchHubSpotFake, contacts: int, activities: int, *, now_ms: int |
         app.define_property("contacts", name)
     app.define_property("contacts", "leadsync_scored_at", "datetime")
     app.define_property("tasks", "leadsync_key")
+    for owner_id in BENCH_OWNERS:  # the owners the benchmark's handoff names, by owner id
+        app.add_owner(f"rep{owner_id}@example.com", owner_id=owner_id)
     ids: list[str] = []
     for index in range(contacts):
         created = now - (100 + index % 100) * _DAY_MS

@@ -30,8 +30,13 @@ SHEET = Path(__file__).resolve().parent / "scoring-sheet.csv"
 HUBSPOT_FAKE = "bench.hubspotfake:make_app"
 
 
-def run_engine(url: str, state_dir: Path, budget: Budget, experiments: tuple[str, ...] = ()) -> dict[str, Any]:
+def run_engine(
+    url: str, state_dir: Path, budget: Budget, experiments: tuple[str, ...] = (), *, learn: bool = False
+) -> dict[str, Any]:
     """One `run_sync` in this process against `url`; its summary, seconds, peak RSS and stage times.
+
+    With `learn`, the connection sets no rate at all (as a leadsync.toml without `requests_per_10s`):
+    leadsync starts at HubSpot's conservative default and adopts what the fake announces.
 
     `stages` maps each progress label ("pull hubspot/leads", "push") to [first, last] monotonic
     times of the engine's progress reports.
@@ -45,6 +50,7 @@ def run_engine(url: str, state_dir: Path, budget: Budget, experiments: tuple[str
     apply_experiments(list(experiments))
     prepare_state(state_dir / "state.db", list(experiments))
 
+    rates = {} if learn else {"requests_per_10s": budget.per_10s, "search_per_second": budget.search_per_s}
     settings = Settings(
         state={"path": str(state_dir / "state.db")},
         scoring={"sheet": str(SHEET)},
@@ -55,8 +61,7 @@ def run_engine(url: str, state_dir: Path, budget: Budget, experiments: tuple[str
                 "roles": ["leads", "activities", "scores", "tasks"],
                 "token": TOKEN,
                 "base_url": url,
-                "requests_per_10s": budget.per_10s,
-                "search_per_second": budget.search_per_s,
+                **rates,
             }
         },
     )
@@ -81,10 +86,13 @@ def run_engine(url: str, state_dir: Path, budget: Budget, experiments: tuple[str
 
 
 def _run_subprocess(
-    url: str, state_dir: Path, budget: Budget, timeout: float, profile: Path | None, experiments: tuple[str, ...]
+    url: str, state_dir: Path, budget: Budget, timeout: float, profile: Path | None, experiments: tuple[str, ...],
+    learn: bool = False,
 ) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.sync_bench", "--url", url, "--state-dir", str(state_dir),
                "--per-10s", str(budget.per_10s), "--search-per-s", str(budget.search_per_s)]  # fmt: skip
+    if learn:
+        command.append("--learn")
     for name in experiments:
         command += ["--experiment", name]
     if profile is not None:
@@ -135,6 +143,10 @@ def analyse_run(
             "binding": bucket, "rate_ratio": min_s / duration if duration > 0 else None, "rate_bound": bound,
             "requests": sum(phase.counts.values()), "minimum": sum(wanted.values()),
         })  # fmt: skip
+    # The announced budget alone: phases bound by the ten-secondly bucket (HubSpot's -Max per -Interval).
+    default_rows = [r for r in rows if r["rate_bound"] and r["binding"] == "default" and r["duration_s"] > 0]
+    default_need = sum(r["rate_ratio"] * r["duration_s"] for r in default_rows)
+    default_took = sum(r["duration_s"] for r in default_rows)
     min_default = sum(m.get("default", 0) for m in minimum.values())
     min_search = sum(m.get("search", 0) for m in minimum.values())
     requests = summarize_requests(log)
@@ -150,6 +162,7 @@ def analyse_run(
         # The vendor's floor: each bucket's minimum requests at its allowed rate, buckets in parallel.
         "theoretical_min_s": max(min_default / budget.rate("default"), min_search / budget.rate("search")),
         "rate_ratio": bound_min_s / bound_s if bound_s else None,
+        "announced_rate_ratio": default_need / default_took if default_took else None,
         "request_ratio": requests["total"] / minimum_total if minimum_total else None,
         "timeline": timeline,
     }
@@ -164,8 +177,11 @@ def run_sync_scenario(
     timeout: float = 5400.0,
     profile_dir: Path | None = None,
     experiments: tuple[str, ...] = (),
+    learn: bool = False,
 ) -> dict[str, Any]:
-    """(a) a first sync of `contacts`/`activities` under `budget`, then (b) a rerun with nothing changed."""
+    """(a) a first sync of `contacts`/`activities` under `budget`, then (b) a rerun with nothing changed.
+
+    `learn`: leadsync is given no rate; the fake announces `budget` in HubSpot's headers."""
     env = {"BENCH_CONTACTS": str(contacts), "BENCH_ACTIVITIES": str(activities),
            "BENCH_PER_10S": str(budget.per_10s), "BENCH_SEARCH_PER_S": str(budget.search_per_s)}  # fmt: skip
     state_dir = Path(tempfile.mkdtemp(prefix="leadsync-bench-sync-"))
@@ -175,9 +191,9 @@ def run_sync_scenario(
     try:
         with fake_process(HUBSPOT_FAKE, latency=latency, env=env) as server:
             clock_offset = float(clock_file.read_text(encoding="utf-8"))
-            first = _run_subprocess(server.url, state_dir, budget, timeout, profile("first_sync"), experiments)
+            first = _run_subprocess(server.url, state_dir, budget, timeout, profile("first_sync"), experiments, learn)
             log_first = fetch_log(server.url)
-            second = _run_subprocess(server.url, state_dir, budget, timeout, profile("no_change"), experiments)
+            second = _run_subprocess(server.url, state_dir, budget, timeout, profile("no_change"), experiments, learn)
             log_second = fetch_log(server.url)[len(log_first):]
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
@@ -187,6 +203,7 @@ def run_sync_scenario(
         "latency_s": latency,
         "budget": {"per_10s": budget.per_10s, "search_per_s": budget.search_per_s},
         "experiments": list(experiments),
+        "learned": learn,
         "first_sync": analyse_run(first, log_first, budget, latency, first_sync=True, clock_offset=clock_offset),
         "no_change": analyse_run(second, log_second, budget, latency, first_sync=False, clock_offset=clock_offset),
     }
@@ -200,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-per-s", type=int, default=5)
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
     parser.add_argument("--experiment", action="append", default=[], help="a what-if patch (bench/experiments.py)")
+    parser.add_argument("--learn", action="store_true", help="set no rate: adopt the budget the fake announces")
     args = parser.parse_args(argv)
     budget = Budget(args.per_10s, args.search_per_s)
     experiments = tuple(args.experiment)
@@ -207,10 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         import cProfile
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(run_engine, args.url, args.state_dir, budget, experiments)
+        result = profiler.runcall(run_engine, args.url, args.state_dir, budget, experiments, learn=args.learn)
         profiler.dump_stats(args.profile)
     else:
-        result = run_engine(args.url, args.state_dir, budget, experiments)
+        result = run_engine(args.url, args.state_dir, budget, experiments, learn=args.learn)
     print(json.dumps(result, default=str), flush=True)
     return 0
 

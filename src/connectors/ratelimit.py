@@ -17,6 +17,10 @@ from leadsync.connectors.errors import RateLimitExhausted
 __all__ = ["HeaderHint", "Rate", "RateLimiter", "parse_rate_limit_headers"]
 
 DEFAULT_ENDPOINT = "default"
+# The guard on a window is at most this share of its period: 50 ms on a 10-second window, but
+# only 30 ms on a one-second one (a fixed 50 ms would cost a per-second budget 5% of its calls).
+GUARD_SHARE = 0.03
+SECONDLY = "#secondly"
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,10 @@ class RateLimiter:
         self._quota_exhausted: str | None = None
         self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
 
+    def _guard(self, period: float) -> float:
+        """How much longer than the vendor's `period` this limiter holds a window."""
+        return min(self.guard, period * GUARD_SHARE)
+
     def _window_key(self, endpoint: str) -> str | None:
         if endpoint in self.rates:
             return endpoint
@@ -175,10 +183,10 @@ class RateLimiter:
             return 0.0
         windows = [(key, self.rates[key])]
         if key in self.secondly:
-            windows.append((key + "#secondly", self.secondly[key]))
+            windows.append((key + SECONDLY, self.secondly[key]))
         wait = 0.0
         for name, rate in windows:
-            period = rate.period + self.guard
+            period = rate.period + self._guard(rate.period)
             calls = self._calls.setdefault(name, deque())
             while calls and calls[0] <= now - period:
                 calls.popleft()
@@ -255,16 +263,26 @@ class RateLimiter:
 
     def _until_window_frees(self, endpoint: str, wait_s: float, *, secondly: bool = False) -> float:
         """A rolling window that says "0 remaining" frees when its oldest call leaves, not a whole
-        interval later: with our own record of that window, wait only for that (at most `wait_s`)."""
+        interval later: with our own record of that window, wait only for that (at most `wait_s`).
+
+        A spent per-second budget frees when the oldest of our calls of the last second leaves,
+        whether or not the per-second budget was learned (a rate set by hand still records every
+        call in its own window)."""
         key = self._window_key(endpoint)
         with self._lock:
             if not key:
                 return wait_s
-            name, period = key, self.rates[key].period
-            if secondly and key in self.secondly:
-                name, period = key + "#secondly", 1.0
-            calls = self._calls.get(name)
+            now = self._clock()
+            if secondly:
+                guard = self._guard(1.0)
+                record = self._calls.get(key + SECONDLY) if key in self.secondly else self._calls.get(key)
+                recent = [t for t in record or () if t > now - 1.0 - guard]
+                if not recent:
+                    return wait_s
+                return min(wait_s, max(recent[0] + 1.0 + guard - now, 0.0))
+            period = self.rates[key].period
+            calls = self._calls.get(key)
             if not calls:
                 return wait_s
-            frees = calls[0] + period + self.guard - self._clock()
+            frees = calls[0] + period + self._guard(period) - now
         return min(wait_s, max(frees, 0.0))

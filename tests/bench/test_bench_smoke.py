@@ -136,3 +136,16 @@ def test_fake_list_refuses_bad_paging_like_hubspot(bad):
     request = Request(method="GET", path="/crm/v3/objects/contacts", query={"limit": bad}, query_lists={},
                       headers={}, body=b"", params={"obj": "contacts"})  # fmt: skip
     assert app.list_objects(request).status == 400
+
+
+def test_a_first_sync_with_no_rate_set_adopts_the_announced_budget_without_a_429():
+    from bench.learn_bench import learned_figures
+
+    contacts, activities = 300, 300
+    result = run_sync_scenario(contacts, activities, latency=0.0, budget=Budget(190, 5), timeout=120, learn=True)
+    figures = learned_figures(result)
+    assert result["learned"] is True
+    assert figures["refused_429"] == 0 and figures["refused_kinds"] == {}
+    assert figures["pulled"]["leads"] == contacts
+    assert figures["scores_pushed"] == contacts
+    assert result["first_sync"]["requests"]["kinds"]["contacts list"] == 3  # 100 a page

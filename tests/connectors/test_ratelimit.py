@@ -54,10 +54,10 @@ def test_endpoint_classes_have_separate_windows_and_unknown_share_default() -> N
 def test_windows_are_held_a_guard_longer_than_the_vendors() -> None:
     """A call leaving at the window's edge may arrive inside the vendor's window: keep a margin."""
     t = FakeTime()
-    limiter = RateLimiter({"search": Rate(5, 1.0)}, guard=0.05, clock=t.clock, sleep=t.sleep)
+    limiter = RateLimiter({"default": Rate(5, 10.0)}, guard=0.05, clock=t.clock, sleep=t.sleep)
     for _ in range(6):
-        limiter.acquire("search")
-    assert t.sleeps == [pytest.approx(1.05)]
+        limiter.acquire()
+    assert t.sleeps == [pytest.approx(10.05)]
 
 
 def test_no_rates_means_unlimited() -> None:
@@ -220,3 +220,41 @@ def test_salesforce_reads_the_org_allocation_not_the_apps_share() -> None:
     assert hint.quota_exhausted is None
     hint = parse_rate_limit_headers({"Sforce-Limit-Info": "per-app-api-usage=1/500(appName=x); api-usage=15000/15000"})
     assert hint.quota_exhausted and "15000/15000" in hint.quota_exhausted
+
+
+def test_a_spent_second_with_a_rate_set_by_hand_waits_for_our_oldest_call_of_that_second() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(190, 10.0)}, guard=0.0, clock=t.clock, sleep=t.sleep, learn=False)
+    limiter.acquire()
+    t.now = 5.0
+    limiter.acquire()  # the oldest call of the last second
+    t.now = 5.6
+    limiter.update_from_headers("default", _hubspot_headers(Secondly="19", Secondly_Remaining="0"))
+    limiter.acquire()
+    assert t.sleeps == [pytest.approx(0.4)]  # frees at 6.0, not at 5.6 + 1 s
+    assert "default" not in limiter.secondly  # nothing learned
+
+
+def test_the_guard_on_a_one_second_window_is_a_small_share_of_it() -> None:
+    t = FakeTime()
+    limiter = RateLimiter({"search": Rate(5, 1.0), "default": Rate(100, 10.0)}, clock=t.clock, sleep=t.sleep)
+    for _ in range(6):
+        limiter.acquire("search")
+    assert t.sleeps == [pytest.approx(1.03)]  # 30 ms on one second, not the 50 ms of a ten-second window
+    start = t.now
+    for _ in range(101):
+        limiter.acquire()
+    assert t.now - start == pytest.approx(10.05)  # the ten-second window keeps its 50 ms
+
+
+def test_a_learned_per_second_budget_sustains_its_rate() -> None:
+    """19 per second and 190 per 10 s, as HubSpot announces them: 20 s of calls at ~0.97 of the rate."""
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(100, 10.0)}, clock=t.clock, sleep=t.sleep)
+    limiter.update_from_headers("default", _hubspot_headers(Max="190", Interval_Milliseconds="10000", Secondly="19"))
+    calls = 0
+    while t.now < 20.0:
+        limiter.acquire()
+        calls += 1
+    assert calls >= 0.95 * 19 * 20
+    assert calls <= 19 * 21  # never above the announced budget

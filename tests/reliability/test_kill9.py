@@ -73,10 +73,26 @@ def test_kill_minus_9_at_random_moments_loses_nothing_and_duplicates_nothing(wor
 
 
 def test_overlapping_runs_exit_3(world_factory):
-    world = world_factory(latency=0.05)
+    """The first run is held at its first vendor call (it holds the lock by then) until the second
+    has finished: no sleep decides who is first."""
+    import threading
+
+    world = world_factory()
+    reached, release = threading.Event(), threading.Event()
+    original = world.server._apply
+
+    def held(request, within_limit):
+        reached.set()
+        release.wait(120)
+        return original(request, within_limit)
+
+    world.server._apply = held
     first = world.start()
-    time.sleep(1.0)  # past start-up, well inside the slow run
-    second = world.run()
+    try:
+        assert reached.wait(120), "the first run never reached the vendor"
+        second = world.run()
+    finally:
+        release.set()
     assert second.returncode == 3, second.stderr
     assert "another leadsync run holds" in second.stderr
     out, err = first.communicate(timeout=120)

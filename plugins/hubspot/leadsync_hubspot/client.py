@@ -10,12 +10,14 @@ import httpx
 
 from leadsync.connectors import BearerToken, HttpClient, OAuth2RefreshToken, Rate, RateLimiter, Resolution
 
-from leadsync_hubspot.settings import HubSpotSettings
+from leadsync_hubspot.settings import DEFAULT_REQUESTS_PER_10S, HubSpotSettings
 
-__all__ = ["SEARCH", "build_client", "classify"]
+__all__ = ["SEARCH", "TOKEN_PATH", "build_client", "classify"]
 
 # The rate-limit class of CRM search calls: 5/s, exempt from the ten-secondly bucket.
 SEARCH = "search"
+# HubSpot's date-versioned OAuth token endpoint; the v1 one (/oauth/v1/token) is sunset on 2027-02-16.
+TOKEN_PATH = "/oauth/2026-03/token"
 
 
 def _body(response: httpx.Response) -> dict:
@@ -53,13 +55,18 @@ def build_client(
         auth = BearerToken(settings.token)
     else:
         auth = OAuth2RefreshToken(
-            settings.token_url or f"{base}/oauth/v1/token",
+            settings.token_url or f"{base}{TOKEN_PATH}",
             settings.client_id or "",
             settings.client_secret,
             settings.refresh_token or "",
         )
+    by_hand = settings.requests_per_10s is not None
     limiter = RateLimiter(
-        {"default": Rate(settings.requests_per_10s, 10.0), SEARCH: Rate(settings.search_per_second, 1.0)}
+        {
+            "default": Rate(settings.requests_per_10s or DEFAULT_REQUESTS_PER_10S, 10.0),
+            SEARCH: Rate(settings.search_rate, 1.0),
+        },
+        learn=not by_hand,  # a budget set by hand is kept; otherwise HubSpot's announced one is adopted
     )
     return HttpClient(
         base_url=base,

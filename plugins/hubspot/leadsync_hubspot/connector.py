@@ -13,6 +13,7 @@ from leadsync.connectors import (
     ConnectorError,
     HttpClient,
     HttpStatusError,
+    Owner,
     RemovedTask,
     ScoreUpdate,
     Stream,
@@ -21,7 +22,7 @@ from leadsync.connectors import (
     WriteResult,
 )
 
-from leadsync_hubspot import tasks, writes
+from leadsync_hubspot import owners, tasks, writes
 from leadsync_hubspot.client import build_client
 from leadsync_hubspot.settings import HubSpotSettings
 from leadsync_hubspot.kpi_streams import sales_streams
@@ -82,6 +83,9 @@ class HubSpotConnector(Connector):
 
     def reconcile_tasks(self, checks: Sequence[TaskCheck]) -> list[RemovedTask]:
         return tasks.reconcile_tasks(self.client, self.settings, checks)
+
+    def resolve_owners(self, refs: Sequence[str]) -> dict[str, Owner]:
+        return owners.resolve_owners(self.client, refs)
 
     # --- operations ------------------------------------------------------------------------
     def _required(self) -> list[tuple[str, str]]:

@@ -52,7 +52,8 @@ class SalesEngagementStream(EngagementStream):
             if not isinstance(record, Activity):
                 records.append(record)
                 continue
-            raw = next((r for r in results if f"{self.object_type}:{r.get('id')}" == record.source_id), {})
+            record_id = record.source_id.split(":")[1]
+            raw = next((r for r in results if str(r.get("id")) == record_id), {})
             props = raw.get("properties") or {}
             owner = props.get("hubspot_owner_id") or None
             outcome = record.outcome

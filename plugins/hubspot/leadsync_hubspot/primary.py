@@ -21,6 +21,7 @@ __all__ = [
     "ASSOCIATIONS_BATCH",
     "OBJECTS_BATCH",
     "ContactTask",
+    "associated_ids",
     "contacts_by_email",
     "json_object",
     "tasks_of_contacts",
@@ -69,34 +70,61 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
         yield list(items[start : start + size])
 
 
-def _associated_task_ids(client: HttpClient, contact_ids: Sequence[str]) -> dict[str, list[str]]:
-    """contact id -> ids of its associated tasks (v4 associations batch read, every page)."""
-    found: dict[str, list[str]] = {c: [] for c in contact_ids}
-    for chunk in _chunks(list(contact_ids), ASSOCIATIONS_BATCH):
+def associated_ids(client: HttpClient, from_type: str, to_type: str, ids: Sequence[str]) -> dict[str, list[str]]:
+    """id -> ids of its associated `to_type` records (v4 associations batch read, every page).
+
+    Each input's own `paging.next.after` is followed (sent back alongside that input's id). A 207's
+    per-input errors are read: `NO_ASSOCIATIONS_FOUND` means none; any other error fails the read
+    (ConnectorError) rather than dropping that input's associations.
+    """
+    found: dict[str, list[str]] = {c: [] for c in ids}
+    for chunk in _chunks(list(ids), ASSOCIATIONS_BATCH):
         inputs: list[dict[str, str]] = [{"id": c} for c in chunk]
         while inputs:
             response = client.post(
-                "/crm/v4/associations/contacts/tasks/batch/read", json={"inputs": inputs}, idempotent=True
+                f"/crm/v4/associations/{from_type}/{to_type}/batch/read", json={"inputs": inputs}, idempotent=True
             )
             payload = json_object(response, "associations batch read")
             results = payload.get("results")
             if not isinstance(results, list):
                 raise ConnectorError("HubSpot associations batch read answer has no results list")
-            # Inputs without any task come back as errors (NO_ASSOCIATIONS_FOUND): nothing to add.
+            for error in payload.get("errors") or []:
+                if not _no_associations(error):
+                    raise ConnectorError(
+                        f"HubSpot associations batch read ({from_type} -> {to_type}) failed for "
+                        f"{', '.join(_error_ids(error)) or 'some inputs'}: {error.get('category')}: {error.get('message')}"
+                    )
             following: list[dict[str, str]] = []
             for result in results:
                 source = str((result.get("from") or {}).get("id") or "")
                 if source not in found:
                     continue
                 for target in result.get("to") or []:
-                    task_id = target.get("toObjectId")
-                    if task_id is not None and str(task_id) not in found[source]:
-                        found[source].append(str(task_id))
+                    other = target.get("toObjectId")
+                    if other is not None and str(other) not in found[source]:
+                        found[source].append(str(other))
                 after = ((result.get("paging") or {}).get("next") or {}).get("after")
                 if after:
                     following.append({"id": source, "after": str(after)})
             inputs = following
     return found
+
+
+def _no_associations(error: dict[str, Any]) -> bool:
+    sub = str(error.get("subCategory") or "")
+    return sub.endswith("NO_ASSOCIATIONS_FOUND") or (
+        error.get("category") == "OBJECT_NOT_FOUND" and "associat" in str(error.get("message") or "").lower())
+
+
+def _error_ids(error: dict[str, Any]) -> list[str]:
+    context = error.get("context") or {}
+    ids = context.get("fromObjectId") or context.get("ids") or []
+    return [str(i) for i in (ids if isinstance(ids, list) else [ids])]
+
+
+def _associated_task_ids(client: HttpClient, contact_ids: Sequence[str]) -> dict[str, list[str]]:
+    """contact id -> ids of its associated tasks."""
+    return associated_ids(client, "contacts", "tasks", contact_ids)
 
 
 def _created_ms(record: dict[str, Any]) -> int:

@@ -11,6 +11,9 @@ from leadsync.connectors import ConnectionSettings
 __all__ = ["DEFAULT_FIELDS", "HubSpotSettings"]
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+# HubSpot's conservative starting budget (Free/Starter, public apps) and its CRM search limit.
+DEFAULT_REQUESTS_PER_10S = 100
+SEARCH_PER_SECOND = 5
 
 # Canonical name -> HubSpot property name. `settings.fields` overrides any entry.
 DEFAULT_FIELDS: dict[str, str] = {
@@ -49,11 +52,15 @@ class HubSpotSettings(ConnectionSettings):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
-    token_url: str | None = None  # default: <base_url>/oauth/v1/token
-    # 100 per 10 s on Free/Starter and for public apps; 190 on Professional/Enterprise private apps.
-    requests_per_10s: int = Field(100, ge=1, le=200)
-    # CRM search has its own budget of 5 requests per second per account.
-    search_per_second: int = Field(5, ge=1, le=5)
+    token_url: str | None = None  # default: <base_url>/oauth/2026-03/token
+    # None (the default): start at 100 per 10 s (Free/Starter, public apps) and adopt the budget
+    # HubSpot announces on every answer (X-HubSpot-RateLimit-Max per -Interval-Milliseconds; 190 on
+    # Professional/Enterprise, 250 with the API limit increase). A number fixes the budget by hand.
+    requests_per_10s: int | None = Field(None, ge=1, le=250)
+    # CRM search: 5 requests per second per account, shared with every other integration of the
+    # account. leadsync uses 5 - search_margin unless search_per_second is set by hand.
+    search_per_second: int | None = Field(None, ge=1, le=5)
+    search_margin: int = Field(1, ge=0, le=4)
     activity_objects: list[ActivityObject] = Field(default_factory=lambda: ["calls", "meetings"])
     # Width of one lastmodifieddate slice of an incremental search read.
     search_window_days: float = Field(30.0, gt=0)
@@ -74,6 +81,11 @@ class HubSpotSettings(ConnectionSettings):
         if self.token is not None and any(oauth):
             raise ValueError("set token or the OAuth keys (client_id, client_secret, refresh_token), not both")
         return self
+
+    @property
+    def search_rate(self) -> int:
+        """Search requests per second leadsync allows itself."""
+        return self.search_per_second or SEARCH_PER_SECOND - self.search_margin
 
     def field(self, canonical: str) -> str:
         """The HubSpot property name for a canonical field."""

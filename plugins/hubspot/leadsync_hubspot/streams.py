@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from leadsync.connectors import HttpClient, Page, PageRequest, ReadContext, Stream, TokenPaginator, prefetched
+from leadsync.core.models import Activity
 
 from leadsync_hubspot.mapping import (
     activity_from_engagement,
     lead_from_contact,
     task_update_from_task,
 )
-from leadsync_hubspot.primary import json_object
+from leadsync_hubspot.primary import associated_ids
 from leadsync_hubspot.search import epoch_ms, search_pages
 from leadsync_hubspot.settings import DEFAULT_FIELDS, HubSpotSettings
 
@@ -116,29 +117,23 @@ class EngagementStream(Stream):
             yield Page(self._activities(pending), last_cursor)
 
     def _activities(self, results: list[dict[str, Any]]) -> list[Any]:
+        """One activity per engagement and associated contact: a call with three contacts credits
+        each of them (the lowest contact id keeps the plain source id `calls:<id>`, the others get
+        `calls:<id>:contact:<contact id>`). An engagement with no contact is no lead's activity."""
         contacts = self._contacts([str(r.get("id")) for r in results if r.get("id")])
         records: list[Any] = []
         for record in results:
-            linked = contacts.get(str(record.get("id") or "")) or []
-            if linked:  # an engagement with no contact is not a lead's activity; the first is primary
-                records.append(activity_from_engagement(self.object_type, record, linked[0], self.connection))
+            linked = sorted(contacts.get(str(record.get("id") or "")) or [], key=lambda c: (len(c), c))
+            for position, contact in enumerate(linked):
+                activity = activity_from_engagement(self.object_type, record, contact, self.connection)
+                if position and isinstance(activity, Activity):
+                    activity = activity.model_copy(update={"source_id": f"{activity.source_id}:contact:{contact}"})
+                records.append(activity)
         return records
 
     def _contacts(self, ids: list[str]) -> dict[str, list[str]]:
         """Engagement id -> associated contact ids, through the v4 associations batch read."""
-        if not ids:
-            return {}
-        response = self.client.post(
-            f"/crm/v4/associations/{self.object_type}/contacts/batch/read",
-            json={"inputs": [{"id": i} for i in ids]},
-            idempotent=True,
-        )
-        payload = json_object(response, "associations batch read")
-        found: dict[str, list[str]] = {}
-        for result in payload.get("results") or []:
-            source = str((result.get("from") or {}).get("id") or "")
-            found[source] = [str(t.get("toObjectId")) for t in result.get("to") or [] if t.get("toObjectId")]
-        return found
+        return associated_ids(self.client, self.object_type, "contacts", ids) if ids else {}
 
 
 class TaskCompletionStream(Stream):

@@ -18,6 +18,7 @@ from typing import Any
 
 from leadsync.connectors import (
     AmbiguousWriteError,
+    BatchRejected,
     ClientError,
     ConnectorError,
     HttpClient,
@@ -25,12 +26,14 @@ from leadsync.connectors import (
     TaskCheck,
     TaskRequest,
     WriteResult,
+    bisect_batch,
     normalize_email,
 )
 
 from leadsync_hubspot.primary import OBJECTS_BATCH, ContactTask, contacts_by_email, tasks_of_contacts
 from leadsync_hubspot.settings import HubSpotSettings
-from leadsync_hubspot.writes import error_targets, error_text, retryable_error
+from leadsync_hubspot.errors import error_text, setup_missing
+from leadsync_hubspot.writes import error_targets, retryable_error
 
 __all__ = ["TASK_CONTACT_ASSOCIATION", "create_tasks", "reconcile_tasks"]
 
@@ -117,8 +120,11 @@ def create_tasks(client: HttpClient, settings: HubSpotSettings, tasks: Sequence[
         else:
             missing.append(task)
     if missing:
-        for result in _create(client, settings, missing, contact_of):
-            results[result.key] = result
+        # A 400 for the whole batch (one bad owner id, one bad value) is bisected like score
+        # batches: HubSpot applied none of it, so resending the good halves creates each once.
+        for item in bisect_batch(missing, lambda batch: _create(client, settings, batch, contact_of)):
+            results[item.item.key] = item.result if item.ok and item.result else WriteResult(
+                item.item.key, False, error=item.error)
     return [results[t.key] for t in tasks]
 
 
@@ -138,9 +144,13 @@ def _create(
     try:
         response = client.post("/crm/v3/objects/tasks/batch/create", json=body)
     except ClientError as exc:
-        # A 400 without per-input detail: every input of the batch carries the vendor's reason.
-        reason = error_text(exc.json or {"message": str(exc)})
-        return [WriteResult(t.key, False, error=reason) for t in batch]
+        if exc.status != 400:
+            reason = error_text(exc.json or {"message": str(exc)})
+            return [WriteResult(t.key, False, error=reason) for t in batch]
+        missing = setup_missing(exc, "tasks")
+        if missing is not None:
+            raise missing from None
+        raise BatchRejected(error_text(exc.json or {"message": str(exc)})) from None
     except AmbiguousWriteError as exc:
         return _look_again(client, settings, batch, contact_of, str(exc))
     try:
@@ -161,19 +171,20 @@ def _create(
     for error in payload.get("errors") or []:
         for target in error_targets(error):
             errors[target] = error
-    out: list[WriteResult] = []
+    out: dict[str, WriteResult] = {}
     unreported: list[TaskRequest] = []
     for task in batch:
         if task.key in created:
-            out.append(WriteResult(task.key, True, external_id=created[task.key]))
+            out[task.key] = WriteResult(task.key, True, external_id=created[task.key])
         elif task.key in errors:
             error = errors[task.key]
-            out.append(WriteResult(task.key, False, error=error_text(error), retryable=retryable_error(error)))
+            out[task.key] = WriteResult(task.key, False, error=error_text(error), retryable=retryable_error(error))
         else:
             unreported.append(task)
     if unreported:
-        out += _look_again(client, settings, unreported, contact_of, "HubSpot did not report this task")
-    return out
+        for result in _look_again(client, settings, unreported, contact_of, "HubSpot did not report this task"):
+            out[result.key] = result
+    return [out[t.key] for t in batch]  # in input order
 
 
 def _look_again(

@@ -14,6 +14,7 @@ from leadsync.connectors import (
     bisect_batch,
 )
 
+from leadsync_hubspot.errors import error_text, setup_missing
 from leadsync_hubspot.mapping import score_properties
 from leadsync_hubspot.settings import HubSpotSettings
 
@@ -42,10 +43,6 @@ def error_targets(error: dict[str, Any]) -> set[str]:
     return targets
 
 
-def error_text(error: dict[str, Any]) -> str:
-    return f"{error.get('category') or 'ERROR'}: {error.get('message') or 'rejected by HubSpot'}"
-
-
 def retryable_error(error: dict[str, Any]) -> bool:
     status = str(error.get("status") or "")
     return error.get("category") == "RATE_LIMITS" or status.startswith("5")
@@ -54,7 +51,10 @@ def retryable_error(error: dict[str, Any]) -> bool:
 # --- scores ------------------------------------------------------------------------------------
 
 def push_scores(client: HttpClient, settings: HubSpotSettings, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
-    """One batch update (at most 100); results are matched by id and trace id, never by position."""
+    """One batch update (at most 100); results are matched by id and trace id, never by position.
+
+    A 400 for the whole batch is bisected to find the records at fault, unless HubSpot says a
+    property does not exist: that is the set-up missing (SetupMissing), not a bad record."""
     results: dict[str, WriteResult] = {}
     sendable: list[ScoreUpdate] = []
     for update in updates:
@@ -74,6 +74,9 @@ def push_scores(client: HttpClient, settings: HubSpotSettings, updates: Sequence
             response = client.post("/crm/v3/objects/contacts/batch/update", json=body, idempotent=True)
         except ClientError as exc:
             if exc.status == 400:
+                missing = setup_missing(exc, "contacts")
+                if missing is not None:  # no record is at fault: stop before a bisection storm
+                    raise missing from None
                 raise BatchRejected(error_text(exc.json or {"message": str(exc)})) from None
             raise
         return _match(batch, _payload(response), id_of=lambda u: str(u.record_id))

@@ -193,7 +193,7 @@ def test_private_app_401_fails_without_refresh(hubspot, api):
 
 def test_oauth_refreshes_on_expiry_not_on_any_401(make_hubspot, api):
     hubspot = make_hubspot(token=None, client_id="cid", client_secret="csecret", refresh_token="rtok")
-    token = api.post("/oauth/v1/token").mock(side_effect=[
+    token = api.post("/oauth/2026-03/token").mock(side_effect=[
         httpx.Response(200, json={"access_token": "at-1", "refresh_token": "rtok", "expires_in": 1800, "token_type": "bearer"}),
         httpx.Response(200, json={"access_token": "at-2", "refresh_token": "rtok", "expires_in": 1800, "token_type": "bearer"}),
     ])

@@ -5,20 +5,23 @@ Shaped after developers.hubspot.com (search guide, batch/error handling, usage d
 that many seconds later; default 2 s, as HubSpot's search is eventually consistent), ``token_lifetime_s``,
 ``associations_page_size`` (associated ids per input and page of a v4 associations batch read).
 Primary reads (GET by id, list, batch/read, v4 associations reads) never lag. Archived records are
-left out of search, lists, batch reads and associations reads.
+left out of search, lists, batch reads and associations reads. Auth, OAuth and the rate limits live in
+`fake_limits`, owners and property definitions in `fake_crm`, the associations read in
+`fake_associations`.
 """
 
 from __future__ import annotations
 
-import base64
 import time
-import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 from leadsync.connectors import parse_datetime, parse_employees
-from leadsync.connectors.testing import FakeApp, Request, Response, generate_demo, route
+from leadsync.connectors.testing import Request, Response, generate_demo, route
 
+from leadsync_hubspot.testing.fake_associations import HubSpotAssociations
+from leadsync_hubspot.testing.fake_crm import HubSpotCrmSetup, invalid_values
+from leadsync_hubspot.testing.fake_limits import HubSpotGate, error_body
 from leadsync_hubspot.testing.search import OPERATORS, SEARCH_CAP, matches, search_page
 
 __all__ = ["OPERATORS", "SEARCH_CAP", "HubSpotFake", "error_body", "matches", "search_page", "seed_demo"]
@@ -29,23 +32,9 @@ TASK_STATUSES = {"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED
 TASK_PRIORITIES = {"LOW", "MEDIUM", "HIGH"}
 TASK_TYPES = {"EMAIL", "CALL", "TODO"}
 TASK_TO_CONTACT = 204
-# HUBSPOT_DEFINED association type ids, object -> contacts and back (HubSpot's association type table).
-TO_CONTACT_TYPE = {"tasks": 204, "calls": 194, "meetings": 200, "emails": 198, "deals": 3}
-FROM_CONTACT_TYPE = {"tasks": 203, "calls": 193, "meetings": 199, "emails": 197, "deals": 4}
 # Objects whose creation time is `createdate` (the others, engagements, have `hs_createdate`).
 _CREATEDATE = ("contacts", "deals")
 BATCH_MAX = 100  # inputs of one batch create/read/update/upsert/archive
-ASSOCIATIONS_BATCH_MAX = 1000  # inputs of one associations batch read (since 2025-02-10)
-BUILTIN_PROPERTIES = {
-    "contacts": {"email", "firstname", "lastname", "company", "jobtitle", "phone", "numemployees", "industry",
-                 "hs_analytics_source", "hubspot_owner_id", "hs_lead_status", "lifecyclestage", "createdate",
-                 "lastmodifieddate", "hs_object_id"},
-    "tasks": {"hs_timestamp", "hs_task_subject", "hs_task_body", "hubspot_owner_id", "hs_task_status",
-              "hs_task_priority", "hs_task_type", "hs_task_completion_date", "hs_createdate",
-              "hs_lastmodifieddate", "hs_object_id"},
-}
-
-
 
 
 def now_ms() -> int:
@@ -56,57 +45,22 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def error_body(message: str, category: str = "VALIDATION_ERROR", **extra: Any) -> dict[str, Any]:
-    """HubSpot's standard error document."""
-    return {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
-
-
 def modified_prop(object_type: str) -> str:
     return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
 
 
-class HubSpotFake(FakeApp):
+class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations):
     """HubSpot, as far as leadsync uses it. Private-app tokens and OAuth refresh tokens both work."""
-
-    rate_limits = {"default": (100, 10.0), "search": (5, 1.0), "oauth": (1000, 10.0)}
-
-    def __init__(self, *, tokens: tuple[str, ...] = ("pat-fake-token",), client_id: str = "cid",
-                 client_secret: str = "csecret", refresh_token: str = "rtok", requests_per_10s: int = 100) -> None:
-        self.rate_limits = {**self.rate_limits, "default": (requests_per_10s, 10.0)}
-        self._creds = {"tokens": list(tokens), "client_id": client_id, "client_secret": client_secret,
-                       "refresh_token": refresh_token}
-        super().__init__()
-        for entry in self.routes:  # every answer carries HubSpot's rate-limit headers
-            entry.handler = self._with_limit_headers(entry.handler)
-
-    def _with_limit_headers(self, handler: Any) -> Any:
-        def wrapped(request: Request) -> Response:
-            response = handler(request)
-            if request.endpoint != "default":
-                return response
-            calls, period = self.rate_limits["default"]
-            used = len(self._windows.get("default", ()))
-            headers = {"X-HubSpot-RateLimit-Max": str(calls), "X-HubSpot-RateLimit-Remaining": str(max(calls - used, 0)),
-                       "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(period * 1000))}
-            limit = self.state["config"].get("daily_limit")
-            if limit is not None and request.bearer in self.state["config"]["tokens"]:  # OAuth calls get no Daily headers
-                headers.update({"X-HubSpot-RateLimit-Daily": str(limit),
-                                "X-HubSpot-RateLimit-Daily-Remaining": str(max(limit - self.state["daily_used"], 0))})
-            response.headers = {**headers, **(response.headers or {})}
-            return response
-
-        return wrapped
 
     def initial_state(self) -> dict[str, Any]:
         return {
             "objects": {name: {} for name in OBJECTS},
             "associations": {name: {} for name in OBJECTS if name != "contacts"},
-            "properties": {"contacts": {}, "tasks": {}},
+            **self.setup_state(),
             "access_tokens": {},  # token -> expiry (epoch s)
             "next_id": 1000,
             "daily_used": 0,
-            "config": {"daily_limit": None, "index_lag_s": 2.0, "token_lifetime_s": 1800,
-                       "associations_page_size": 500, **self._creds},
+            "config": {"index_lag_s": 2.0, "associations_page_size": 500, **self.gate_config()},
         }
 
     # -- seeding -----------------------------------------------------------------------------
@@ -172,10 +126,6 @@ class HubSpotFake(FakeApp):
         record["updatedAt"] = iso(modified)
         record["_indexed_at"] = time.time() + float(self.state["config"]["index_lag_s"] or 0)
 
-    def define_property(self, object_type: str, name: str, kind: str = "string") -> None:
-        self.state["properties"][object_type][name] = {"name": name, "type": kind, "fieldType": "text",
-                                                       "groupName": f"{object_type[:-1]}information"}
-
     def records(self, object_type: str, *, archived: bool = False) -> list[dict[str, Any]]:
         """Live records (or, with `archived`, only the archived ones), as HubSpot's reads show them."""
         return [r for r in self.state["objects"][object_type].values() if bool(r.get("archived")) == archived]
@@ -183,54 +133,6 @@ class HubSpotFake(FakeApp):
     def expire_tokens(self) -> None:
         for token in self.state["access_tokens"]:
             self.state["access_tokens"][token] = 0
-
-    # -- framework hooks ---------------------------------------------------------------------
-    def rate_limited_response(self, request: Request) -> Response:
-        policy = "SECONDLY" if request.endpoint == "search" else "TEN_SECONDLY_ROLLING"
-        message = "You have reached your secondly limit." if policy == "SECONDLY" else \
-            "You have reached your ten_secondly_rolling limit."
-        return Response(429, json={"status": "error", "message": message, "errorType": "RATE_LIMIT",
-                                   "correlationId": str(uuid.uuid4()), "policyName": policy,
-                                   "requestId": str(uuid.uuid4())})
-
-    def before_request(self, request: Request) -> Response | None:
-        if request.path.startswith("/oauth/"):
-            return None
-        token = request.bearer
-        config = self.state["config"]
-        if token in config["tokens"]:
-            pass
-        elif token in self.state["access_tokens"]:
-            if self.state["access_tokens"][token] < time.time():
-                return Response(401, json=error_body(
-                    "The OAuth token used to make this call expired 1 minute(s) ago.", "EXPIRED_AUTHENTICATION"))
-        else:
-            return Response(401, json=error_body(
-                "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
-                "INVALID_AUTHENTICATION"))
-        limit = config.get("daily_limit")
-        if limit is not None and self.state["daily_used"] >= limit:
-            return Response(429, json={"status": "error", "message": "You have reached your daily limit.",
-                                       "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
-                                       "policyName": "DAILY", "requestId": str(uuid.uuid4())})
-        self.state["daily_used"] += 1
-        return None
-
-    # -- OAuth -------------------------------------------------------------------------------
-    @route("POST", r"/oauth/v1/token", endpoint="oauth")
-    def token(self, request: Request) -> Response:
-        form, config = request.form, self.state["config"]
-        if form.get("grant_type") != "refresh_token":
-            return Response(400, json={"status": "BAD_GRANT_TYPE", "message": "unsupported grant_type"})
-        if (form.get("client_id"), form.get("client_secret")) != (config["client_id"], config["client_secret"]):
-            return Response(400, json={"status": "BAD_CLIENT_ID", "message": "missing or unknown client id"})
-        if form.get("refresh_token") != config["refresh_token"]:
-            return Response(400, json={"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"})
-        access = f"at-{uuid.uuid4().hex}"
-        lifetime = int(config["token_lifetime_s"])
-        self.state["access_tokens"][access] = time.time() + lifetime
-        return Response(200, json={"token_type": "bearer", "refresh_token": config["refresh_token"],
-                                   "access_token": access, "expires_in": lifetime})
 
     # -- reads -------------------------------------------------------------------------------
     def _view(self, object_type: str, record: dict[str, Any], wanted: list[str] | None) -> dict[str, Any]:
@@ -330,58 +232,11 @@ class HubSpotFake(FakeApp):
             self.archive("tasks", str(item["id"]))
         return Response(204)
 
-    def _linked(self, from_type: str, to_type: str, record_id: str) -> list[str]:
-        """Live ids of `to_type` records associated with one live `from_type` record, ascending."""
-        if from_type == "contacts":
-            links = self.state["associations"][to_type]
-            found = [other for other, contacts in links.items() if record_id in contacts]
-        else:
-            found = list(self.state["associations"][from_type].get(record_id, []))
-        live = self.state["objects"][to_type]
-        return sorted((i for i in found if i in live and not live[i].get("archived")), key=int)
-
-    @route("POST", r"/crm/v4/associations/(?P<src>contacts|tasks|calls|meetings|emails|deals)/(?P<dst>contacts|tasks|calls|meetings|emails|deals)/batch/read", write=False)
-    def read_associations(self, request: Request) -> Response:
-        """v4 batch read: one result per input that has associations, paged per input with `after`."""
-        src, dst = request.params["src"], request.params["dst"]
-        if (src == "contacts") == (dst == "contacts"):
-            return Response(400, json=error_body(f"associations {src} -> {dst} are not modelled by this fake"))
-        inputs = (request.json or {}).get("inputs") if isinstance(request.json, dict) else None
-        if not isinstance(inputs, list) or not inputs:
-            return Response(400, json=error_body("inputs is required"))
-        if len(inputs) > ASSOCIATIONS_BATCH_MAX:  # HubSpot's limit since 2025-02-10
-            return Response(400, json=error_body(f"Batch read associations supports at most {ASSOCIATIONS_BATCH_MAX} inputs."))
-        type_id = FROM_CONTACT_TYPE[dst] if src == "contacts" else TO_CONTACT_TYPE[src]
-        size = int(self.state["config"].get("associations_page_size") or 500)
-        results, errors = [], []
-        for item in inputs:
-            record_id = str((item or {}).get("id") or "")
-            source = self.state["objects"][src].get(record_id)
-            targets = self._linked(src, dst, record_id) if source is not None and not source.get("archived") else []
-            try:
-                start = int(base64.urlsafe_b64decode(str(item["after"]).encode()).decode()) if item.get("after") else 0
-            except (ValueError, UnicodeDecodeError):
-                return Response(400, json=error_body(f"invalid after token for input {record_id}"))
-            page = targets[start:start + size]
-            if not page:
-                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND",
-                               "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                               "message": f"No {dst} is associated with {src} {record_id}.",
-                               "context": {"fromObjectId": [record_id]}, "errors": []})
-                continue
-            result: dict[str, Any] = {"from": {"id": record_id}, "to": [
-                {"toObjectId": int(t), "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]}
-                for t in page]}
-            if start + size < len(targets):
-                token = base64.urlsafe_b64encode(str(start + size).encode()).decode()
-                result["paging"] = {"next": {"after": token, "link": None}}
-            results.append(result)
-        return self._batch_answer(results, errors)
-
     # -- writes ------------------------------------------------------------------------------
-    def _unknown_properties(self, obj: str, properties: dict[str, Any]) -> list[str]:
-        known = BUILTIN_PROPERTIES.get(obj, set()) | set(self.state["properties"].get(obj, {}))
-        return [name for name in properties if name not in known]
+    def _unknown_properties(self, obj: str, properties: dict[str, Any]) -> list[dict[str, Any]]:
+        known = self.known_properties(obj)
+        return [{"message": f'Property "{n}" does not exist', "error": "PROPERTY_DOESNT_EXIST", "name": n}
+                for n in properties if n not in known]
 
     def _batch_answer(self, results: list[dict[str, Any]], errors: list[dict[str, Any]], created: bool = False) -> Response:
         body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso(int(self.now() * 1000)),
@@ -398,10 +253,8 @@ class HubSpotFake(FakeApp):
             return Response(400, json=error_body("inputs must hold 1 to 100 records"))
         for item in inputs:
             unknown = self._unknown_properties("contacts", item.get("properties") or {})
-            if unknown:
-                return Response(400, json=error_body("Property values were not valid", errors=[
-                    {"message": f'Property "{n}" does not exist', "code": "PROPERTY_DOESNT_EXIST",
-                     "context": {"propertyName": [n]}} for n in unknown]))
+            if unknown:  # HubSpot refuses the whole batch
+                return Response(400, json=invalid_values(unknown))
         results, missing = [], []
         for item in inputs:
             record = self.state["objects"]["contacts"].get(str(item.get("id")))
@@ -439,13 +292,16 @@ class HubSpotFake(FakeApp):
             results.append({**self._view("contacts", found, ["email"]), "new": is_new})
         return self._batch_answer(results, [])
 
-    def _task_problem(self, item: dict[str, Any]) -> str | None:
+    def _task_problem(self, item: dict[str, Any]) -> str | dict[str, Any] | None:
+        """A plain message, a property-values error (HubSpot's body), or None for a valid task."""
         props = item.get("properties") or {}
         if not props.get("hs_timestamp"):
             return "Property hs_timestamp is required"
         unknown = self._unknown_properties("tasks", props)
+        if props.get("hubspot_owner_id") not in (None, ""):
+            unknown += [p for p in [self.owner_problem(props["hubspot_owner_id"])] if p]
         if unknown:
-            return f'Property "{unknown[0]}" does not exist'
+            return invalid_values(unknown)
         for name, allowed in (("hs_task_status", TASK_STATUSES), ("hs_task_priority", TASK_PRIORITIES), ("hs_task_type", TASK_TYPES)):
             if props.get(name) is not None and props[name] not in allowed:
                 return f"{props[name]} was not one of the allowed options for {name}"
@@ -465,9 +321,11 @@ class HubSpotFake(FakeApp):
             return Response(400, json=error_body("inputs must hold 1 to 100 records"))
         traced = all(item.get("objectWriteTraceId") for item in inputs)
         problems = [(item, self._task_problem(item)) for item in inputs]
-        if not traced and any(problem for _, problem in problems):
-            # Without a trace id on every input the first error fails the whole batch.
-            return Response(400, json=error_body(next(p for _, p in problems if p)))
+        first = next((p for _, p in problems if p), None)
+        if first is not None and (not traced or isinstance(first, dict)):
+            # Without a trace id on every input the first error fails the whole batch; so does a
+            # property value HubSpot refuses (an unknown property, an owner that is not an owner id).
+            return Response(400, json=first if isinstance(first, dict) else error_body(first))
         results, errors = [], []
         for item, problem in problems:
             if problem:
@@ -492,33 +350,6 @@ class HubSpotFake(FakeApp):
         self._touch("tasks", record)
         return Response(200, json=self._view("tasks", record, list(record["properties"])))
 
-    # -- properties --------------------------------------------------------------------------
-    @route("GET", r"/crm/v3/properties/(?P<obj>contacts|tasks)/groups")
-    def property_groups(self, request: Request) -> Response:
-        name = "contactinformation" if request.params["obj"] == "contacts" else "taskinformation"
-        return Response(200, json={"results": [{"name": name, "label": "Information", "displayOrder": -1}]})
-
-    @route("GET", r"/crm/v3/properties/(?P<obj>contacts|tasks)/(?P<name>[\w-]+)")
-    def get_property(self, request: Request) -> Response:
-        obj, name = request.params["obj"], request.params["name"]
-        found = self.state["properties"][obj].get(name)
-        if found is None and name in BUILTIN_PROPERTIES[obj]:
-            found = {"name": name, "type": "string", "fieldType": "text"}
-        if found is None:
-            return Response(404, json=error_body(f"Unable to find property {name}", "OBJECT_NOT_FOUND"))
-        return Response(200, json=found)
-
-    @route("POST", r"/crm/v3/properties/(?P<obj>contacts|tasks)")
-    def create_property(self, request: Request) -> Response:
-        obj, body = request.params["obj"], request.json or {}
-        missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)]
-        if missing:
-            return Response(400, json=error_body(f"missing {', '.join(missing)}"))
-        if body["name"] in self.state["properties"][obj] or body["name"] in BUILTIN_PROPERTIES[obj]:
-            return Response(409, json=error_body(f"A property named '{body['name']}' already exists.", "CONFLICT"))
-        self.state["properties"][obj][body["name"]] = dict(body)
-        return Response(201, json=dict(body))
-
     # -- inspection helpers for tests --------------------------------------------------------
     def tasks_with_key(self, key_property: str = "leadsync_key", *, archived: bool = False) -> dict[str, list[dict[str, Any]]]:
         """Live (or archived) tasks by their key property."""
@@ -530,9 +361,17 @@ class HubSpotFake(FakeApp):
         return found
 
 
+DEMO_OWNERS = ("501", "502", "503")
+
+
 def seed_demo(app: HubSpotFake, anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000,
-              with_properties: bool = True) -> dict[str, str]:
-    """Fill the fake with the demo leads as contacts and their calls/meetings; returns e-mail -> id."""
+              with_properties: bool = True, owners: tuple[str, ...] = DEMO_OWNERS) -> dict[str, str]:
+    """Fill the fake with the demo leads as contacts and their calls/meetings; returns e-mail -> id.
+
+    `owners` are owner ids added as the account's owners (e-mail `rep<id>@example.com`)."""
+    for owner_id in owners:
+        if owner_id not in app.state["owners"]:
+            app.add_owner(f"rep{owner_id}@example.com", "Rep", owner_id, owner_id=owner_id)
     data = generate_demo(anchor, seed=seed, leads=leads, activities=activities, sales=False)
     ids: dict[str, str] = {}
     for row in data.leads:
