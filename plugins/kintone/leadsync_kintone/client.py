@@ -87,6 +87,11 @@ class KintoneClient:
             encoded = base64.b64encode(raw).decode()
             auth = HeaderToken("X-Cybozu-Authorization", encoded)
             secrets = (settings.password, encoded)
+        headers: dict[str, str] = {}
+        if settings.basic_username and settings.basic_password:
+            basic = base64.b64encode(f"{settings.basic_username}:{settings.basic_password.get_secret_value()}".encode())
+            headers["Authorization"] = f"Basic {basic.decode()}"
+            secrets = (*secrets, settings.basic_password, basic.decode())
         self.http = HttpClient(
             base_url=settings.base_url or "",
             auth=auth,
@@ -95,6 +100,7 @@ class KintoneClient:
             limiter=RateLimiter({"default": Rate(settings.calls_per_second, 1.0)}, concurrency=settings.concurrency),
             classify=classify_kintone,
             secrets=secrets,
+            headers=headers,
             transport=transport,
             sleep=sleep,
         )
@@ -104,6 +110,7 @@ class KintoneClient:
 
     def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, payload: Any = None,
              idempotent: bool | None = None) -> dict[str, Any]:
+        path = self.settings.api_path(path)
         try:
             response = self.http.request(method, path, params=params, json=payload, idempotent=idempotent)
         except AuthError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from leadsync.connectors import (
     Capability,
@@ -11,7 +11,9 @@ from leadsync.connectors import (
     ConnectionSettings,
     Connector,
     ConnectorError,
+    Owner,
     ScoreUpdate,
+    SetupMissing,
     Stream,
     TaskRequest,
     WriteResult,
@@ -20,6 +22,7 @@ from leadsync.connectors import (
 from leadsync_kintone.client import KintoneClient
 from leadsync_kintone.settings import KintoneSettings
 from leadsync_kintone.kpi_streams import sales_streams
+from leadsync_kintone.owners import all_users, resolve_owners
 from leadsync_kintone.streams import LeadsStream, TasksStream
 from leadsync_kintone.writes import create_tasks, push_scores
 
@@ -44,6 +47,8 @@ class KintoneConnector(Connector):
     default_roles = frozenset({Capability.LEADS})
     settings: KintoneSettings
     client: KintoneClient
+    _fields_checked: set[int] | None = None  # apps whose written fields were found this run
+    _directory: list[dict[str, Any]] | None = None  # the domain's users, once read this run
 
     def open_client(self) -> KintoneClient:
         return KintoneClient(self.settings, transport=self.transport, sleep=self.sleep)
@@ -60,10 +65,36 @@ class KintoneConnector(Connector):
         return streams
 
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
+        self._require_fields(self.settings.leads_app)
         return push_scores(self.client, self.settings, updates)
 
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
+        if self.settings.tasks_app is not None:
+            self._require_fields(self.settings.tasks_app)
         return create_tasks(self.client, self.settings, tasks)
+
+    def resolve_owners(self, refs: Sequence[str]) -> dict[str, Owner]:
+        return resolve_owners(self.client, refs, self._users)
+
+    def _users(self) -> list[dict[str, Any]]:
+        """The domain's users, read once per run (a connector lives for one run)."""
+        if self._directory is None:
+            self._directory = all_users(self.client)
+        return self._directory
+
+    def _require_fields(self, app: int) -> None:
+        """Before the first write to `app` in this run: every field leadsync writes there exists.
+        kintone ignores unknown field codes on write, so a missing field would lose data silently."""
+        if self._fields_checked is None:
+            self._fields_checked = set()
+        checked = self._fields_checked
+        if app in checked:
+            return
+        present = self.client.form_fields(app)
+        missing = [code for a, _, code, _ in self._required() if a == app and code not in present]
+        if missing:
+            raise SetupMissing(f"kintone app {app} has no field {', '.join(missing)}")
+        checked.add(app)
 
     def _required(self) -> list[tuple[int, str, str, str]]:
         """(app, canonical, field code, type) of every field leadsync writes."""
@@ -121,9 +152,30 @@ class KintoneConnector(Connector):
             self.client.call("POST", "/k/v1/preview/app/form/fields.json", payload={"app": app, "properties": new},
                           idempotent=False)
             self.client.call("POST", "/k/v1/preview/app/deploy.json", payload={"apps": [{"app": app}]}, idempotent=True)
+            self._await_deploy(app)
             done.append(f"app {app}: added fields {', '.join(new)} and deployed the app settings "
                         "(needs app administration permission; an API token needs the 'app management' right)")
         return done
+
+    def _await_deploy(self, app: int) -> None:
+        """Until kintone reports the deploy SUCCESS (GET /k/v1/preview/app/deploy.json): the new
+        fields are not in the live app before that. FAIL or CANCEL, or still PROCESSING after
+        `deploy_polls` looks, is an error; set-up is not reported done."""
+        s = self.settings
+        status = "PROCESSING"
+        for attempt in range(s.deploy_polls):
+            answer = self.client.call("GET", "/k/v1/preview/app/deploy.json", params={"apps[0]": app})
+            status = next((str(a.get("status")) for a in answer.get("apps") or []
+                           if isinstance(a, dict) and str(a.get("app")) == str(app)), "missing")
+            if status == "SUCCESS":
+                return
+            if status != "PROCESSING":
+                raise ConnectorError(f"kintone: deploying the settings of app {app} ended {status}; "
+                                     "open the app settings in kintone and deploy them there")
+            if attempt + 1 < s.deploy_polls:
+                self.sleep(s.deploy_poll_s)
+        raise ConnectorError(f"kintone: the deploy of app {app} is still {status} after {s.deploy_polls} looks; "
+                             f"run `leadsync connections check {self.connection}` once kintone shows it done")
 
     def clock_skew(self) -> float | None:
         return self.client.http.clock_skew_s

@@ -6,7 +6,11 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from leadsync.connectors import ConnectionSettings
 
-__all__ = ["DEFAULT_ACTIVITY_FIELDS", "DEFAULT_LEAD_FIELDS", "DEFAULT_TASK_FIELDS", "KintoneSettings"]
+__all__ = ["DEFAULT_ACTIVITY_FIELDS", "DEFAULT_LEAD_FIELDS", "DEFAULT_TASK_FIELDS", "KintoneSettings", "MAX_API_TOKENS"]
+
+# kintone takes at most 9 API tokens in one request (comma-separated or in several headers); a 10th
+# is an error. leadsync sends every configured token on every call, so the setting holds at most 9.
+MAX_API_TOKENS = 9
 
 # Canonical name -> field code in the leads app. kintone field codes are chosen per app; these are
 # the codes a Japanese app gets when fields are added with these labels.
@@ -62,10 +66,19 @@ class KintoneSettings(ConnectionSettings):
     """A kintone domain: leads app, optional activities app, To-Do app for tasks."""
 
     base_url: str | None = None  # https://{subdomain}.cybozu.com
-    # API tokens (several: comma-separated, one per app) or a login name and password.
+    # API tokens (several: comma-separated, one per app, at most 9) or a login name and password.
     api_token: SecretStr | None = None
     username: str | None = None
     password: SecretStr | None = None
+    # Apps in a guest space are reached at /k/guest/{space}/v1/ (every app of the connection).
+    guest_space_id: int | None = Field(None, gt=0)
+    # The domain's Basic authentication (cybozu.com "Basic認証"), sent as `Authorization: Basic`
+    # next to the kintone credentials; it is not kintone's password authentication.
+    basic_username: str | None = None
+    basic_password: SecretStr | None = None
+    # `connections setup`: how often, and how many times, to ask whether the app deploy finished.
+    deploy_poll_s: float = Field(1.0, gt=0)
+    deploy_polls: int = Field(300, ge=1)
     leads_app: int
     activities_app: int | None = None
     # Optional opportunities (案件) app for the inside-sales KPIs; field codes in opportunity_fields.
@@ -95,13 +108,38 @@ class KintoneSettings(ConnectionSettings):
             raise ValueError("expected https://{subdomain}.cybozu.com")
         return value
 
+    @field_validator("api_token")
+    @classmethod
+    def _tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        tokens = [t.strip() for t in value.get_secret_value().split(",")]
+        if not all(tokens):
+            raise ValueError("api_token: an empty token between commas")
+        if len(tokens) > MAX_API_TOKENS:
+            raise ValueError(f"api_token: {len(tokens)} tokens given; kintone accepts at most {MAX_API_TOKENS} "
+                             "in one request (use password authentication for more apps)")
+        return SecretStr(",".join(tokens))
+
     @model_validator(mode="after")
     def _credentials(self) -> KintoneSettings:
         if self.api_token is None and not (self.username and self.password):
             raise ValueError("set api_token, or username and password")
+        if bool(self.basic_username) != bool(self.basic_password):
+            raise ValueError("set both basic_username and basic_password (the domain's Basic authentication)")
         if not self.base_url:
             raise ValueError("base_url is required, e.g. https://example.cybozu.com")
         return self
+
+    @property
+    def api_tokens(self) -> list[str]:
+        return self.api_token.get_secret_value().split(",") if self.api_token else []
+
+    def api_path(self, path: str) -> str:
+        """`/k/v1/...` as this connection reaches it: `/k/guest/{space}/v1/...` for a guest space."""
+        if self.guest_space_id and path.startswith("/k/v1/"):
+            return f"/k/guest/{self.guest_space_id}/v1/{path[len('/k/v1/'):]}"
+        return path
 
     def lead_field(self, canonical: str) -> str:
         return self.fields.get(canonical, DEFAULT_LEAD_FIELDS.get(canonical, ""))

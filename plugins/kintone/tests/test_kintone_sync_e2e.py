@@ -30,3 +30,22 @@ def test_sync_run_writes_scores_and_tasks_and_a_rerun_adds_nothing(kintone_fake,
         assert second["exit_status"] == 0, second
         assert dict(kintone_fake.records(30)).keys() == tasks.keys()
         assert len([e for e in kintone_fake.log if e[0] == "PUT"]) == puts
+
+
+def test_owners_named_by_email_land_as_login_names_on_every_task(kintone_fake, tmp_path, monkeypatch) -> None:
+    kintone_fake.users["integration"] = "pw-9"
+    kintone_fake.directory.add("sato", "sato@example.jp")
+    kintone_fake.directory.add("suzuki", "suzuki@example.jp")
+    monkeypatch.setenv("LEADSYNC_CONNECTIONS__CRM__PASSWORD", "pw-9")
+    with FakeServer(make_app(kintone_fake)) as server:
+        crm = {"plugin": "kintone", "base_url": server.url, "username": "integration",
+               "leads_app": 10, "tasks_app": 30, "roles": ["leads", "scores", "tasks"]}
+        project = demo_project(tmp_path, crm, owners=("sato@example.jp", "suzuki@example.jp", "nobody@example.jp"))
+        seed_demo(kintone_fake, project.anchor, leads=300, activities=5000)
+        first = project.run()
+        assert first["exit_status"] == 0, first
+        tasks = list(kintone_fake.records(30).values())
+        assert tasks
+        # the user-selection field holds login names only: e-mails resolved, the unknown rep passed over
+        assert {who["code"] for t in tasks for who in t["担当者"]} == {"sato", "suzuki"}
+        assert kintone_fake.directory.calls == 1, "the user directory is read once per run"

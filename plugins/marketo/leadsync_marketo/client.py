@@ -20,12 +20,14 @@ from leadsync.connectors import (
     Rate,
     RateLimiter,
     Resolution,
+    SetupMissing,
     TokenPaginator,
+    VendorUnavailable,
     default_classify,
     paginate,
 )
 
-from leadsync_marketo.codes import AUTH_CODES, QUOTA_CODES, RETRY_CODES
+from leadsync_marketo.codes import AUTH_CODES, NOT_SET_UP_RECORD_CODES, QUOTA_CODES, RETRY_CODES, WINDOW_CODES, WINDOW_S
 from leadsync_marketo.settings import MarketoSettings
 
 __all__ = ["MAYBE_APPLIED_CODES", "MarketoClient", "MarketoError", "classify_marketo", "classify_trigger", "error_codes"]
@@ -70,7 +72,7 @@ def classify_marketo(response: httpx.Response) -> Resolution:
         return Resolution.QUOTA_EXHAUSTED
     if codes & RETRY_CODES:
         return Resolution.RETRY
-    return Resolution.OK
+    return Resolution.OK  # 606/615 (the shared window) are waited out by MarketoClient itself
 
 
 def classify_trigger(response: httpx.Response) -> Resolution:
@@ -118,7 +120,9 @@ class MarketoClient:
             transport=transport,
             sleep=sleep,
         )
+        self.sleep = sleep
         self.calls = 0
+        self.window_waits = 0  # 606/615 answers waited out
 
     def close(self) -> None:
         self.http.close()
@@ -133,8 +137,28 @@ class MarketoClient:
             messages = "; ".join(
                 f"{err.get('code')} {err.get('message')}" for err in body.get("errors") or [] if isinstance(err, dict)
             )
+            if set(codes) & NOT_SET_UP_RECORD_CODES:  # "Field '...' not found": the instance lacks it
+                raise SetupMissing(f"Marketo lead field ({messages})", status=200, body=body, method=method, url=path)
             raise MarketoError(f"marketo: {messages}", codes=codes, body=body, method=method, url=path)
         return body
+
+    def _windowed(self, method: str, path: str, call: Callable[[], httpx.Response]) -> dict[str, Any]:
+        """Send `call` until its answer is not a 606/615: each of those waits out the account's
+        20-second window (Marketo did not execute the call, so even a campaign trigger is resent);
+        after `max_retries` of them, VendorUnavailable (still not executed)."""
+        for attempt in range(self.settings.max_retries + 1):
+            try:
+                return self._checked(call(), method, path)
+            except MarketoError as exc:
+                if not set(exc.codes) & WINDOW_CODES:
+                    raise
+                last = exc
+            if attempt < self.settings.max_retries:
+                self.window_waits += 1
+                self.sleep(WINDOW_S)
+        raise VendorUnavailable(f"marketo: {method} {path} still refused after {self.settings.max_retries} waits of "
+                                f"{WINDOW_S:g} s ({last}); it was not executed", status=200, body=last.body,
+                                method=method, url=path)
 
     def get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         """GET a REST resource; a query too long for a URL goes as POST with _method=GET."""
@@ -142,26 +166,23 @@ class MarketoClient:
         if len(path) + len(urlencode(params)) > MAX_URL_CHARS:
             return self._get_as_post(path, params)
         try:
-            response = self.http.request("GET", path, params=params, idempotent=True)
+            return self._windowed("GET", path, lambda: self.http.request("GET", path, params=params, idempotent=True))
         except ClientError as exc:
             if exc.status != 414:
                 raise
             return self._get_as_post(path, params)
-        return self._checked(response, "GET", path)
 
     def _get_as_post(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         # Marketo's documented answer to 414: the same query as a form body with _method=GET.
         form = {**{k: str(v) for k, v in params.items()}, "_method": "GET"}
-        response = self.http.request(
-            "POST", path, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}, idempotent=True
-        )
-        return self._checked(response, "POST", path)
+        return self._windowed("POST", path, lambda: self.http.request(
+            "POST", path, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}, idempotent=True))
 
     def post(self, path: str, payload: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
         self.calls += 1
         classify = None if idempotent else classify_trigger
-        response = self.http.request("POST", path, json=payload, idempotent=idempotent, classify=classify)
-        return self._checked(response, "POST", path)
+        return self._windowed("POST", path, lambda: self.http.request(
+            "POST", path, json=payload, idempotent=idempotent, classify=classify))
 
     # -- resources -----------------------------------------------------------------------------
     def describe_fields(self) -> set[str]:

@@ -20,16 +20,22 @@ __all__ = [
     "QUOTA_CODES",
     "RETRY_CODES",
     "TRANSIENT_RECORD_CODES",
+    "WINDOW_CODES",
+    "WINDOW_S",
     "record_is_transient",
 ]
 
 # Access token invalid / expired: re-authenticate and resend.
 AUTH_CODES = frozenset({"601", "602"})
-# Not executed and worth resending after a back-off: time-out (604), rate limit (606), API
-# temporarily unavailable (608), system error (611), subscription temporarily unreachable (614),
-# concurrency limit (615); 713 "Transient Error": "wait ... and then retry the request"; 502 Bad
-# Gateway "should be retried with exponential backoff".
-RETRY_CODES = frozenset({"502", "604", "606", "608", "611", "614", "615", "713"})
+# Not executed and worth resending after a back-off: time-out (604), API temporarily unavailable
+# (608), system error (611), subscription temporarily unreachable (614); 713 "Transient Error":
+# "wait ... and then retry the request"; 502 Bad Gateway "should be retried with exponential backoff".
+RETRY_CODES = frozenset({"502", "604", "608", "611", "614", "713"})
+# Not executed because the account's shared budget is spent: 100 calls in a rolling 20 seconds
+# (606) or 10 calls at once (615), counted for every integration of the subscription. A resend
+# within the window meets the same wall, so these wait out the whole window before resending.
+WINDOW_CODES = frozenset({"606", "615"})
+WINDOW_S = 20.0
 # Daily quota reached: stop the run cleanly, the quota resets at 12:00 AM CST.
 QUOTA_CODES = frozenset({"607"})
 

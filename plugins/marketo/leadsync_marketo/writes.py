@@ -29,6 +29,7 @@ from leadsync.connectors import (
     ConnectorError,
     RateLimitExhausted,
     ScoreUpdate,
+    SetupMissing,
     TaskRequest,
     VendorUnavailable,
     WriteResult,
@@ -59,7 +60,7 @@ def _not_set_up(answer: dict[str, Any]) -> None:
     """A 'field not found' reason means the connection lacks leadsync's fields: stop, do not dead-letter."""
     codes = {str(r.get("code")) for r in _reasons(answer)}
     if codes & NOT_SET_UP_RECORD_CODES:
-        raise ConnectorError(f"marketo: {_reason(answer)}; run `leadsync connections setup` for this connection")
+        raise SetupMissing(f"Marketo lead field ({_reason(answer)})")
 
 
 def record_result(key: str, answer: dict[str, Any]) -> WriteResult:
@@ -111,6 +112,10 @@ def push_scores(client: MarketoClient, settings: MarketoSettings, updates: Seque
             except MarketoError as exc:
                 results.update(_call_failed(exc, [u.key for u in chunk]))
                 continue
+            except VendorUnavailable as exc:  # not executed (the shared window stayed full): next run
+                results.update({u.key: WriteResult(u.key, ok=False, retryable=True, error=str(exc))
+                                for u in updates if u.key not in results})
+                return [results[u.key] for u in updates]
             for update, answer in zip(chunk, answers):
                 results[update.key] = record_result(update.key, answer)
     return [results[u.key] for u in updates]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from leadsync.connectors import ConnectorError, ReadContext, ScoreUpdate, TaskRequest
+from leadsync.connectors import SetupMissing, ConnectorError, ReadContext, ScoreUpdate, TaskRequest
 from leadsync_marketo.testing import MarketoFake
 from leadsync.core.models import Activity, Lead, Segment
 from leadsync_marketo.codes import record_is_transient
@@ -198,8 +198,9 @@ def test_transient_record_reasons_stay_in_the_outbox_and_permanent_ones_keep_mar
 def test_a_missing_field_stops_the_connection_instead_of_dead_lettering_every_record():
     fake, ids = _fake(leads=2)
     fake.fields.discard("leadsyncSegment")
-    with pytest.raises(ConnectorError, match="connections setup"):
+    with pytest.raises(SetupMissing) as caught:
         _connector(fake).push_scores(_scores(ids))
+    assert "Field 'leadsyncSegment' not found" in caught.value.missing and "1006" in caught.value.missing
 
 
 def test_record_codes_are_transient_only_when_every_reason_is():
@@ -310,3 +311,42 @@ def test_a_handoff_older_than_the_adoption_window_is_a_new_one():
     later = connector.create_tasks(_keyed(ids, "20261120"))
     assert all(r.ok and r.adopted_key is None for r in later)
     assert _runs(fake) == {lead_id: 2 for lead_id in ids}
+
+
+def _sleeps_connector(fake: MarketoFake, slept: list[float], **overrides) -> MarketoConnector:
+    values = {"plugin": "marketo", "base_url": "https://123-abc-456.mktorest.com", "client_id": "cid",
+              "client_secret": "secret", "roles": ["leads", "activities", "scores", "tasks"],
+              "handoff_campaign_id": 1001, "max_retries": 3, **overrides}
+    return MarketoConnector("ma", MarketoSettings(**values), transport=httpx.MockTransport(fake.handle),
+                            sleep=slept.append)
+
+
+@pytest.mark.parametrize("code", ["606", "615"])
+def test_a_trigger_refused_for_the_shared_window_waits_it_out_then_runs_once(code):
+    fake, ids = _fake(leads=1)
+    fake.faults.extend({"path": "/rest/v1/campaigns/1001/trigger.json", "code": code} for _ in range(2))
+    slept: list[float] = []
+    connector = _sleeps_connector(fake, slept)
+    results = connector.create_tasks(_tasks(ids))
+    assert results[0].ok and _runs(fake) == {ids[0]: 1} and len(fake.campaign_requests) == 1
+    assert slept.count(20.0) == 2 and connector.client.window_waits == 2  # the whole window, each time
+    assert fake.leads[ids[0]]["leadsyncHandoffKey"] == f"h{ids[0]}|sent"
+
+
+def test_a_window_that_stays_full_leaves_scores_pending_not_dead():
+    fake, ids = _fake(leads=2)
+    fake.faults.extend({"path": "/rest/v1/leads.json", "code": "606"} for _ in range(10))
+    slept: list[float] = []
+    results = _sleeps_connector(fake, slept).push_scores(_scores(ids))
+    assert [(r.ok, r.retryable) for r in results] == [(False, True)] * 2
+    assert "606" in (results[0].error or "") and "not executed" in (results[0].error or "")
+    assert slept == [20.0, 20.0, 20.0]  # max_retries waits of the 20-second window, then next run
+    assert all(fake.leads[i].get("leadsyncScore") is None for i in ids)
+
+
+def test_a_read_of_a_field_the_instance_lacks_is_setup_missing():
+    fake, ids = _fake(leads=1)
+    connector = _connector(fake)
+    with pytest.raises(SetupMissing) as caught:
+        connector.client.leads_by_id([str(ids[0])], ["email", "leadsyncNoSuchField"])
+    assert "leadsyncNoSuchField" in caught.value.missing

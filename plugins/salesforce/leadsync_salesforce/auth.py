@@ -73,4 +73,4 @@ def build_auth(settings: SalesforceSettings) -> TokenAuth:
     if settings.flow == "client_credentials":
         return ClientCredentialsAuth(settings.token_url, settings.client_id, secret or "")
     key = settings.private_key.get_secret_value() if settings.private_key else ""
-    return JwtBearer(settings.token_url, settings.client_id, settings.username or "", key, settings.login_url.rstrip("/"))
+    return JwtBearer(settings.token_url, settings.client_id, settings.username or "", key, settings.jwt_audience)

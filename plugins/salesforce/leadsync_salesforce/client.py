@@ -15,24 +15,36 @@ from leadsync.connectors import ConnectorError, HttpClient, NextUrlPaginator, Pa
 from leadsync_salesforce.auth import build_auth
 from leadsync_salesforce.settings import SalesforceSettings
 
-__all__ = ["SalesforceClient", "classify", "parse_sf_datetime", "soql_datetime", "soql_string"]
+__all__ = ["SalesforceClient", "classify", "is_daily_quota", "parse_sf_datetime", "soql_datetime", "soql_string"]
 
 
-def _codes(response: httpx.Response) -> set[str]:
+def _errors(response: httpx.Response) -> list[dict[str, Any]]:
     try:
         payload = json.loads(response.content or b"[]")
     except ValueError:
-        return set()
+        return []
     items = payload if isinstance(payload, list) else [payload]
-    return {str(item.get("errorCode")) for item in items if isinstance(item, dict)}
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _codes(response: httpx.Response) -> set[str]:
+    return {str(item.get("errorCode")) for item in _errors(response)}
+
+
+def is_daily_quota(response: httpx.Response) -> bool:
+    """True for REQUEST_LIMIT_EXCEEDED about the org's total requests (the 24-hour allocation)."""
+    return any(item.get("errorCode") == "REQUEST_LIMIT_EXCEEDED" and "TotalRequests" in str(item.get("message"))
+               for item in _errors(response))
 
 
 def classify(response: httpx.Response) -> Resolution | None:
-    """401 INVALID_SESSION_ID: re-authenticate once; 403 REQUEST_LIMIT_EXCEEDED: stop the run cleanly."""
+    """401 INVALID_SESSION_ID: re-authenticate once. 403 REQUEST_LIMIT_EXCEEDED: the total-requests
+    allocation is spent (stop the run cleanly), any other limit (concurrent long-running requests)
+    frees itself: back off and resend (the request was refused, not processed)."""
     if response.status_code == 401:
         return Resolution.REFRESH_AUTH_THEN_RETRY if "INVALID_SESSION_ID" in _codes(response) else Resolution.FAIL
     if response.status_code == 403 and "REQUEST_LIMIT_EXCEEDED" in _codes(response):
-        return Resolution.QUOTA_EXHAUSTED
+        return Resolution.QUOTA_EXHAUSTED if is_daily_quota(response) else Resolution.RETRY
     return None
 
 

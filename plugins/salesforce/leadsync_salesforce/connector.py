@@ -11,6 +11,7 @@ from leadsync.connectors import (
     ConnectionSettings,
     Connector,
     ConnectorError,
+    Owner,
     ScoreUpdate,
     Stream,
     TaskRequest,
@@ -19,10 +20,11 @@ from leadsync.connectors import (
 
 from leadsync_salesforce.client import SalesforceClient
 from leadsync_salesforce.kpi_streams import sales_streams
+from leadsync_salesforce.owners import resolve_owners
 from leadsync_salesforce.settings import SalesforceSettings
 from leadsync_salesforce.streams import build_streams
 from leadsync_salesforce.tasks import create_tasks
-from leadsync_salesforce.writes import MAX_RECORDS, push_scores
+from leadsync_salesforce.writes import MAX_RECORDS, push_scores, unless_busy
 
 __all__ = ["SalesforceConnector"]
 
@@ -55,10 +57,13 @@ class SalesforceConnector(Connector):
 
     # --- writes ----------------------------------------------------------------------------
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:
-        return push_scores(self.client, self.settings, updates)
+        return unless_busy([u.key for u in updates], lambda: push_scores(self.client, self.settings, updates))
 
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[WriteResult]:
-        return create_tasks(self.client, self.settings, self.timezone, tasks)
+        return unless_busy([t.key for t in tasks], lambda: create_tasks(self.client, self.settings, self.timezone, tasks))
+
+    def resolve_owners(self, refs: Sequence[str]) -> dict[str, Owner]:
+        return resolve_owners(self.client, refs)
 
     # --- operations ------------------------------------------------------------------------
     def _describe(self, obj: str) -> dict[str, dict[str, Any]]:
@@ -78,10 +83,14 @@ class SalesforceConnector(Connector):
             for name in (self.settings.field(k) for k in _SCORE_FIELDS):
                 result.add(f"Lead.{name}", name in lead_fields, "" if name in lead_fields else "missing: see `leadsync connections setup`")
         if "tasks" in roles:
+            # Upsert by a field needs it to be an External ID; Unique is not demanded (an org may not
+            # offer it on Activity fields): a resend looks the key up before writing anything.
             key = self.settings.field("task_key")
             found = self._describe("Task").get(key)
-            good = bool(found and found.get("externalId") and found.get("unique"))
-            detail = "" if good else ("missing" if not found else "must be External ID and Unique")
+            good = bool(found and found.get("externalId"))
+            detail = ("missing: see `leadsync connections setup`" if not found else
+                      "must be an External ID (upsert needs it)" if not good else
+                      "External ID" + (", Unique" if found.get("unique") else ""))
             result.add(f"Task.{key}", good, detail)
         return result
 
@@ -94,7 +103,7 @@ class SalesforceConnector(Connector):
             f"  {f('score')}: Number(3, 0)   {f('behavior_score')}: Number(3, 0)   {f('attribute_score')}: Number(3, 0)",
             f"  {f('segment')}: Text(10)   {f('sheet_version')}: Text(40)   {f('scored_at')}: Date/Time",
             "Setup > Object Manager > Activity > Fields & Relationships > New:",
-            f"  {key}: Text(80), tick 'Unique' (case sensitive) and 'External ID'",
+            f"  {key}: Text(80), tick 'External ID' (and 'Unique', case sensitive, if your org offers it)",
             "Give the integration user's profile or permission set edit access to these fields, then run "
             "`leadsync connections check`.",
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -48,6 +49,10 @@ class SalesforceSettings(ConnectionSettings):
     refresh_token: SecretStr | None = None
     username: str | None = None  # jwt_bearer: the user the token is for
     private_key: SecretStr | None = None  # jwt_bearer: PEM RSA key of the connected app's certificate
+    # jwt_bearer: the assertion's `aud`. Salesforce wants the login host (login/test.salesforce.com,
+    # or an Experience Cloud site URL), never a My Domain URL; by default derived from login_url.
+    audience: str | None = None
+    sandbox: bool | None = None  # jwt_bearer: None = a sandbox when login_url says so
     page_size: int = Field(2000, ge=200, le=2000)  # Sforce-Query-Options batchSize (a hint)
     org_timezone: str | None = None  # ActivityDate is a date in this zone (default: scoring.timezone)
     task_status: str = "Not Started"
@@ -68,6 +73,17 @@ class SalesforceSettings(ConnectionSettings):
 
     def field(self, canonical: str) -> str:
         return self.fields.get(canonical, DEFAULT_FIELDS[canonical])
+
+    @property
+    def jwt_audience(self) -> str:
+        """The JWT bearer assertion's `aud`: https://test.salesforce.com for a sandbox, else
+        https://login.salesforce.com (whatever host the token request itself goes to)."""
+        if self.audience:
+            return self.audience.rstrip("/")
+        host = (urlsplit(self.login_url).hostname or "").lower()
+        sandbox = self.sandbox if self.sandbox is not None else (
+            host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com"))
+        return "https://test.salesforce.com" if sandbox else "https://login.salesforce.com"
 
     @property
     def token_url(self) -> str:

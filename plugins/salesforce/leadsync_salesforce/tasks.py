@@ -1,8 +1,10 @@
 """Salesforce task creates: upsert by the leadsync key, and adoption of an open leadsync task.
 
-Before creating tasks, one SOQL query per batch (SOQL reads the database, never the search index)
-finds open Tasks that already carry a leadsync key for the same WhoId: a task created under
-another key (a state store that lost its recent writes) is adopted instead of duplicated.
+Before writing, one SOQL query per batch (SOQL reads the database, never the search index) finds
+the Tasks that already carry one of the batch's keys, open or closed, and the open leadsync Tasks
+of the same WhoIds. A key that has its Task is never written again (a resend must not reopen a Task
+sales completed, nor hand back one sales reassigned); a task created under another key (a state
+store that lost its recent writes) is adopted instead of duplicated.
 """
 
 from __future__ import annotations
@@ -18,30 +20,35 @@ from leadsync_salesforce.client import SalesforceClient, soql_string
 from leadsync_salesforce.settings import SalesforceSettings
 from leadsync_salesforce.writes import collection
 
-__all__ = ["MAX_ENCODED_QUERY", "create_tasks", "open_by_who", "open_task_queries"]
+__all__ = ["MAX_ENCODED_QUERY", "create_tasks", "look_up", "lookup_queries", "open_by_who"]
 
 # Salesforce caps URI + headers at 16,384 bytes (414/431 beyond); keep each look-up query's
-# encoded text well below that, which fits a 200-record batch of 18-character ids in one query.
-MAX_ENCODED_QUERY = 8000
+# encoded text below that with room for the headers: a 200-record batch (28-character keys and
+# 18-character ids) fits in one query.
+MAX_ENCODED_QUERY = 14_500
 
 
-def open_task_queries(key_field: str, who_ids: Iterable[str], *, limit: int = MAX_ENCODED_QUERY) -> Iterator[str]:
-    """SOQL for open leadsync Tasks of these WhoIds, as few queries as the URI budget allows."""
-    head = f"SELECT Id, WhoId, {key_field}, CreatedDate FROM Task WHERE {key_field} != null AND IsClosed = false AND WhoId IN ("
-    tail = ") ORDER BY CreatedDate ASC, Id ASC"
-    budget = limit - len(quote(head + tail))
-    chunk: list[str] = []
+def lookup_queries(key_field: str, pairs: Iterable[tuple[str, str]], *, limit: int = MAX_ENCODED_QUERY) -> Iterator[str]:
+    """SOQL for every Task carrying one of these keys (open or closed) and every open leadsync Task
+    of one of these WhoIds, for (key, WhoId) pairs, in as few queries as the URI budget allows."""
+    head = (f"SELECT Id, WhoId, {key_field}, IsClosed, CreatedDate FROM Task WHERE {key_field} != null AND "
+            f"({key_field} IN (")
+    middle, tail = ") OR (IsClosed = false AND WhoId IN (", "))) ORDER BY CreatedDate ASC, Id ASC"
+    budget = limit - len(quote(head + middle + tail))
+    keys: list[str] = []
+    whos: list[str] = []
     used = 0
-    for who in dict.fromkeys(who_ids):
-        literal = soql_string(who)
-        cost = len(quote(literal + ", "))
-        if chunk and used + cost > budget:
-            yield head + ", ".join(chunk) + tail
-            chunk, used = [], 0
-        chunk.append(literal)
+    for key, who in pairs:
+        literals = (soql_string(key), soql_string(who))
+        cost = sum(len(quote(lit + ", ")) for lit in literals)
+        if keys and used + cost > budget:
+            yield head + ", ".join(keys) + middle + ", ".join(dict.fromkeys(whos)) + tail
+            keys, whos, used = [], [], 0
+        keys.append(literals[0])
+        whos.append(literals[1])
         used += cost
-    if chunk:
-        yield head + ", ".join(chunk) + tail
+    if keys:
+        yield head + ", ".join(keys) + middle + ", ".join(dict.fromkeys(whos)) + tail
 
 
 def open_by_who(records: Sequence[dict[str, Any]], key_field: str) -> dict[str, list[dict[str, Any]]]:
@@ -70,17 +77,25 @@ def lead_for(client: SalesforceClient, email: str) -> str | None:
     return str(client.json(response, "Lead create").get("id"))
 
 
-def open_tasks_of(client: SalesforceClient, settings: SalesforceSettings, who_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """15-character WhoId -> its open Tasks carrying a leadsync key, oldest first (SOQL: the database)."""
+def look_up(client: SalesforceClient, settings: SalesforceSettings,
+            pairs: list[tuple[str, str]]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """(key -> the oldest Task carrying it, whatever its status or owner; 15-character WhoId -> its
+    open leadsync Tasks, oldest first), read with SOQL (the database, never the search index)."""
     key_field = settings.field("task_key")
-    records: list[dict[str, Any]] = []
-    for soql in open_task_queries(key_field, who_ids):
+    wanted = {key for key, _ in pairs}
+    keyed: dict[str, dict[str, Any]] = {}
+    open_tasks: list[dict[str, Any]] = []
+    for soql in lookup_queries(key_field, pairs):
         for page in client.query(soql):
-            records.extend(page)
-    found: dict[str, list[dict[str, Any]]] = {}
-    for who, tasks in open_by_who(records, key_field).items():
-        found.setdefault(_id15(who), []).extend(tasks)
-    return found
+            for record in page:
+                if record.get(key_field) in wanted:
+                    keyed.setdefault(str(record[key_field]), record)
+                if record.get("IsClosed") is False:
+                    open_tasks.append(record)
+    by_who: dict[str, list[dict[str, Any]]] = {}
+    for who, tasks in open_by_who(open_tasks, key_field).items():
+        by_who.setdefault(_id15(who), []).extend(tasks)
+    return keyed, by_who
 
 
 def create_tasks(
@@ -100,15 +115,16 @@ def create_tasks(
             results[t.key] = WriteResult(t.key, False, error="no Salesforce Lead and no e-mail to create one")
             continue
         planned.append((t, who))
+    # Look before writing: a Task that already carries the key (a lost answer, a kill) is never
+    # upserted again, so a resend cannot reopen a Task sales completed or reassign one sales moved.
     # Adoption: an open leadsync task of the same lead under another key is that handoff's task.
-    existing = open_tasks_of(client, settings, [who for _, who in planned]) if planned else {}
+    keyed, existing = look_up(client, settings, [(t.key, who) for t, who in planned]) if planned else ({}, {})
     records, keys = [], []
     for t, who in planned:
-        open_tasks = existing.get(_id15(who)) or []
-        same = [task for task in open_tasks if task.get(key_field) == t.key]
-        if same:  # already created (an answer lost, a kill): nothing to send
-            results[t.key] = WriteResult(t.key, True, external_id=same[0].get("Id"))
+        if t.key in keyed:
+            results[t.key] = WriteResult(t.key, True, external_id=keyed[t.key].get("Id"))
             continue
+        open_tasks = existing.get(_id15(who)) or []
         if open_tasks:  # created under another key by a run whose local state was lost
             oldest = open_tasks[0]
             results[t.key] = WriteResult(t.key, True, external_id=oldest.get("Id"), adopted_key=str(oldest[key_field]))

@@ -8,15 +8,17 @@ Salesforce's own statusCode, message and fields.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from leadsync.connectors import ClientError, ConnectorError, ScoreUpdate, WriteResult
+from leadsync.connectors import ClientError, ConnectorError, ScoreUpdate, SetupMissing, VendorUnavailable, WriteResult
 
 from leadsync_salesforce.client import SalesforceClient
 from leadsync_salesforce.settings import SalesforceSettings
 
-__all__ = ["MAX_RECORDS", "TRANSIENT_CODES", "collection", "describe_errors", "is_transient", "push_scores"]
+__all__ = ["MAX_RECORDS", "TRANSIENT_CODES", "collection", "describe_errors", "is_transient", "push_scores",
+           "setup_missing", "unless_busy"]
 
 MAX_RECORDS = 200  # sObject Collections limit
 # Per-record status codes a later attempt can fix (see the plugin README for the sources).
@@ -39,6 +41,31 @@ def is_transient(item: dict[str, Any]) -> bool:
     return bool(codes) and all(code in TRANSIENT_CODES for code in codes)
 
 
+def setup_missing(items: Sequence[Any], exc: ClientError | None = None) -> SetupMissing | None:
+    """INVALID_FIELD ('No such column ...'): the org lacks a field leadsync writes (or the integration
+    user cannot see it); the connection is not set up, no record is at fault."""
+    for item in items:
+        if isinstance(item, dict) and item.get("errorCode") == "INVALID_FIELD":
+            message = str(item.get("message") or "")
+            named = re.search(r"No such column '([^']+)' on (?:sobject of type |entity ')?(\w+)", message)
+            field = f"{named.group(2)}.{named.group(1)}" if named else message
+            where = {"status": exc.status, "body": exc.body, "method": exc.method, "url": exc.url} if exc else {}
+            return SetupMissing(f"Salesforce field {field} (INVALID_FIELD: {message})", **where)
+    return None
+
+
+def unless_busy(keys: Sequence[str], write: Callable[[], list[WriteResult]]) -> list[WriteResult]:
+    """Run `write`; when Salesforce kept refusing it for too many concurrent long-running requests
+    (REQUEST_LIMIT_EXCEEDED other than the daily total), every record stays in the outbox."""
+    try:
+        return write()
+    except VendorUnavailable as exc:
+        codes = {str(e.get("errorCode")) for e in exc.json or [] if isinstance(e, dict)}
+        if "REQUEST_LIMIT_EXCEEDED" not in codes:
+            raise
+        return [WriteResult(k, False, error=str(exc), retryable=True) for k in keys]
+
+
 def collection(
     client: SalesforceClient, method: str, path: str, records: list[dict[str, Any]], keys: list[str]
 ) -> list[WriteResult]:
@@ -46,6 +73,9 @@ def collection(
     try:
         response = client.http.request(method, f"{client.data_url}{path}", json={"allOrNone": False, "records": records})
     except ClientError as exc:  # a malformed request: nothing was applied
+        missing = setup_missing(exc.json or [], exc)
+        if missing is not None:
+            raise missing from None
         reason = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in exc.json or [] if isinstance(e, dict)) or str(exc)
         return [WriteResult(k, False, error=reason) for k in keys]
     answer = client.json(response, "sObject Collections")

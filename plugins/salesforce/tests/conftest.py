@@ -124,8 +124,8 @@ def make_salesforce_world(folder: Path, *, leads: int = 150, activities: int = 2
     seed_demo(app, ANCHOR, leads=leads, activities=activities)
     crm = {"plugin": "salesforce", "login_url": server.url, "client_id": "sf-cid", "page_size": 200, "timeout_s": 5,
            "roles": ["leads", "activities", "scores", "tasks"]}  # the refresh token comes from the environment
-    demo_project(folder, crm, anchor=ANCHOR, leads=leads, activities=activities,
-                 owners=("005000000000001", "005000000000002"))
+    owners = (app.add_user("sato@example.jp"), app.add_user("suzuki@example.jp"))  # OwnerId: active Users
+    demo_project(folder, crm, anchor=ANCHOR, leads=leads, activities=activities, owners=owners)
     return SalesforceWorld(folder, app, server)
 
 

@@ -11,7 +11,7 @@ from leadsync.connectors import TaskRequest
 from leadsync_salesforce.testing import SalesforceFake
 from leadsync.connectors.testing import FakeServer
 from leadsync_salesforce import SalesforceConnector, SalesforceSettings
-from leadsync_salesforce.tasks import MAX_ENCODED_QUERY, open_task_queries
+from leadsync_salesforce.tasks import MAX_ENCODED_QUERY, lookup_queries
 
 DUE = datetime(2025, 4, 1, 16, 0, tzinfo=timezone.utc)
 QUERY = r"/services/data/v62.0/query"
@@ -102,13 +102,13 @@ def test_a_resend_of_an_existing_open_task_sends_nothing(org):
 def test_the_look_up_of_a_full_batch_is_one_query_within_the_uri_limit(org):
     app, server = org
     leads = [app.add("Lead", {"Email": f"l{i}@x.jp", "LastName": "l", "Company": "c"}) for i in range(200)]
-    queries = list(open_task_queries("Leadsync_Key__c", leads))
-    assert len(queries) == 1
+    real_keys = [(f"ls-20250401-{i:016x}", who) for i, who in enumerate(leads)]  # the engine's key shape
+    assert len(list(lookup_queries("Leadsync_Key__c", real_keys))) == 1
     sf = connect(server.url)
     assert all(r.ok for r in sf.create_tasks([task(f"k{i}", who) for i, who in enumerate(leads)]))
     assert len(keyed(app)) == 200
-    many = list(open_task_queries("Leadsync_Key__c", [f"00Q{i:015d}" for i in range(2000)]))
-    assert len(many) > 1 and sum(q.count("'00Q") for q in many) == 2000
+    many = list(lookup_queries("Leadsync_Key__c", [(f"ls-20250401-{i:016x}", f"00Q{i:015d}") for i in range(2000)]))
+    assert len(many) > 1 and sum(q.count("'00Q") for q in many) == 2000 and sum(q.count("'ls-") for q in many) == 2000
     from urllib.parse import quote
     assert all(len(quote(q)) <= MAX_ENCODED_QUERY for q in many)
     sf.close()
@@ -117,11 +117,12 @@ def test_the_look_up_of_a_full_batch_is_one_query_within_the_uri_limit(org):
 def test_fake_rejects_what_salesforce_rejects(org):
     app, server = org
     lead = app.add("Lead", {"Email": "a@x.jp", "LastName": "a", "Company": "c"})
-    app.add("Task", {"WhoId": lead, "Leadsync_Key__c": "k1", "Status": "Not Started"})
+    app.define_field("Task", "Unique_Key__c", unique=True)  # where an org has Unique, the fake enforces it
+    app.add("Task", {"WhoId": lead, "Unique_Key__c": "k1", "Status": "Not Started"})
     token = httpx.post(f"{server.url}/services/oauth2/token", data={
         "grant_type": "refresh_token", "client_id": "sf-cid", "refresh_token": "sf-rtok"}).json()["access_token"]
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as raw:
-        dup = raw.post("/services/data/v62.0/sobjects/Task", json={"WhoId": lead, "Leadsync_Key__c": "k1"})
+        dup = raw.post("/services/data/v62.0/sobjects/Task", json={"WhoId": lead, "Unique_Key__c": "k1"})
         assert dup.status_code == 400 and dup.json()[0]["errorCode"] == "DUPLICATE_VALUE"
         app.define_field("Task", "Plain_Key__c")
         not_external = raw.patch("/services/data/v62.0/composite/sobjects/Task/Plain_Key__c",

@@ -84,7 +84,9 @@ def test_sync_run_pushes_scores_and_tasks_and_a_rerun_adds_nothing(fake, tmp_pat
     app, server = fake
     crm = {"plugin": "salesforce", "login_url": server.url, "client_id": "sf-cid", "refresh_token": "sf-rtok",
            "page_size": 200, "roles": ["leads", "activities", "scores", "tasks"]}
-    project = demo_project(tmp_path, crm, owners=("005000000000001", "005000000000002"))
+    owners = (app.add_user("sato@acme.example", email="sato@example.jp"),
+              app.add_user("suzuki@acme.example", email="suzuki@example.jp"))
+    project = demo_project(tmp_path, crm, owners=("sato@example.jp", "suzuki@example.jp"))  # reps by e-mail
     seed_demo(app, project.anchor, leads=300, activities=5000)
     run = project.run
 
@@ -95,6 +97,7 @@ def test_sync_run_pushes_scores_and_tasks_and_a_rerun_adds_nothing(fake, tmp_pat
     tasks = [t for t in app.records("Task") if t.get("Leadsync_Key__c")]
     assert tasks and len({t["Leadsync_Key__c"] for t in tasks}) == len(tasks)
     assert all(t["Status"] == "Not Started" and t["Priority"] == "High" and t["WhoId"].startswith("00Q") for t in tasks)
+    assert {t["OwnerId"] for t in tasks} == set(owners)  # every task carries a User id, never the e-mail
     upserts = len(server.requests_to(r"/services/data/v62.0/composite/sobjects/Task/Leadsync_Key__c"))
     updates = len(server.requests_to(r"/services/data/v62.0/composite/sobjects"))
     second = run()

@@ -26,103 +26,14 @@ import httpx
 
 from leadsync.connectors.testing import FakeApp, Request, Response, generate_demo, route
 
+from leadsync_kintone.testing.domain import MAX_TOKENS, UserDirectory, basic_ok, guest_path
+from leadsync_kintone.testing.query import QueryParser
+
 __all__ = ["KintoneFake", "make_app", "minute", "seed_demo"]
 
 _ORDER = re.compile(r"\s+order by\s+(\$id|\S+)\s+(asc|desc)", re.I)
 _LIMIT = re.compile(r"\s+limit\s+(\d+)", re.I)
 _OFFSET = re.compile(r"\s+offset\s+(\d+)", re.I)
-
-
-_QTOKEN = re.compile(r'\s*(?:(?P<str>"(?:\\.|[^"\\])*")|(?P<num>-?\d+)|(?P<op>>=|<=|!=|=|<|>|\(|\)|,)|(?P<word>[^\s<>=!(),"]+))')
-
-
-class _QueryParser:
-    """kintone's query conditions: field op value, field [not] in (...), and/or, parentheses."""
-
-    def __init__(self, text: str) -> None:
-        self.tokens: list[tuple[str, str]] = []
-        pos = 0
-        while pos < len(text.rstrip()):
-            match = _QTOKEN.match(text, pos)
-            if not match or match.end() == pos:
-                raise ValueError(f"unexpected text at {pos}: {text[pos:pos + 20]!r}")
-            kind = match.lastgroup or ""
-            value = match.group(kind)
-            if kind == "str":
-                value = re.sub(r'\\(.)', r"\1", value[1:-1])
-            self.tokens.append((kind, value))
-            pos = match.end()
-        self.i = 0
-
-    def _peek_word(self, word: str) -> bool:
-        return self.i < len(self.tokens) and self.tokens[self.i][0] in ("word", "op") \
-            and self.tokens[self.i][1].lower() == word
-
-    def _take(self) -> tuple[str, str]:
-        if self.i >= len(self.tokens):
-            raise ValueError("the query ends too early")
-        self.i += 1
-        return self.tokens[self.i - 1]
-
-    def parse(self) -> Any:
-        node = self._or()
-        if self.i != len(self.tokens):
-            raise ValueError(f"unexpected {self.tokens[self.i][1]!r}")
-        return node
-
-    def _or(self) -> Any:
-        node = self._and()
-        while self._peek_word("or"):
-            self._take()
-            node = ("or", node, self._and())
-        return node
-
-    def _and(self) -> Any:
-        node = self._factor()
-        while self._peek_word("and"):
-            self._take()
-            node = ("and", node, self._factor())
-        return node
-
-    def _factor(self) -> Any:
-        if self._peek_word("("):
-            self._take()
-            node = self._or()
-            if self._take()[1] != ")":
-                raise ValueError("missing )")
-            return node
-        kind, code = self._take()
-        if kind != "word":
-            raise ValueError(f"expected a field code, got {code!r}")
-        negate = False
-        if self._peek_word("not"):
-            self._take()
-            negate = True
-            if not self._peek_word("in"):
-                raise ValueError("expected in after not")
-        if self._peek_word("in"):
-            self._take()
-            if self._take()[1] != "(":
-                raise ValueError("expected ( after in")
-            values = []
-            while True:
-                kind, value = self._take()
-                if kind not in ("str", "num"):
-                    raise ValueError(f"expected a value in the list, got {value!r}")
-                values.append(value)
-                sep = self._take()[1]
-                if sep == ")":
-                    break
-                if sep != ",":
-                    raise ValueError("expected , or )")
-            return ("in", code, values, negate)
-        kind, op = self._take()
-        if kind != "op" or op not in ("=", "!=", "<", "<=", ">", ">="):
-            raise ValueError(f"expected an operator after {code}")
-        kind, literal = self._take()
-        if kind not in ("str", "num"):
-            raise ValueError(f"expected a value after {code} {op}")
-        return ("cmp", code, op, literal)
 
 
 def minute(moment: datetime | None = None) -> str:
@@ -149,13 +60,19 @@ class KintoneFake:
         self.put_faults: deque[tuple[int | None, tuple[int, dict[str, Any]]]] = deque()  # (app, answer) of next PUTs
         self.log: list[tuple[str, str, dict[str, Any]]] = []
         self.deploys = 0
+        self.deploy_polls = 2  # deploy-status answers that say PROCESSING before the outcome
+        self.deploy_outcome = "SUCCESS"  # or FAIL / CANCEL
+        self.basic: tuple[str, str] | None = None  # the domain's Basic authentication, when it has one
+        self.directory = UserDirectory()  # cybozu.com users (the User API)
 
     def add_app(self, app: int, fields: dict[str, str], *, unique: tuple[str, ...] = (), token: str | None = None,
-                updated_code: str = "更新日時") -> None:
+                updated_code: str = "更新日時", space: int | None = None) -> None:
+        """An app; `space` puts it in that guest space (reached only at /k/guest/{space}/v1/)."""
         props = {code: {"type": kind, "code": code, "label": code, "unique": code in unique}
                  for code, kind in fields.items()}
         props[updated_code] = {"type": "UPDATED_TIME", "code": updated_code, "label": updated_code}
-        self.apps[app] = {"fields": props, "records": {}, "ids": itertools.count(1), "updated": updated_code}
+        self.apps[app] = {"fields": props, "records": {}, "ids": itertools.count(1), "updated": updated_code,
+                          "space": space, "preview": {}, "deploy": None}
         if token:
             self.tokens[token] = app
 
@@ -198,20 +115,27 @@ class KintoneFake:
             self.log.append((method, path, {**params, **(body if isinstance(body, dict) else {})}))
             if self.faults:
                 return self.faults.popleft()
+            if self.basic and not basic_ok(headers, self.basic):
+                return 401, {"message": "Basic authentication required"}  # cybozu.com's own page, before kintone
+            if path == "/v1/users.json" and method == "GET":
+                return self.directory.get(params, headers, self.users)
+            space, path = guest_path(path)
             app = int(params.get("app") or (body.get("app") if isinstance(body, dict) else 0) or 0)
             denied = self._auth(headers, app, path)
             if denied:
                 return denied
+            if app in self.apps and self.apps[app]["space"] != space:
+                return _error(400, "GAIA_IL23", "An app in a guest space is reached at /k/guest/{space id}/v1/."
+                              if self.apps[app]["space"] else "The app is not in that guest space.")
             if path == "/k/v1/app/form/fields.json" and method == "GET":
                 if app not in self.apps:
                     return _error(404, "GAIA_AP01", "The app does not exist.")
                 return 200, {"properties": self.apps[app]["fields"], "revision": "1"}
             if path == "/k/v1/preview/app/form/fields.json" and method == "POST":
-                self.apps[app]["fields"].update(body.get("properties") or {})
+                self.apps[app]["preview"].update(body.get("properties") or {})  # live only once deployed
                 return 200, {"revision": "2"}
             if path == "/k/v1/preview/app/deploy.json":
-                self.deploys += 1
-                return 200, {}
+                return self._deploy(method, params, body)
             url = len(path) + 1 + len(urlencode({**params, **{f"fields[{i}]": f for i, f in enumerate(fields)}}))
             if method == "GET" and url > 8192:  # kintone: a request URL over 8 KB is refused
                 return 414, {"message": "Request-URI Too Large"}
@@ -224,11 +148,35 @@ class KintoneFake:
                 return self._put(app, body)
             return _error(404, "CB_NO01", "Not found")
 
+    def _deploy(self, method: str, params: dict[str, Any], body: Any) -> tuple[int, dict[str, Any]]:
+        """POST starts a deploy of the preview settings; GET answers PROCESSING `deploy_polls` times,
+        then the outcome (SUCCESS makes the preview fields live)."""
+        if method == "POST":
+            self.deploys += 1
+            for item in body.get("apps") or []:
+                self.apps[int(item["app"])]["deploy"] = {"left": self.deploy_polls, "status": "PROCESSING"}
+            return 200, {}
+        apps = [int(v) for k, v in params.items() if k.startswith("apps")]
+        answer = []
+        for app in apps:
+            state = self.apps[app]
+            deploy = state["deploy"] or {"left": 0, "status": "SUCCESS"}
+            if deploy["status"] == "PROCESSING" and deploy["left"] <= 0:
+                deploy["status"] = self.deploy_outcome
+                if deploy["status"] == "SUCCESS":
+                    state["fields"].update(state["preview"])
+                    state["preview"] = {}
+            deploy["left"] -= 1
+            answer.append({"app": str(app), "status": deploy["status"]})
+        return 200, {"apps": answer}
+
     def _auth(self, headers: httpx.Headers, app: int, path: str) -> tuple[int, dict[str, Any]] | None:
         token_header = headers.get("x-cybozu-api-token")
         password_header = headers.get("x-cybozu-authorization")
         if token_header:
-            tokens = [t.strip() for t in token_header.split(",")]
+            tokens = [t.strip() for t in ",".join(headers.get_list("x-cybozu-api-token")).split(",")]
+            if len(tokens) > MAX_TOKENS:
+                return _error(400, "GAIA_TL01", "Up to 9 API tokens can be specified in one request.")
             if any(t not in self.tokens for t in tokens):
                 return _error(400, "GAIA_IA02", "The specified API token does not match the API token generated via an app.")
             if app and app not in {self.tokens[t] for t in tokens} and not path.startswith("/k/v1/preview/app/deploy"):
@@ -267,7 +215,7 @@ class KintoneFake:
         order = _ORDER.search(query)
         where = _LIMIT.sub("", _OFFSET.sub("", _ORDER.sub("", query))).strip()
         try:
-            condition = _QueryParser(where).parse() if where else None
+            condition = QueryParser(where).parse() if where else None
         except ValueError as exc:
             return _error(400, "GAIA_IQ11", f"The query is invalid: {exc}")
         rows = [(rid, rec) for rid, rec in self.apps[app]["records"].items()
@@ -336,6 +284,12 @@ class KintoneFake:
                 value = cell.get("value") if isinstance(cell, dict) else None
                 if prop["type"] == "NUMBER" and value not in ("", None) and not re.fullmatch(r"-?\d+(\.\d+)?", str(value)):
                     errors[f"records[{index}].{code}.value"] = {"messages": ["Only numbers are allowed."]}
+                if prop["type"] == "USER_SELECT" and self.directory.users:  # a login name of an existing user
+                    known = {u["code"] for u in self.directory.users}
+                    for who in value or []:
+                        if not isinstance(who, dict) or who.get("code") not in known:
+                            errors[f"records[{index}].{code}.value"] = {
+                                "messages": [f"The user (code: {who.get('code') if isinstance(who, dict) else who}) is not found."]}
                 values[code] = value
             if "updateKey" in item and target is None:
                 values[item["updateKey"]["field"]] = item["updateKey"]["value"]
@@ -397,15 +351,15 @@ def make_app(fake: KintoneFake) -> Any:
                                        request.json if request.json is not None else {}, httpx.Headers(request.headers))
             return Response(status, json=body)
 
-        @route("GET", r"/k/v1/.*")
+        @route("GET", r"/(?:k/v1|k/guest/\d+/v1|v1)/.*")
         def get(self, request: Request) -> Response:
             return self._serve(request)
 
-        @route("PUT", r"/k/v1/.*")
+        @route("PUT", r"/k/(?:v1|guest/\d+/v1)/.*")
         def put(self, request: Request) -> Response:
             return self._serve(request)
 
-        @route("POST", r"/k/v1/.*")
+        @route("POST", r"/k/(?:v1|guest/\d+/v1)/.*")
         def post(self, request: Request) -> Response:
             return self._serve(request)
 

@@ -22,12 +22,11 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from leadsync.connectors import parse_datetime, parse_employees
-from leadsync.connectors.testing import FakeApp, Request, Response, generate_demo, route
+from leadsync.connectors.testing import FakeApp, Request, Response, route
 
 from leadsync_salesforce.testing.soql import SoqlError, field_value, matches, parse_soql
 
-__all__ = ["SalesforceFake", "SoqlError", "parse_soql", "seed_demo", "sf_time"]
+__all__ = ["SalesforceFake", "SoqlError", "parse_soql", "sf_time"]
 
 PREFIX = {"Lead": "00Q", "Task": "00T", "Event": "00U", "CampaignMember": "00v", "User": "005", "Contact": "003",
           "Opportunity": "006", "OpportunityContactRole": "00K"}
@@ -44,6 +43,7 @@ STANDARD = {
                     "CreatedDate", "SystemModstamp"},
     "OpportunityContactRole": {"Id", "OpportunityId", "ContactId", "IsPrimary", "Role", "CreatedDate", "SystemModstamp"},
     "CampaignMember": {"Id", "LeadId", "CampaignId", "Status", "CreatedDate", "SystemModstamp"},
+    "User": {"Id", "Username", "Email", "Name", "IsActive", "CreatedDate", "SystemModstamp"},
 }
 TASK_STATUSES = {"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}
 PRIORITIES = {"High", "Normal", "Low"}
@@ -87,7 +87,8 @@ class SalesforceFake(FakeApp):
     def initial_state(self) -> dict[str, Any]:
         return {"objects": {name: {} for name in STANDARD}, "custom_fields": {name: {} for name in STANDARD},
                 "sessions": {}, "cursors": {}, "next_id": 1, "api_used": 0, "locks": {"count": 0, "keys": []},
-                "config": {"daily_limit": 100_000, "session_lifetime_s": 7200, **self._creds}}
+                "busy": 0, "config": {"daily_limit": 100_000, "session_lifetime_s": 7200,
+                                      "audience": "https://login.salesforce.com", **self._creds}}
 
     # -- seeding and inspection --------------------------------------------------------------
     def add(self, obj: str, fields: dict[str, Any], *, modstamp: datetime | None = None) -> str:
@@ -105,11 +106,22 @@ class SalesforceFake(FakeApp):
     def define_field(self, obj: str, name: str, *, external_id: bool = False, unique: bool = False) -> None:
         self.state["custom_fields"][obj][name] = {"name": name, "custom": True, "externalId": external_id, "unique": unique}
 
-    def define_leadsync_fields(self) -> None:
+    def define_leadsync_fields(self, *, task_key_unique: bool = False) -> None:
+        """The fields `connections setup` asks for; the Task key is an External ID, and Unique only
+        when asked (leadsync does not rely on an org offering Unique on Activity fields)."""
         for name in ("Leadsync_Score__c", "Leadsync_Behavior_Score__c", "Leadsync_Attribute_Score__c",
                      "Leadsync_Segment__c", "Leadsync_Sheet_Version__c", "Leadsync_Scored_At__c"):
             self.define_field("Lead", name)
-        self.define_field("Task", "Leadsync_Key__c", external_id=True, unique=True)
+        self.define_field("Task", "Leadsync_Key__c", external_id=True, unique=task_key_unique)
+
+    def add_user(self, username: str, *, email: str | None = None, active: bool = True) -> str:
+        """A User (id 005...): a task's OwnerId must name an active one."""
+        return self.add("User", {"Username": username, "Email": email or username, "Name": username.split("@")[0],
+                                 "IsActive": active})
+
+    def busy(self, count: int) -> None:
+        """The next `count` API calls are refused: 403 REQUEST_LIMIT_EXCEEDED for concurrent requests."""
+        self.state["busy"] = count
 
     def lock_rows(self, count: int = 0, *, keys: tuple[str, ...] = ()) -> None:
         """The next `count` task upsert records (or every upsert of these keys, once each) fail with
@@ -167,6 +179,10 @@ class SalesforceFake(FakeApp):
             return Response(status, body="URI Too Long" if status == 414 else "Request Header Fields Too Large")
         if self.state["api_used"] >= self.state["config"]["daily_limit"]:
             return self._answer(403, errors("TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED"))
+        if self.state.get("busy", 0) > 0:  # refused, not processed, not counted
+            self.state["busy"] -= 1
+            return self._answer(403, errors("ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+                                            "REQUEST_LIMIT_EXCEEDED"))
         self.state["api_used"] += 1
         return None
 
@@ -188,6 +204,9 @@ class SalesforceFake(FakeApp):
                     and claims.get("exp", 0) > time.time()
             except jwt.PyJWTError:
                 good = False
+            else:  # the audience is the login host, never the My Domain the request went to
+                if good and claims.get("aud") != config["audience"]:
+                    return Response(400, json={"error": "invalid_grant", "error_description": "audience is invalid"})
         else:
             return Response(400, json={"error": "unsupported_grant_type", "error_description": "grant type not supported"})
         if not good:
@@ -243,6 +262,16 @@ class SalesforceFake(FakeApp):
         for field, value in record.items():
             if field in ("WhoId", "LeadId") and value and str(value) not in self.state["objects"]["Lead"]:
                 return {"statusCode": "INVALID_CROSS_REFERENCE_KEY", "message": f"invalid cross reference id", "fields": [field]}
+        owner = record.get("OwnerId")
+        if obj == "Task" and owner is not None:
+            user = self.state["objects"]["User"].get(str(owner))
+            if user is None:
+                code = "INVALID_CROSS_REFERENCE_KEY" if str(owner).startswith("005") else "MALFORMED_ID"
+                return {"statusCode": code, "message": f"Assigned To ID: id value of incorrect type: {owner}",
+                        "fields": ["OwnerId"]}
+            if not user.get("IsActive"):
+                return {"statusCode": "INACTIVE_OWNER_OR_USER",
+                        "message": f"operation performed with inactive user [{owner}] as owner of task", "fields": []}
         if obj == "Task":
             if len(record.get("Subject") or "") > 255:
                 return {"statusCode": "STRING_TOO_LONG", "message": "Subject: data value too large", "fields": ["Subject"]}
@@ -352,36 +381,3 @@ class SalesforceFake(FakeApp):
         fields = [{"name": n, "custom": False, "externalId": False, "unique": n == "Id"} for n in sorted(STANDARD[obj])]
         fields += list(self.state["custom_fields"][obj].values())
         return self._answer(200, {"name": obj, "fields": fields})
-
-
-def seed_demo(app: SalesforceFake, anchor: datetime, *, seed: int = 7, leads: int = 300, activities: int = 5000,
-              with_fields: bool = True) -> dict[str, str]:
-    """The demo leads as Leads, calls as Tasks, meetings as Events, webinars as CampaignMembers."""
-    data = generate_demo(anchor, seed=seed, leads=leads, activities=activities, sales=False)
-    ids: dict[str, str] = {}
-    for row in data.leads:
-        stamp = parse_datetime(row.get("updated_at") or row.get("created_at") or anchor.isoformat())
-        ids[row["email"]] = app.add("Lead", {
-            "Email": row["email"], "FirstName": row.get("first_name") or None, "LastName": row.get("last_name") or "不明",
-            "Company": row.get("company") or "不明", "Title": row.get("title") or None, "Phone": row.get("phone") or None,
-            "NumberOfEmployees": parse_employees(row.get("employees")), "Industry": row.get("industry") or None,
-            "LeadSource": row.get("lead_source") or None, "Status": row.get("status") or "Open - Not Contacted",
-            "IsConverted": False}, modstamp=stamp)
-    for row in data.activities:
-        who = ids.get(row["email"])
-        when = parse_datetime(row["occurred_at"])
-        if who is None:
-            continue
-        if row["type"] == "call":
-            duration = int(float(row["duration_seconds"])) if row.get("duration_seconds") else None
-            app.add("Task", {"WhoId": who, "TaskSubtype": "Call", "Subject": "Call", "Status": "Completed",
-                             "CompletedDateTime": sf_time(when), "CallDurationInSeconds": duration,
-                             "CallDisposition": row.get("outcome") or None}, modstamp=when)
-        elif row["type"] == "meeting":
-            app.add("Event", {"WhoId": who, "StartDateTime": sf_time(when), "DurationInMinutes": 60}, modstamp=when)
-        elif row["type"] in ("webinar_registered", "webinar_attended"):
-            status = "Attended" if row["type"] == "webinar_attended" else "Registered"
-            app.add("CampaignMember", {"LeadId": who, "CampaignId": "701000000000001", "Status": status}, modstamp=when)
-    if with_fields:
-        app.define_leadsync_fields()
-    return ids
