@@ -170,7 +170,7 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int
     low, high = activities.rowid_range(store.db)
     parts: _Part
     parallel = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
-    if parallel and keys is None and store.path is not None and low is not None and high - low > PARALLEL_MIN_ROWS:
+    if parallel and keys is None and store.dialect == "sqlite" and store.path is not None and low is not None and high - low > PARALLEL_MIN_ROWS:
         middle = (low + high) // 2
         # fork: the child needs no re-import of __main__; it opens its own read-only connection.
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
