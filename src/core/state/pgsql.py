@@ -24,6 +24,8 @@ _FRAGMENTS: list[tuple[str, str]] = [
      "total = excluded.total, behavior = excluded.behavior, attribute = excluded.attribute, "
      "segment = excluded.segment, sheet_version = excluded.sheet_version, scored_at = excluded.scored_at, "
      "next_change_at = excluded.next_change_at, breakdown = excluded.breakdown, reason = excluded.reason"),
+    # quality.set_conflicts: PostgreSQL wants the target row named
+    ("WHERE vals != excluded.vals", "WHERE quality_conflicts.vals != excluded.vals"),
     # dead_letters.add_once: the minimum of a condition, 0 or 1
     ("MIN(requeued_at IS NOT NULL)", "MIN((requeued_at IS NOT NULL)::int)"),
     # notices.unsend: SQLite's two-argument MAX is GREATEST
