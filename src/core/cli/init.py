@@ -23,6 +23,8 @@ CONFIG_TEMPLATE = """\
 
 [state]
 path = ".leadsync/state.db"           # embedded SQLite: cursors, scores, handoffs, outbox
+# url = "postgresql://leadsync@db.example.com:5432/leadsync"  # a shared PostgreSQL instead (docs/operations.md)
+# project = "acme"                    # this project's name in that database (default: from this folder)
 
 [scoring]
 sheet = "scoring-sheet.csv"           # the scoring sheet marketing and sales agreed on
