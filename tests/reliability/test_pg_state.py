@@ -213,3 +213,28 @@ def test_a_bad_project_name_or_url_is_a_configuration_error(tmp_path):
     (folder2 / "leadsync.toml").write_text('[state]\nurl = "mysql://x@y/z"\n', encoding="utf-8")
     result = leadsync(folder2, "sync", "status")
     assert result.returncode == 2 and "postgresql://" in result.stderr
+
+
+@PG
+def test_a_run_whose_lock_session_was_dropped_stops_before_writing(state_backend):
+    import psycopg
+
+    from leadsync.core.errors import StateStoreError
+    from leadsync.core.state import kv
+
+    project = state_backend.project()
+    with AdvisoryRunLock(state_backend.target(project)) as lock:
+        store = state_backend.open(project)
+        store.lock = lock
+        try:
+            with store.transaction() as db:
+                kv.put(db, "k", 1)
+            with psycopg.connect(state_backend.url, autocommit=True) as admin:  # the lock's session is dropped
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                              (f"leadsync run {project} pid {os.getpid()}",))
+            with pytest.raises(StateStoreError, match="run lock was lost"):
+                with store.transaction() as db:
+                    kv.put(db, "k", 2)
+            assert store.kv_get("k") == 1
+        finally:
+            store.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from types import TracebackType
 
-from leadsync.core.errors import LockHeld
+from leadsync.core.errors import LockHeld, StateStoreError
 from leadsync.core.state.pg import PgConnection, connect
 from leadsync.core.state.pgstore import RUN_LOCK
 from leadsync.core.state.target import StateTarget
@@ -42,6 +42,16 @@ class AdvisoryRunLock:
             raise
         self._db = db
         return self
+
+    def check(self) -> None:
+        """Raise StateStoreError when the lock's session is gone (the server then released the lock)."""
+        if self._db is None:
+            return
+        try:
+            self._db.execute("SELECT 1").fetchone()
+        except StateStoreError as exc:
+            raise StateStoreError(f"{self.target.describe()}: the session holding the run lock was lost, "
+                                  f"so another run may start; this run stops here ({exc})") from None
 
     def __exit__(self, *exc: object | TracebackType) -> None:
         if self._db is not None:

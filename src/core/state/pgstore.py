@@ -32,9 +32,10 @@ class PgStateStore:
 
     dialect = "postgresql"
 
-    def __init__(self, target: StateTarget, *, readonly: bool = False) -> None:
+    def __init__(self, target: StateTarget, *, readonly: bool = False, lock: Any = None) -> None:
         assert target.url is not None
         self.target = target
+        self.lock = lock  # the run's AdvisoryRunLock: checked before each write transaction
         self.schema = target.schema
         self.path = target.describe()  # what messages name; not None: this store is not a copy
         self.readonly = readonly or os.environ.get("LEADSYNC_STATE_READONLY", "") not in ("", "0")
@@ -111,6 +112,8 @@ class PgStateStore:
         if self.db.in_transaction:
             yield self.db
             return
+        if self.lock is not None:
+            self.lock.check()
         self.db.execute("BEGIN")
         try:
             if not self.readonly:

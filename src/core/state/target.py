@@ -104,12 +104,13 @@ def from_settings(url: str | None, path: Path, project: str | None, config_path:
                        project=project_name(project) if project else default_project(config_path))
 
 
-def open_store(target: StateTarget, *, readonly: bool = False) -> Any:
-    """The store of `target`, migrated unless `readonly`: a `StateStore` or a `PgStateStore`."""
+def open_store(target: StateTarget, *, readonly: bool = False, lock: Any = None) -> Any:
+    """The store of `target`, migrated unless `readonly`: a `StateStore` or a `PgStateStore`
+    (which checks the run's `lock` before each write transaction; an flock needs no check)."""
     if target.url is None:
         from leadsync.core.state.store import StateStore
 
         return StateStore(target.path, readonly=readonly)
     from leadsync.core.state.pgstore import PgStateStore
 
-    return PgStateStore(target, readonly=readonly)
+    return PgStateStore(target, readonly=readonly, lock=lock)

@@ -297,8 +297,8 @@ def run_sync(settings: Settings, host: PluginHost, options: RunOptions) -> RunSu
             if options.as_of is not None and options.as_of < now:  # a replay: forget what came later
                 rewind(store, options.as_of)
             return _run(Run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now), started)
-        with run_lock(settings.state_target):
-            store = open_store(settings.state_target)
+        with run_lock(settings.state_target) as lock:
+            store = open_store(settings.state_target, lock=lock)
             return _run(Run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now), started)
     finally:
         for connector in connectors.values():
