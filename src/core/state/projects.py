@@ -11,7 +11,7 @@ from leadsync.core.state.pg_migrations import PG_MIGRATIONS
 from leadsync.core.state.pgstore import RUN_LOCK
 from leadsync.core.state.target import SCHEMA_PREFIX, StateTarget, open_store
 
-__all__ = ["COUNTS", "list_projects", "pg_health"]
+__all__ = ["COUNTS", "drop_project", "list_projects", "pg_health"]
 
 # The counts of a run's summary that a project listing shows.
 COUNTS = ("pulled", "scored", "tasks_created", "scores_pushed", "dead_lettered")
@@ -97,5 +97,15 @@ def pg_health(target: StateTarget) -> list[tuple[bool, str]]:
             "AND granted", (RUN_LOCK, target.schema)).fetchone()[0]
         found.append((True, "a run holds the project's lock now" if running else "no run holds the project's lock"))
         return found
+    finally:
+        db.close()
+
+
+def drop_project(target: StateTarget) -> None:
+    """Remove a PostgreSQL project's schema and everything in it (benchmarks and tests clean up so)."""
+    db = connect(target.url or "", password=target.password, schema=None, application="leadsync drop",
+                 where=target.describe())
+    try:
+        db.execute(f'DROP SCHEMA IF EXISTS "{target.schema}" CASCADE')
     finally:
         db.close()
