@@ -14,18 +14,30 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from leadsync.connectors.redact import redact as redact_known
+from leadsync.connectors.redact import register_secret
 from leadsync.core.errors import ConfigError, StateStoreError
 from leadsync.core.state.pgsql import translate
 
-__all__ = ["PgConnection", "Row", "connect", "redact", "store_failure"]
+__all__ = ["PgConnection", "Row", "connect", "redact", "register_passwords", "store_failure"]
 
 # Tables whose rows have an integer `id` the caller may read back as `lastrowid`.
 _ID_TABLES = re.compile(r"^\s*INSERT\s+INTO\s+(score_history|outbox|handoffs|runs|dead_letters)\b", re.IGNORECASE)
 
 
+def register_passwords(url: str, password: str | None) -> None:
+    """Tell the process-wide redactor (logs, errors, summaries) every password the store may use."""
+    try:
+        in_url = urlsplit(url).password
+    except ValueError:
+        in_url = None
+    for secret in (password, in_url, os.environ.get("PGPASSWORD")):
+        register_secret(secret)
+
+
 def redact(url: str, password: str | None = None) -> str:
     """The URL (or any text) with its password replaced by `***`."""
-    text = url
+    text = redact_known(url)
     try:
         parts = urlsplit(url)
         if parts.password:
@@ -187,6 +199,7 @@ def connect(url: str, *, password: str | None, schema: str | None, application: 
                 return float(text)
             return int(text) if "." not in text and "e" not in text.lower() else float(text)
 
+    register_passwords(url, password)
     where = where or redact(url, password)
     options: dict[str, Any] = {"autocommit": True, "application_name": application[:63], "connect_timeout": 10}
     if password:

@@ -100,6 +100,9 @@ def from_settings(url: str | None, path: Path, project: str | None, config_path:
             password = password_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"[state] password_file {password_file}: cannot be read ({exc.strerror})") from None
+    from leadsync.core.state.pg import register_passwords
+
+    register_passwords(url, password)
     return StateTarget(path=path, url=url, password=password,
                        project=project_name(project) if project else default_project(config_path))
 
