@@ -238,3 +238,21 @@ def test_a_run_whose_lock_session_was_dropped_stops_before_writing(state_backend
             assert store.kv_get("k") == 1
         finally:
             store.close()
+
+
+@PG
+def test_leadsync_state_readonly_opens_a_postgresql_project_read_only(state_backend, monkeypatch):
+    from leadsync.core.errors import StateStoreError
+    from leadsync.core.state import kv
+
+    project = state_backend.project()
+    state_backend.open(project).close()  # created and migrated
+    monkeypatch.setenv("LEADSYNC_STATE_READONLY", "1")
+    store = state_backend.open(project)  # a writable open, forced read-only: no write, no error
+    try:
+        assert store.kv_get("k") is None
+        with pytest.raises(StateStoreError, match="read-only"):
+            with store.transaction() as db:
+                kv.put(db, "k", 1)
+    finally:
+        store.close()

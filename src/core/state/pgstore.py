@@ -78,7 +78,10 @@ class PgStateStore:
 
     def migrate(self) -> None:
         """Create the project's schema if needed and apply the missing migrations, each in one
-        transaction under the project's write lock (two processes never migrate at once)."""
+        transaction under the project's write lock (two processes never migrate at once). A
+        store already at the latest version is not written to (it may be read-only)."""
+        if self.schema_version == len(PG_MIGRATIONS):
+            return
         with self.transaction():
             self.db.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
