@@ -23,7 +23,8 @@ CONFIG_TEMPLATE = """\
 
 [state]
 path = ".leadsync/state.db"           # embedded SQLite: cursors, scores, handoffs, outbox
-# url = "postgresql://leadsync@db.example.com:5432/leadsync"  # a shared PostgreSQL instead (docs/operations.md)
+# A PostgreSQL database many projects share, instead of the file (docs/operations.md):
+# url = "postgresql://leadsync@db.example.com:5432/leadsync"
 # project = "acme"                    # this project's name in that database (default: from this folder)
 
 [scoring]
