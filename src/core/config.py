@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from leadsync.core.errors import ConfigError
+from leadsync.core.state.target import StateTarget, from_settings
 from leadsync.core.workcalendar import holiday_set, parse_business_hours, parse_closed_dates, parse_workdays
 
 __all__ = [
@@ -46,7 +47,17 @@ class _Section(BaseModel):
 
 
 class StateSettings(_Section):
+    """Where the state lives: the SQLite file `path` (default), or PostgreSQL when `url` is set."""
+
     path: Path = Path(".leadsync/state.db")
+    # postgresql://user@host:5432/db (docs/operations.md, "PostgreSQL"); env LEADSYNC_STATE__URL
+    url: str | None = None
+    # the project's name in a shared database (its schema is leadsync_<project>); default: derived
+    # from the config file's path
+    project: str | None = None
+    # the PostgreSQL password, if not in the URL, PGPASSWORD or ~/.pgpass
+    password: SecretStr | None = None
+    password_file: Path | None = None
     # `leadsync state vacuum` deletes bookkeeping older than this (score history, runs, acknowledged
     # outbox rows and dead letters; docs/operations.md); 0 keeps everything.
     keep_days: int = Field(180, ge=0)
@@ -249,6 +260,16 @@ class Settings(BaseSettings):
     @property
     def state_path(self) -> Path:
         return self.resolve(self.state.path)
+
+    @property
+    def state_target(self) -> StateTarget:
+        """The state store this configuration points at (SQLite file or PostgreSQL project)."""
+        state = self.state
+        return from_settings(
+            state.url, self.state_path, state.project, self.config_path,
+            password=state.password.get_secret_value() if state.password else None,
+            password_file=self.resolve(state.password_file) if state.password_file else None,
+        )
 
     @property
     def sheet_path(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 import sys
 import time
@@ -153,3 +154,22 @@ def test_a_first_sync_with_no_rate_set_adopts_the_announced_budget_without_a_429
     assert figures["pulled"]["leads"] == contacts
     assert figures["scores_pushed"] == contacts
     assert result["first_sync"]["requests"]["kinds"]["contacts list"] == 3  # 100 a page
+
+
+def test_pg_bench_rescores_the_same_leads_on_both_backends():
+    from bench.pg_bench import compare
+
+    url = os.environ.get("LEADSYNC_TEST_PG_URL")
+    if not url:
+        pytest.skip("LEADSYNC_TEST_PG_URL is not set: no PostgreSQL server for the tests (.ci/run starts one)")
+    try:
+        import psycopg
+
+        psycopg.connect(url, connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001 - psycopg missing or the server does not answer
+        pytest.skip(f"no PostgreSQL for the bench smoke test: {exc}")
+    result = compare(url, 300, 900)
+    sqlite, pg = result["sqlite"], result["postgresql"]
+    assert sqlite["scored"] == pg["scored"] == 300
+    assert sqlite["changed"] == pg["changed"] == 300
+    assert sqlite["hot"] == pg["hot"] > 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from leadsync.core.state.kpi import CallRules, stage_counts
 from leadsync.core.state.migrations import MIGRATIONS
 from leadsync.core.state.store import StateStore
@@ -16,8 +18,8 @@ def _calls(store: StateStore) -> dict:
                         CallRules()).get("", {})
 
 
-def test_a_changed_call_is_counted_as_it_is_now(tmp_path):
-    store = StateStore(tmp_path / "s.db")
+def test_a_changed_call_is_counted_as_it_is_now(new_store):
+    store = new_store()
     store_records(store, [call(1, "a@x.example", "2025-04-07 09:10", 0, "no_answer")])
     assert _calls(store)["connects"] == 0
     store_records(store, [call(1, "a@x.example", "2025-04-07 09:10", 150, "conversation", owner="tanaka")])
@@ -49,10 +51,10 @@ def test_migration_fills_the_columns_of_calls_stored_before(tmp_path):
     assert stage_counts(store.db, 0, 2e9, CallRules(), "source").keys() == {"展示会"}
 
 
-def test_a_calls_lead_source_follows_the_lead(tmp_path):
+def test_a_calls_lead_source_follows_the_lead(new_store):
     from leadsync.core.models import Lead
 
-    store = StateStore(tmp_path / "s.db")
+    store = new_store()
     store_records(store, [call(1, "a@x.example", "2025-04-07 09:10", 30)])  # the call comes before its lead
     by_source = lambda: stage_counts(store.db, 0, 2e9, CallRules(), "source")  # noqa: E731
     assert set(by_source()) == {""}
@@ -62,7 +64,7 @@ def test_a_calls_lead_source_follows_the_lead(tmp_path):
     assert set(by_source()) == {"seminar"} and by_source()["seminar"]["connects"] == 1
 
 
-def test_sources_stored_in_other_spellings_are_one_group_under_the_code(tmp_path):
+def test_sources_stored_in_other_spellings_are_one_group_under_the_code(new_store):
     """Leads stored before the source vocabulary keep '展示会' or 'Trade Show' in their JSON: the
     funnel by source still shows one trade-show group, keyed by its code and labelled."""
     from datetime import date
@@ -72,7 +74,7 @@ def test_sources_stored_in_other_spellings_are_one_group_under_the_code(tmp_path
     from leadsync.core.reports.periods import Period
     from leadsync.core.state import leads
 
-    store = StateStore(tmp_path / "s.db")
+    store = new_store()
     with store.transaction() as db:
         leads.put_many(db, [(f"{n}@x.example", f"{n}@x.example", json.dumps({"lead_source": source}), 0, 0)
                             for n, source in enumerate(["展示会", "Trade Show", "trade_show", "どこか"])])
@@ -82,3 +84,35 @@ def test_sources_stored_in_other_spellings_are_one_group_under_the_code(tmp_path
     assert set(groups) == {"trade_show", "どこか"}
     assert groups["trade_show"]["stages"]["calls"] == 3 and groups["trade_show"]["label"] == "展示会"
     assert groups["どこか"]["label"] == "どこか" and groups["どこか"]["benchmark"] is None
+
+
+@pytest.mark.parametrize("state_backend", ["postgresql"], indirect=True)
+def test_postgresql_migration_fills_the_columns_of_calls_stored_before(state_backend):
+    import psycopg
+
+    from leadsync.core.state.pg_migrations import PG_MIGRATIONS
+
+    project = state_backend.project()
+    schema = f"leadsync_{project}"
+    with psycopg.connect(state_backend.url, autocommit=True, options=f"-c search_path={schema}") as db:
+        db.execute(f'CREATE SCHEMA "{schema}"')
+        db.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
+        for number, script in enumerate(PG_MIGRATIONS[:3], start=1):  # the release before the KPIs
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("INSERT INTO schema_version VALUES (%s)", (number,))
+        data = {"source_id": "c1", "type": "call", "duration_seconds": 130, "outcome": "connected", "owner": "sato"}
+        db.execute("INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) "
+                   "VALUES ('crm', 'c1', 'a@x.example', 'call', %s, NULL, %s)",
+                   (at("2025-04-07 09:10").timestamp(), json.dumps(data)))
+        db.execute("INSERT INTO leads(key, email, data, updated_at, dirty) VALUES ('a@x.example', 'a@x.example', %s, 0, 0)",
+                   (json.dumps({"lead_source": "展示会"}),))
+    store = state_backend.open(project)
+    try:
+        assert store.schema_version == len(MIGRATIONS)
+        counts = _calls(store)
+        assert (counts["calls"], counts["connects"], counts["conversations"], counts["reps"]) == (1, 1, 1, 1)
+        assert stage_counts(store.db, 0, 2e9, CallRules(), "source").keys() == {"展示会"}
+    finally:
+        store.close()

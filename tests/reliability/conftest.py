@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,8 @@ class World:
     server: FakeServer
     token: str = TOKEN
     anchor: datetime = ANCHOR  # the --as-of of every run unless a test passes another
+    backend: Any = None  # tests/conftest.py's Backend; None: the SQLite file
+    project: str = "world"
 
     @staticmethod
     def summary(result: subprocess.CompletedProcess[str]) -> dict:
@@ -58,10 +61,25 @@ class World:
                 "--json", "--as-of", ANCHOR.isoformat(), *args]
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "LEADSYNC_CONNECTIONS__CRM__TOKEN": TOKEN, "LEADSYNC_LOAD_PLUGINS": "hubspot"}
+        backend = self.backend.env(self.project) if self.backend is not None else {}
+        return {**os.environ, "LEADSYNC_CONNECTIONS__CRM__TOKEN": TOKEN, "LEADSYNC_LOAD_PLUGINS": "hubspot", **backend}
+
+    @property
+    def state_path(self) -> Path:
+        return self.folder / "state" / "state.db"
 
     def store(self) -> StateStore:
-        return StateStore(self.folder / "state" / "state.db")
+        if self.backend is not None:
+            return self.backend.open(self.project, self.state_path)
+        return StateStore(self.state_path)
+
+    def forget_state(self) -> None:
+        """Lose the whole state store (the file and its WAL, or the project's schema)."""
+        if self.backend is not None:
+            self.backend.forget(self.project, self.state_path)
+            return
+        for name in ("state.db", "state.db-wal", "state.db-shm"):
+            (self.folder / "state" / name).unlink(missing_ok=True)
 
     def vendor_scores(self) -> dict[str, tuple[str, str]]:
         return {normalize_email(r["properties"]["email"]): (r["properties"].get("leadsync_score"),
@@ -91,13 +109,16 @@ def make_world(tmp_path: Path, *, leads: int = 150, activities: int = 2500, late
 
 
 @pytest.fixture
-def world_factory(tmp_path: Path):
+def world_factory(tmp_path: Path, state_backend):
+    """Worlds on the `state_backend` (SQLite unless a test parametrizes it)."""
     made: list[World] = []
 
     def factory(name: str = "world", **options) -> World:
         folder = tmp_path / name
         folder.mkdir()
         world = make_world(folder, **options)
+        world.backend = state_backend
+        world.project = state_backend.project(name) if state_backend.is_postgres else name
         made.append(world)
         return world
 

@@ -73,8 +73,8 @@ def _handoff(store: StateStore, lead: str, key: str, *, sends: int = 0) -> None:
         db.execute("UPDATE outbox SET sends = ? WHERE key = ?", (sends, key))
 
 
-def test_an_adopted_task_is_tracked_under_the_crm_key_and_nothing_is_created():
-    store = StateStore(":memory:")
+def test_an_adopted_task_is_tracked_under_the_crm_key_and_nothing_is_created(new_store):
+    store = new_store()
     crm = MemoryCRM()
     crm.tasks["ls-old"] = ["t1"]
     crm.open_by_lead["a@x.jp"] = "ls-old"  # the CRM has the task a lost state store had planned
@@ -87,8 +87,8 @@ def test_an_adopted_task_is_tracked_under_the_crm_key_and_nothing_is_created():
     assert tuple(row) == ("done", "t1", "ls-old")
 
 
-def test_every_send_is_counted_and_only_resent_creates_are_reconciled():
-    store = StateStore(":memory:")
+def test_every_send_is_counted_and_only_resent_creates_are_reconciled(new_store):
+    store = new_store()
     crm = MemoryCRM()
     _handoff(store, "a@x.jp", "ls-a", sends=1)  # an earlier send's answer was lost
     _handoff(store, "b@x.jp", "ls-b")
@@ -102,8 +102,8 @@ def test_every_send_is_counted_and_only_resent_creates_are_reconciled():
     assert crm.tasks["ls-a"] == ["t1"]
 
 
-def test_reconcile_skips_creates_outside_the_window_and_connectors_that_upsert():
-    store = StateStore(":memory:")
+def test_reconcile_skips_creates_outside_the_window_and_connectors_that_upsert(new_store):
+    store = new_store()
     crm = MemoryCRM()
     _handoff(store, "a@x.jp", "ls-a", sends=1)
     dispatch(store, {"crm": crm}, run_id=None, kinds=("task",))
@@ -115,11 +115,14 @@ def test_reconcile_skips_creates_outside_the_window_and_connectors_that_upsert()
                            limit=500) == []
 
 
-def test_a_requeued_task_may_pass_the_fence_once(tmp_path):
+@pytest.mark.parametrize("state_backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_requeued_task_may_pass_the_fence_once(tmp_path, state_backend):
     from leadsync.core.cli.main import cli
 
-    (tmp_path / "leadsync.toml").write_text('[state]\npath = "state.db"\n', encoding="utf-8")
-    store = StateStore(tmp_path / "state.db")
+    project = state_backend.project()
+    (tmp_path / "leadsync.toml").write_text(state_backend.toml(project), encoding="utf-8")
+    path = tmp_path / "state" / "state.db"
+    store = state_backend.open(project, path)
     _handoff(store, "a@x.jp", "ls-a", sends=1)
     with store.transaction() as db:
         outbox.mark_dead(db, "ls-a", "an earlier campaign request may have run")
@@ -129,7 +132,7 @@ def test_a_requeued_task_may_pass_the_fence_once(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "leadsync.toml"), "sync", "requeue", "--all"])
     assert result.exit_code == 0, result.output
 
-    store = StateStore(tmp_path / "state.db")
+    store = state_backend.open(project, path)
     crm = MemoryCRM()
     crm.answer_retryable = True
     dispatch(store, {"crm": crm}, run_id=None, kinds=("task",))
@@ -138,8 +141,8 @@ def test_a_requeued_task_may_pass_the_fence_once(tmp_path):
     assert "retry_ambiguous" not in json.loads(store.db.execute("SELECT payload FROM outbox").fetchone()[0])
 
 
-def test_a_stop_request_ends_sending_between_batches_and_keeps_the_counts():
-    store = StateStore(":memory:")
+def test_a_stop_request_ends_sending_between_batches_and_keeps_the_counts(new_store):
+    store = new_store()
     crm = MemoryCRM()
     for i in range(5):
         _handoff(store, f"l{i}@x.jp", f"ls-{i}")

@@ -26,8 +26,8 @@ def merged(store: StateStore, key: str) -> Lead:
     return Lead.model_validate_json(store.db.execute("SELECT data FROM leads WHERE key = ?", (key,)).fetchone()[0])
 
 
-def test_same_person_in_two_systems_is_one_lead_with_both_refs():
-    store = StateStore(":memory:")
+def test_same_person_in_two_systems_is_one_lead_with_both_refs(new_store):
+    store = new_store()
     put(store, "ma", [lead("ma", "m1", "Taro.Yamada@Example.co.jp", title="部長", updated_at=T1, owner="ma-owner")])
     put(store, "crm", [lead("crm", "c9", "taro.yamada@example.co.jp", title="Manager", updated_at=T0,
                             owner="005A", status="Working")])
@@ -39,8 +39,8 @@ def test_same_person_in_two_systems_is_one_lead_with_both_refs():
     assert result.title == "部長"           # otherwise the most recently updated value wins
 
 
-def test_rereading_an_unchanged_record_does_not_mark_the_lead_dirty():
-    store = StateStore(":memory:")
+def test_rereading_an_unchanged_record_does_not_mark_the_lead_dirty(new_store):
+    store = new_store()
     record = lead("crm", "c1", "a@example.com", company="Acme", updated_at=T0)
     assert put(store, "crm", [record]).changed_leads == 1
     store.db.execute("UPDATE leads SET dirty = 0")
@@ -49,8 +49,8 @@ def test_rereading_an_unchanged_record_does_not_mark_the_lead_dirty():
     assert put(store, "crm", [record.model_copy(update={"company": "Acme KK"})]).changed_leads == 1
 
 
-def test_activities_are_deduplicated_and_resolved_by_record_id():
-    store = StateStore(":memory:")
+def test_activities_are_deduplicated_and_resolved_by_record_id(new_store):
+    store = new_store()
     put(store, "ma", [lead("ma", "42", "b@example.com")])
     act = Activity(source_id="a1", lead_record_id="42", type=ActivityType.EMAIL_OPEN, occurred_at=T0)
     with store.transaction() as db:
@@ -60,8 +60,8 @@ def test_activities_are_deduplicated_and_resolved_by_record_id():
     assert tuple(row) == ("b@example.com", "email_open")
 
 
-def test_unplaceable_activity_and_rejected_rows_become_dead_letters():
-    store = StateStore(":memory:")
+def test_unplaceable_activity_and_rejected_rows_become_dead_letters(new_store):
+    store = new_store()
     orphan = Activity(source_id="x", lead_record_id="nobody", type=ActivityType.CALL, occurred_at=T0)
     with store.transaction() as db:
         counts = ingest(db, "ma", [orphan, Rejected("leads.csv:3", "column email: 'foo' is not an e-mail")],
@@ -72,15 +72,15 @@ def test_unplaceable_activity_and_rejected_rows_become_dead_letters():
     assert reasons[1] == "column email: 'foo' is not an e-mail"
 
 
-def test_a_lead_without_email_is_keyed_by_connection_and_record():
-    store = StateStore(":memory:")
+def test_a_lead_without_email_is_keyed_by_connection_and_record(new_store):
+    store = new_store()
     put(store, "crm", [lead("crm", "c5", None, company="名無し株式会社")])
     assert store.db.execute("SELECT key FROM leads").fetchone()[0] == "crm:c5"
 
 
-def test_the_echo_of_our_own_write_is_not_a_change():
+def test_the_echo_of_our_own_write_is_not_a_change(new_store):
     """Writing a score stamps the CRM record as modified; reading it back changes nothing."""
-    store = StateStore(":memory:")
+    store = new_store()
     put(store, "crm", [lead("crm", "c1", "a@example.com", company="Acme", updated_at=T0)])
     store.db.execute("UPDATE leads SET dirty = 0")
     echo = lead("crm", "c1", "a@example.com", company="Acme", updated_at=T1)

@@ -29,8 +29,8 @@ class RecordingConnector(Connector):
         return [self.answers.get(u.lead_key, WriteResult(u.key, ok=True, external_id=u.record_id)) for u in updates]
 
 
-def seeded(n: int = 7) -> StateStore:
-    store = StateStore(":memory:")
+def seeded(new_store, n: int = 7) -> StateStore:
+    store = new_store()
     with store.transaction() as db:
         ingest(db, "crm", [Lead(key=f"l{i}@x.jp", email=f"l{i}@x.jp", refs={"crm": f"c{i}"}) for i in range(n)],
                stream="leads", crm_connections={"crm"}, run_id=None)
@@ -40,8 +40,8 @@ def seeded(n: int = 7) -> StateStore:
     return store
 
 
-def test_only_changed_scores_are_planned_and_batches_use_the_vendor_maximum():
-    store = seeded(7)
+def test_only_changed_scores_are_planned_and_batches_use_the_vendor_maximum(new_store):
+    store = seeded(new_store, 7)
     connector = RecordingConnector()
     assert plan_score_pushes(store, "crm", None) == 7
     counts = dispatch(store, {"crm": connector}, run_id=None)
@@ -52,8 +52,8 @@ def test_only_changed_scores_are_planned_and_batches_use_the_vendor_maximum():
     assert plan_score_pushes(store, "crm", None) == 1
 
 
-def test_rejected_records_are_dead_lettered_and_retryable_ones_stay_pending():
-    store = seeded(3)
+def test_rejected_records_are_dead_lettered_and_retryable_ones_stay_pending(new_store):
+    store = seeded(new_store, 3)
     answers = {
         "l0@x.jp": WriteResult("k", ok=False, error="INVALID_EMAIL_ADDRESS: bad", retryable=False),
         "l1@x.jp": WriteResult("k", ok=False, error="UNABLE_TO_LOCK_ROW", retryable=True),
@@ -71,8 +71,8 @@ def test_rejected_records_are_dead_lettered_and_retryable_ones_stay_pending():
     assert reason.startswith("INVALID_EMAIL_ADDRESS")
 
 
-def test_a_vendor_outage_keeps_everything_pending_for_the_next_run():
-    store = seeded(4)
+def test_a_vendor_outage_keeps_everything_pending_for_the_next_run(new_store):
+    store = seeded(new_store, 4)
     plan_score_pushes(store, "crm", None)
     counts = dispatch(store, {"crm": RecordingConnector(fail=True)}, run_id=None)
     assert "crm" in counts.failed and counts.scores_pushed == 0
@@ -81,8 +81,8 @@ def test_a_vendor_outage_keeps_everything_pending_for_the_next_run():
     assert counts.scores_pushed == 4
 
 
-def test_a_newer_score_supersedes_a_pending_older_one():
-    store = seeded(1)
+def test_a_newer_score_supersedes_a_pending_older_one(new_store):
+    store = seeded(new_store, 1)
     plan_score_pushes(store, "crm", None)
     store.db.execute("UPDATE scores SET total = 85, segment = 'hot'")
     plan_score_pushes(store, "crm", None)

@@ -15,6 +15,7 @@ from leadsync.core.config import DEFAULT_CONFIG, Settings, find_config, load_set
 from leadsync.core.errors import ConfigError
 from leadsync.core.normalize import parse_datetime
 from leadsync.core.state.store import StateStore
+from leadsync.core.state.target import open_store
 
 __all__ = ["App", "as_of_option", "pass_app"]
 
@@ -45,7 +46,7 @@ class App:
         return App.default_host or get_plugin_host()
 
     def open_store(self, *, readonly: bool = False) -> StateStore:
-        store = StateStore(self.settings.state_path, readonly=readonly)
+        store = open_store(self.settings.state_target, readonly=readonly)
         self._stores.append(store)
         return store
 

@@ -70,9 +70,44 @@ def _calendar(app: App, out: list[Finding]) -> None:
     out.append(Finding("calendar", "handoff", OK, f"a handoff made now is due {due.strftime('%Y-%m-%d %H:%M %Z')}"))
 
 
+def _pg_state(app: App, out: list[Finding]) -> None:
+    """The PostgreSQL store: server, schema and version, write rights, lock, then the runs."""
+    from leadsync.core.state.projects import pg_health
+    from leadsync.core.state.target import open_store
+
+    target = app.settings.state_target
+    name = target.describe()
+    try:
+        checks = pg_health(target)
+    except LeadsyncError as exc:
+        out.append(Finding("state", name, FAILED, str(exc)))
+        return
+    failed = [what for ok, what in checks if not ok]
+    if failed or len(checks) < 3:
+        out.append(Finding("state", name, FAILED if failed else OK, "; ".join(what for _, what in checks)))
+        return
+    try:
+        store = open_store(target, readonly=True)
+        try:
+            dead = dead_letters.open_count(store.db)
+            last = runs.last(store.db)
+        finally:
+            store.close()
+    except LeadsyncError as exc:
+        out.append(Finding("state", name, FAILED, f"cannot be read: {exc}"))
+        return
+    run = f"last run {last[0]}: {last[1]}" if last else "no run yet"
+    detail = "; ".join(what for _, what in checks) + f"; {run}; {dead} dead letter(s)"
+    status = WARNING if dead or (last and last[1] not in ("ok",)) else OK
+    out.append(Finding("state", name, status, detail))
+
+
 def _state(app: App, out: list[Finding]) -> None:
     from leadsync.core.state.store import StateStore
 
+    if app.settings.state_target.is_postgres:
+        _pg_state(app, out)
+        return
     path = app.settings.state_path
     if not path.exists():
         folder = next((p for p in [path.parent, *path.parents] if p.exists()), path.parent)

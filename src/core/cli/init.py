@@ -23,6 +23,9 @@ CONFIG_TEMPLATE = """\
 
 [state]
 path = ".leadsync/state.db"           # embedded SQLite: cursors, scores, handoffs, outbox
+# A PostgreSQL database many projects share, instead of the file (docs/operations.md):
+# url = "postgresql://leadsync@db.example.com:5432/leadsync"
+# project = "acme"                    # this project's name in that database (default: from this folder)
 
 [scoring]
 sheet = "scoring-sheet.csv"           # the scoring sheet marketing and sales agreed on

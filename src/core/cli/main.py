@@ -130,10 +130,11 @@ def _add_commands() -> None:
     """Command modules, each a click group of its own."""
     from leadsync.core.cli.connections import connections
     from leadsync.core.cli.plugins import plugins
+    from leadsync.core.cli.projects import projects
     from leadsync.core.cli.state import state
     from leadsync.core.cli.sync import sync
 
-    for command in (sync, plugins, connections, state):
+    for command in (sync, plugins, connections, projects, state):
         cli.add_command(command)
 
 

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from leadsync.core.errors import (
+    LeadsyncError,
     EXIT_CONNECTION,
     EXIT_DEAD_LETTERS,
     EXIT_INTERRUPTED,
@@ -14,13 +15,27 @@ from leadsync.core.errors import (
 )
 from leadsync.core.state import outbox
 from leadsync.core.state.store import connect_readonly
+from leadsync.core.state.target import StateTarget, open_store
 from leadsync.core.sync.engine import RunSummary
 
 __all__ = ["summary_line", "waiting_writes"]
 
 
-def waiting_writes(state_path: Path) -> tuple[int, str | None]:
+def waiting_writes(state_path: Path | StateTarget) -> tuple[int, str | None]:
     """How many writes wait in the outbox after a refusal, and the newest refusal (read-only)."""
+    if isinstance(state_path, StateTarget):
+        if not state_path.is_postgres:
+            return waiting_writes(state_path.path)
+        try:
+            store = open_store(state_path, readonly=True)
+        except LeadsyncError:
+            return 0, None
+        try:
+            return outbox.waiting(store.db)
+        except LeadsyncError:
+            return 0, None
+        finally:
+            store.close()
     if not state_path.exists():
         return 0, None
     try:

@@ -86,7 +86,7 @@ def run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: st
     elif not quiet:
         _print_summary(summary)
     if not quiet or summary.exit_status != 0:
-        waiting = waiting_writes(app.settings.state_path) if summary.retry_later and not dry_run else (0, None)
+        waiting = waiting_writes(app.settings.state_target) if summary.retry_later and not dry_run else (0, None)
         click.echo(summary_line(summary, waiting), err=True)
     click.get_current_context().exit(summary.exit_status)
 
@@ -102,7 +102,7 @@ def run_json(summary: RunSummary, zone: str) -> dict[str, Any]:
 def _run(app: App, dry_run: bool, only: str | None, full_refresh: bool, as_of: str | None,
          show_progress: bool, max_duration_s: float | None) -> RunSummary:
     settings = app.settings
-    log.debug("configuration %s; state store %s; scoring sheet %s", settings.config_path, settings.state_path,
+    log.debug("configuration %s; state store %s; scoring sheet %s", settings.config_path, settings.state_target.describe(),
               settings.sheet_path)
     with _progress_context(show_progress) as progress:
         tasks: dict[str, Any] = {}

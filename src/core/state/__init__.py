@@ -12,10 +12,13 @@ Convention (follow it when you add storage for a new feature):
   cursor the caller must know the SQL of. Operations do not open transactions: the caller does,
   so a page of records and its cursor, or a handoff and its outbox row, commit together.
 * Schema changes are appended to `migrations.py` (never edit a released migration).
-* Dialect: today the only backend is SQLite. What is SQLite-specific (connection setup, PRAGMAs,
-  `INSERT OR IGNORE`, JSON functions, `rowid`, temporary tables, the read-only/immutable URIs)
-  stays inside this package; `store.py` is the seam that opens the connection and runs
-  transactions. A PostgreSQL backend provides the same operations for its own connection.
+* Dialect: write SQLite SQL. `store.py` opens SQLite; with `[state] url` set, `target.py` opens
+  `pgstore.PgStateStore`, whose `db` (`pg.PgConnection`) runs the same statements translated by
+  `pgsql.translate` (placeholders, `INSERT OR IGNORE`, `IS ?`; `rowid`, `json_extract` and
+  `total()` exist in each project's schema). A statement using another SQLite-only construct gets
+  its PostgreSQL form in `pgsql._FRAGMENTS`; a migration gets its PostgreSQL form in
+  `pg_migrations.py` (derived, or written by hand when it uses triggers or JSON functions). The
+  tests run the state layer on both backends (tests/conftest.py).
 * Times are stored as UTC epoch seconds (REAL); operations take and return them as floats unless
   their names say otherwise.
 

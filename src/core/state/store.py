@@ -105,6 +105,8 @@ class _Cursor(sqlite3.Cursor):
 class _Connection(sqlite3.Connection):
     """A connection whose statements run on `_Cursor`s, so every caller gets StateStoreErrors."""
 
+    dialect = "sqlite"
+
     path: Path | str | None = None
 
     def execute(self, *args: Any, **kwargs: Any) -> _Cursor:  # type: ignore[override]
@@ -127,6 +129,8 @@ class StateStore:
     read-only, as a read-only mount would (for audits, and for tests that run as root, where file
     modes do not stop writes).
     """
+
+    dialect = "sqlite"
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path) if str(path) != ":memory:" else None

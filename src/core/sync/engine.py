@@ -27,10 +27,11 @@ from leadsync.core.errors import (
 from leadsync.core.state import runs
 from leadsync.core.state.rewind import rewind
 from leadsync.core.state.store import StateStore
+from leadsync.core.state.target import open_store
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
 from leadsync.core.sync.identity import ingest
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
-from leadsync.core.sync.lock import RunLock
+from leadsync.core.sync.lock import run_lock
 from leadsync.core.sync.push import dispatch, plan_score_pushes, reconcile_tasks
 
 __all__ = ["Run", "RunOptions", "RunSummary", "run_sync"]
@@ -310,15 +311,16 @@ def run_sync(settings: Settings, host: PluginHost, options: RunOptions) -> RunSu
     tasks_to = task_connection(settings)
     try:
         if options.dry_run:
-            disk = StateStore(settings.state_path, readonly=True) if settings.state_path.exists() else None
+            target = settings.state_target
+            disk = open_store(target, readonly=True) if target.exists() else None
             store = disk.snapshot() if disk else StateStore(":memory:")
             if disk:
                 disk.close()
             if options.as_of is not None and options.as_of < now:  # a replay: forget what came later
                 rewind(store, options.as_of)
             return _run(Run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now), started)
-        with RunLock(settings.state_path):
-            store = StateStore(settings.state_path)
+        with run_lock(settings.state_target) as lock:
+            store = open_store(settings.state_target, lock=lock)
             return _run(Run(store, settings, host, options, summary, connectors, sheet, tasks_to, as_of, now), started)
     finally:
         for connector in connectors.values():

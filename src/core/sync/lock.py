@@ -1,4 +1,5 @@
-"""One run at a time per state store: an flock held for the life of the run.
+"""One run at a time per state store: an flock held for the life of the run (SQLite), or the
+project's advisory lock (PostgreSQL).
 
 A kernel lock is released when its process dies, kill -9 included, so a crashed run never leaves
 a stale lock behind.
@@ -12,8 +13,18 @@ from pathlib import Path
 from types import TracebackType
 
 from leadsync.core.errors import LockHeld
+from leadsync.core.state.pglock import AdvisoryRunLock
+from leadsync.core.state.target import StateTarget
 
-__all__ = ["RunLock"]
+__all__ = ["RunLock", "run_lock"]
+
+
+def run_lock(target: StateTarget) -> RunLock | AdvisoryRunLock:
+    """The lock of a run on `target`: an flock beside the SQLite file, or the project's advisory
+    lock on PostgreSQL (src/core/state/pglock.py)."""
+    if target.is_postgres:
+        return AdvisoryRunLock(target)
+    return RunLock(target.path)
 
 
 class RunLock:
