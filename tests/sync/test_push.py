@@ -91,7 +91,7 @@ def test_a_newer_score_supersedes_a_pending_older_one(new_store):
     assert len(connector.calls) == 1 and "85|hot|v1" in connector.calls[0][0]
 
 
-def test_a_connection_not_set_up_keeps_the_batch_pending_and_dead_letters_nothing():
+def test_a_connection_not_set_up_keeps_the_batch_pending_and_dead_letters_nothing(new_store):
     from leadsync.connectors.errors import SetupMissing
 
     class NotSetUp(RecordingConnector):
@@ -99,7 +99,7 @@ def test_a_connection_not_set_up_keeps_the_batch_pending_and_dead_letters_nothin
             self.calls.append([u.key for u in updates])
             raise SetupMissing("HubSpot contact property leadsync_score", status=400)
 
-    store = seeded(5)
+    store = seeded(new_store, 5)
     plan_score_pushes(store, "crm", None)
     connector = NotSetUp()
     counts = dispatch(store, {"crm": connector}, run_id=1)

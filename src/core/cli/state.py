@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import click
 
 from leadsync.core.cli.app import App, as_of_option, pass_app
 from leadsync.core.cli.output import echo_json, print_table
 from leadsync.core.state import retention
-from leadsync.core.sync.lock import RunLock
+from leadsync.core.sync.lock import run_lock
 
 __all__ = ["state"]
 
@@ -34,16 +33,15 @@ def vacuum(app: App, no_compact: bool, as_json: bool, as_of: str | None) -> None
     now = app.now(as_of).timestamp()
     keep_days = settings.state.keep_days
     reconcile_since = now - settings.sync.reconcile_hours * 3600
-    path = settings.state_path
-    with RunLock(path):
+    with run_lock(settings.state_target):
         store = app.open_store()
-        before_bytes = _size(path)
+        before_bytes = retention.store_bytes(store.db, store.dialect)
         deleted = retention.PruneCounts()
         if keep_days > 0:
             cutoff = min(now - timedelta(days=keep_days).total_seconds(), reconcile_since)
             with store.transaction() as db:
                 deleted = retention.prune(db, before=cutoff, reconcile_since=reconcile_since)
-        after_bytes = before_bytes if no_compact else retention.compact(store.db)["bytes"]
+        after_bytes = before_bytes if no_compact else retention.compact(store.db, store.dialect)["bytes"]
         remaining = retention.counts(store.db)
     result = {"keep_days": keep_days, "deleted": deleted.as_dict(), "deleted_total": deleted.total,
               "remaining": remaining, "bytes_before": before_bytes, "bytes_after": after_bytes,
@@ -57,8 +55,3 @@ def vacuum(app: App, no_compact: bool, as_json: bool, as_of: str | None) -> None
                 [(table, f"{deleted.as_dict().get(table, 0):,}", f"{count:,}") for table, count in remaining.items()])
     if not no_compact:
         click.echo(f"File: {before_bytes:,} -> {after_bytes:,} bytes")
-
-
-def _size(base: Path) -> int:
-    """Bytes of the store file and its WAL."""
-    return sum(p.stat().st_size for p in (base, base.with_name(base.name + "-wal")) if p.exists())

@@ -247,11 +247,12 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int
 
     `rowid` of the columns is the scan position (the scan runs in row-id order, so it breaks ties
     the same way); the returned SourceIds maps it to the activity's source id. A full scan reads
-    packed ranges (`activities.scan_packed`), a scan of some leads reads their rows.
+    packed ranges (`activities.scan_packed`, SQLite), a scan of some leads or on PostgreSQL reads
+    rows.
     """
     urls = UrlClassifier(sheet)
     source_ids = SourceIds()
-    if keys is None:
+    if keys is None and store.dialect == "sqlite":
         low, high = activities.rowid_range(store.db)
         parts = [] if low is None else _scan_packed(store.db, since, index, urls, source_ids, low, high)
     else:

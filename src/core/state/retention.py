@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["PruneCounts", "compact", "counts", "prune", "table_bytes"]
+__all__ = ["PruneCounts", "compact", "counts", "prune", "store_bytes", "table_bytes"]
 
 # Tables whose row counts `counts` reports (the ones retention works on, and the big ones).
 _TABLES = ("leads", "activities", "scores", "score_history", "runs", "outbox", "dead_letters", "handoffs")
@@ -79,16 +79,33 @@ def counts(db: sqlite3.Connection) -> dict[str, int]:
     return {table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]) for table in _TABLES}
 
 
-def compact(db: sqlite3.Connection) -> dict[str, Any]:
-    """Give the freed pages back to the file system (SQLite: VACUUM, then truncate the WAL).
+def compact(db: sqlite3.Connection, dialect: str = "sqlite") -> dict[str, Any]:
+    """Give the freed space back (SQLite: VACUUM, then truncate the WAL; PostgreSQL: VACUUM ANALYZE
+    of the project's tables, which makes the space reusable). Returns the store's size after.
 
-    Call outside any transaction; it rewrites the whole file and needs up to twice its size free.
+    Call outside any transaction; SQLite rewrites the whole file and needs up to twice its size free.
     """
+    if dialect == "postgresql":
+        for table in _TABLES:
+            db.execute(f"VACUUM (ANALYZE) {table}")
+        return {"bytes": store_bytes(db, dialect)}
     db.execute("VACUUM")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    return {"bytes": store_bytes(db, dialect)}
+
+
+def store_bytes(db: sqlite3.Connection, dialect: str = "sqlite") -> int:
+    """Bytes the store's data takes: SQLite's pages; PostgreSQL: the project schema's tables with
+    their indexes and TOAST."""
+    if dialect == "postgresql":
+        row = db.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+        ).fetchone()
+        return int(row[0])
     page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
     pages = int(db.execute("PRAGMA page_count").fetchone()[0])
-    return {"bytes": page_size * pages}
+    return page_size * pages
 
 
 def table_bytes(db: sqlite3.Connection) -> dict[str, int]:
