@@ -5,6 +5,7 @@ Pure functions; connectors call them while building canonical models.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import unicodedata
@@ -35,6 +36,8 @@ def nfkc(value: str | None) -> str | None:
     text = str(value)
     if not text.isascii():  # NFKC leaves ASCII as it is; most values are ASCII
         text = unicodedata.normalize("NFKC", text)
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text or None  # no whitespace but single inner spaces (every other kind is unprintable)
     return " ".join(text.split()) or None
 
 
@@ -280,7 +283,9 @@ LEAD_SOURCES: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def _source_fold(text: str) -> str:
+    """The lookup form of a lead source (a source column holds few distinct values: cached)."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-.・/")
 

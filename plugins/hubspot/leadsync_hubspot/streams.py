@@ -7,11 +7,7 @@ from typing import Any
 
 from leadsync.connectors import HttpClient, Page, PageRequest, ReadContext, Stream, TokenPaginator, prefetched
 
-from leadsync_hubspot.mapping import (
-    activity_from_engagement,
-    lead_from_contact,
-    task_update_from_task,
-)
+from leadsync_hubspot.mapping import ContactMapper, activity_from_engagement, task_update_from_task
 from leadsync_hubspot.primary import json_object
 from leadsync_hubspot.search import epoch_ms, search_pages
 from leadsync_hubspot.settings import DEFAULT_FIELDS, HubSpotSettings
@@ -46,6 +42,7 @@ class ContactsStream(Stream):
         if ctx.full_refresh or not cursor or cursor.get("mode") == "list":
             yield from self._list(ctx, cursor if cursor.get("mode") == "list" and not ctx.full_refresh else None)
             return
+        mapper = ContactMapper(self.settings, self.connection)
         for page in search_pages(
             self.client,
             "contacts",
@@ -54,14 +51,15 @@ class ContactsStream(Stream):
             ctx=ctx,
             window_ms=int(self.settings.search_window_days * _DAY_MS),
         ):
-            yield Page([lead_from_contact(r, self.settings, self.connection) for r in page.results], page.cursor)
+            yield Page([mapper(r) for r in page.results], page.cursor)
 
     def _list(self, ctx: ReadContext, resume: dict[str, Any] | None) -> Iterator[Page]:
         # Changes made after the list began are newer than `started` and the search picks them up.
         started = int(resume["started"]) if resume else epoch_ms(ctx.signpost)
         # The next page is requested while this one is mapped: a round trip costs more than mapping.
+        mapper = ContactMapper(self.settings, self.connection)
         for results, after in prefetched(self._list_pages(resume.get("after") if resume else None)):
-            records = [lead_from_contact(r, self.settings, self.connection) for r in results]
+            records = [mapper(r) for r in results]
             if after is None:
                 yield Page(records, {"mode": "search", "lo": started})
                 return

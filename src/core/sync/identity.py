@@ -17,7 +17,7 @@ from leadsync.connectors.base import Rejected, TaskUpdate
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
 from leadsync.core.state import activities, dead_letters, leads, opportunities
-from leadsync.core.quality.gate import record_conflicts
+from leadsync.core.quality.gate import record_agreement, record_conflicts
 
 __all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
 
@@ -101,6 +101,51 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
     return changed
 
 
+def _store_leads(db: sqlite3.Connection, connection: str, run: list[Lead], crm_connections: set[str]) -> int:
+    """`_store_lead` for consecutive leads of one page, with a few statements for the whole run.
+
+    Same result as storing them one by one: a run whose records share an identity, or where a
+    record moves to another identity, is stored one by one.
+    """
+    record_ids = [lead.refs.get(connection) or lead.key for lead in run]
+    previous = leads.views_of(db, connection, record_ids)
+    prepared: list[tuple[str, str, Lead]] = []
+    for lead, record_id in zip(run, record_ids):
+        email = normalize_email(lead.email)
+        known = previous.get(record_id)
+        key = email or (known[0] if known else None) or lead.key or f"{connection}:{record_id}"
+        if known is not None and known[0] != key:  # the record moves to another identity
+            return sum(_store_lead(db, connection, lead, crm_connections) for lead in run)
+        refs = {connection: record_id}
+        if lead.key != key or lead.email != email or lead.refs != refs:  # most connectors set these already
+            lead = lead.model_copy(update={"key": key, "email": email, "refs": refs})
+        prepared.append((record_id, key, lead))
+    if len({p[0] for p in prepared}) < len(prepared) or len({p[1] for p in prepared}) < len(prepared):
+        return sum(_store_lead(db, connection, lead, crm_connections) for lead in run)
+    fresh: list[tuple[str, str, Lead, str]] = []
+    for record_id, key, lead in prepared:
+        view = lead.model_dump_json()
+        known = previous.get(record_id)
+        if known is not None and _same_content(known[1], view):
+            continue  # a re-read (look-back overlap, full refresh) or the echo of our own write
+        fresh.append((record_id, key, lead, view))
+    if not fresh:
+        return 0
+    leads.save_views(db, [(connection, record_id, key, view) for record_id, key, _, view in fresh])
+    shared = leads.shared_keys(db, {key: (connection, record_id) for record_id, key, _, _ in fresh})
+    alone = [f for f in fresh if f[1] not in shared]
+    stored = leads.stored_data_many(db, [key for _, key, _, _ in alone])
+    saves = [(key, lead.email, view) for _, key, lead, view in alone if stored.get(key) != view]
+    leads.save_many(db, saves)
+    record_agreement(db, [key for _, key, _, _ in alone])
+    changed = len(saves)
+    for record_id, key, lead, view in fresh:
+        if key in shared:  # other systems know this person: merge the views
+            changed += _rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
+            record_conflicts(db, key)
+    return changed
+
+
 def _rebuild(
     db: sqlite3.Connection, lead_key: str, crm_connections: set[str],
     fresh: tuple[str, str, Lead, str] | None = None,
@@ -170,6 +215,9 @@ def ingest(
     package decides what they mean for an episode); this module stores leads and activities only.
     """
     counts = IngestCounts()
+    if normalize_hook is not None and not _has_impls(normalize_hook):
+        normalize_hook = None
+    run: list[Lead] = []  # consecutive leads, stored together when the next non-lead (or the end) comes
     for record in records:
         if isinstance(record, Lead):
             if normalize_hook is not None:
@@ -177,8 +225,12 @@ def ingest(
                     if result is not None:
                         record = result
             counts.leads += 1
-            counts.changed_leads += _store_lead(db, connection, record, crm_connections)
-        elif isinstance(record, Activity):
+            run.append(record)
+            continue
+        if run:
+            counts.changed_leads += _store_leads(db, connection, run, crm_connections)
+            run = []
+        if isinstance(record, Activity):
             counts.activities += 1
             outcome = _store_activity(db, connection, record)
             if isinstance(outcome, str):
@@ -203,4 +255,12 @@ def ingest(
                                                 key=record.key, reason=record.reason, payload=record.payload)
         else:
             raise TypeError(f"{connection}/{stream}: unexpected record type {type(record).__name__}")
+    if run:
+        counts.changed_leads += _store_leads(db, connection, run, crm_connections)
     return counts
+
+
+def _has_impls(hook: Any) -> bool:
+    """False for a pluggy hook nobody implements (calling it would only cost time)."""
+    impls = getattr(hook, "get_hookimpls", None)
+    return True if impls is None else bool(impls())
