@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -122,13 +123,40 @@ def summarize_requests(log: list[list[Any]]) -> dict[str, Any]:
             "refused": sum(refused_kinds.values()), "refused_kinds": refused_kinds}  # fmt: skip
 
 
-def minimum_requests(pulled: dict[str, int], *, scores: int, tasks: int, first_sync: bool) -> dict[str, dict[str, int]]:
+def _engagement_ways(records: int) -> dict[str, dict[str, int]]:
+    return {"search": {"search": max(1, math.ceil(records / SEARCH_PAGE)), "default": math.ceil(records / ASSOCIATIONS_BATCH)},
+            "list": {"default": max(1, math.ceil(records / LIST_PAGE))}}  # fmt: skip
+
+
+def _floor(minimum: dict[str, dict[str, int]], budget: Budget) -> float:
+    return max(sum(m.get(b, 0) for m in minimum.values()) / budget.rate(b) for b in ("default", "search"))
+
+
+def minimum_requests(pulled: dict[str, int], *, scores: int, tasks: int, first_sync: bool,
+                     budget: Budget | None = None) -> dict[str, dict[str, int]]:
     """The fewest requests HubSpot's documented batch sizes allow, by phase and bucket.
 
     A first sync lists contacts (100 a page); every other read is a search (200 a page), and an
-    engagement page needs its contacts (associations batch read, 1,000 ids). An incremental read
-    with nothing new still costs one (empty) search.
+    engagement page needs its contacts (associations batch read, 1,000 ids). On a first sync an
+    engagement object may instead be listed (100 a page, contact ids inline, ten-secondly bucket):
+    given the budget, each object is read the way that gives the lowest floor (both buckets in
+    parallel). An incremental read with nothing new still costs one (empty) search.
     """
+    minimum = _minimum(pulled, scores=scores, tasks=tasks, first_sync=first_sync)
+    objects = [s for s in pulled if s.startswith("activities_")]
+    if not first_sync or budget is None or not objects:
+        return minimum
+    best = minimum
+    for ways in itertools.product(("search", "list"), repeat=len(objects)):
+        trial = dict(minimum)
+        for stream, way in zip(objects, ways):
+            trial[f"pull {stream.split('_', 1)[1]}"] = _engagement_ways(pulled[stream])[way]
+        if _floor(trial, budget) < _floor(best, budget):
+            best = trial
+    return best
+
+
+def _minimum(pulled: dict[str, int], *, scores: int, tasks: int, first_sync: bool) -> dict[str, dict[str, int]]:
     minimum: dict[str, dict[str, int]] = {}
     for stream, records in pulled.items():
         if stream == "leads":

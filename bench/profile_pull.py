@@ -25,7 +25,18 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="write the cProfile stats here")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--no-profile", action="store_true", help="time only")
+    parser.add_argument("--one-thread", action="store_true",
+                        help="no read-ahead threads, so cProfile (which sees one thread) sees all the work")
     args = parser.parse_args()
+    if args.one_thread:
+        import leadsync_hubspot.streams
+        from leadsync.core.sync import engine
+
+        def inline(source, depth=2):  # type: ignore[no-untyped-def]
+            return source
+
+        engine.prefetched = inline  # type: ignore[assignment]
+        leadsync_hubspot.streams.prefetched = inline  # type: ignore[assignment]
     env = {"BENCH_CONTACTS": str(args.contacts), "BENCH_ACTIVITIES": "0", "BENCH_PER_10S": "0"}
     with fake_process(LIST_FAKE, latency=args.latency_ms / 1000, env=env) as server:
         workdir = Path(tempfile.mkdtemp(prefix="leadsync-profile-"))

@@ -118,7 +118,8 @@ def analyse_run(
     summary = run["summary"]
     timeline = _timeline(run) if "stages" in run else None
     pulled = summary["pulled"].get("hubspot", {})
-    minimum = minimum_requests(pulled, scores=summary["scores_pushed"], tasks=summary["tasks_created"], first_sync=first_sync)
+    minimum = minimum_requests(pulled, scores=summary["scores_pushed"], tasks=summary["tasks_created"], first_sync=first_sync,
+                               budget=budget)
     rows = []
     bound_min_s = bound_s = 0.0
     pull_end = timeline["pull_end"] - clock_offset if timeline and clock_offset is not None else None

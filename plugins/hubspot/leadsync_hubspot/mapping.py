@@ -62,7 +62,7 @@ class ContactMapper:
             values: dict[str, Any] = {name: nfkc(props.get(prop)) for name, prop in self.text}
             employees_text = nfkc(props.get(self.employees))
             lead = Lead(
-                key=lead_key(email, connection, record_id),
+                key=email or lead_key(None, connection, record_id),
                 email=email,
                 refs={connection: record_id},
                 employees=parse_employees(employees_text),

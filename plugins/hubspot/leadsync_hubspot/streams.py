@@ -7,6 +7,7 @@ from typing import Any
 
 from leadsync.connectors import HttpClient, Page, PageRequest, ReadContext, Stream, TokenPaginator, prefetched
 
+from leadsync_hubspot.firstsync import FirstSyncPlan
 from leadsync_hubspot.mapping import ContactMapper, activity_from_engagement, task_update_from_task
 from leadsync_hubspot.primary import json_object
 from leadsync_hubspot.search import epoch_ms, search_pages
@@ -86,12 +87,46 @@ class EngagementStream(Stream):
 
     properties: dict[str, list[str]] = _ENGAGEMENT_PROPERTIES  # what the search reads, by object type
 
-    def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str, object_type: str) -> None:
+    def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str, object_type: str,
+                 plan: FirstSyncPlan | None = None) -> None:
         self.client, self.settings, self.connection = client, settings, connection
         self.object_type = object_type
         self.name = f"activities_{object_type}"  # type: ignore[misc]  # one cursor per object type
+        self.plan = plan
+        self._inline: dict[str, list[str]] | None = None  # contact ids a list page carried inline
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
+        cursor = ctx.cursor or {}
+        if cursor.get("mode") == "list" and not ctx.full_refresh:
+            yield from self._list(ctx, cursor)
+            return
+        if (ctx.full_refresh or not cursor) and self.plan is not None and self.plan.lists(self.object_type):
+            yield from self._list(ctx, None)
+            return
+        yield from self._search(ctx)
+
+    def _list(self, ctx: ReadContext, resume: dict[str, Any] | None) -> Iterator[Page]:
+        """A first sync through the list API, contact ids inline; then search from when the list began."""
+        started = int(resume["started"]) if resume else epoch_ms(ctx.signpost)
+        params: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "properties": ",".join(self.properties[self.object_type]),
+                                  "associations": "contacts"}
+        if resume and resume.get("after"):
+            params["after"] = resume["after"]
+        paginator = TokenPaginator("results", ("paging", "next", "after"), "after",
+                                   vendor=f"HubSpot {self.object_type} list")
+        pages = self.client.paginate(PageRequest(f"/crm/v3/objects/{self.object_type}", params=params), paginator)
+        for page in prefetched(pages):
+            self._inline = {str(r.get("id")): _inline_contacts(r) for r in page.items if r.get("id")}
+            try:
+                records = self._activities(page.items)
+            finally:
+                self._inline = None
+            if page.next is None:
+                yield Page(records, {"lo": started})
+                return
+            yield Page(records, {"mode": "list", "started": started, "after": page.next})
+
+    def _search(self, ctx: ReadContext) -> Iterator[Page]:
         pending: list[dict[str, Any]] = []
         for page in search_pages(
             self.client,
@@ -124,6 +159,8 @@ class EngagementStream(Stream):
 
     def _contacts(self, ids: list[str]) -> dict[str, list[str]]:
         """Engagement id -> associated contact ids, through the v4 associations batch read."""
+        if self._inline is not None:  # a list page carried them
+            return {i: self._inline.get(i) or [] for i in ids}
         if not ids:
             return {}
         response = self.client.post(
@@ -137,6 +174,14 @@ class EngagementStream(Stream):
             source = str((result.get("from") or {}).get("id") or "")
             found[source] = [str(t.get("toObjectId")) for t in result.get("to") or [] if t.get("toObjectId")]
         return found
+
+
+def _inline_contacts(record: dict[str, Any]) -> list[str]:
+    """The contact ids of a list answer's record (`associations.contacts.results[].id`), in order."""
+    associations = record.get("associations")
+    found = (associations.get("contacts") or {}) if isinstance(associations, dict) else {}
+    results = found.get("results") if isinstance(found, dict) else None
+    return [str(a["id"]) for a in results or [] if isinstance(a, dict) and a.get("id")]
 
 
 class TaskCompletionStream(Stream):
