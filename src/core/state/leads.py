@@ -18,6 +18,7 @@ __all__ = [
     "find_key",
     "keys",
     "known_lead",
+    "known_leads",
     "load",
     "mark_dirty",
     "mark_dirty_many",
@@ -55,6 +56,11 @@ def known_lead(db: sqlite3.Connection, connection: str, record_id: str) -> str |
         "SELECT lead_key FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id)
     ).fetchone()
     return row[0] if row else None
+
+
+def known_leads(db: sqlite3.Connection, connection: str, record_ids: list[str]) -> dict[str, str]:
+    """record id -> the lead it belongs to, of those of a connection's records already stored."""
+    return {record_id: key for record_id, (key, _) in views_of(db, connection, record_ids).items()}
 
 
 def view(db: sqlite3.Connection, connection: str, record_id: str) -> tuple[str, str] | None:

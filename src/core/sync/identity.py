@@ -218,8 +218,12 @@ def ingest(
     if normalize_hook is not None and not _has_impls(normalize_hook):
         normalize_hook = None
     run: list[Lead] = []  # consecutive leads, stored together when the next non-lead (or the end) comes
+    acts: list[Activity] = []  # consecutive activities, likewise
     for record in records:
         if isinstance(record, Lead):
+            if acts:
+                _store_activities(db, connection, acts, stream=stream, run_id=run_id, counts=counts)
+                acts = []
             if normalize_hook is not None:
                 for result in normalize_hook(lead=record, connection=connection):
                     if result is not None:
@@ -232,14 +236,12 @@ def ingest(
             run = []
         if isinstance(record, Activity):
             counts.activities += 1
-            outcome = _store_activity(db, connection, record)
-            if isinstance(outcome, str):
-                counts.rejected += dead_letters.add_once(
-                    db, run_id=run_id, connection=connection, kind=stream, key=record.source_id, reason=outcome,
-                    payload=record.model_dump(mode="json"))
-            else:
-                counts.new_activities += outcome
-        elif isinstance(record, Opportunity):
+            acts.append(record)
+            continue
+        if acts:
+            _store_activities(db, connection, acts, stream=stream, run_id=run_id, counts=counts)
+            acts = []
+        if isinstance(record, Opportunity):
             placed = opportunities.store_opportunity(db, connection, record)
             if isinstance(placed, str):
                 counts.rejected += dead_letters.add_once(
@@ -257,7 +259,49 @@ def ingest(
             raise TypeError(f"{connection}/{stream}: unexpected record type {type(record).__name__}")
     if run:
         counts.changed_leads += _store_leads(db, connection, run, crm_connections)
+    if acts:
+        _store_activities(db, connection, acts, stream=stream, run_id=run_id, counts=counts)
     return counts
+
+
+def _store_activities(db: sqlite3.Connection, connection: str, run: list[Activity], *, stream: str,
+                      run_id: int | None, counts: IngestCounts) -> None:
+    """`_store_activity` for consecutive activities of one page, with a few statements for the whole run
+    (one by one when a source id repeats in the run)."""
+    if len({a.source_id for a in run}) < len(run):
+        for activity in run:
+            _count_activity(db, connection, activity, _store_activity(db, connection, activity), stream, run_id, counts)
+        return
+    known = leads.known_leads(db, connection, [a.lead_record_id for a in run if a.lead_record_id and not a.email])
+    stored = activities.stored_data_many(db, connection, [a.source_id for a in run])
+    saves: list[tuple[Activity, str]] = []
+    for activity in run:
+        lead_key = normalize_email(activity.email) or ""
+        if not lead_key and activity.lead_record_id:
+            lead_key = known.get(activity.lead_record_id) or ""
+        lead_key = lead_key or activity.lead_key
+        if not lead_key:
+            reason = f"activity {activity.source_id}: no e-mail and no known lead record id {activity.lead_record_id!r}"
+            _count_activity(db, connection, activity, reason, stream, run_id, counts)
+            continue
+        if activity.connection != connection or activity.lead_key != lead_key:
+            activity = activity.model_copy(update={"connection": connection, "lead_key": lead_key})
+        data = activity.model_dump_json()
+        if stored.get(activity.source_id) != data:
+            saves.append((activity, data))
+    activities.save_many(db, saves)
+    leads.mark_dirty_many(db, list(dict.fromkeys(a.lead_key for a, _ in saves)))
+    counts.new_activities += len(saves)
+
+
+def _count_activity(db: sqlite3.Connection, connection: str, activity: Activity, outcome: str | bool, stream: str,
+                    run_id: int | None, counts: IngestCounts) -> None:
+    if isinstance(outcome, str):
+        counts.rejected += dead_letters.add_once(
+            db, run_id=run_id, connection=connection, kind=stream, key=activity.source_id, reason=outcome,
+            payload=activity.model_dump(mode="json"))
+    else:
+        counts.new_activities += outcome
 
 
 def _has_impls(hook: Any) -> bool:
