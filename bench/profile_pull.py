@@ -35,7 +35,10 @@ def main() -> None:
         def inline(source, depth=2):  # type: ignore[no-untyped-def]
             return source
 
-        engine.prefetched = inline  # type: ignore[assignment]
+        def in_turn(lanes, ready, depth=4):  # type: ignore[no-untyped-def]
+            return ((key, page) for lane in lanes for key, pages in lane for page in pages)
+
+        engine.interleaved = in_turn  # type: ignore[assignment]
         leadsync_hubspot.streams.prefetched = inline  # type: ignore[assignment]
     env = {"BENCH_CONTACTS": str(args.contacts), "BENCH_ACTIVITIES": "0", "BENCH_PER_10S": "0"}
     with fake_process(LIST_FAKE, latency=args.latency_ms / 1000, env=env) as server:

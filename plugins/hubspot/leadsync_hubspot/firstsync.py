@@ -68,6 +68,7 @@ class FirstSyncPlan:
         """Whether a first sync of `object_type` should use the list API."""
         with self._lock:
             if self._listed is None:
+                self._listed = set()  # if counting fails, the others search (and meet the same error there)
                 totals = {obj: self._total(obj) for obj in self.objects}
                 contacts = self._total("contacts")
                 if None in totals.values() or contacts is None:

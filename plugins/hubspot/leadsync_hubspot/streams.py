@@ -29,6 +29,7 @@ class ContactsStream(Stream):
     """Contacts: the list API for a first sync or full refresh, then search on lastmodifieddate."""
 
     name = "leads"
+    parallel = True  # shares only the client; see Stream
 
     def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str) -> None:
         self.client, self.settings, self.connection = client, settings, connection
@@ -86,6 +87,7 @@ class EngagementStream(Stream):
     """Calls, meetings or logged e-mails (search on hs_lastmodifieddate) with their contact."""
 
     properties: dict[str, list[str]] = _ENGAGEMENT_PROPERTIES  # what the search reads, by object type
+    parallel = True  # shares only the client and the (locked) first-sync plan; see Stream
 
     def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str, object_type: str,
                  plan: FirstSyncPlan | None = None) -> None:
@@ -188,6 +190,7 @@ class TaskCompletionStream(Stream):
     """Tasks leadsync created (leadsync_key set) that sales completed, as TaskUpdate records."""
 
     name = "task_updates"
+    parallel = True  # shares only the client; see Stream
 
     def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str) -> None:
         self.client, self.settings, self.connection = client, settings, connection
