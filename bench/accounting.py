@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Budget", "Phase", "classify", "minimum_requests", "phases", "summarize_requests"]
+__all__ = ["Budget", "Phase", "bucket_phases", "bucket_minimum", "classify", "minimum_requests", "phases",
+           "summarize_requests"]
 
 _SEARCH = re.compile(r"/crm/v3/objects/(?P<obj>\w+)/search")
 _ASSOC = re.compile(r"/crm/v4/associations/(?P<obj>\w+)/contacts/batch/read")
@@ -103,6 +104,37 @@ def phases(log: list[list[Any]], *, pull_end: float | None = None) -> list[Phase
         if status is not None and 200 <= int(status) < 300:
             phase.accepted[bucket] = phase.accepted.get(bucket, 0) + 1
     return found
+
+
+def bucket_phases(log: list[list[Any]], *, pull_end: float | None = None) -> list[Phase]:
+    """The pull cut by rate-limit bucket ("pull (default)", "pull (search)"), then the push.
+
+    Streams are read side by side, so one stream's requests are not consecutive: what can be held
+    against an allowed rate is each bucket's requests over the span it was in use.
+    """
+    found: dict[str, Phase] = {}
+    pushing = False
+    for time_s, method, path, status, _fault in log:
+        kind, bucket, write = classify(method, path)
+        pushing = pushing or write or (pull_end is not None and time_s > pull_end)
+        name = "push" if pushing else f"pull ({bucket})"
+        phase = found.setdefault(name, Phase(name, time_s, time_s))
+        phase.last_t = time_s
+        phase.counts[bucket] = phase.counts.get(bucket, 0) + 1
+        phase.kinds[kind] = phase.kinds.get(kind, 0) + 1
+        if status is not None and 200 <= int(status) < 300:
+            phase.accepted[bucket] = phase.accepted.get(bucket, 0) + 1
+    return list(found.values())
+
+
+def bucket_minimum(minimum: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """`minimum_requests` regrouped like `bucket_phases`."""
+    grouped: dict[str, dict[str, int]] = {}
+    for phase, buckets in minimum.items():
+        for bucket, count in buckets.items():
+            name = "push" if phase == "push" else f"pull ({bucket})"
+            grouped.setdefault(name, {})[bucket] = grouped.get(name, {}).get(bucket, 0) + count
+    return grouped
 
 
 def summarize_requests(log: list[list[Any]]) -> dict[str, Any]:
