@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -190,6 +191,16 @@ class Run:
     def pull(self) -> None:
         if not self.options.pull:
             return
+        switch = sys.getswitchinterval()
+        # Readers wait on the network, the committer on the CPU: let a reader whose answer came in
+        # take the interpreter within 1 ms rather than 5, so the next request goes out sooner.
+        sys.setswitchinterval(min(switch, 0.001))
+        try:
+            self._pull()
+        finally:
+            sys.setswitchinterval(switch)
+
+    def _pull(self) -> None:
         store, summary, options = self.store, self.summary, self.options
         crm = set(connection_names(self.settings, Capability.TASKS))
         lookback = timedelta(minutes=self.settings.sync.lookback_minutes)
