@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Budget", "Phase", "classify", "minimum_requests", "phases", "summarize_requests"]
+__all__ = ["Budget", "Phase", "bucket_phases", "bucket_minimum", "classify", "minimum_requests", "phases",
+           "summarize_requests"]
 
 _SEARCH = re.compile(r"/crm/v3/objects/(?P<obj>\w+)/search")
 _ASSOC = re.compile(r"/crm/v4/associations/(?P<obj>\w+)/contacts/batch/read")
@@ -104,6 +106,37 @@ def phases(log: list[list[Any]], *, pull_end: float | None = None) -> list[Phase
     return found
 
 
+def bucket_phases(log: list[list[Any]], *, pull_end: float | None = None) -> list[Phase]:
+    """The pull cut by rate-limit bucket ("pull (default)", "pull (search)"), then the push.
+
+    Streams are read side by side, so one stream's requests are not consecutive: what can be held
+    against an allowed rate is each bucket's requests over the span it was in use.
+    """
+    found: dict[str, Phase] = {}
+    pushing = False
+    for time_s, method, path, status, _fault in log:
+        kind, bucket, write = classify(method, path)
+        pushing = pushing or write or (pull_end is not None and time_s > pull_end)
+        name = "push" if pushing else f"pull ({bucket})"
+        phase = found.setdefault(name, Phase(name, time_s, time_s))
+        phase.last_t = time_s
+        phase.counts[bucket] = phase.counts.get(bucket, 0) + 1
+        phase.kinds[kind] = phase.kinds.get(kind, 0) + 1
+        if status is not None and 200 <= int(status) < 300:
+            phase.accepted[bucket] = phase.accepted.get(bucket, 0) + 1
+    return list(found.values())
+
+
+def bucket_minimum(minimum: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """`minimum_requests` regrouped like `bucket_phases`."""
+    grouped: dict[str, dict[str, int]] = {}
+    for phase, buckets in minimum.items():
+        for bucket, count in buckets.items():
+            name = "push" if phase == "push" else f"pull ({bucket})"
+            grouped.setdefault(name, {})[bucket] = grouped.get(name, {}).get(bucket, 0) + count
+    return grouped
+
+
 def summarize_requests(log: list[list[Any]]) -> dict[str, Any]:
     """Requests by kind and bucket, writes, and non-2xx answers (429s included)."""
     kinds: dict[str, int] = {}
@@ -122,13 +155,40 @@ def summarize_requests(log: list[list[Any]]) -> dict[str, Any]:
             "refused": sum(refused_kinds.values()), "refused_kinds": refused_kinds}  # fmt: skip
 
 
-def minimum_requests(pulled: dict[str, int], *, scores: int, tasks: int, first_sync: bool) -> dict[str, dict[str, int]]:
+def _engagement_ways(records: int) -> dict[str, dict[str, int]]:
+    return {"search": {"search": max(1, math.ceil(records / SEARCH_PAGE)), "default": math.ceil(records / ASSOCIATIONS_BATCH)},
+            "list": {"default": max(1, math.ceil(records / LIST_PAGE))}}  # fmt: skip
+
+
+def _floor(minimum: dict[str, dict[str, int]], budget: Budget) -> float:
+    return max(sum(m.get(b, 0) for m in minimum.values()) / budget.rate(b) for b in ("default", "search"))
+
+
+def minimum_requests(pulled: dict[str, int], *, scores: int, tasks: int, first_sync: bool,
+                     budget: Budget | None = None) -> dict[str, dict[str, int]]:
     """The fewest requests HubSpot's documented batch sizes allow, by phase and bucket.
 
     A first sync lists contacts (100 a page); every other read is a search (200 a page), and an
-    engagement page needs its contacts (associations batch read, 1,000 ids). An incremental read
-    with nothing new still costs one (empty) search.
+    engagement page needs its contacts (associations batch read, 1,000 ids). On a first sync an
+    engagement object may instead be listed (100 a page, contact ids inline, ten-secondly bucket):
+    given the budget, each object is read the way that gives the lowest floor (both buckets in
+    parallel). An incremental read with nothing new still costs one (empty) search.
     """
+    minimum = _minimum(pulled, scores=scores, tasks=tasks, first_sync=first_sync)
+    objects = [s for s in pulled if s.startswith("activities_")]
+    if not first_sync or budget is None or not objects:
+        return minimum
+    best = minimum
+    for ways in itertools.product(("search", "list"), repeat=len(objects)):
+        trial = dict(minimum)
+        for stream, way in zip(objects, ways):
+            trial[f"pull {stream.split('_', 1)[1]}"] = _engagement_ways(pulled[stream])[way]
+        if _floor(trial, budget) < _floor(best, budget):
+            best = trial
+    return best
+
+
+def _minimum(pulled: dict[str, int], *, scores: int, tasks: int, first_sync: bool) -> dict[str, dict[str, int]]:
     minimum: dict[str, dict[str, int]] = {}
     for stream, records in pulled.items():
         if stream == "leads":

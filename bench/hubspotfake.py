@@ -81,7 +81,8 @@ class BenchHubSpotFake(HubSpotFake):
         start = bisect_left(all_ids, after)
         page_ids = all_ids[start : start + limit]
         records = self.state["objects"][obj]
-        body: dict[str, Any] = {"results": [self._view(obj, records[str(i)], wanted) for i in page_ids]}
+        body: dict[str, Any] = {"results": [self.with_associations(obj, records[str(i)], self._view(obj, records[str(i)], wanted),
+                                                                   request) for i in page_ids]}
         if start + limit < len(all_ids):
             nxt = str(page_ids[-1] + 1)
             body["paging"] = {"next": {"after": nxt, "link": f"/crm/v3/objects/{obj}?after={nxt}"}}

@@ -136,11 +136,16 @@ def _pull(section: dict[str, Any]) -> list[str]:
     for name, result in results.items():
         ratio = ours["records_per_s"] / result["records_per_s"] if ours and result["records_per_s"] else None
         rss = ours["peak_rss_mib"] / result["peak_rss_mib"] if ours and result["peak_rss_mib"] else None
+        cpu = result.get("cpu_seconds")
+        cpu_us = cpu / result["records"] * 1e6 if cpu and result["records"] else None
+        ours_cpu = ours.get("cpu_seconds") if ours else None
+        cpu_ratio = cpu / ours_cpu if cpu and ours_cpu else None  # = leadsync records per CPU-second ÷ this
         rows.append([name, _n(result["records"]), _n(result["requests"]), _n(result["seconds"], 2),
                      _n(result.get("process_seconds"), 2), _n(result["records_per_s"]),
-                     _n(result["peak_rss_mib"]), _n(ratio, 2), _n(rss, 2)])  # fmt: skip
+                     _n(result["peak_rss_mib"]), _n(ratio, 2), _n(rss, 2), _n(cpu_us), _n(cpu_ratio, 2)])  # fmt: skip
     lines += _table(["contender", "records", "requests", "seconds (pull)", "seconds (process)", "records/s (pull)",
-                     "peak RSS MiB", "leadsync records/s ÷ this", "leadsync RSS ÷ this"], rows)  # fmt: skip
+                     "peak RSS MiB", "leadsync records/s ÷ this", "leadsync RSS ÷ this", "CPU µs per record (pull)",
+                     "leadsync records per CPU-s ÷ this"], rows)  # fmt: skip
     if ours and "dlt_duckdb" in results and "dlt_fetch" in results:
         duck, fetch = results["dlt_duckdb"], results["dlt_fetch"]
         lines += ["", *_table(["goal", "value", ""], [

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.accounting import Budget, minimum_requests, phases, summarize_requests
+from bench.accounting import Budget, bucket_minimum, bucket_phases, minimum_requests, summarize_requests
 from bench.fakeproc import REPO, bench_env, fake_process, fetch_log
 from bench.hubspotfake import TOKEN
 
@@ -126,18 +126,20 @@ def analyse_run(
     summary = run["summary"]
     timeline = _timeline(run) if "stages" in run else None
     pulled = summary["pulled"].get("hubspot", {})
-    minimum = minimum_requests(pulled, scores=summary["scores_pushed"], tasks=summary["tasks_created"], first_sync=first_sync)
+    minimum = minimum_requests(pulled, scores=summary["scores_pushed"], tasks=summary["tasks_created"], first_sync=first_sync,
+                               budget=budget)
     rows = []
     bound_min_s = bound_s = 0.0
     pull_end = timeline["pull_end"] - clock_offset if timeline and clock_offset is not None else None
-    for phase in phases(log, pull_end=pull_end):
+    by_bucket = bucket_minimum(minimum)
+    for phase in bucket_phases(log, pull_end=pull_end):
         bucket, min_s = phase.binding(budget)
         duration = phase.duration(latency)
         bound = phase.rate_bound(budget)
         if bound:
             bound_min_s += min_s
             bound_s += duration
-        wanted = minimum.get(phase.name, {})
+        wanted = by_bucket.get(phase.name, {})
         rows.append({
             "name": phase.name, "counts": phase.counts, "kinds": phase.kinds, "duration_s": duration,
             "binding": bucket, "rate_ratio": min_s / duration if duration > 0 else None, "rate_bound": bound,

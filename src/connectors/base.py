@@ -117,9 +117,16 @@ class Page:
 
 
 class Stream:
-    """A named, resumable sequence of pages from one vendor object."""
+    """A named, resumable sequence of pages from one vendor object.
+
+    `parallel`: True when the stream may be read at the same time as its connection's other
+    streams (it shares nothing with them but the thread-safe HTTP client and rate limiter). The
+    engine still commits every page, with its cursor, one at a time. Streams that rely on another
+    having run first leave it False and are read one after the other, in `streams()` order.
+    """
 
     name: ClassVar[str]
+    parallel: ClassVar[bool] = False
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
         raise NotImplementedError

@@ -246,6 +246,8 @@ class HttpClient:
                 # threads honour their own 429s, and the limiter the vendor's rate-limit headers.
                 retry_after = parse_retry_after(response.headers)
                 if retry_after is not None and retry_after > self.max_wait_s:
+                    if self.limiter is not None:  # every other call of this client (other threads too) ends now
+                        self.limiter.exhaust(_asked_to_wait(retry_after))
                     raise RateLimitExhausted.from_response(_asked_to_wait(retry_after), response)
                 raise _Retry(f"HTTP {status}", response=response, retry_after=retry_after)
             if resolution is Resolution.REFRESH_AUTH_THEN_RETRY:

@@ -5,6 +5,7 @@ Pure functions; connectors call them while building canonical models.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import unicodedata
@@ -32,9 +33,16 @@ def nfkc(value: str | None) -> str | None:
     """NFKC (full-width to half-width, ㈱ to (株)), trimmed, inner spaces folded; '' becomes None."""
     if value is None:
         return None
-    text = str(value)
+    return _nfkc_text(value if type(value) is str else str(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _nfkc_text(text: str) -> str | None:
+    """`nfkc` of a str (cached: names, companies, titles and codes repeat across records)."""
     if not text.isascii():  # NFKC leaves ASCII as it is; most values are ASCII
         text = unicodedata.normalize("NFKC", text)
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text or None  # no whitespace but single inner spaces (every other kind is unprintable)
     return " ".join(text.split()) or None
 
 
@@ -140,6 +148,12 @@ def parse_employees(value: str | int | None) -> int | None:
         return None
     if isinstance(value, int):
         return value
+    return _employees_text(value if type(value) is str else str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _employees_text(value: str) -> int | None:
+    """`parse_employees` of text (cached: a CRM's employee field holds few distinct values)."""
     text = nfkc(value)
     if not text:
         return None
@@ -280,7 +294,9 @@ LEAD_SOURCES: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def _source_fold(text: str) -> str:
+    """The lookup form of a lead source (a source column holds few distinct values: cached)."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-.・/")
 

@@ -72,6 +72,20 @@ def test_retry_after_http_date_is_honoured_and_a_long_one_ends_the_call(sleeps: 
 
 
 @respx.mock
+def test_a_vendor_asking_to_wait_an_hour_ends_every_later_call_of_the_client_without_a_request(sleeps: Sleeps) -> None:
+    # Streams read side by side share one client: once the vendor said "an hour", none may ask again.
+    first = respx.get(f"{BASE}/contacts").mock(return_value=httpx.Response(429, headers={"Retry-After": "3600"}))
+    other = respx.post(f"{BASE}/calls/search").mock(return_value=httpx.Response(200, json={}))
+    limiter = RateLimiter({"default": Rate(100, 10.0), "search": Rate(5, 1.0)}, sleep=sleeps)
+    with make_client(sleeps, limiter=limiter) as client:
+        with pytest.raises(RateLimitExhausted, match="vendor asked to wait 60 minutes"):
+            client.get("/contacts")
+        with pytest.raises(RateLimitExhausted, match="vendor asked to wait 60 minutes"):
+            client.post("/calls/search", json={}, endpoint="search")
+    assert first.call_count == 1 and other.call_count == 0 and sleeps == []
+
+
+@respx.mock
 def test_5xx_is_retried_with_exponential_backoff_then_succeeds(sleeps: Sleeps) -> None:
     route = respx.get(f"{BASE}/x").mock(
         side_effect=[httpx.Response(500), httpx.Response(502), httpx.Response(504), httpx.Response(200)]

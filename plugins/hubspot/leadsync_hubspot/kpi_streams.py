@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from leadsync.connectors import HttpClient, Rejected, Stream, normalize_outcome
 from leadsync.core.models import Activity, ActivityType, Opportunity, OpportunityStatus
 
+from leadsync_hubspot.firstsync import FirstSyncPlan
 from leadsync_hubspot.mapping import _datetime
 from leadsync_hubspot.settings import HubSpotSettings
 from leadsync_hubspot.streams import _ENGAGEMENT_PROPERTIES, EngagementStream
@@ -48,12 +49,12 @@ class SalesEngagementStream(EngagementStream):
 
     def _activities(self, results: list[dict[str, Any]]) -> list[Any]:
         records: list[Any] = []
+        by_source = {f"{self.object_type}:{r.get('id')}": r for r in reversed(results)}  # the first of an id wins
         for record in super()._activities(results):
             if not isinstance(record, Activity):
                 records.append(record)
                 continue
-            record_id = record.source_id.split(":")[1]
-            raw = next((r for r in results if str(r.get("id")) == record_id), {})
+            raw = by_source.get(record.source_id, {})
             props = raw.get("properties") or {}
             owner = props.get("hubspot_owner_id") or None
             outcome = record.outcome
@@ -78,8 +79,9 @@ class DealsStream(EngagementStream):
 
     properties = SALES_PROPERTIES
 
-    def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str) -> None:
-        super().__init__(client, settings, connection, "deals")
+    def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str,
+                 plan: FirstSyncPlan | None = None) -> None:
+        super().__init__(client, settings, connection, "deals", plan)
         self.name = "opportunities"  # type: ignore[misc]
 
     def _activities(self, results: list[dict[str, Any]]) -> list[Any]:
@@ -115,6 +117,8 @@ def opportunity_from_deal(record: dict[str, Any], contact_id: str, connection: s
 
 
 def sales_streams(client: HttpClient, settings: HubSpotSettings, connection: str) -> list[Stream]:
-    """The activity streams of the configured `activity_objects`, then deals."""
-    streams: list[Stream] = [SalesEngagementStream(client, settings, connection, o) for o in settings.activity_objects]
-    return [*streams, DealsStream(client, settings, connection)]
+    """The activity streams of the configured `activity_objects`, then deals (one first-sync plan for all)."""
+    plan = FirstSyncPlan(client, settings, [*settings.activity_objects, "deals"])
+    streams: list[Stream] = [SalesEngagementStream(client, settings, connection, o, plan)
+                             for o in settings.activity_objects]
+    return [*streams, DealsStream(client, settings, connection, plan)]

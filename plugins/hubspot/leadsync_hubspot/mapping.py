@@ -21,7 +21,7 @@ from leadsync.core.models import Activity, ActivityType, Lead
 
 from leadsync_hubspot.settings import HubSpotSettings
 
-__all__ = ["activity_from_engagement", "lead_from_contact", "score_properties", "task_update_from_task"]
+__all__ = ["ContactMapper", "activity_from_engagement", "lead_from_contact", "score_properties", "task_update_from_task"]
 
 _LEAD_TEXT_FIELDS = ("first_name", "last_name", "company", "title", "phone", "industry", "lead_source", "owner", "status")
 
@@ -36,34 +36,53 @@ def _datetime(value: Any) -> datetime | None:
     return parse_datetime(text, "UTC")
 
 
+class ContactMapper:
+    """`lead_from_contact` for one stream: the property names are looked up once, not per contact."""
+
+    def __init__(self, settings: HubSpotSettings, connection: str) -> None:
+        self.connection = connection
+        self.email = settings.field("email")
+        self.text = tuple((name, settings.field(name)) for name in _LEAD_TEXT_FIELDS)
+        self.employees = settings.field("employees")
+        self.created_at = settings.field("created_at")
+        self.updated_at = settings.field("updated_at")
+        self.extra = tuple(settings.extra_properties)
+
+    def __call__(self, record: dict[str, Any]) -> Lead | Rejected:
+        """A contact as a canonical Lead; Rejected when it names no one or carries a broken value."""
+        connection = self.connection
+        record_id = str(record.get("id") or "")
+        props = record.get("properties")
+        if not record_id or not isinstance(props, dict):
+            return Rejected(key=f"contact:{record_id or '?'}", reason="contact has no id or no properties",
+                            payload=record)
+        raw_email = props.get(self.email)
+        email = normalize_email(raw_email)
+        try:
+            values: dict[str, Any] = {name: nfkc(props.get(prop)) for name, prop in self.text}
+            employees_text = nfkc(props.get(self.employees))
+            lead = Lead(
+                key=email or lead_key(None, connection, record_id),
+                email=email,
+                refs={connection: record_id},
+                employees=parse_employees(employees_text),
+                employees_text=employees_text,
+                created_at=_datetime(props.get(self.created_at) or record.get("createdAt")),
+                updated_at=_datetime(props.get(self.updated_at) or record.get("updatedAt")),
+                custom={name: props.get(name) for name in self.extra if name in props},
+                **values,
+            )
+        except (ValueError, ValidationError) as exc:
+            reason = str(exc).splitlines()[0]
+            return Rejected(key=f"contact:{record_id}", reason=f"contact {record_id}: {reason}", payload=record)
+        if raw_email and not email:
+            lead.custom["invalid_email"] = raw_email
+        return lead
+
+
 def lead_from_contact(record: dict[str, Any], settings: HubSpotSettings, connection: str) -> Lead | Rejected:
     """A contact as a canonical Lead; Rejected when it names no one or carries a broken value."""
-    record_id = str(record.get("id") or "")
-    props = record.get("properties")
-    if not record_id or not isinstance(props, dict):
-        return Rejected(key=f"contact:{record_id or '?'}", reason="contact has no id or no properties", payload=record)
-    raw_email = props.get(settings.field("email"))
-    email = normalize_email(raw_email)
-    try:
-        values: dict[str, Any] = {name: nfkc(props.get(settings.field(name))) for name in _LEAD_TEXT_FIELDS}
-        employees_text = nfkc(props.get(settings.field("employees")))
-        lead = Lead(
-            key=lead_key(email, connection, record_id),
-            email=email,
-            refs={connection: record_id},
-            employees=parse_employees(employees_text),
-            employees_text=employees_text,
-            created_at=_datetime(props.get(settings.field("created_at")) or record.get("createdAt")),
-            updated_at=_datetime(props.get(settings.field("updated_at")) or record.get("updatedAt")),
-            custom={name: props.get(name) for name in settings.extra_properties if name in props},
-            **values,
-        )
-    except (ValueError, ValidationError) as exc:
-        reason = str(exc).splitlines()[0]
-        return Rejected(key=f"contact:{record_id}", reason=f"contact {record_id}: {reason}", payload=record)
-    if raw_email and not email:
-        lead.custom["invalid_email"] = raw_email
-    return lead
+    return ContactMapper(settings, connection)(record)
 
 
 def _int(value: Any) -> int | None:

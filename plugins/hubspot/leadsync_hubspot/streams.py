@@ -8,11 +8,8 @@ from typing import Any
 from leadsync.connectors import HttpClient, Page, PageRequest, ReadContext, Stream, TokenPaginator, prefetched
 from leadsync.core.models import Activity
 
-from leadsync_hubspot.mapping import (
-    activity_from_engagement,
-    lead_from_contact,
-    task_update_from_task,
-)
+from leadsync_hubspot.firstsync import FirstSyncPlan
+from leadsync_hubspot.mapping import ContactMapper, activity_from_engagement, task_update_from_task
 from leadsync_hubspot.primary import associated_ids
 from leadsync_hubspot.search import epoch_ms, search_pages
 from leadsync_hubspot.settings import DEFAULT_FIELDS, HubSpotSettings
@@ -33,6 +30,7 @@ class ContactsStream(Stream):
     """Contacts: the list API for a first sync or full refresh, then search on lastmodifieddate."""
 
     name = "leads"
+    parallel = True  # shares only the client; see Stream
 
     def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str) -> None:
         self.client, self.settings, self.connection = client, settings, connection
@@ -47,6 +45,7 @@ class ContactsStream(Stream):
         if ctx.full_refresh or not cursor or cursor.get("mode") == "list":
             yield from self._list(ctx, cursor if cursor.get("mode") == "list" and not ctx.full_refresh else None)
             return
+        mapper = ContactMapper(self.settings, self.connection)
         for page in search_pages(
             self.client,
             "contacts",
@@ -55,14 +54,15 @@ class ContactsStream(Stream):
             ctx=ctx,
             window_ms=int(self.settings.search_window_days * _DAY_MS),
         ):
-            yield Page([lead_from_contact(r, self.settings, self.connection) for r in page.results], page.cursor)
+            yield Page([mapper(r) for r in page.results], page.cursor)
 
     def _list(self, ctx: ReadContext, resume: dict[str, Any] | None) -> Iterator[Page]:
         # Changes made after the list began are newer than `started` and the search picks them up.
         started = int(resume["started"]) if resume else epoch_ms(ctx.signpost)
         # The next page is requested while this one is mapped: a round trip costs more than mapping.
+        mapper = ContactMapper(self.settings, self.connection)
         for results, after in prefetched(self._list_pages(resume.get("after") if resume else None)):
-            records = [lead_from_contact(r, self.settings, self.connection) for r in results]
+            records = [mapper(r) for r in results]
             if after is None:
                 yield Page(records, {"mode": "search", "lo": started})
                 return
@@ -88,13 +88,48 @@ class EngagementStream(Stream):
     """Calls, meetings or logged e-mails (search on hs_lastmodifieddate) with their contact."""
 
     properties: dict[str, list[str]] = _ENGAGEMENT_PROPERTIES  # what the search reads, by object type
+    parallel = True  # shares only the client and the (locked) first-sync plan; see Stream
 
-    def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str, object_type: str) -> None:
+    def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str, object_type: str,
+                 plan: FirstSyncPlan | None = None) -> None:
         self.client, self.settings, self.connection = client, settings, connection
         self.object_type = object_type
         self.name = f"activities_{object_type}"  # type: ignore[misc]  # one cursor per object type
+        self.plan = plan
+        self._inline: dict[str, list[str]] | None = None  # contact ids a list page carried inline
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
+        cursor = ctx.cursor or {}
+        if cursor.get("mode") == "list" and not ctx.full_refresh:
+            yield from self._list(ctx, cursor)
+            return
+        if (ctx.full_refresh or not cursor) and self.plan is not None and self.plan.lists(self.object_type):
+            yield from self._list(ctx, None)
+            return
+        yield from self._search(ctx)
+
+    def _list(self, ctx: ReadContext, resume: dict[str, Any] | None) -> Iterator[Page]:
+        """A first sync through the list API, contact ids inline; then search from when the list began."""
+        started = int(resume["started"]) if resume else epoch_ms(ctx.signpost)
+        params: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "properties": ",".join(self.properties[self.object_type]),
+                                  "associations": "contacts"}
+        if resume and resume.get("after"):
+            params["after"] = resume["after"]
+        paginator = TokenPaginator("results", ("paging", "next", "after"), "after",
+                                   vendor=f"HubSpot {self.object_type} list")
+        pages = self.client.paginate(PageRequest(f"/crm/v3/objects/{self.object_type}", params=params), paginator)
+        for page in prefetched(pages):
+            self._inline = {str(r.get("id")): _inline_contacts(r) for r in page.items if r.get("id")}
+            try:
+                records = self._activities(page.items)
+            finally:
+                self._inline = None
+            if page.next is None:
+                yield Page(records, {"lo": started})
+                return
+            yield Page(records, {"mode": "list", "started": started, "after": page.next})
+
+    def _search(self, ctx: ReadContext) -> Iterator[Page]:
         pending: list[dict[str, Any]] = []
         for page in search_pages(
             self.client,
@@ -133,13 +168,24 @@ class EngagementStream(Stream):
 
     def _contacts(self, ids: list[str]) -> dict[str, list[str]]:
         """Engagement id -> associated contact ids, through the v4 associations batch read."""
+        if self._inline is not None:  # a list page carried them
+            return {i: self._inline.get(i) or [] for i in ids}
         return associated_ids(self.client, self.object_type, "contacts", ids) if ids else {}
+
+
+def _inline_contacts(record: dict[str, Any]) -> list[str]:
+    """The contact ids of a list answer's record (`associations.contacts.results[].id`), in order."""
+    associations = record.get("associations")
+    found = (associations.get("contacts") or {}) if isinstance(associations, dict) else {}
+    results = found.get("results") if isinstance(found, dict) else None
+    return [str(a["id"]) for a in results or [] if isinstance(a, dict) and a.get("id")]
 
 
 class TaskCompletionStream(Stream):
     """Tasks leadsync created (leadsync_key set) that sales completed, as TaskUpdate records."""
 
     name = "task_updates"
+    parallel = True  # shares only the client; see Stream
 
     def __init__(self, client: HttpClient, settings: HubSpotSettings, connection: str) -> None:
         self.client, self.settings, self.connection = client, settings, connection

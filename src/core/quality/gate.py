@@ -15,7 +15,7 @@ from leadsync.core.normalize import normalize_email
 from leadsync.core.quality.rules import Finding, conflicts, findings
 from leadsync.core.state import quality as state
 
-__all__ = ["Verdict", "check", "holder", "quality_report", "record_conflicts", "release_lead"]
+__all__ = ["Verdict", "check", "holder", "quality_report", "record_agreement", "record_conflicts", "release_lead"]
 
 
 @dataclass
@@ -70,6 +70,11 @@ def record_conflicts(db: sqlite3.Connection, lead_key: str) -> None:
     """Note (or clear) the fields on which this person's records disagree. Call at ingest, in its
     transaction; the merge itself is unchanged."""
     state.set_conflicts(db, lead_key, conflicts(state.lead_views(db, lead_key)))
+
+
+def record_agreement(db: sqlite3.Connection, lead_keys: list[str]) -> None:
+    """`record_conflicts` for leads known from one record each: one record cannot disagree."""
+    state.clear_conflicts(db, lead_keys)
 
 
 def release_lead(db: sqlite3.Connection, settings: QualitySettings, email: str, *, by: str,

@@ -17,10 +17,14 @@ __all__ = [
     "recent",
     "rowid_range",
     "save",
+    "save_many",
     "scan",
     "scan_packed",
     "stored_data",
+    "stored_data_many",
 ]
+
+_CHUNK = 500  # bound parameters per IN list
 
 
 def stored_data(db: sqlite3.Connection, connection: str, source_id: str) -> str | None:
@@ -28,6 +32,27 @@ def stored_data(db: sqlite3.Connection, connection: str, source_id: str) -> str 
         "SELECT data FROM activities WHERE connection = ? AND source_id = ?", (connection, source_id)
     ).fetchone()
     return row[0] if row else None
+
+
+def stored_data_many(db: sqlite3.Connection, connection: str, source_ids: list[str]) -> dict[str, str]:
+    """source id -> stored JSON, of those of a connection's activities already stored."""
+    found: dict[str, str] = {}
+    for i in range(0, len(source_ids), _CHUNK):
+        chunk = source_ids[i:i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.update(db.execute(f"SELECT source_id, data FROM activities WHERE connection = ? AND source_id IN ({marks})",
+                                (connection, *chunk)).fetchall())
+    return found
+
+
+def save_many(db: sqlite3.Connection, rows: list[tuple[Activity, str]]) -> None:
+    """`save` for many (activity, JSON) rows, in order."""
+    db.executemany(
+        "INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(connection, source_id) DO UPDATE SET lead_key = excluded.lead_key, type = excluded.type, "
+        "occurred_at = excluded.occurred_at, url = excluded.url, data = excluded.data",
+        [(a.connection, a.source_id, a.lead_key, a.type.value, a.occurred_at.timestamp(), a.url, data) for a, data in rows],
+    )
 
 
 def save(db: sqlite3.Connection, activity: Activity, data: str) -> None:

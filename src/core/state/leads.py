@@ -18,6 +18,7 @@ __all__ = [
     "find_key",
     "keys",
     "known_lead",
+    "known_leads",
     "load",
     "mark_dirty",
     "mark_dirty_many",
@@ -26,11 +27,26 @@ __all__ = [
     "put",
     "put_many",
     "save",
+    "save_many",
     "save_view",
+    "save_views",
+    "shared_keys",
     "stored_data",
+    "stored_data_many",
     "view",
     "views",
+    "views_of",
 ]
+
+_CHUNK = 500  # bound parameters per IN list (far below every backend's limit)
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[i:i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+def _marks(values: list[str]) -> str:
+    return ",".join("?" * len(values))
 
 
 # --- one connection's view of a person ------------------------------------------------------
@@ -40,6 +56,11 @@ def known_lead(db: sqlite3.Connection, connection: str, record_id: str) -> str |
         "SELECT lead_key FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id)
     ).fetchone()
     return row[0] if row else None
+
+
+def known_leads(db: sqlite3.Connection, connection: str, record_ids: list[str]) -> dict[str, str]:
+    """record id -> the lead it belongs to, of those of a connection's records already stored."""
+    return {record_id: key for record_id, (key, _) in views_of(db, connection, record_ids).items()}
 
 
 def view(db: sqlite3.Connection, connection: str, record_id: str) -> tuple[str, str] | None:
@@ -56,6 +77,36 @@ def save_view(db: sqlite3.Connection, connection: str, record_id: str, lead_key:
         "ON CONFLICT(connection, record_id) DO UPDATE SET lead_key = excluded.lead_key, data = excluded.data",
         (connection, record_id, lead_key, data),
     )
+
+
+def views_of(db: sqlite3.Connection, connection: str, record_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """record id -> (lead key, view JSON) of those of a connection's records already stored."""
+    found: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(record_ids):
+        for r in db.execute(f"SELECT record_id, lead_key, data FROM lead_refs WHERE connection = ? "
+                            f"AND record_id IN ({_marks(chunk)})", (connection, *chunk)):
+            found[r[0]] = (r[1], r[2])
+    return found
+
+
+def save_views(db: sqlite3.Connection, rows: list[tuple[str, str, str, str]]) -> None:
+    """`save_view` for many (connection, record id, lead key, view JSON) rows, in order."""
+    db.executemany(
+        "INSERT INTO lead_refs(connection, record_id, lead_key, data) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(connection, record_id) DO UPDATE SET lead_key = excluded.lead_key, data = excluded.data",
+        rows,
+    )
+
+
+def shared_keys(db: sqlite3.Connection, refs: dict[str, tuple[str, str]]) -> set[str]:
+    """Those of the lead keys (key -> its (connection, record id)) that have any other view."""
+    shared: set[str] = set()
+    for chunk in _chunks(list(refs)):
+        for r in db.execute(f"SELECT lead_key, connection, record_id FROM lead_refs WHERE lead_key IN ({_marks(chunk)})",
+                            chunk):
+            if refs[r[0]] != (r[1], r[2]):
+                shared.add(r[0])
+    return shared
 
 
 def views(db: sqlite3.Connection, lead_key: str) -> list[tuple[str, str]]:
@@ -78,6 +129,14 @@ def stored_data(db: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
+def stored_data_many(db: sqlite3.Connection, keys: list[str]) -> dict[str, str]:
+    """key -> the merged lead's JSON, of those keys stored."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(keys):
+        found.update(db.execute(f"SELECT key, data FROM leads WHERE key IN ({_marks(chunk)})", chunk).fetchall())
+    return found
+
+
 def load(db: sqlite3.Connection, key: str) -> Lead | None:
     data = stored_data(db, key)
     return Lead.model_validate_json(data) if data is not None else None
@@ -90,6 +149,17 @@ def save(db: sqlite3.Connection, key: str, email: str | None, data: str) -> None
         "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
         "updated_at = excluded.updated_at, dirty = 1",
         (key, email, data, time.time()),
+    )
+
+
+def save_many(db: sqlite3.Connection, rows: list[tuple[str, str | None, str]]) -> None:
+    """`save` for many (key, e-mail, JSON) rows, in order (one time stamp for all)."""
+    now = time.time()
+    db.executemany(
+        "INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?, ?, ?, ?, 1) "
+        "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
+        "updated_at = excluded.updated_at, dirty = 1",
+        [(key, email, data, now) for key, email, data in rows],
     )
 
 

@@ -14,6 +14,7 @@ from leadsync.core.models import Lead
 __all__ = [
     "Release",
     "all_leads",
+    "clear_conflicts",
     "conflicts_of",
     "lead_by_email",
     "lead_by_key",
@@ -53,6 +54,11 @@ def set_conflicts(db: sqlite3.Connection, lead_key: str, conflicts: dict[str, li
             "WHERE vals != excluded.vals",
             (lead_key, name, json.dumps(values, ensure_ascii=False), time.time()),
         )
+
+
+def clear_conflicts(db: sqlite3.Connection, lead_keys: list[str]) -> None:
+    """`set_conflicts(db, key, {})` for many leads: their records agree (one record each)."""
+    db.executemany("DELETE FROM quality_conflicts WHERE lead_key = ?", [(k,) for k in lead_keys])
 
 
 def conflicts_of(db: sqlite3.Connection, lead_key: str) -> dict[str, list[dict[str, Any]]]:

@@ -17,7 +17,7 @@ from leadsync.connectors.base import Rejected, TaskUpdate
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
 from leadsync.core.state import activities, dead_letters, leads, opportunities
-from leadsync.core.quality.gate import record_conflicts
+from leadsync.core.quality.gate import record_agreement, record_conflicts
 
 __all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
 
@@ -101,6 +101,51 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
     return changed
 
 
+def _store_leads(db: sqlite3.Connection, connection: str, run: list[Lead], crm_connections: set[str]) -> int:
+    """`_store_lead` for consecutive leads of one page, with a few statements for the whole run.
+
+    Same result as storing them one by one: a run whose records share an identity, or where a
+    record moves to another identity, is stored one by one.
+    """
+    record_ids = [lead.refs.get(connection) or lead.key for lead in run]
+    previous = leads.views_of(db, connection, record_ids)
+    prepared: list[tuple[str, str, Lead]] = []
+    for lead, record_id in zip(run, record_ids):
+        email = normalize_email(lead.email)
+        known = previous.get(record_id)
+        key = email or (known[0] if known else None) or lead.key or f"{connection}:{record_id}"
+        if known is not None and known[0] != key:  # the record moves to another identity
+            return sum(_store_lead(db, connection, lead, crm_connections) for lead in run)
+        refs = {connection: record_id}
+        if lead.key != key or lead.email != email or lead.refs != refs:  # most connectors set these already
+            lead = lead.model_copy(update={"key": key, "email": email, "refs": refs})
+        prepared.append((record_id, key, lead))
+    if len({p[0] for p in prepared}) < len(prepared) or len({p[1] for p in prepared}) < len(prepared):
+        return sum(_store_lead(db, connection, lead, crm_connections) for lead in run)
+    fresh: list[tuple[str, str, Lead, str]] = []
+    for record_id, key, lead in prepared:
+        view = lead.model_dump_json()
+        known = previous.get(record_id)
+        if known is not None and _same_content(known[1], view):
+            continue  # a re-read (look-back overlap, full refresh) or the echo of our own write
+        fresh.append((record_id, key, lead, view))
+    if not fresh:
+        return 0
+    leads.save_views(db, [(connection, record_id, key, view) for record_id, key, _, view in fresh])
+    shared = leads.shared_keys(db, {key: (connection, record_id) for record_id, key, _, _ in fresh})
+    alone = [f for f in fresh if f[1] not in shared]
+    stored = leads.stored_data_many(db, [key for _, key, _, _ in alone])
+    saves = [(key, lead.email, view) for _, key, lead, view in alone if stored.get(key) != view]
+    leads.save_many(db, saves)
+    record_agreement(db, [key for _, key, _, _ in alone])
+    changed = len(saves)
+    for record_id, key, lead, view in fresh:
+        if key in shared:  # other systems know this person: merge the views
+            changed += _rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
+            record_conflicts(db, key)
+    return changed
+
+
 def _rebuild(
     db: sqlite3.Connection, lead_key: str, crm_connections: set[str],
     fresh: tuple[str, str, Lead, str] | None = None,
@@ -170,24 +215,33 @@ def ingest(
     package decides what they mean for an episode); this module stores leads and activities only.
     """
     counts = IngestCounts()
+    if normalize_hook is not None and not _has_impls(normalize_hook):
+        normalize_hook = None
+    run: list[Lead] = []  # consecutive leads, stored together when the next non-lead (or the end) comes
+    acts: list[Activity] = []  # consecutive activities, likewise
     for record in records:
         if isinstance(record, Lead):
+            if acts:
+                _store_activities(db, connection, acts, stream=stream, run_id=run_id, counts=counts)
+                acts = []
             if normalize_hook is not None:
                 for result in normalize_hook(lead=record, connection=connection):
                     if result is not None:
                         record = result
             counts.leads += 1
-            counts.changed_leads += _store_lead(db, connection, record, crm_connections)
-        elif isinstance(record, Activity):
+            run.append(record)
+            continue
+        if run:
+            counts.changed_leads += _store_leads(db, connection, run, crm_connections)
+            run = []
+        if isinstance(record, Activity):
             counts.activities += 1
-            outcome = _store_activity(db, connection, record)
-            if isinstance(outcome, str):
-                counts.rejected += dead_letters.add_once(
-                    db, run_id=run_id, connection=connection, kind=stream, key=record.source_id, reason=outcome,
-                    payload=record.model_dump(mode="json"))
-            else:
-                counts.new_activities += outcome
-        elif isinstance(record, Opportunity):
+            acts.append(record)
+            continue
+        if acts:
+            _store_activities(db, connection, acts, stream=stream, run_id=run_id, counts=counts)
+            acts = []
+        if isinstance(record, Opportunity):
             placed = opportunities.store_opportunity(db, connection, record)
             if isinstance(placed, str):
                 counts.rejected += dead_letters.add_once(
@@ -203,4 +257,54 @@ def ingest(
                                                 key=record.key, reason=record.reason, payload=record.payload)
         else:
             raise TypeError(f"{connection}/{stream}: unexpected record type {type(record).__name__}")
+    if run:
+        counts.changed_leads += _store_leads(db, connection, run, crm_connections)
+    if acts:
+        _store_activities(db, connection, acts, stream=stream, run_id=run_id, counts=counts)
     return counts
+
+
+def _store_activities(db: sqlite3.Connection, connection: str, run: list[Activity], *, stream: str,
+                      run_id: int | None, counts: IngestCounts) -> None:
+    """`_store_activity` for consecutive activities of one page, with a few statements for the whole run
+    (one by one when a source id repeats in the run)."""
+    if len({a.source_id for a in run}) < len(run):
+        for activity in run:
+            _count_activity(db, connection, activity, _store_activity(db, connection, activity), stream, run_id, counts)
+        return
+    known = leads.known_leads(db, connection, [a.lead_record_id for a in run if a.lead_record_id and not a.email])
+    stored = activities.stored_data_many(db, connection, [a.source_id for a in run])
+    saves: list[tuple[Activity, str]] = []
+    for activity in run:
+        lead_key = normalize_email(activity.email) or ""
+        if not lead_key and activity.lead_record_id:
+            lead_key = known.get(activity.lead_record_id) or ""
+        lead_key = lead_key or activity.lead_key
+        if not lead_key:
+            reason = f"activity {activity.source_id}: no e-mail and no known lead record id {activity.lead_record_id!r}"
+            _count_activity(db, connection, activity, reason, stream, run_id, counts)
+            continue
+        if activity.connection != connection or activity.lead_key != lead_key:
+            activity = activity.model_copy(update={"connection": connection, "lead_key": lead_key})
+        data = activity.model_dump_json()
+        if stored.get(activity.source_id) != data:
+            saves.append((activity, data))
+    activities.save_many(db, saves)
+    leads.mark_dirty_many(db, list(dict.fromkeys(a.lead_key for a, _ in saves)))
+    counts.new_activities += len(saves)
+
+
+def _count_activity(db: sqlite3.Connection, connection: str, activity: Activity, outcome: str | bool, stream: str,
+                    run_id: int | None, counts: IngestCounts) -> None:
+    if isinstance(outcome, str):
+        counts.rejected += dead_letters.add_once(
+            db, run_id=run_id, connection=connection, kind=stream, key=activity.source_id, reason=outcome,
+            payload=activity.model_dump(mode="json"))
+    else:
+        counts.new_activities += outcome
+
+
+def _has_impls(hook: Any) -> bool:
+    """False for a pluggy hook nobody implements (calling it would only cost time)."""
+    impls = getattr(hook, "get_hookimpls", None)
+    return True if impls is None else bool(impls())

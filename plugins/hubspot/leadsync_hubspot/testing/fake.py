@@ -147,6 +147,23 @@ class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations):
             view["archivedAt"] = record.get("archivedAt")
         return view
 
+    def with_associations(self, obj: str, record: dict[str, Any], view: dict[str, Any], request: Request) -> dict[str, Any]:
+        """A list answer's record with the associated ids the `associations` parameter asks for.
+
+        HubSpot: a comma-separated list of object types; unknown ones are ignored; each is answered
+        as {"results": [{"id", "type"}]} (CollectionResponseAssociatedId); a record with none has no key.
+        This fake models engagement -> contact associations only.
+        """
+        wanted = [t for t in request.query.get("associations", "").split(",") if t]
+        if "contacts" not in wanted or obj == "contacts" or obj not in self.state["associations"]:
+            return view
+        linked = self.state["associations"][obj].get(str(record["id"])) or []
+        if linked:
+            kind = {"meetings": "meeting_event", "deals": "deal"}.get(obj, obj.rstrip("s"))
+            view["associations"] = {"contacts": {"results": [{"id": str(c), "type": f"{kind}_to_contact"}
+                                                             for c in linked]}}
+        return view
+
     def list_params(self, request: Request) -> tuple[str, int, int, list[str]] | Response:
         """(object type, limit, after, properties) of a list call, or HubSpot's 400 for bad ones."""
         obj = request.params["obj"]
@@ -168,7 +185,8 @@ class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations):
         archived = request.query.get("archived", "false").lower() == "true"
         ordered = sorted((r for r in self.records(obj, archived=archived) if int(r["id"]) >= after), key=lambda r: int(r["id"]))
         page = ordered[:limit]
-        body: dict[str, Any] = {"results": [self._view(obj, r, wanted) for r in page]}
+        body: dict[str, Any] = {"results": [self.with_associations(obj, r, self._view(obj, r, wanted), request)
+                                            for r in page]}
         if len(ordered) > limit:
             nxt = str(int(page[-1]["id"]) + 1)
             body["paging"] = {"next": {"after": nxt, "link": f"/crm/v3/objects/{obj}?after={nxt}"}}
