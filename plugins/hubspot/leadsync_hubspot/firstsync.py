@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from leadsync.connectors import ConnectorError, HttpClient
 
 from leadsync_hubspot.client import SEARCH
-from leadsync_hubspot.settings import HubSpotSettings
+from leadsync_hubspot.settings import DEFAULT_REQUESTS_PER_10S, HubSpotSettings
 
 __all__ = ["FirstSyncPlan", "choose_listed"]
 
@@ -76,8 +76,17 @@ class FirstSyncPlan:
                 else:
                     self._listed = choose_listed(
                         {k: v for k, v in totals.items() if v is not None}, contacts=contacts,
-                        per_s=self.settings.requests_per_10s / 10.0, search_per_s=float(self.settings.search_per_second))
+                        per_s=self._per_second(), search_per_s=float(self.settings.search_rate))
         return object_type in self._listed
+
+    def _per_second(self) -> float:
+        """The ten-secondly budget per second: set by hand, else what HubSpot has announced so far
+        (the contacts list runs beside the counts), else the conservative default."""
+        limiter = self.client.limiter
+        rate = limiter.rates.get("default") if limiter is not None else None
+        if rate is not None:
+            return rate.calls / rate.period
+        return (self.settings.requests_per_10s or DEFAULT_REQUESTS_PER_10S) / 10.0
 
     def _total(self, object_type: str) -> int | None:
         body = {"filterGroups": [], "properties": ["hs_object_id"], "limit": 1}
