@@ -2,7 +2,8 @@
 
 PUT records is all-or-nothing: a CB_VA01 names the bad records (``records[3].x.value``); those are
 failed and the rest resent (leadsync.connectors.batching.bisect_batch). Tasks use ``upsert: true``
-with ``updateKey`` on a prohibit-duplicates key field, so a resend updates the same record.
+with ``updateKey`` on a prohibit-duplicates key field; a key whose record the look-up before the
+batch already found is not written at all (leadsync_kintone.adoption).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from leadsync.connectors import ConnectorError, ScoreUpdate, TaskRequest, WriteResult, bisect_batch, normalize_email
 
-from leadsync_kintone.adoption import by_lead, open_tasks
+from leadsync_kintone.adoption import Wanted, look_up
 from leadsync_kintone.client import KintoneClient
 from leadsync_kintone.mapping import kintone_time
 from leadsync_kintone.settings import KintoneSettings
@@ -104,18 +105,20 @@ def create_tasks(client: KintoneClient, settings: KintoneSettings, tasks: Sequen
     f = settings.task_field
     results = _ensure_leads(client, settings, tasks)
     wanted = [t for t in tasks if t.key not in results]
-    existing = by_lead(open_tasks(client, settings, [t.record_id for t in wanted if t.record_id],
-                                  [normalize_email(t.email) or "" for t in wanted])) if wanted else {}
+    # Look before writing: a record that already carries the key (a lost answer, a kill, a lost
+    # state store resending) is never upserted again, whatever its status or owner, so a resend
+    # cannot reopen a To-Do sales completed nor hand back one sales reassigned. An open leadsync
+    # record of the same lead under another key is that handoff's task (adoption).
+    found = look_up(client, settings, [Wanted(update_key_value(t.key), str(t.record_id or ""),
+                                              normalize_email(t.email) or "") for t in wanted]) if wanted else None
     rows: list[tuple[str, dict[str, Any]]] = []
     for t in wanted:
-        email = normalize_email(t.email)
-        candidates = (existing.get(("id", str(t.record_id)), []) if t.record_id else []) + \
-            (existing.get(("email", email.lower()), []) if email else [])
-        mine = [c for c in candidates if c["key"] == update_key_value(t.key)]
-        if mine:  # already created (an answer lost, a kill): nothing to send
-            results[t.key] = WriteResult(t.key, ok=True, external_id=mine[0]["id"])
+        assert found is not None
+        mine = found.keyed.get(update_key_value(t.key))
+        if mine:  # already created: nothing to send
+            results[t.key] = WriteResult(t.key, ok=True, external_id=mine["id"])
             continue
-        others = sorted((c for c in candidates if not str(c["key"]).startswith("h:")), key=lambda c: int(c["id"]))
+        others = [c for c in found.open_of(t.record_id, normalize_email(t.email)) if not str(c["key"]).startswith("h:")]
         if others:  # created under another key by a run whose local state was lost: adopt the oldest
             results[t.key] = WriteResult(t.key, ok=True, external_id=others[0]["id"], adopted_key=str(others[0]["key"]))
             continue

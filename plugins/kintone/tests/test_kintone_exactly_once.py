@@ -8,7 +8,7 @@ from urllib.parse import quote
 import httpx
 
 from leadsync.connectors import TaskRequest
-from leadsync_kintone.adoption import MAX_ENCODED_QUERY, lookup_queries
+from leadsync_kintone.adoption import MAX_ENCODED_QUERY, Wanted, lookup_queries
 
 DUE = datetime(2025, 4, 1, 16, 0, tzinfo=timezone.utc)
 HEADERS = {"X-Cybozu-API-Token": "lead-token-123,task-token-456"}
@@ -74,12 +74,19 @@ def test_a_resend_of_an_existing_open_task_sends_nothing(kintone_fake, kintone_c
 
 def test_look_ups_stay_under_the_url_limit_and_a_batch_of_100_is_one_query(kintone_fake, kintone_connector):
     kt = kintone_connector()
-    assert len(list(lookup_queries(kt.settings, [str(i) for i in range(100)], []))) == 1
-    many = list(lookup_queries(kt.settings, [str(i) for i in range(1000)], [f"user{i}@example.co.jp" for i in range(1000)]))
+    batch = [Wanted(f"ls-20260401-{i:016x}", str(10000 + i)) for i in range(100)]  # keys as the engine makes them
+    assert len(list(lookup_queries(kt.settings, batch))) == 1
+    mailed = [Wanted(f"ls-20260401-{i:016x}", str(10000 + i), f"user{i:04d}@example.co.jp") for i in range(100)]
+    assert len(list(lookup_queries(kt.settings, mailed))) == 2
+    many = list(lookup_queries(kt.settings, [Wanted(f"ls-20260401-{i:016x}", str(i), f"user{i}@example.co.jp")
+                                             for i in range(1000)]))
     assert len(many) > 2 and all(len(quote(q)) <= MAX_ENCODED_QUERY for q in many)
-    assert sum(q.count("@example.co.jp") for q in many) == 1000
-    results = kt.create_tasks([task(f"k{i}", str(i), f"u{i}@x.jp") for i in range(100)])
+    assert sum(q.count("@example.co.jp") for q in many) == 1000 and sum(q.count('"ls-20260401-') for q in many) == 1000
+    gets = len([e for e in kintone_fake.log if e[:2] == ("GET", "/k/v1/records.json")])
+    results = kt.create_tasks([task(f"ls-20260401-{i:016x}", str(10000 + i), f"user{i:04d}@example.co.jp")
+                               for i in range(100)])
     assert all(r.ok for r in results) and len(keys(kintone_fake)) == 100
+    assert len([e for e in kintone_fake.log if e[:2] == ("GET", "/k/v1/records.json")]) - gets == 2, "two look-ups, no 414"
 
 
 def test_fake_enforces_what_kintone_enforces(kintone_fake):

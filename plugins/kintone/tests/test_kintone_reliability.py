@@ -68,3 +68,32 @@ def test_lost_state_then_a_run_creates_no_task_it_adopts_the_open_ones(kt_world,
     assert handoff_keys == set(before) and pending == 0, "the handoffs are tracked under the CRM's keys"
     settled = world.run(as_of=later)
     assert (settled["tasks_created"], settled["tasks_planned"]) == (0, 0), settled
+
+
+def test_answers_lost_then_sales_completes_and_reassigns_then_the_resend_writes_nothing(kt_world, reliability):
+    """Every task create was applied but its answer lost (the outbox rows are still pending, as
+    after a kill -9 past the PUT); sales completes one To-Do and reassigns another before the next
+    run. The resend writes no task, leaves both as sales left them, and tracks every handoff."""
+    world = kt_world()
+    first = world.run()
+    assert first["exit_status"] == 0 and first["tasks_created"] >= 2, first
+    store = world.store()
+    with store.transaction() as db:  # the answers never arrived: the rows stay pending
+        lost = db.execute("UPDATE outbox SET status = 'pending', external_id = NULL WHERE kind = 'task'").rowcount
+    store.close()
+    tasks = world.vendor_tasks()
+    (done_key, [done]), (moved_key, [moved]) = sorted(tasks.items())[:2]
+    done_id = next(i for i, r in world.fake.records(30).items() if r is done)
+    moved_id = next(i for i, r in world.fake.records(30).items() if r is moved)
+    world.fake.edit_record(30, done_id, {"ステータス": "完了", "完了日時": "2026-11-20T02:00:00Z"})
+    world.fake.edit_record(30, moved_id, {"担当者": [{"code": "kato"}], "ステータス": "対応中"})
+    snapshot = {i: dict(world.fake.records(30)[i]) for i in (done_id, moved_id)}
+    task_puts = lambda: [e for e in world.fake.log if e[0] == "PUT" and int(e[2].get("app") or 0) == 30]  # noqa: E731
+    puts = len(task_puts())
+    again = world.run()
+    assert again["exit_status"] == 0 and again["dead_lettered"] == 0, again
+    assert again["tasks_created"] == lost, "every resent key was acknowledged from the look-up"
+    assert len(task_puts()) == puts, "no task record was written again"
+    assert {i: world.fake.records(30)[i] for i in snapshot} == snapshot, "status, owner and revision as sales left them"
+    handoff_keys, pending, _, _ = reliability.truth(world.store())
+    assert pending == 0 and handoff_keys == set(tasks) and done_key in handoff_keys and moved_key in handoff_keys

@@ -83,6 +83,16 @@ class KintoneFake:
             state["records"][record_id] = {**values, "$revision": 1, state["updated"]: minute(updated)}
             return record_id
 
+    def edit_record(self, app: int, record_id: int, values: dict[str, Any], *, updated: datetime | None = None) -> None:
+        """A person's edit in kintone's UI (sales completing or reassigning a To-Do): the values
+        change, the revision goes up and the update time moves, as on a save."""
+        with self.lock:
+            state = self.apps[app]
+            record = state["records"][record_id]
+            record.update(values)
+            record["$revision"] += 1
+            record[state["updated"]] = minute(updated)
+
     def fail_next_put(self, status: int, code: str, message: str, errors: dict[str, Any] | None = None,
                       *, app: int | None = None) -> None:
         """The next PUT records (to `app`, or any app) answers this kintone error body and applies nothing."""
