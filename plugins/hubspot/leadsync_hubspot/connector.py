@@ -26,7 +26,7 @@ from leadsync_hubspot import owners, tasks, writes
 from leadsync_hubspot.client import build_client
 from leadsync_hubspot.settings import HubSpotSettings
 from leadsync_hubspot.kpi_streams import sales_streams
-from leadsync_hubspot.streams import ContactsStream, EngagementStream, TaskCompletionStream
+from leadsync_hubspot.streams import ContactsStream, TaskCompletionStream
 
 __all__ = ["HubSpotConnector"]
 

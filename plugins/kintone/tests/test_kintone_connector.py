@@ -11,7 +11,6 @@ from leadsync.connectors import (
     AuthError,
     ConnectorError,
     ReadContext,
-    Rejected,
     ScoreUpdate,
     TaskRequest,
     TaskUpdate,

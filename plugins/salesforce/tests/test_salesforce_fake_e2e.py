@@ -36,7 +36,7 @@ def test_fake_answers_like_salesforce(fake):
         assert token["instance_url"] == server.url
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         # an unencoded '+' turns into a space: MALFORMED_QUERY, as in Salesforce
-        bad = raw.get(f"/services/data/v62.0/query?q=SELECT+Id+FROM+Lead+WHERE+SystemModstamp+>+2025-01-01T00:00:00+09:00", headers=headers)
+        bad = raw.get("/services/data/v62.0/query?q=SELECT+Id+FROM+Lead+WHERE+SystemModstamp+>+2025-01-01T00:00:00+09:00", headers=headers)
         assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "MALFORMED_QUERY"
         assert "api-usage=" in bad.headers["sforce-limit-info"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization

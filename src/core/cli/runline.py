@@ -9,7 +9,6 @@ from leadsync.core.errors import (
     LeadsyncError,
     EXIT_CONNECTION,
     EXIT_DEAD_LETTERS,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNCONFIRMED,
 )

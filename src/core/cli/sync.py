@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 

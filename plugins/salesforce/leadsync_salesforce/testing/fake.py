@@ -261,7 +261,7 @@ class SalesforceFake(FakeApp):
     def _problem(self, obj: str, record: dict[str, Any]) -> dict[str, Any] | None:
         for field, value in record.items():
             if field in ("WhoId", "LeadId") and value and str(value) not in self.state["objects"]["Lead"]:
-                return {"statusCode": "INVALID_CROSS_REFERENCE_KEY", "message": f"invalid cross reference id", "fields": [field]}
+                return {"statusCode": "INVALID_CROSS_REFERENCE_KEY", "message": "invalid cross reference id", "fields": [field]}
         owner = record.get("OwnerId")
         if obj == "Task" and owner is not None:
             user = self.state["objects"]["User"].get(str(owner))
@@ -377,7 +377,7 @@ class SalesforceFake(FakeApp):
     def describe(self, request: Request) -> Response:
         obj = request.params["obj"]
         if obj not in STANDARD:
-            return self._answer(404, errors(f"The requested resource does not exist", "NOT_FOUND"))
+            return self._answer(404, errors("The requested resource does not exist", "NOT_FOUND"))
         fields = [{"name": n, "custom": False, "externalId": False, "unique": n == "Id"} for n in sorted(STANDARD[obj])]
         fields += list(self.state["custom_fields"][obj].values())
         return self._answer(200, {"name": obj, "fields": fields})
