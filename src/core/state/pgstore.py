@@ -14,9 +14,9 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from leadsync.core.errors import ConfigError, StateStoreError
-from leadsync.core.state import kv, runs
 from leadsync.core.state.pg import PgConnection, connect
 from leadsync.core.state.pg_migrations import PG_MIGRATIONS
+from leadsync.core.state.store import StoreHelpers
 from leadsync.core.state.target import StateTarget
 
 __all__ = ["PgStateStore", "WRITE_LOCK", "RUN_LOCK"]
@@ -27,7 +27,7 @@ RUN_LOCK = 0x1EAD5
 WRITE_LOCK = 0x1EAD6
 
 
-class PgStateStore:
+class PgStateStore(StoreHelpers):
     """A session on the project's schema, migrated to the latest version (unless `readonly`)."""
 
     dialect = "postgresql"
@@ -142,19 +142,3 @@ class PgStateStore:
 
     def close(self) -> None:
         self.db.close()
-
-    # --- small helpers, as StateStore ------------------------------------------------------
-    def kv_get(self, key: str, default: Any = None) -> Any:
-        return kv.get(self.db, key, default)
-
-    def kv_set(self, key: str, value: Any) -> None:
-        kv.put(self.db, key, value)
-
-    def get_cursor(self, connection: str, stream: str) -> dict[str, Any] | None:
-        return runs.get_cursor(self.db, connection, stream)
-
-    def set_cursor(self, connection: str, stream: str, value: dict[str, Any]) -> None:
-        runs.set_cursor(self.db, connection, stream, value)
-
-    def clear_cursors(self, connection: str | None = None) -> None:
-        runs.clear_cursors(self.db, connection)

@@ -116,7 +116,28 @@ class _Connection(sqlite3.Connection):
         return self.cursor(_Cursor).executemany(*args, **kwargs)
 
 
-class StateStore:
+class StoreHelpers:
+    """The small kv and cursor operations both backends' stores offer on their `db`."""
+
+    db: Any
+
+    def kv_get(self, key: str, default: Any = None) -> Any:
+        return kv.get(self.db, key, default)
+
+    def kv_set(self, key: str, value: Any) -> None:
+        kv.put(self.db, key, value)
+
+    def get_cursor(self, connection: str, stream: str) -> dict[str, Any] | None:
+        return runs.get_cursor(self.db, connection, stream)
+
+    def set_cursor(self, connection: str, stream: str, value: dict[str, Any]) -> None:
+        runs.set_cursor(self.db, connection, stream, value)
+
+    def clear_cursors(self, connection: str | None = None) -> None:
+        runs.clear_cursors(self.db, connection)
+
+
+class StateStore(StoreHelpers):
     """A connection to the state database with the schema migrated to the latest version.
 
     Use :meth:`transaction` for every write: a block either commits whole or not at all, which is
@@ -252,22 +273,6 @@ class StateStore:
 
     def close(self) -> None:
         self.db.close()
-
-    # --- small helpers (the operations live in kv.py and runs.py) -----------------------
-    def kv_get(self, key: str, default: Any = None) -> Any:
-        return kv.get(self.db, key, default)
-
-    def kv_set(self, key: str, value: Any) -> None:
-        kv.put(self.db, key, value)
-
-    def get_cursor(self, connection: str, stream: str) -> dict[str, Any] | None:
-        return runs.get_cursor(self.db, connection, stream)
-
-    def set_cursor(self, connection: str, stream: str, value: dict[str, Any]) -> None:
-        runs.set_cursor(self.db, connection, stream, value)
-
-    def clear_cursors(self, connection: str | None = None) -> None:
-        runs.clear_cursors(self.db, connection)
 
 
 def connect_readonly(path: Path | str) -> sqlite3.Connection:
