@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from leadsync.connectors import normalize_email
 from leadsync.connectors.testing import FakeServer, demo_project
-from leadsync.core.state.store import StateStore
 from leadsync_hubspot.testing import HubSpotFake, seed_demo
 
 
@@ -21,12 +21,10 @@ def fake():
         yield app, server
 
 
-def _lead_of(project, task_key: str) -> str:
-    store = StateStore(project.folder / "state" / "state.db")
-    try:
-        return store.db.execute("SELECT lead_key FROM handoffs WHERE task_key = ?", (task_key,)).fetchone()[0]
-    finally:
-        store.close()
+def _lead_of(app, task_id: str) -> str:
+    """The lead key (the e-mail) of the task's associated contact, as HubSpot holds it."""
+    (contact_id,) = app.state["associations"]["tasks"][task_id]
+    return normalize_email(app.state["objects"]["contacts"][contact_id]["properties"]["email"])
 
 
 def _preview(project, as_of) -> dict[str, dict]:
@@ -44,7 +42,7 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
     assert first["exit_status"] == 0 and first["tasks_created"] > 0, first
     tasks = app.tasks_with_key()
     task_key, (task,) = sorted(tasks.items())[0]
-    lead = _lead_of(project, task_key)
+    lead = _lead_of(app, task["id"])
     done = project.anchor + timedelta(minutes=30)
     app.user_edit("tasks", task["id"], {"hs_task_status": "COMPLETED",
                                         "hs_task_completion_date": int(done.timestamp() * 1000)})
