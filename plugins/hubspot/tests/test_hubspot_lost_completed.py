@@ -27,8 +27,10 @@ def _lead_of(app, task_id: str) -> str:
     return normalize_email(app.state["objects"]["contacts"][contact_id]["properties"]["email"])
 
 
-def _preview(project, as_of) -> dict[str, dict]:
-    result = project.invoke("handoff", "preview", "--no-pull", "--format", "json", "--as-of", as_of.isoformat())
+def _preview(project, as_of, *pull: str) -> dict[str, dict]:
+    """Plans by lead key: from the state as stored, or (`"--pull"`) pulled and scored at `as_of`."""
+    result = project.invoke("handoff", "preview", *(pull or ("--no-pull",)), "--format", "json",
+                            "--as-of", as_of.isoformat())
     assert result.exit_code == 0, result.output
     return {plan["lead_key"]: plan for plan in json.loads(result.stdout)}
 
@@ -41,8 +43,10 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
     first = project.run("--as-of", project.anchor.isoformat())
     assert first["exit_status"] == 0 and first["tasks_created"] > 0, first
     tasks = app.tasks_with_key()
-    task_key, (task,) = sorted(tasks.items())[0]
-    lead = _lead_of(app, task["id"])
+    after_cooldown = project.anchor + timedelta(days=31)
+    still_hot = _preview(project, after_cooldown, "--pull")  # behaviour points fade: pick a lead
+    task, lead = next((t, _lead_of(app, t["id"])) for _, (t,) in sorted(tasks.items())
+                      if _lead_of(app, t["id"]) in still_hot)               # still hot a month later
     done = project.anchor + timedelta(minutes=30)
     app.user_edit("tasks", task["id"], {"hs_task_status": "COMPLETED",
                                         "hs_task_completion_date": int(done.timestamp() * 1000)})
@@ -57,7 +61,6 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
     assert app.tasks_with_key().keys() == tasks.keys()
     assert _preview(project, later + timedelta(minutes=1))[lead]["action"] == "cooldown"
 
-    after_cooldown = project.anchor + timedelta(days=31)
     past = project.run("--as-of", after_cooldown.isoformat())
     assert past["exit_status"] == 0, past
     assert len(server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == creates, "hot all along: no re-MQL"
