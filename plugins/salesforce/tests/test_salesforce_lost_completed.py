@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from leadsync.connectors import normalize_email
 from leadsync_salesforce.testing import sf_time
@@ -32,7 +32,9 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
     lead = next(r for r in world.app.records("Lead") if r["Id"] == who)
     key = normalize_email(lead["Email"])
     done = reliability.anchor + timedelta(minutes=30)  # between the runs, on the scenario's clock
-    task.update(Status="Completed", IsClosed=True, CompletedDateTime=sf_time(done), SystemModstamp=sf_time())
+    # sales completed it a while ago (a stamp within the run's last second is read by the next run)
+    stamp = sf_time(datetime.now(timezone.utc) - timedelta(minutes=1))
+    task.update(Status="Completed", IsClosed=True, CompletedDateTime=sf_time(done), SystemModstamp=stamp)
     created = len(world.app.records("Task"))
 
     world.lose_state()
