@@ -84,11 +84,20 @@ class ReadContext:
 
 @dataclass
 class TaskUpdate:
-    """A task's state as the CRM reports it (for SLA and first-touch reporting)."""
+    """A task's state as the CRM reports it (for SLA and first-touch reporting).
+
+    `lead_key`, `email` and `record_id` name the lead the task belongs to (any one is enough;
+    `record_id` is the connection's own id of the lead record, as in `Lead.record_id`). With
+    them the engine rebuilds a completed handoff whose episode a lost state store no longer has,
+    so the cooldown and re-qualification rules still apply to that lead.
+    """
 
     key: str
     completed_at: datetime | None = None
     external_id: str | None = None
+    lead_key: str | None = None
+    email: str | None = None
+    record_id: str | None = None
 
 
 @dataclass

@@ -238,3 +238,38 @@ def test_the_sync_closes_the_episode_in_the_page_transaction_and_only_through_th
                run_id=None, on_task_update=record_task_update)
     [row] = world.handoffs()
     assert (row["status"], row["first_touch_at"]) == ("completed", done.timestamp())
+
+
+def test_a_completion_a_lost_store_forgot_rebuilds_the_episode_even_before_its_lead_is_stored(world) -> None:
+    """The CRM reports a completed leadsync task no episode has (the store was lost): it is kept
+    until its lead is stored, then rebuilt as a completed episode, so the cooldown and re-MQL hold."""
+    key, done = "ls-20250407-0123456789abcdef", MONDAY + timedelta(hours=3)
+    with world.store.transaction() as db:  # the task page comes before the lead's page
+        ingest(db, "crm", [TaskUpdate(key=key, completed_at=done, email=LEAD.upper())], stream="task_updates",
+               crm_connections={"crm"}, run_id=None, on_task_update=record_task_update)
+    assert world.handoffs() == []
+    hot_lead(world, at=MONDAY + timedelta(days=1))
+    changes, plans = run(world, MONDAY + timedelta(days=1))
+    assert changes.rebuilt == [key] and plans[LEAD].action == "cooldown" and plans[LEAD].task is None
+    [row] = world.handoffs()
+    assert (row["status"], row["lead_key"], row["closed_at"], row["first_touch_at"]) == (
+        "completed", LEAD, done.timestamp(), done.timestamp())
+    assert row["opened_at"] == datetime(2025, 4, 7, tzinfo=ZoneInfo("UTC")).timestamp()
+    _, plans = run(world, MONDAY + timedelta(days=31))
+    assert plans[LEAD].action == "already_handed_off"  # hot all along: no re-MQL
+    world.score(LEAD, 10, MONDAY + timedelta(days=32))  # fell cold, then hot again: a new MQL
+    world.score(LEAD, 88, MONDAY + timedelta(days=33), world.HOT)
+    _, plans = run(world, MONDAY + timedelta(days=33))
+    assert plans[LEAD].action == "create_task" and len(world.handoffs()) == 2
+
+
+def test_a_completion_naming_no_lead_or_not_of_a_leadsync_key_rebuilds_nothing(world) -> None:
+    hot_lead(world)
+    done = MONDAY + timedelta(hours=3)
+    with world.store.transaction() as db:
+        for update in (TaskUpdate(key="ls-20250407-0123456789abcdef", completed_at=done),  # no lead named
+                       TaskUpdate(key="task-1", completed_at=done, email=LEAD),  # not a leadsync key
+                       TaskUpdate(key="ls-20250407-fedcba9876543210", email=LEAD)):  # not completed
+            record_task_update(db, update, "crm")
+    changes, plans = run(world, MONDAY + timedelta(hours=4))
+    assert changes.rebuilt == [] and plans[LEAD].action == "create_task"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from leadsync.connectors import HttpClient, Page, PageRequest, ReadContext, Stream, TokenPaginator, prefetched
+from leadsync.connectors import (
+    HttpClient, Page, PageRequest, ReadContext, Rejected, Stream, TaskUpdate, TokenPaginator, prefetched,
+)
 from leadsync.core.models import Activity
 
 from leadsync_hubspot.firstsync import FirstSyncPlan
@@ -205,4 +207,16 @@ class TaskCompletionStream(Stream):
             filters=filters,
             window_ms=int(self.settings.search_window_days * _DAY_MS),
         ):
-            yield Page([task_update_from_task(r, self.settings) for r in page.results], page.cursor)
+            ids = [str(r["id"]) for r in page.results if isinstance(r, dict) and r.get("id")]
+            # The task's contact (its one task -> contact association) is the lead it belongs to;
+            # search does not return associations, the v4 batch read does.
+            contacts = associated_ids(self.client, "tasks", "contacts", ids) if ids else {}
+            yield Page([_with_contact(task_update_from_task(r, self.settings), contacts.get(str(r.get("id"))))
+                        for r in page.results], page.cursor)
+
+
+def _with_contact(update: TaskUpdate | Rejected, contact_ids: list[str] | None) -> TaskUpdate | Rejected:
+    """The update naming the task's (first) associated contact as its lead."""
+    if isinstance(update, TaskUpdate) and contact_ids:
+        update.record_id = contact_ids[0]
+    return update

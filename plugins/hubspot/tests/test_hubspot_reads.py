@@ -164,10 +164,16 @@ def test_completed_leadsync_tasks_become_task_updates(hubspot, api, signpost):
         {"id": "900", "properties": {"leadsync_key": "task-1", "hs_task_status": "COMPLETED",
                                       "hs_task_completion_date": "1743400000000"}},
     ]}))
+    assoc = api.post("/crm/v4/associations/tasks/contacts/batch/read").mock(return_value=httpx.Response(200, json={
+        "status": "COMPLETE",
+        "results": [{"from": {"id": "900"}, "to": [{"toObjectId": 501, "associationTypes": []}]}],
+    }))
     stream = {s.name: s for s in hubspot.streams()}["task_updates"]
     pages = list(stream.read(ReadContext(cursor={"lo": 1743400000000}, signpost=signpost)))
     update = pages[0].records[0]
     assert isinstance(update, TaskUpdate) and update.key == "task-1" and update.external_id == "900"
+    assert update.record_id == "501", "the task's contact names the lead"
+    assert json.loads(assoc.calls[0].request.content) == {"inputs": [{"id": "900"}]}
     assert update.completed_at.timestamp() == 1743400000
     filters = json.loads(route.calls[0].request.content)["filterGroups"][0]["filters"]
     assert {"propertyName": "leadsync_key", "operator": "HAS_PROPERTY"} in filters

@@ -8,13 +8,13 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from leadsync.connectors.base import TaskRequest, TaskUpdate, WriteResult
+from leadsync.connectors.base import TaskRequest, TaskUpdate, WriteResult, task_key_date
 from leadsync.core.config import HandoffSettings, Settings
 from leadsync.core.models import Handoff, Lead
-from leadsync.core.normalize import nfkc
+from leadsync.core.normalize import nfkc, normalize_email
 from leadsync.core.state import activities, handoffs, leads
 from leadsync.core.state.store import StateStore
 
@@ -23,6 +23,7 @@ __all__ = [
     "announce_created",
     "is_rejected_status",
     "notify_overdue",
+    "rebuild_orphans",
     "record_task_update",
     "update_episodes",
 ]
@@ -39,6 +40,7 @@ class EpisodeChanges:
     expired: list[str] = field(default_factory=list)
     first_touched: list[str] = field(default_factory=list)
     overdue_notified: list[str] = field(default_factory=list)
+    rebuilt: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in self.__dataclass_fields__}
@@ -61,7 +63,7 @@ def _newly_rejected(lead: Lead, opened_status: str | None, handoff: HandoffSetti
     return not is_rejected_status(opened_status, handoff) or _fold(opened_status) != _fold(lead.status)
 
 
-def record_task_update(db: sqlite3.Connection, update: TaskUpdate) -> bool:
+def record_task_update(db: sqlite3.Connection, update: TaskUpdate, connection: str | None = None) -> bool:
     """What a CRM task update means for its episode; True when it closed an open one.
 
     This is the only place a task update changes an episode. The sync calls it inside the
@@ -73,12 +75,18 @@ def record_task_update(db: sqlite3.Connection, update: TaskUpdate) -> bool:
       task of an expired episode still touched the lead);
     * a completion closes an open episode as `completed` at the completion time; an episode
       already closed (rejected, expired, completed) keeps its status;
-    * an update that is not a completion, or of a task no episode has, changes nothing.
+    * a completion of a leadsync task (`ls-YYYYMMDD-...`) no episode has, that names its lead
+      (a state store that lost the episode), rebuilds the episode as completed: opened on the
+      key's date, closed at the completion time. A lead not stored yet is resolved when the run
+      plans (`rebuild_orphans`);
+    * any other update changes nothing.
     """
     if update.completed_at is None:
         return False
     row = handoffs.by_task_key(db, update.key)
     if row is None:
+        if connection is not None and task_key_date(update.key) is not None:
+            _rebuild_or_keep(db, update, connection)
         return False
     done = update.completed_at.timestamp()
     if row["first_touch_at"] is None or done < row["first_touch_at"]:
@@ -87,6 +95,64 @@ def record_task_update(db: sqlite3.Connection, update: TaskUpdate) -> bool:
         return False
     handoffs.close(db, row["id"], "completed", done, "task completed")
     return True
+
+
+def _lead_of(db: sqlite3.Connection, connection: str, lead_key: str | None, email: str | None,
+             record_id: str | None) -> str | None:
+    """The stored lead a task names: by the connection's record id, else e-mail, else key."""
+    if record_id:
+        found = leads.known_lead(db, connection, record_id)
+        if found:
+            return found
+    for key in (normalize_email(email), lead_key):
+        if key:
+            found = leads.find_key(db, key)
+            if found:
+                return found
+    return None
+
+
+def _rebuild(db: sqlite3.Connection, lead_key: str, connection: str, task_key: str, completed_at: float) -> bool:
+    """Record the completed episode of `task_key` for `lead_key`; False when the key has one."""
+    opened = datetime.combine(task_key_date(task_key), datetime.min.time(), timezone.utc).timestamp()  # type: ignore[arg-type]
+    inserted = handoffs.insert_closed(
+        db, lead_key=lead_key, connection=connection, status="completed", opened_at=min(opened, completed_at),
+        closed_at=completed_at, task_key=task_key, reason="task completed", first_touch_at=completed_at)
+    if inserted:
+        log.info("rebuilt the completed handoff %s of %s from the CRM", task_key, lead_key)
+    return inserted
+
+
+def _rebuild_or_keep(db: sqlite3.Connection, update: TaskUpdate, connection: str) -> None:
+    if not (update.lead_key or update.email or update.record_id):
+        return
+    done = update.completed_at.timestamp()  # type: ignore[union-attr]
+    lead_key = _lead_of(db, connection, update.lead_key, update.email, update.record_id)
+    if lead_key is not None:
+        _rebuild(db, lead_key, connection, update.key, done)
+        return
+    handoffs.save_orphan(db, task_key=update.key, connection=connection, lead_key=update.lead_key,
+                         email=normalize_email(update.email), record_id=update.record_id, completed_at=done)
+
+
+def rebuild_orphans(db: sqlite3.Connection) -> list[str]:
+    """Rebuild the completed episodes of kept completions whose lead is now stored; their keys.
+
+    A completion whose lead is still unknown is kept for a later run.
+    """
+    rebuilt, resolved = [], []
+    for row in handoffs.orphans(db):
+        if handoffs.by_task_key(db, row["task_key"]) is not None:
+            resolved.append(row["task_key"])
+            continue
+        lead_key = _lead_of(db, row["connection"], row["lead_key"], row["email"], row["record_id"])
+        if lead_key is None:
+            continue
+        if _rebuild(db, lead_key, row["connection"], row["task_key"], row["completed_at"]):
+            rebuilt.append(row["task_key"])
+        resolved.append(row["task_key"])
+    handoffs.drop_orphans(db, resolved)
+    return rebuilt
 
 
 def announce_created(store: StateStore, host: Any, request: TaskRequest, result: WriteResult) -> None:
@@ -131,6 +197,7 @@ def update_episodes(
         for update in task_updates:
             if record_task_update(db, update):
                 changes.completed.append(update.key)
+        changes.rebuilt = rebuild_orphans(db)
         for row in handoffs.open_rows(db):
             touch = activities.first_touch(db, row["lead_key"], row["opened_at"], now)
             if touch is not None and row["first_touch_at"] is None:

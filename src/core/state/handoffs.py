@@ -18,14 +18,18 @@ __all__ = [
     "all_rows",
     "by_task_key",
     "close",
+    "drop_orphans",
     "insert",
+    "insert_closed",
     "last_for_lead",
     "mark_overdue_notified",
     "open_for_lead",
     "open_rows",
     "opened_since",
+    "orphans",
     "overdue_candidates",
     "retarget_task",
+    "save_orphan",
     "set_first_touch",
     "to_model",
 ]
@@ -125,3 +129,45 @@ def retarget_task(db: sqlite3.Connection, task_key: str, adopted_key: str) -> bo
         return False
     db.execute("UPDATE handoffs SET task_key = ? WHERE task_key = ?", (adopted_key, task_key))
     return True
+
+
+def insert_closed(
+    db: sqlite3.Connection, *, lead_key: str, connection: str, status: str, opened_at: float, closed_at: float,
+    task_key: str, reason: str, first_touch_at: float | None,
+) -> bool:
+    """Record an episode that is already closed (rebuilt from the CRM); False when the key is taken.
+
+    Score and owner are not known for such an episode: score 0, segment hot, no owner.
+    """
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO handoffs(lead_key, connection, status, owner, score, segment, opened_at, due_at, "
+        "task_key, closed_at, close_reason, first_touch_at, overdue_notified, reasons) "
+        "VALUES (?, ?, ?, NULL, 0, 'hot', ?, ?, ?, ?, ?, ?, 1, '[]')",
+        (lead_key, connection, status, opened_at, opened_at, task_key, closed_at, reason, first_touch_at),
+    )
+    return cursor.rowcount == 1
+
+
+def save_orphan(
+    db: sqlite3.Connection, *, task_key: str, connection: str, lead_key: str | None, email: str | None,
+    record_id: str | None, completed_at: float,
+) -> None:
+    """Keep a completion of a leadsync task whose lead is not known yet (the earliest completion wins)."""
+    db.execute(
+        "INSERT INTO orphan_completions(task_key, connection, lead_key, email, record_id, completed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(task_key) DO UPDATE SET "
+        "completed_at = MIN(orphan_completions.completed_at, excluded.completed_at)",
+        (task_key, connection, lead_key, email, record_id, completed_at),
+    )
+
+
+def orphans(db: sqlite3.Connection) -> list[Row]:
+    """The completions kept by `save_orphan`, oldest first."""
+    return db.execute(
+        "SELECT task_key, connection, lead_key, email, record_id, completed_at FROM orphan_completions "
+        "ORDER BY completed_at, task_key"
+    ).fetchall()
+
+
+def drop_orphans(db: sqlite3.Connection, task_keys: list[str]) -> None:
+    db.executemany("DELETE FROM orphan_completions WHERE task_key = ?", [(k,) for k in task_keys])

@@ -211,4 +211,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX opportunities_closed ON opportunities(status, closed_at, amount, lead_key, owner);
     CREATE INDEX opportunities_lead ON opportunities(lead_key, created_at);
     """,
+    # 5: completions of leadsync tasks no episode has, whose lead was not yet known when they were
+    # pulled (a lost state store); the handoff step rebuilds their closed episodes once it is.
+    """
+    CREATE TABLE orphan_completions (
+        task_key     TEXT PRIMARY KEY,
+        connection   TEXT NOT NULL,
+        lead_key     TEXT,
+        email        TEXT,
+        record_id    TEXT,
+        completed_at REAL NOT NULL
+    );
+    """,
 ]

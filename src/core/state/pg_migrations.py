@@ -59,5 +59,6 @@ PG_MIGRATIONS: list[str] = [
     _derived(MIGRATIONS[1]),
     _derived(MIGRATIONS[2]),
     _KPI,
+    _derived(MIGRATIONS[4]),
 ]
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "a migration was added to migrations.py without its PostgreSQL form"

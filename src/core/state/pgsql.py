@@ -30,6 +30,9 @@ _FRAGMENTS: list[tuple[str, str]] = [
     ("MIN(requeued_at IS NOT NULL)", "MIN((requeued_at IS NOT NULL)::int)"),
     # notices.unsend: SQLite's two-argument MAX is GREATEST
     ("MAX(sends - 1, 0)", "GREATEST(sends - 1, 0)"),
+    # handoffs.save_orphan: SQLite's two-argument MIN is LEAST
+    ("MIN(orphan_completions.completed_at, excluded.completed_at)",
+     "LEAST(orphan_completions.completed_at, excluded.completed_at)"),
     # outbox.mark_sending / requeue: JSON edits of the payload
     ("json_remove(payload, '$.retry_ambiguous')", "(payload::jsonb - 'retry_ambiguous')::text"),
     ("json_set(payload, '$.retry_ambiguous', json('true'))",

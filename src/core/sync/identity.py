@@ -25,9 +25,9 @@ __all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
 CRM_FIELDS = ("owner", "status", "status_reason")
 _SKIP = {"key", "refs", "custom"}
 
-# Called with the page's transaction for every task update, so what it records commits with the
-# page's cursor (the handoff package's `record_task_update`).
-TaskUpdateHandler = Callable[[sqlite3.Connection, TaskUpdate], object]
+# Called with the page's transaction and the connection for every task update, so what it
+# records commits with the page's cursor (the handoff package's `record_task_update`).
+TaskUpdateHandler = Callable[[sqlite3.Connection, TaskUpdate, str], object]
 
 
 @dataclass
@@ -251,7 +251,7 @@ def ingest(
             counts.task_updates += 1
             counts.task_events.append(record)
             if on_task_update is not None:
-                on_task_update(db, record)
+                on_task_update(db, record, connection)
         elif isinstance(record, Rejected):
             counts.rejected += dead_letters.add_once(db, run_id=run_id, connection=connection, kind=stream,
                                                 key=record.key, reason=record.reason, payload=record.payload)

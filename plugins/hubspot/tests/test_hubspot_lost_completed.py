@@ -1,0 +1,67 @@
+"""A lost state store must not forget a handoff sales already completed: the task's contact
+association names the lead, so the cooldown and the re-MQL rule still hold for it."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from leadsync.connectors import normalize_email
+from leadsync.connectors.testing import FakeServer, demo_project
+from leadsync_hubspot.testing import HubSpotFake, seed_demo
+
+
+@pytest.fixture
+def fake():
+    app = HubSpotFake()
+    app.state["config"]["index_lag_s"] = 30.0  # search lags every API write far beyond any run
+    with FakeServer(app) as server:
+        yield app, server
+
+
+def _lead_of(app, task_id: str) -> str:
+    """The lead key (the e-mail) of the task's associated contact, as HubSpot holds it."""
+    (contact_id,) = app.state["associations"]["tasks"][task_id]
+    return normalize_email(app.state["objects"]["contacts"][contact_id]["properties"]["email"])
+
+
+def _preview(project, as_of, *pull: str) -> dict[str, dict]:
+    """Plans by lead key: from the state as stored, or (`"--pull"`) pulled and scored at `as_of`."""
+    result = project.invoke("handoff", "preview", *(pull or ("--no-pull",)), "--format", "json",
+                            "--as-of", as_of.isoformat())
+    assert result.exit_code == 0, result.output
+    return {plan["lead_key"]: plan for plan in json.loads(result.stdout)}
+
+
+def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_handed_off(fake, tmp_path):
+    app, server = fake
+    project = demo_project(tmp_path, {"plugin": "hubspot", "base_url": server.url, "token": "pat-fake-token",
+                                      "roles": ["leads", "activities", "scores", "tasks"]}, owners=("501", "502"))
+    seed_demo(app, project.anchor, leads=120, activities=1500)
+    first = project.run("--as-of", project.anchor.isoformat())
+    assert first["exit_status"] == 0 and first["tasks_created"] > 0, first
+    tasks = app.tasks_with_key()
+    after_cooldown = project.anchor + timedelta(days=31)
+    still_hot = _preview(project, after_cooldown, "--pull")  # behaviour points fade: pick a lead
+    task, lead = next((t, _lead_of(app, t["id"])) for _, (t,) in sorted(tasks.items())
+                      if _lead_of(app, t["id"]) in still_hot)               # still hot a month later
+    done = project.anchor + timedelta(minutes=30)
+    app.user_edit("tasks", task["id"], {"hs_task_status": "COMPLETED",
+                                        "hs_task_completion_date": int(done.timestamp() * 1000)})
+    creates = len(server.requests_to(r"/crm/v3/objects/tasks/batch/create"))
+    for suffix in ("", "-wal", "-shm"):  # the state store is lost
+        (project.folder / "state" / f"state.db{suffix}").unlink(missing_ok=True)
+
+    later = project.anchor + timedelta(hours=1)
+    again = project.run("--as-of", later.isoformat())
+    assert again["exit_status"] == 0 and again["dead_lettered"] == 0, again
+    assert len(server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == creates, "no task was created"
+    assert app.tasks_with_key().keys() == tasks.keys()
+    assert _preview(project, later + timedelta(minutes=1))[lead]["action"] == "cooldown"
+
+    past = project.run("--as-of", after_cooldown.isoformat())
+    assert past["exit_status"] == 0, past
+    assert len(server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == creates, "hot all along: no re-MQL"
+    assert _preview(project, after_cooldown + timedelta(minutes=1))[lead]["action"] == "already_handed_off"
