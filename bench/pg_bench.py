@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.scoring_bench import AS_OF, EMPLOYEES, INDUSTRIES, TITLES, TYPES, URLS  # noqa: E402
+from bench.scoring_bench import AS_OF, activity_rows, lead_rows  # noqa: E402
 
 
 def _target(backend: str, where: str) -> Any:
@@ -49,31 +49,12 @@ def generate(target: Any, leads: int, activities: int, seed: int = 7) -> None:
     store = open_store(target)
     rng = random.Random(seed)
     now = AS_OF.timestamp()
-    rows: list[tuple[Any, ...]] = []
-    for i in range(leads):
-        email = f"lead{i}@example{i % 997}.co.jp"
-        data = json.dumps({"key": email, "email": email, "title": rng.choice(TITLES),
-                           "industry": rng.choice(INDUSTRIES), "employees_text": rng.choice(EMPLOYEES),
-                           "company": f"株式会社サンプル{i % 5000}", "refs": {"crm": str(i)}}, ensure_ascii=False)
-        rows.append((email, email, data, now, 1))
-        if len(rows) == 50_000 or i == leads - 1:
-            with store.transaction() as db:
-                stored_leads.put_many(db, rows)
-            rows.clear()
-    span = 150 * 86400.0
-    for j in range(activities):
-        i = rng.randrange(leads)
-        email = f"lead{i}@example{i % 997}.co.jp"
-        kind = rng.choice(TYPES)
-        when = now - rng.random() * span
-        url = rng.choice(URLS) if kind == "web_visit" else None
-        data = (f'{{"source_id":"act{j}","connection":"ma","lead_key":"{email}","type":"{kind}",'
-                f'"occurred_at":{when:.0f},"url":{json.dumps(url)}}}')
-        rows.append(("ma", f"act{j}", email, kind, when, url, data))
-        if len(rows) == 100_000 or j == activities - 1:
-            with store.transaction() as db:
-                stored_activities.put_many(db, rows)
-            rows.clear()
+    for rows in lead_rows(rng, leads, now, 50_000):
+        with store.transaction() as db:
+            stored_leads.put_many(db, rows)
+    for rows in activity_rows(rng, leads, activities, now, 100_000):
+        with store.transaction() as db:
+            stored_activities.put_many(db, rows)
     store.close()
 
 

@@ -23,7 +23,9 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 AS_OF = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 TITLES = ["代表取締役社長", "CEO", "営業部長", "Marketing Manager", "担当", "スタッフ", "Engineer", "課長",
@@ -36,6 +38,39 @@ URLS = ["https://example.jp/pricing", "https://example.jp/blog/a", "https://exam
         "https://example.jp/", "https://example.jp/plans/pro", "https://example.jp/docs"]
 
 
+def lead_rows(rng: random.Random, leads: int, now: float, batch: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The synthetic leads, as `leads.put_many` rows, `batch` at a time (all dirty)."""
+    rows: list[tuple[Any, ...]] = []
+    for i in range(leads):
+        email = f"lead{i}@example{i % 997}.co.jp"
+        data = json.dumps({"key": email, "email": email, "title": rng.choice(TITLES),
+                           "industry": rng.choice(INDUSTRIES), "employees_text": rng.choice(EMPLOYEES),
+                           "company": f"株式会社サンプル{i % 5000}", "refs": {"crm": str(i)}}, ensure_ascii=False)
+        rows.append((email, email, data, now, 1))
+        if len(rows) == batch or i == leads - 1:
+            yield rows
+            rows = []
+
+
+def activity_rows(rng: random.Random, leads: int, activities: int, now: float,
+                  batch: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The synthetic activities of the last 150 days, as `activities.put_many` rows, `batch` at a time."""
+    rows: list[tuple[Any, ...]] = []
+    span = 150 * 86400.0
+    for j in range(activities):
+        i = rng.randrange(leads)
+        email = f"lead{i}@example{i % 997}.co.jp"
+        kind = rng.choice(TYPES)
+        when = now - rng.random() * span
+        url = rng.choice(URLS) if kind == "web_visit" else None
+        data = (f'{{"source_id":"act{j}","connection":"ma","lead_key":"{email}","type":"{kind}",'
+                f'"occurred_at":{when:.0f},"url":{json.dumps(url)}}}')
+        rows.append(("ma", f"act{j}", email, kind, when, url, data))
+        if len(rows) == batch or j == activities - 1:
+            yield rows
+            rows = []
+
+
 def generate(db_path: Path, leads: int, activities: int, seed: int = 7) -> None:
     from leadsync.core.state import activities as stored_activities
     from leadsync.core.state import leads as stored_leads
@@ -45,32 +80,10 @@ def generate(db_path: Path, leads: int, activities: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     now = AS_OF.timestamp()
     with store.transaction() as db:
-        rows: list = []
-        for i in range(leads):
-            email = f"lead{i}@example{i % 997}.co.jp"
-            data = json.dumps({"key": email, "email": email, "title": rng.choice(TITLES),
-                               "industry": rng.choice(INDUSTRIES), "employees_text": rng.choice(EMPLOYEES),
-                               "company": f"株式会社サンプル{i % 5000}", "refs": {"crm": str(i)}}, ensure_ascii=False)
-            rows.append((email, email, data, now, 1))
-            if len(rows) == 100_000:
-                stored_leads.put_many(db, rows)
-                rows.clear()
-        stored_leads.put_many(db, rows)
-        rows.clear()
-        span = 150 * 86400.0
-        for j in range(activities):
-            i = rng.randrange(leads)
-            email = f"lead{i}@example{i % 997}.co.jp"
-            kind = rng.choice(TYPES)
-            when = now - rng.random() * span
-            url = rng.choice(URLS) if kind == "web_visit" else None
-            data = (f'{{"source_id":"act{j}","connection":"ma","lead_key":"{email}","type":"{kind}",'
-                    f'"occurred_at":{when:.0f},"url":{json.dumps(url)}}}')
-            rows.append(("ma", f"act{j}", email, kind, when, url, data))
-            if len(rows) == 200_000:
-                stored_activities.put_many(db, rows)
-                rows.clear()
-        stored_activities.put_many(db, rows)
+        for rows in lead_rows(rng, leads, now, 100_000):
+            stored_leads.put_many(db, rows)
+        for rows in activity_rows(rng, leads, activities, now, 200_000):
+            stored_activities.put_many(db, rows)
     store.close()
 
 
