@@ -32,6 +32,19 @@ def make_sf():
 
 
 @pytest.fixture
+def org():
+    """The fake org with leadsync's custom fields defined, served on a local port."""
+    from leadsync.connectors.testing import FakeServer
+    from leadsync_salesforce.testing import SalesforceFake
+
+    app = SalesforceFake()
+    with FakeServer(app) as server:
+        app.url = server.url
+        app.define_leadsync_fields()
+        yield app, server
+
+
+@pytest.fixture
 def sf_api():
     with respx.mock(assert_all_called=False) as router:
         router.post(f"{LOGIN}/services/oauth2/token").respond(200, json={

@@ -5,26 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import httpx
-import pytest
 
 from leadsync.connectors import TaskRequest
 from leadsync_salesforce.testing import SalesforceFake
-from leadsync.connectors.testing import FakeServer
 from leadsync_salesforce import SalesforceConnector, SalesforceSettings
 from leadsync_salesforce.tasks import MAX_ENCODED_QUERY, lookup_queries
 
 DUE = datetime(2025, 4, 1, 16, 0, tzinfo=timezone.utc)
 QUERY = r"/services/data/v62.0/query"
 UPSERT = r"/services/data/v62.0/composite/sobjects/Task/Leadsync_Key__c"
-
-
-@pytest.fixture
-def org():
-    app = SalesforceFake()
-    with FakeServer(app) as server:
-        app.url = server.url
-        app.define_leadsync_fields()
-        yield app, server
 
 
 def connect(url: str) -> SalesforceConnector:

@@ -11,24 +11,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from leadsync.connectors import RateLimitExhausted, ScoreUpdate, SetupMissing, TaskRequest
-from leadsync.connectors.testing import FakeServer
 from leadsync.core.models import Segment
 from leadsync_salesforce import SalesforceConnector, SalesforceSettings
 from leadsync_salesforce.auth import build_auth
-from leadsync_salesforce.testing import SalesforceFake
 
 DUE = datetime(2025, 4, 1, 16, 0, tzinfo=timezone.utc)
 QUERY = r"/services/data/v62.0/query"
 UPSERT = r"/services/data/v62.0/composite/sobjects/Task/Leadsync_Key__c"
-
-
-@pytest.fixture
-def org():
-    app = SalesforceFake()
-    with FakeServer(app) as server:
-        app.url = server.url
-        app.define_leadsync_fields()
-        yield app, server
 
 
 def connect(url: str, **extra) -> SalesforceConnector:
