@@ -1,108 +1,55 @@
-"""CSV plumbing for the file connector: encoding detection, header aliases, atomic writes."""
+"""CSV plumbing for the file connector: streaming reads of a CSV file row by row, atomic writes.
+
+Column names and header aliases are in `csvcolumns`, encoding detection in `csvencoding`."""
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import csv
 import hashlib
 import os
 import tempfile
-import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from leadsync.connectors.builtin.csvcolumns import (
+    ACTIVITY_ALIASES,
+    ACTIVITY_COLUMNS,
+    LEAD_ALIASES,
+    LEAD_COLUMNS,
+    OPPORTUNITY_ALIASES,
+    OPPORTUNITY_COLUMNS,
+    OUTPUT_ALIASES,
+    SCORE_COLUMNS,
+    TASK_COLUMNS,
+    TASK_TEXT_COLUMNS,
+    header_key,
+)
+from leadsync.connectors.builtin.csvencoding import ENCODING_NAMES, detect_encoding, not_text, utf16_to_utf8
 from leadsync.connectors.spreadsheet import safe_cell
 from leadsync.core.errors import ConfigError
 
 __all__ = [
+    "ACTIVITY_ALIASES",
     "ACTIVITY_COLUMNS",
+    "LEAD_ALIASES",
+    "LEAD_COLUMNS",
     "MAX_CELL_CHARS",
     "MAX_ROW_BYTES",
     "OPPORTUNITY_ALIASES",
     "OPPORTUNITY_COLUMNS",
-    "BadRow",
-    "LEAD_COLUMNS",
     "SCORE_COLUMNS",
     "TASK_COLUMNS",
     "TASK_TEXT_COLUMNS",
+    "BadRow",
     "CsvTable",
     "header_key",
     "read_csv",
     "read_output_rows",
     "write_csv_atomic",
 ]
-
-LEAD_COLUMNS = (
-    "id", "email", "first_name", "last_name", "company", "title", "department", "phone", "employees",
-    "industry", "lead_source", "owner", "status", "created_at", "updated_at",
-)
-ACTIVITY_COLUMNS = ("id", "email", "type", "occurred_at", "url", "duration_seconds", "outcome", "owner")
-OPPORTUNITY_COLUMNS = ("id", "email", "name", "created_at", "stage", "amount", "closed_at", "status", "lost_reason", "owner")
-SCORE_COLUMNS = ("email", "score", "behavior_score", "attribute_score", "segment", "sheet_version", "scored_at")
-TASK_COLUMNS = ("key", "email", "owner", "subject", "body", "due_at", "priority")
-# tasks.csv columns of free text made from lead data (names, companies): neutralised for Excel.
-# Everything else in scores.csv and tasks.csv is written exactly: the MA's import job joins on it.
-TASK_TEXT_COLUMNS = ("subject", "body")
-
-# Header aliases seen in Japanese (and English) spreadsheet exports, by canonical column.
-# Matching is on header_key(), so case, width, spaces, '_' and '-' do not matter.
-LEAD_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "lead_id", "record_id", "リードID", "レコードID", "レコード番号", "顧客ID"),
-    "email": ("email", "e-mail", "email_address", "mail", "メールアドレス", "メール", "Eメール", "Eメールアドレス", "電子メール"),
-    "first_name": ("first_name", "firstname", "given_name", "名", "下の名前"),
-    "last_name": ("last_name", "lastname", "family_name", "surname", "姓", "名字", "苗字"),
-    "full_name": ("name", "full_name", "氏名", "名前", "お名前", "担当者名"),
-    "company": ("company", "company_name", "account", "account_name", "organization", "会社名", "企業名", "会社", "法人名", "取引先名"),
-    "title": ("title", "job_title", "position", "役職", "肩書", "肩書き", "役職名"),
-    "department": ("department", "division", "部署", "部門", "部署名", "所属"),
-    "phone": ("phone", "phone_number", "tel", "telephone", "電話番号", "電話", "TEL"),
-    "employees": ("employees", "employee_count", "number_of_employees", "company_size", "従業員数", "従業員規模", "社員数", "企業規模"),
-    "industry": ("industry", "業種", "業界"),
-    "lead_source": ("lead_source", "source", "流入経路", "リードソース", "獲得経路", "流入元"),
-    "owner": ("owner", "owner_id", "lead_owner", "所有者", "担当者", "リード所有者", "営業担当", "担当営業"),
-    "status": ("status", "lead_status", "ステータス", "リードステータス", "状況"),
-    "status_reason": ("status_reason", "reason", "ステータス理由", "不適格理由", "見送り理由", "失注理由"),
-    "created_at": ("created_at", "created", "created_date", "create_date", "作成日", "作成日時", "登録日", "登録日時"),
-    "updated_at": ("updated_at", "updated", "modified", "last_modified", "updated_date", "更新日", "更新日時", "最終更新日", "最終更新日時"),
-}
-ACTIVITY_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "activity_id", "活動ID", "アクティビティID", "履歴ID"),
-    "email": ("email", "e-mail", "email_address", "mail", "メールアドレス", "メール", "Eメール", "Eメールアドレス"),
-    "lead_id": ("lead_id", "lead", "リードID", "顧客ID", "レコードID"),
-    "type": ("type", "activity_type", "activity", "種別", "活動種別", "アクティビティ", "アクティビティ種別", "行動", "種類"),
-    "occurred_at": ("occurred_at", "timestamp", "date", "datetime", "activity_date", "日時", "発生日時", "活動日時", "日付", "実施日時"),
-    "url": ("url", "page_url", "page", "URL", "ページURL", "ページ", "閲覧ページ"),
-    "duration_seconds": ("duration_seconds", "duration", "call_duration", "通話時間(秒)", "通話時間", "通話秒数", "所要時間(秒)"),
-    "outcome": ("outcome", "result", "結果", "通話結果", "成果", "商談結果"),
-    "owner": ("owner", "rep", "user", "caller", "担当者", "担当", "架電者", "営業担当", "担当営業", "オペレーター"),
-}
-OPPORTUNITY_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "opportunity_id", "deal_id", "案件ID", "商談ID", "レコード番号"),
-    "email": ("email", "e-mail", "email_address", "mail", "メールアドレス", "メール", "Eメール", "Eメールアドレス"),
-    "lead_id": ("lead_id", "lead", "リードID", "顧客ID"),
-    "name": ("name", "opportunity_name", "deal_name", "案件名", "商談名"),
-    "created_at": ("created_at", "created", "created_date", "作成日", "作成日時", "登録日", "案件化日"),
-    "stage": ("stage", "deal_stage", "フェーズ", "ステージ", "フェーズ名", "商談フェーズ"),
-    "amount": ("amount", "value", "金額", "受注金額", "見込金額", "案件金額"),
-    "closed_at": ("closed_at", "close_date", "closed", "完了予定日", "受注日", "クローズ日", "完了日"),
-    "status": ("status", "result", "ステータス", "結果", "受注/失注", "状況"),
-    "lost_reason": ("lost_reason", "reason", "失注理由", "理由"),
-    "owner": ("owner", "rep", "担当者", "担当", "営業担当", "担当営業", "所有者"),
-}
-_OUTPUT_ALIASES = {
-    "scores": {name: (name,) for name in SCORE_COLUMNS},
-    "tasks": {name: (name,) for name in TASK_COLUMNS},
-}
-
-
-def header_key(text: str) -> str:
-    """A header folded for matching: NFKC, case-folded, without spaces, '_', '-' and '.'."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-.・")
-
 
 # Excel's own limit for one cell; a longer cell is a broken export, not data.
 MAX_CELL_CHARS = 32_767
@@ -163,7 +110,7 @@ class CsvTable:
             text = raw.decode("utf-8" if self.transcoded is not None else self.encoding)
         except UnicodeDecodeError as exc:
             at = offset + exc.start
-            return BadRow(number, at, f"cannot decode as {_ENCODING_NAMES.get(self.encoding, self.encoding)} at byte "
+            return BadRow(number, at, f"cannot decode as {ENCODING_NAMES.get(self.encoding, self.encoding)} at byte "
                           f"{at} (0x{raw[exc.start]:02x}); the row was saved in another encoding",
                           _raw_payload(raw))
         try:
@@ -194,9 +141,6 @@ class CsvTable:
             elif cell.strip() and not values.get(name):
                 values[name] = cell.strip()
         return number, values, extra
-
-
-_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS (cp932)", "utf-16": "UTF-16"}
 
 
 def _raw_payload(raw: bytes) -> dict[str, str]:
@@ -244,44 +188,6 @@ def _raw_records(handle: Any, start: int) -> Iterator[tuple[int, bytes | BadRow]
         yield record_start, b"".join(parts)
 
 
-def decode(path: Path, data: bytes) -> tuple[str, str]:
-    """The text of a small CSV file and its encoding: UTF-8 (BOM or not), else Shift_JIS (cp932)."""
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise ConfigError(f"{path}: cannot decode the file as UTF-8 or Shift_JIS (cp932); save it as CSV UTF-8")
-
-
-def detect_encoding(sample: bytes) -> str:
-    """UTF-8 (with or without BOM) or Shift_JIS, judged from the first lines of a file.
-
-    UTF-8 wins when any non-ASCII line is valid UTF-8 (Shift_JIS text almost never is) or no line
-    fails as UTF-8; a file whose lines fail as UTF-8 and pass as Shift_JIS is Shift_JIS.
-    """
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    lines = sample.split(b"\n")[:-1] or [sample]  # the last line may be cut mid-character
-    valid_utf8 = failed_utf8 = valid_sjis = 0
-    for line in lines:
-        if line.isascii():
-            continue
-        try:
-            line.decode("utf-8")
-            valid_utf8 += 1
-        except UnicodeDecodeError:
-            failed_utf8 += 1
-            try:
-                line.decode("cp932")
-                valid_sjis += 1
-            except UnicodeDecodeError:
-                pass
-    if valid_utf8 or not failed_utf8 or not valid_sjis:
-        return "utf-8"
-    return "cp932"
-
-
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
@@ -316,8 +222,8 @@ def read_csv(
             sample = handle.read(_SAMPLE_BYTES)
             if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
                 handle.seek(0)
-                transcoded = _utf16_to_utf8(path, handle)
-            elif problem := _not_text(sample):
+                transcoded = utf16_to_utf8(path, handle)
+            elif problem := not_text(sample):
                 raise ConfigError(f"{path}: {problem}")
         encoding = "utf-16" if transcoded is not None else detect_encoding(sample)
         source = transcoded if transcoded is not None else path.open("rb")
@@ -363,44 +269,11 @@ def read_csv(
                     delimiter, transcoded)
 
 
-def _not_text(sample: bytes) -> str | None:
-    """Why a file is not CSV text, judged from its first bytes; None when it may be."""
-    if sample.startswith(b"PK\x03\x04"):
-        return "an Excel workbook (.xlsx), not CSV text; in Excel choose Save As > CSV UTF-8 (or Unicode Text)"
-    if sample.startswith(b"\xd0\xcf\x11\xe0"):
-        return "an Excel 97-2003 workbook (.xls), not CSV text; in Excel choose Save As > CSV UTF-8 (or Unicode Text)"
-    if b"\x00" in sample[:4096]:
-        return ("not CSV text: it holds NUL bytes (UTF-16 without a byte order mark, or a binary file); "
-                "save it as CSV UTF-8, or as Unicode Text, which starts with a byte order mark")
-    return None
-
-
-def _utf16_to_utf8(path: Path, handle: IO[bytes]) -> IO[bytes]:
-    """A UTF-8 copy of a UTF-16 file with a byte order mark (Excel's "Unicode Text"), in a
-    temporary file that is deleted when closed; ConfigError naming the byte that is not UTF-16."""
-    decoder = codecs.getincrementaldecoder("utf-16")()
-    copy = tempfile.TemporaryFile()
-    done = 0
-    try:
-        while chunk := handle.read(_HASH_CHUNK):
-            copy.write(decoder.decode(chunk).encode("utf-8"))
-            done += len(chunk)
-        copy.write(decoder.decode(b"", final=True).encode("utf-8"))
-    except UnicodeDecodeError as exc:
-        copy.close()
-        raise ConfigError(f"{path}: not valid UTF-16 at byte {done + exc.start}; save it again as Unicode Text "
-                          "or CSV UTF-8") from None
-    except UnicodeEncodeError:  # a lone surrogate
-        copy.close()
-        raise ConfigError(f"{path}: not valid UTF-16 (an unpaired surrogate); save it again as CSV UTF-8") from None
-    return copy
-
-
 def read_output_rows(path: Path, kind: str) -> list[dict[str, str]]:
     """Rows of a scores.csv or tasks.csv written earlier (empty when the file does not exist yet)."""
     if not path.exists():
         return []
-    table = read_csv(path, _OUTPUT_ALIASES[kind])
+    table = read_csv(path, OUTPUT_ALIASES[kind])
     return [row[1] for row in table.records() if not isinstance(row, BadRow)]
 
 
