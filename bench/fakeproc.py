@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from leadsync.connectors.testing.fakeserver import FakeServerProcess, spawn_fake_server
+from leadsync.connectors.testing.fakeprocess import FakeServerProcess, spawn_fake_server
 
 __all__ = ["REPO", "bench_env", "fake_process", "fetch_log"]
 

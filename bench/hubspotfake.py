@@ -4,7 +4,7 @@
 which is right for tests and far too slow for 500,000 activities. This subclass answers the same
 requests with the same bodies from a (modified, id) index; any search it does not recognise goes to
 the original code. Run it in its own process:
-`python -m leadsync.connectors.testing.fakeserver --app bench.hubspotfake:make_app`.
+`python -m leadsync.connectors.testing.fakeprocess --app bench.hubspotfake:make_app`.
 """
 
 from __future__ import annotations

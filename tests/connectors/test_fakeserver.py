@@ -18,7 +18,8 @@ from leadsync.connectors.errors import AmbiguousWriteError
 from leadsync.connectors.auth import BearerToken
 from leadsync.connectors.http import HttpClient
 from leadsync.connectors.retry import Resolution
-from leadsync.connectors.testing.fakeserver import FakeServer, spawn_fake_server
+from leadsync.connectors.testing.fakeprocess import spawn_fake_server
+from leadsync.connectors.testing.fakeserver import FakeServer
 
 HERE = Path(__file__).parent
 _spec = importlib.util.spec_from_file_location("fake_notes_app", HERE / "fake_notes_app.py")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from leadsync.connectors.testing.fakeprocess import FakeServerProcess, spawn_fake_server
 from leadsync.connectors.testing.fakeserver import (
     FAULTS,
     FakeApp,
     FakeServer,
-    FakeServerProcess,
     LogEntry,
     Request,
     Response,
     route,
-    spawn_fake_server,
 )
 from leadsync.connectors.testing.project import DemoProject, demo_project, generate_demo
 from leadsync.connectors.testing.trials import KillWorld, kill_trials, kill_trials_until_settled
