@@ -3,6 +3,7 @@ Sync Leads and Request Campaign (use `MarketoFake.handle` as an httpx.MockTransp
 
 from __future__ import annotations
 
-from leadsync_marketo.testing.fake import DEFAULT_TYPES, MarketoFake, envelope, error_envelope, serve
+from leadsync_marketo.testing.fake import DEFAULT_TYPES, MarketoFake, envelope, error_envelope
+from leadsync_marketo.testing.server import serve
 
 __all__ = ["DEFAULT_TYPES", "MarketoFake", "envelope", "error_envelope", "serve"]

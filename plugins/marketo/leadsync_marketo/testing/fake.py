@@ -9,7 +9,7 @@ paging (pages may be short or empty); per-record ``status``/``reasons``; Get Lea
 its flow only as its qualification rule allows (``once`` by default, ``any`` = every time); flows
 run at once or, with ``flows="queued"``, only when ``run_flows()`` is called, as Marketo's campaign
 queue does. The Asset API's Get Smart Campaign by Id describes the campaign.
-Use ``httpx.MockTransport(fake.handle)`` in-process, or ``serve(fake)`` for a real HTTP server.
+Use ``httpx.MockTransport(fake.handle)`` in-process, or ``serve(fake)`` (testing.server) for a real HTTP server.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -28,7 +27,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-__all__ = ["DEFAULT_TYPES", "MarketoFake", "envelope", "error_envelope", "serve"]
+__all__ = ["DEFAULT_TYPES", "MarketoFake", "envelope", "error_envelope"]
 
 DEFAULT_TYPES = {1: "Visit Webpage", 2: "Fill Out Form", 3: "Click Link", 6: "Send Email", 9: "Unsubscribe Email",
                  10: "Open Email", 11: "Click Email", 12: "New Lead", 13: "Change Data Value",
@@ -398,45 +397,3 @@ class MarketoFake:
             else:
                 self._run_flow(campaign, lead_id, tokens)
         return 200, envelope([{"id": campaign_id}])
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: MarketoFake
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        content = self.rfile.read(length) if length else b""
-        url = f"http://{self.headers.get('host', 'localhost')}{self.path}"
-        request = httpx.Request(self.command, url, headers=dict(self.headers.items()), content=content)
-        try:
-            response = self.fake.handle(request)
-        except httpx.ReadTimeout:  # executed, answer lost: drop the connection without a reply
-            self.close_connection = True
-            return
-        payload = response.content
-        self.send_response(response.status_code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = _serve
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client killed mid-request resets its connection: expected here, not worth a traceback."""
-
-
-def serve(fake: MarketoFake, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """The fake on a real HTTP server in a daemon thread; its URL is ``server.url``; ``server.shutdown()``."""
-    handler = type("MarketoHandler", (_Handler,), {"fake": fake})
-    server = _QuietServer((host, 0), handler)
-    server.daemon_threads = True
-    server.url = f"http://{host}:{server.server_address[1]}"  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
