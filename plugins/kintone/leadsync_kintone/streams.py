@@ -89,7 +89,7 @@ class ActivitiesStream(Stream):
 
 class TasksStream(Stream):
     """Completion of tasks leadsync created in the To-Do app (for SLA and first-touch reports), each
-    naming its lead by the To-Do's lead link (the lead record id) and e-mail."""
+    naming its lead by the To-Do's lead link (the lead record id) and e-mail, and its owner."""
 
     name = "tasks"
 
@@ -100,7 +100,7 @@ class TasksStream(Stream):
         s = self.settings
         assert s.tasks_app is not None
         codes = [s.task_field(name) for name in ("key", "status", "completed_at", "updated_at", "lead_record_id",
-                                                 "email")]
+                                                 "email", "owner")]
         yield from _seek(self.client, s.tasks_app, s.task_field("updated_at"), codes, ctx, s.initial_days,
                          lambda raw: to_update(raw, self.connection, s, self.tz))
 

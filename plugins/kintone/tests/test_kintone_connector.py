@@ -134,18 +134,19 @@ def test_completed_tasks_are_reported(kintone_fake, kintone_connector) -> None:
 def test_a_completed_todo_names_its_lead_by_its_lead_link_and_email(kintone_fake, kintone_connector) -> None:
     """What lets the engine rebuild a completed handoff a lost state store forgot."""
     kintone_fake.add_record(30, {"leadsync_key": "ls-20260105-aaaa", "ステータス": "完了", "リードID": "42",
-                                 "メールアドレス": " Taro@Example.JP ", "完了日時": "2026-01-05T03:00:00Z"})
+                                 "メールアドレス": " Taro@Example.JP ", "完了日時": "2026-01-05T03:00:00Z",
+                                 "担当者": [{"code": "kato", "name": "加藤"}, {"code": "sato", "name": "佐藤"}]})
     kintone_fake.add_record(30, {"leadsync_key": "ls-20260105-bbbb", "ステータス": "完了", "リードID": "４３",
                                  "完了日時": "2026-01-05T04:00:00Z"})  # typed in full width by a person
     kintone_fake.add_record(30, {"leadsync_key": "ls-20260105-cccc", "ステータス": "完了", "メールアドレス": "hanako@example.jp"})
     kintone_fake.add_record(30, {"leadsync_key": "ls-20260105-dddd", "ステータス": "完了"})
     stream = [s for s in kintone_connector().streams() if s.name == "tasks"][0]
     updates, _ = _read(stream)
-    assert {u.key: (u.record_id, u.email, u.lead_key) for u in updates} == {
-        "ls-20260105-aaaa": ("42", "taro@example.jp", None),
-        "ls-20260105-bbbb": ("43", None, None),
-        "ls-20260105-cccc": (None, "hanako@example.jp", None),
-        "ls-20260105-dddd": (None, None, None),  # names no lead: nothing can be rebuilt from it
+    assert {u.key: (u.record_id, u.email, u.lead_key, u.owner) for u in updates} == {
+        "ls-20260105-aaaa": ("42", "taro@example.jp", None, "kato"),  # the first user selected
+        "ls-20260105-bbbb": ("43", None, None, None),
+        "ls-20260105-cccc": (None, "hanako@example.jp", None, None),
+        "ls-20260105-dddd": (None, None, None, None),  # names no lead: nothing can be rebuilt from it
     }
 
 

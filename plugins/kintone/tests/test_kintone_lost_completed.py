@@ -27,8 +27,8 @@ def _todos_of(world, lead_id: str) -> list[dict]:
 def _episode(world, task_key: str) -> tuple | None:
     store = world.store()
     try:
-        row = store.db.execute("SELECT status, lead_key, closed_at, first_touch_at FROM handoffs WHERE task_key = ?",
-                               (task_key,)).fetchone()
+        row = store.db.execute("SELECT status, lead_key, closed_at, first_touch_at, owner FROM handoffs "
+                               "WHERE task_key = ?", (task_key,)).fetchone()
     finally:
         store.close()
     return tuple(row) if row else None
@@ -43,7 +43,8 @@ def test_a_completed_todo_survives_a_lost_store_as_cooldown_then_as_already_hand
     assert lead_id, "leadsync links every To-Do to its lead record"
     lead = normalize_email(world.fake.records(10)[int(lead_id)]["メールアドレス"])
     done = reliability.anchor + timedelta(minutes=30)  # between the runs, on the scenario's clock
-    world.fake.edit_record(30, record_id, {"ステータス": "完了", "完了日時": kintone_time(done)})  # sales completes it
+    # sales hands the To-Do to a colleague, who completes it
+    world.fake.edit_record(30, record_id, {"担当者": [{"code": "kato"}], "ステータス": "完了", "完了日時": kintone_time(done)})
     completed = dict(world.fake.records(30)[record_id])
     todos = len(world.fake.records(30))
 
@@ -53,8 +54,8 @@ def test_a_completed_todo_survives_a_lost_store_as_cooldown_then_as_already_hand
     assert again["exit_status"] == 0 and again["dead_lettered"] == 0, again
     assert _todos_of(world, lead_id) == [completed], "no second To-Do for the lead whose handoff sales completed"
     assert len(world.fake.records(30)) == todos, "no new To-Do at all: the open ones were adopted"
-    assert _episode(world, todo["leadsync_key"]) == ("completed", lead, done.timestamp(), done.timestamp()), \
-        "the completed episode is rebuilt, closed at the completion"
+    assert _episode(world, todo["leadsync_key"]) == ("completed", lead, done.timestamp(), done.timestamp(), "kato"), \
+        "the completed episode is rebuilt, closed at the completion, owned by whoever had the To-Do"
     assert _preview(world, later + timedelta(hours=1))[lead]["action"] == "cooldown"
 
     after_cooldown = reliability.anchor + timedelta(days=31)
