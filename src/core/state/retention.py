@@ -81,7 +81,7 @@ def prune(db: sqlite3.Connection, *, before: float, reconcile_since: float,
         "AND kind IN ('score', 'task') AND id < (SELECT MAX(id) FROM dead_letters)",
         (before, before),
     ).rowcount
-    deleted.orphan_completions = _prune_orphans(db, min(before, before if cooldown_since is None else cooldown_since))
+    deleted.orphan_completions = _prune_orphans(db, before if cooldown_since is None else min(before, cooldown_since))
     return deleted
 
 
