@@ -89,7 +89,9 @@ class TaskUpdate:
     `lead_key`, `email` and `record_id` name the lead the task belongs to (any one is enough;
     `record_id` is the connection's own id of the lead record, as in `Lead.record_id`). With
     them the engine rebuilds a completed handoff whose episode a lost state store no longer has,
-    so the cooldown and re-qualification rules still apply to that lead.
+    so the cooldown and re-qualification rules still apply to that lead. `owner` is the rep the
+    task is assigned to, as the CRM names them (the value a `TaskRequest.owner` would carry); a
+    rebuilt handoff keeps it.
     """
 
     key: str
@@ -98,6 +100,7 @@ class TaskUpdate:
     lead_key: str | None = None
     email: str | None = None
     record_id: str | None = None
+    owner: str | None = None
 
 
 @dataclass

@@ -65,6 +65,35 @@ def _fill(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO dead_letters(connection, kind, record_key, reason, payload, created_at, requeued_at) "
                    "VALUES ('crm', ?, 'k', 'bad', '{}', ?, ?)", (kind, OLD, requeued))
     db.execute("INSERT INTO cursors(connection, stream, value, updated_at) VALUES ('crm', 'contacts', '{}', ?)", (OLD,))
+    _fill_orphans(db)
+
+
+# Leads the orphan completions below may name: one known by its CRM record, one whose key is not its
+# e-mail (stored before it had one), one plain.
+STORED_LEADS = [  # (key, email, connection, record id)
+    ("known-by-record@x.jp", "known-by-record@x.jp", "crm", "00Q1"),
+    ("crm:00Q2", "Mixed.Case@X.jp", "crm", "00Q2"),
+    ("plain@x.jp", "plain@x.jp", "ma", "m-3"),
+]
+ORPHANS = [  # (task key, connection, lead key, e-mail, record id, completed at)
+    ("ls-20251210-gone", "crm", None, "gone@x.jp", "00Q9", OLD),                   # deleted: old, no such lead
+    ("ls-20251210-gonekey", "crm", "crm:00Q8", None, None, OLD),                  # deleted: old, no such lead
+    ("ls-20251210-byrecord", "crm", None, None, "00Q1", OLD),                     # kept: its lead is stored
+    ("ls-20251210-byrecordotherconn", "ma", None, None, "00Q1", OLD),           # deleted: 00Q1 is crm's record
+    ("ls-20251210-byemailcase", "crm", None, "mixed.case@x.jp", None, OLD),      # kept: e-mail, any case
+    ("ls-20251210-byleadkey", "crm", "plain@x.jp", None, None, OLD),             # kept: the lead key
+    ("ls-20270115-recent", "crm", None, "later@x.jp", None, RECENT),               # kept: the lead may still come
+]
+
+
+def _fill_orphans(db: sqlite3.Connection) -> None:
+    for key, email, connection, record_id in STORED_LEADS:
+        db.execute("INSERT INTO leads(key, email, data, updated_at) VALUES (?, ?, '{}', ?)", (key, email, OLD))
+        db.execute("INSERT INTO lead_refs(connection, record_id, lead_key, data) VALUES (?, ?, ?, '{}')",
+                   (connection, record_id, key))
+    for row in ORPHANS:
+        db.execute("INSERT INTO orphan_completions(task_key, connection, lead_key, email, record_id, completed_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", row)
 
 
 @pytest.fixture
@@ -84,7 +113,7 @@ def test_prune_deletes_old_rows_and_keeps_what_guarantees_need(store: StateStore
     cutoff = NOW - 180 * DAY
     with store.transaction() as db:
         deleted = retention.prune(db, before=cutoff, reconcile_since=NOW - DAY)
-    assert deleted.as_dict() == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1}
+    assert deleted.as_dict() == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1, "orphan_completions": 3}
     db = store.db
     assert _keys(db, "SELECT lead_key, segment FROM score_history") == {("handed@x.jp", "cold"), ("recent@x.jp", "warm")}
     assert _keys(db, "SELECT key FROM outbox") == {
@@ -95,6 +124,8 @@ def test_prune_deletes_old_rows_and_keeps_what_guarantees_need(store: StateStore
         ("task", 1), ("contacts", 0), ("score", 0)}
     assert db.execute("SELECT COUNT(*) FROM handoffs").fetchone()[0] == 2
     assert db.execute("SELECT COUNT(*) FROM cursors").fetchone()[0] == 1
+    assert _keys(db, "SELECT task_key FROM orphan_completions") == {
+        "ls-20251210-byrecord", "ls-20251210-byemailcase", "ls-20251210-byleadkey", "ls-20270115-recent"}
     # The handed-off lead still requalifies: its cold row after the handoff survived.
     assert scores.requalified(db, "handed@x.jp", OLD, NOW, ["cold", "warm"])
     # A second prune finds nothing more.
@@ -149,8 +180,10 @@ def test_vacuum_command_deletes_and_compacts(tmp_path: Path, monkeypatch: pytest
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["keep_days"] == 180 and out["compacted"] is True
-    assert out["deleted"] == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1}
+    assert out["deleted"] == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1, "orphan_completions": 3}
+    assert out["deleted_total"] == 13
     assert out["remaining"]["outbox"] == 7 and out["remaining"]["handoffs"] == 2
+    assert out["remaining"]["orphan_completions"] == 4
     assert 0 < out["bytes_after"]
     if not state_backend.is_postgres:  # PostgreSQL's VACUUM makes the space reusable, it does not shrink files
         assert out["bytes_after"] <= out["bytes_before"]
@@ -185,3 +218,67 @@ def test_negative_keep_days_is_a_config_error(tmp_path: Path, monkeypatch: pytes
     result = CliRunner().invoke(cli, ["--config", str(config), "state", "vacuum"])
     assert result.exit_code == 2
     assert "keep_days" in result.output
+
+
+def _orphan(db, key: str, completed_at: float, email: str = "nobody@x.jp") -> None:
+    db.execute("INSERT INTO orphan_completions(task_key, connection, lead_key, email, record_id, completed_at) "
+               "VALUES (?, 'crm', NULL, ?, NULL, ?)", (key, email, completed_at))
+
+
+def test_orphans_are_pruned_on_both_backends_and_the_kept_ones_are_what_the_next_run_rebuilds(new_store) -> None:
+    from leadsync.core.handoff.episodes import rebuild_orphans
+
+    store = new_store()
+    with store.transaction() as db:
+        _fill_orphans(db)
+        deleted = retention.prune(db, before=NOW - 180 * DAY, reconcile_since=NOW - DAY, cooldown_since=NOW - 30 * DAY)
+    assert deleted.orphan_completions == 3
+    with store.transaction() as db:
+        rebuilt = rebuild_orphans(db)
+    assert sorted(rebuilt) == ["ls-20251210-byemailcase", "ls-20251210-byleadkey", "ls-20251210-byrecord"]
+    assert _keys(store.db, "SELECT lead_key FROM handoffs WHERE status = 'completed'") == {
+        "known-by-record@x.jp", "crm:00Q2", "plain@x.jp"}
+    assert _keys(store.db, "SELECT task_key FROM orphan_completions") == {"ls-20270115-recent"}
+
+
+def test_an_orphan_inside_the_cooldown_stays_whatever_keep_days_says(new_store) -> None:
+    """keep_days shorter than the cooldown: a completion 10 days old could still hold its lead back
+    for 20 more days if the lead arrived, so it stays; one 40 days old goes."""
+    store = new_store()
+    with store.transaction() as db:
+        _orphan(db, "ls-20270105-incooldown", NOW - 10 * DAY)
+        _orphan(db, "ls-20261206-pastcooldown", NOW - 40 * DAY)
+        deleted = retention.prune(db, before=NOW - 7 * DAY, reconcile_since=NOW - DAY, cooldown_since=NOW - 30 * DAY)
+    assert deleted.orphan_completions == 1
+    assert _keys(store.db, "SELECT task_key FROM orphan_completions") == {"ls-20270105-incooldown"}
+    with store.transaction() as db:  # a cooldown of 0 days holds nothing back: the cutoff alone decides
+        assert retention.prune(db, before=NOW - 7 * DAY, reconcile_since=NOW - DAY,
+                               cooldown_since=NOW).orphan_completions == 1
+    assert _keys(store.db, "SELECT task_key FROM orphan_completions") == set()
+
+
+@pytest.mark.parametrize("state_backend", ["sqlite", "postgresql"], indirect=True)
+def test_vacuum_keeps_orphans_inside_the_configured_cooldown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              state_backend) -> None:
+    monkeypatch.setenv("LEADSYNC_LOAD_PLUGINS", "")
+    config = _project(tmp_path, 7, state_backend)
+    config.write_text(config.read_text(encoding="utf-8") + "[handoff]\ncooldown_days = 45\n", encoding="utf-8")
+    project = state_backend.projects[-1] if state_backend.is_postgres else None
+    store = state_backend.open(project) if project else StateStore(tmp_path / "state.db")
+    with store.transaction() as db:
+        _orphan(db, "ls-20261206-inside45days", NOW - 40 * DAY)
+        _orphan(db, "ls-20261126-past45days", NOW - 50 * DAY)
+    store.close()
+    result = CliRunner().invoke(cli, ["--config", str(config), "state", "vacuum", "--json", "--no-compact",
+                                      "--as-of", "2027-01-15T08:00:00+00:00"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    # the three old orphans of no stored lead, and the one past the 45-day cooldown
+    assert out["deleted"]["orphan_completions"] == 4
+    store = state_backend.open(project) if project else StateStore(tmp_path / "state.db")
+    try:
+        kept = _keys(store.db, "SELECT task_key FROM orphan_completions")
+    finally:
+        store.close()
+    assert kept == {"ls-20251210-byrecord", "ls-20251210-byemailcase", "ls-20251210-byleadkey",
+                    "ls-20270115-recent", "ls-20261206-inside45days"}

@@ -102,6 +102,10 @@ def to_activity(raw: dict[str, Any], connection: str, settings: KintoneSettings,
 
 
 def to_update(raw: dict[str, Any], connection: str, settings: KintoneSettings, tz: str) -> TaskUpdate | Rejected:
+    """A To-Do record as a TaskUpdate: its key, its completion (status in `task_done_values`), and
+    its lead: the lead link (the leads app's record id, as `Lead.refs` holds it) and the e-mail, so
+    a completion a lost state store no longer has an episode for can rebuild it; and its owner
+    (the first user of the user selection, by login name)."""
     key = field_value(raw, settings.task_field("key"))
     if not key:
         return Rejected(key=f"{connection}:task:{field_value(raw, '$id')}", reason="task without key",
@@ -110,4 +114,9 @@ def to_update(raw: dict[str, Any], connection: str, settings: KintoneSettings, t
     completed = parse_datetime(field_value(raw, settings.task_field("completed_at")), tz) if done else None
     if done and completed is None:
         completed = parse_datetime(field_value(raw, settings.task_field("updated_at")), tz)
-    return TaskUpdate(key=str(key), completed_at=completed, external_id=str(field_value(raw, "$id")))
+    lead_record = field_value(raw, settings.task_field("lead_record_id"))
+    owner = field_value(raw, settings.task_field("owner"))
+    return TaskUpdate(key=str(key), completed_at=completed, external_id=str(field_value(raw, "$id")),
+                      email=normalize_email(field_value(raw, settings.task_field("email"))),
+                      record_id=nfkc(str(lead_record)) if lead_record is not None else None,
+                      owner=nfkc(str(owner)) if owner is not None else None)

@@ -88,7 +88,8 @@ class ActivitiesStream(Stream):
 
 
 class TasksStream(Stream):
-    """Completion of tasks leadsync created in the To-Do app (for SLA and first-touch reports)."""
+    """Completion of tasks leadsync created in the To-Do app (for SLA and first-touch reports), each
+    naming its lead by the To-Do's lead link (the lead record id) and e-mail, and its owner."""
 
     name = "tasks"
 
@@ -98,7 +99,8 @@ class TasksStream(Stream):
     def read(self, ctx: ReadContext) -> Iterator[Page]:
         s = self.settings
         assert s.tasks_app is not None
-        codes = [s.task_field(name) for name in ("key", "status", "completed_at", "updated_at")]
+        codes = [s.task_field(name) for name in ("key", "status", "completed_at", "updated_at", "lead_record_id",
+                                                 "email", "owner")]
         yield from _seek(self.client, s.tasks_app, s.task_field("updated_at"), codes, ctx, s.initial_days,
                          lambda raw: to_update(raw, self.connection, s, self.tz))
 

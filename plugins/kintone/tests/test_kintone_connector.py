@@ -131,6 +131,35 @@ def test_completed_tasks_are_reported(kintone_fake, kintone_connector) -> None:
     assert done["handoff:9"] == datetime(2026, 1, 5, 3, tzinfo=timezone.utc) and done["handoff:10"] is None
 
 
+def test_a_completed_todo_names_its_lead_by_its_lead_link_and_email(kintone_fake, kintone_connector) -> None:
+    """What lets the engine rebuild a completed handoff a lost state store forgot."""
+    kintone_fake.add_record(30, {"leadsync_key": "ls-20260105-aaaa", "ステータス": "完了", "リードID": "42",
+                                 "メールアドレス": " Taro@Example.JP ", "完了日時": "2026-01-05T03:00:00Z",
+                                 "担当者": [{"code": "kato", "name": "加藤"}, {"code": "sato", "name": "佐藤"}]})
+    kintone_fake.add_record(30, {"leadsync_key": "ls-20260105-bbbb", "ステータス": "完了", "リードID": "４３",
+                                 "完了日時": "2026-01-05T04:00:00Z"})  # typed in full width by a person
+    kintone_fake.add_record(30, {"leadsync_key": "ls-20260105-cccc", "ステータス": "完了", "メールアドレス": "hanako@example.jp"})
+    kintone_fake.add_record(30, {"leadsync_key": "ls-20260105-dddd", "ステータス": "完了"})
+    stream = [s for s in kintone_connector().streams() if s.name == "tasks"][0]
+    updates, _ = _read(stream)
+    assert {u.key: (u.record_id, u.email, u.lead_key, u.owner) for u in updates} == {
+        "ls-20260105-aaaa": ("42", "taro@example.jp", None, "kato"),  # the first user selected
+        "ls-20260105-bbbb": ("43", None, None, None),
+        "ls-20260105-cccc": (None, "hanako@example.jp", None, None),
+        "ls-20260105-dddd": (None, None, None, None),  # names no lead: nothing can be rebuilt from it
+    }
+
+
+def test_the_lead_link_of_a_todo_follows_the_configured_field_codes(kintone_fake, kintone_connector) -> None:
+    kintone_fake.apps[30]["fields"]["顧客レコード"] = {"type": "NUMBER", "code": "顧客レコード", "label": "顧客レコード"}
+    kintone_fake.add_record(30, {"leadsync_key": "ls-20260105-aaaa", "ステータス": "完了", "顧客レコード": 7,
+                                 "リードID": "99", "メールアドレス": "taro@example.jp"})
+    connector = kintone_connector(task_fields={"lead_record_id": "顧客レコード", "email": ""})
+    stream = [s for s in connector.streams() if s.name == "tasks"][0]
+    [update], _ = _read(stream)
+    assert (update.record_id, update.email) == ("7", None)
+
+
 def test_check_reports_missing_fields_and_setup_adds_them(kintone_fake, kintone_connector) -> None:
     del kintone_fake.apps[10]["fields"]["leadsync_segment"]
     connector = kintone_connector()

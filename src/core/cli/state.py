@@ -40,7 +40,8 @@ def vacuum(app: App, no_compact: bool, as_json: bool, as_of: str | None) -> None
         if keep_days > 0:
             cutoff = min(now - timedelta(days=keep_days).total_seconds(), reconcile_since)
             with store.transaction() as db:
-                deleted = retention.prune(db, before=cutoff, reconcile_since=reconcile_since)
+                deleted = retention.prune(db, before=cutoff, reconcile_since=reconcile_since,
+                                          cooldown_since=now - timedelta(days=settings.handoff.cooldown_days).total_seconds())
         after_bytes = before_bytes if no_compact else retention.compact(store.db, store.dialect)["bytes"]
         remaining = retention.counts(store.db)
     result = {"keep_days": keep_days, "deleted": deleted.as_dict(), "deleted_total": deleted.total,

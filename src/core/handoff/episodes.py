@@ -77,8 +77,9 @@ def record_task_update(db: sqlite3.Connection, update: TaskUpdate, connection: s
       already closed (rejected, expired, completed) keeps its status;
     * a completion of a leadsync task (`ls-YYYYMMDD-...`) no episode has, that names its lead
       (a state store that lost the episode), rebuilds the episode as completed: opened on the
-      key's date, closed at the completion time. A lead not stored yet is resolved when the run
-      plans (`rebuild_orphans`);
+      key's date, closed at the completion time, owned by the task's owner when the CRM names
+      one. A lead not stored yet is resolved when the run plans (`rebuild_orphans`; such a
+      completion is kept without its owner);
     * any other update changes nothing.
     """
     if update.completed_at is None:
@@ -112,12 +113,15 @@ def _lead_of(db: sqlite3.Connection, connection: str, lead_key: str | None, emai
     return None
 
 
-def _rebuild(db: sqlite3.Connection, lead_key: str, connection: str, task_key: str, completed_at: float) -> bool:
-    """Record the completed episode of `task_key` for `lead_key`; False when the key has one."""
+def _rebuild(db: sqlite3.Connection, lead_key: str, connection: str, task_key: str, completed_at: float,
+             owner: str | None = None) -> bool:
+    """Record the completed episode of `task_key` for `lead_key` (assigned to `owner`, when the CRM
+    named one); False when the key has one."""
     opened = datetime.combine(task_key_date(task_key), datetime.min.time(), timezone.utc).timestamp()  # type: ignore[arg-type]
     inserted = handoffs.insert_closed(
         db, lead_key=lead_key, connection=connection, status="completed", opened_at=min(opened, completed_at),
-        closed_at=completed_at, task_key=task_key, reason="task completed", first_touch_at=completed_at)
+        closed_at=completed_at, task_key=task_key, reason="task completed", first_touch_at=completed_at,
+        owner=nfkc(owner))
     if inserted:
         log.info("rebuilt the completed handoff %s of %s from the CRM", task_key, lead_key)
     return inserted
@@ -129,7 +133,7 @@ def _rebuild_or_keep(db: sqlite3.Connection, update: TaskUpdate, connection: str
     done = update.completed_at.timestamp()  # type: ignore[union-attr]
     lead_key = _lead_of(db, connection, update.lead_key, update.email, update.record_id)
     if lead_key is not None:
-        _rebuild(db, lead_key, connection, update.key, done)
+        _rebuild(db, lead_key, connection, update.key, done, update.owner)
         return
     handoffs.save_orphan(db, task_key=update.key, connection=connection, lead_key=update.lead_key,
                          email=normalize_email(update.email), record_id=update.record_id, completed_at=done)

@@ -133,17 +133,18 @@ def retarget_task(db: sqlite3.Connection, task_key: str, adopted_key: str) -> bo
 
 def insert_closed(
     db: sqlite3.Connection, *, lead_key: str, connection: str, status: str, opened_at: float, closed_at: float,
-    task_key: str, reason: str, first_touch_at: float | None,
+    task_key: str, reason: str, first_touch_at: float | None, owner: str | None = None,
 ) -> bool:
     """Record an episode that is already closed (rebuilt from the CRM); False when the key is taken.
 
-    Score and owner are not known for such an episode: score 0, segment hot, no owner.
+    The score is not known for such an episode: score 0, segment hot; the owner is the task's,
+    when the CRM reported it.
     """
     cursor = db.execute(
         "INSERT OR IGNORE INTO handoffs(lead_key, connection, status, owner, score, segment, opened_at, due_at, "
         "task_key, closed_at, close_reason, first_touch_at, overdue_notified, reasons) "
-        "VALUES (?, ?, ?, NULL, 0, 'hot', ?, ?, ?, ?, ?, ?, 1, '[]')",
-        (lead_key, connection, status, opened_at, opened_at, task_key, closed_at, reason, first_touch_at),
+        "VALUES (?, ?, ?, ?, 0, 'hot', ?, ?, ?, ?, ?, ?, 1, '[]')",
+        (lead_key, connection, status, owner, opened_at, opened_at, task_key, closed_at, reason, first_touch_at),
     )
     return cursor.rowcount == 1
 

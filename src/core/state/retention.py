@@ -8,6 +8,11 @@ unacknowledged dead letters, dead letters of pulled records (their content is wh
 bad record from failing runs again once acknowledged), and the newest row of every table whose
 ids are reused as keys (runs, dead letters, outbox, score history), so ids never repeat. Leads,
 activities, scores, pushed scores, handoffs, cursors and kv are never touched here.
+
+Orphan completions (a CRM task completion kept until its lead is stored, so a lost state store's
+closed episode can be rebuilt) go when completed before the cutoff *and* before the cooldown
+window, and only while no stored lead matches them: a completion whose lead is stored is rebuilt
+by the next run, and one inside the cooldown could still hold its lead back if the lead arrived.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any
 __all__ = ["PruneCounts", "compact", "counts", "prune", "store_bytes", "table_bytes"]
 
 # Tables whose row counts `counts` reports (the ones retention works on, and the big ones).
-_TABLES = ("leads", "activities", "scores", "score_history", "runs", "outbox", "dead_letters", "handoffs")
+_TABLES = ("leads", "activities", "scores", "score_history", "runs", "outbox", "dead_letters", "handoffs",
+           "orphan_completions")
 
 
 @dataclass
@@ -30,20 +36,24 @@ class PruneCounts:
     runs: int = 0
     outbox: int = 0
     dead_letters: int = 0
+    orphan_completions: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
     @property
     def total(self) -> int:
-        return self.score_history + self.runs + self.outbox + self.dead_letters
+        return sum(self.as_dict().values())
 
 
-def prune(db: sqlite3.Connection, *, before: float, reconcile_since: float) -> PruneCounts:
+def prune(db: sqlite3.Connection, *, before: float, reconcile_since: float,
+          cooldown_since: float | None = None) -> PruneCounts:
     """Delete what retention may delete that is older than `before` (epoch seconds).
 
     Task creates acknowledged at or after `reconcile_since` stay whatever `before` says (the
-    reconcile step reads them). Call inside a transaction.
+    reconcile step reads them); so do orphan completions completed at or after `cooldown_since`
+    (now minus the handoff cooldown: a rebuilt episode would still hold its lead back). Call inside
+    a transaction.
     """
     deleted = PruneCounts()
     # requalified() reads a lead's history after the opening of its latest handoff: that stays.
@@ -71,7 +81,23 @@ def prune(db: sqlite3.Connection, *, before: float, reconcile_since: float) -> P
         "AND kind IN ('score', 'task') AND id < (SELECT MAX(id) FROM dead_letters)",
         (before, before),
     ).rowcount
+    deleted.orphan_completions = _prune_orphans(db, before if cooldown_since is None else min(before, cooldown_since))
     return deleted
+
+
+def _prune_orphans(db: sqlite3.Connection, before: float) -> int:
+    """Delete orphan completions completed before `before` that no stored lead matches (by the
+    connection's record id, else the e-mail or lead key, as the handoff step resolves them)."""
+    return db.execute(
+        "DELETE FROM orphan_completions WHERE completed_at < ? "
+        "AND NOT EXISTS (SELECT 1 FROM lead_refs r WHERE r.connection = orphan_completions.connection "
+        "AND r.record_id = orphan_completions.record_id) "
+        "AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.key = orphan_completions.email "
+        "OR l.key = orphan_completions.lead_key) "
+        "AND NOT EXISTS (SELECT 1 FROM leads l WHERE lower(l.email) = lower(orphan_completions.email) "
+        "OR lower(l.email) = lower(orphan_completions.lead_key))",
+        (before,),
+    ).rowcount
 
 
 def counts(db: sqlite3.Connection) -> dict[str, int]:
