@@ -139,7 +139,7 @@ def activity_from_engagement(
 
 
 def task_update_from_task(record: dict[str, Any], settings: HubSpotSettings) -> TaskUpdate | Rejected:
-    """A completed leadsync task as a TaskUpdate keyed by its leadsync_key."""
+    """A completed leadsync task as a TaskUpdate keyed by its leadsync_key, with its owner id."""
     record_id = str(record.get("id") or "")
     props = record.get("properties") or {}
     key = props.get(settings.field("task_key"))
@@ -149,7 +149,8 @@ def task_update_from_task(record: dict[str, Any], settings: HubSpotSettings) -> 
         completed = _datetime(props.get("hs_task_completion_date")) or _datetime(props.get("hs_lastmodifieddate"))
     except ValueError as exc:
         return Rejected(key=f"tasks:{record_id}", reason=f"task {record_id}: {exc}", payload=record)
-    return TaskUpdate(key=str(key), completed_at=completed, external_id=record_id)
+    return TaskUpdate(key=str(key), completed_at=completed, external_id=record_id,
+                      owner=props.get("hubspot_owner_id") or None)
 
 
 def score_properties(update: ScoreUpdate, settings: HubSpotSettings) -> dict[str, str]:

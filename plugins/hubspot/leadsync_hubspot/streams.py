@@ -202,7 +202,7 @@ class TaskCompletionStream(Stream):
             self.client,
             "tasks",
             date_prop="hs_lastmodifieddate",
-            properties=[key, "hs_task_status", "hs_task_completion_date"],
+            properties=[key, "hs_task_status", "hs_task_completion_date", "hubspot_owner_id"],
             ctx=ctx,
             filters=filters,
             window_ms=int(self.settings.search_window_days * _DAY_MS),

@@ -4,6 +4,7 @@ association names the lead, so the cooldown and the re-MQL rule still hold for i
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -48,7 +49,8 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
     task, lead = next((t, _lead_of(app, t["id"])) for _, (t,) in sorted(tasks.items())
                       if _lead_of(app, t["id"]) in still_hot)               # still hot a month later
     done = project.anchor + timedelta(minutes=30)
-    app.user_edit("tasks", task["id"], {"hs_task_status": "COMPLETED",
+    colleague = "502" if task["properties"]["hubspot_owner_id"] != "502" else "501"  # handed on, then completed
+    app.user_edit("tasks", task["id"], {"hs_task_status": "COMPLETED", "hubspot_owner_id": colleague,
                                         "hs_task_completion_date": int(done.timestamp() * 1000)})
     creates = len(server.requests_to(r"/crm/v3/objects/tasks/batch/create"))
     for suffix in ("", "-wal", "-shm"):  # the state store is lost
@@ -59,6 +61,10 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
     assert again["exit_status"] == 0 and again["dead_lettered"] == 0, again
     assert len(server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == creates, "no task was created"
     assert app.tasks_with_key().keys() == tasks.keys()
+    with sqlite3.connect(project.folder / "state" / "state.db") as db:
+        episode = db.execute("SELECT status, lead_key, owner FROM handoffs WHERE task_key = ?",
+                             (task["properties"]["leadsync_key"],)).fetchone()
+    assert episode == ("completed", lead, colleague), "rebuilt closed, owned by whoever had the task"
     assert _preview(project, later + timedelta(minutes=1))[lead]["action"] == "cooldown"
 
     past = project.run("--as-of", after_cooldown.isoformat())

@@ -96,4 +96,4 @@ class Mappers:
         # WhoId is the Lead (or Contact) the Task is about: the same id the lead stream gives as
         # record_id, so the engine can rebuild a completed handoff a lost state store forgot.
         return TaskUpdate(key=str(record[self.key_field]), completed_at=done, external_id=record.get("Id"),
-                          record_id=record.get("WhoId") or None)
+                          record_id=record.get("WhoId") or None, owner=record.get("OwnerId") or None)

@@ -72,7 +72,7 @@ def build_streams(client: SalesforceClient, settings: SalesforceSettings, connec
         if settings.read_campaign_members:
             streams.append(SoqlStream("activities_campaign_members", client, "CampaignMember", ["LeadId", "CampaignId", "Status"], m.member_activity))
     if "tasks" in roles:
-        streams.append(SoqlStream("task_updates", client, "Task", [key_field, "WhoId", "IsClosed", "CompletedDateTime"], m.completion,
+        streams.append(SoqlStream("task_updates", client, "Task", [key_field, "WhoId", "OwnerId", "IsClosed", "CompletedDateTime"], m.completion,
                                   f"{key_field} != null AND IsClosed = true"))
     return streams
 

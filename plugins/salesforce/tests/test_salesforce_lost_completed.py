@@ -34,7 +34,9 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
     done = reliability.anchor + timedelta(minutes=30)  # between the runs, on the scenario's clock
     # sales completed it a while ago (a stamp within the run's last second is read by the next run)
     stamp = sf_time(datetime.now(timezone.utc) - timedelta(minutes=1))
-    task.update(Status="Completed", IsClosed=True, CompletedDateTime=sf_time(done), SystemModstamp=stamp)
+    colleague = world.app.add_user("kato@example.co.jp")  # sales hands the task to a colleague, who completes it
+    task.update(OwnerId=colleague, Status="Completed", IsClosed=True, CompletedDateTime=sf_time(done),
+                SystemModstamp=stamp)
     created = len(world.app.records("Task"))
 
     world.lose_state()
@@ -45,11 +47,12 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
     assert len(world.app.records("Task")) == created, "no new task at all: the open ones were adopted"
     store = world.store()
     try:
-        row = store.db.execute("SELECT status, lead_key, closed_at FROM handoffs WHERE task_key = ?",
+        row = store.db.execute("SELECT status, lead_key, closed_at, owner FROM handoffs WHERE task_key = ?",
                                (task["Leadsync_Key__c"],)).fetchone()
     finally:
         store.close()
-    assert row is not None and tuple(row) == ("completed", key, done.timestamp()), "the completed episode is rebuilt"
+    assert row is not None and tuple(row) == ("completed", key, done.timestamp(), colleague), \
+        "the completed episode is rebuilt, owned by whoever had the task"
     assert _preview(world, later + timedelta(hours=1))[key]["action"] == "cooldown"
 
     after_cooldown = reliability.anchor + timedelta(days=31)
