@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from leadsync.core.config import ScoringSettings
 from leadsync.core.models import Lead
@@ -151,5 +152,6 @@ def test_packed_scan_falls_back_for_times_before_2004(store, h) -> None:  # type
     h.put_lead(store, Lead(key="a@x.jp", email="a@x.jp"))
     h.put_activities(store, [h.act("old", "a@x.jp", "email_open", when)])
     ids = loader.SourceIds()
-    parts = loader._scan_packed(store.db, 0.0, {"a@x.jp": 0}, UrlClassifier(sheet), ids, 1, 1)
+    index = loader.LeadIndex(np.array([1], np.int64))  # the lead's rowid
+    parts = loader._scan_packed(store.db, 0.0, index, UrlClassifier(sheet), ids, 1, 1)
     assert parts[0][2].tolist() == [when.timestamp()] and ids.get(0) == "old"

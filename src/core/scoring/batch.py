@@ -68,10 +68,14 @@ class ActivityColumns:
         return cls(np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.uint8), np.zeros(0, np.int64))
 
     def sorted(self) -> ActivityColumns:
-        """Drop activities of unknown leads; order by lead, time, row id. Reorders these columns in
-        place, one at a time (never two copies of them all at once)."""
+        """Drop activities of unknown leads; order by lead, time, row id (given in ascending row id
+        order, a stable sort by lead and time keeps it). Reorders these columns in place, one at a
+        time (never two copies of them all at once)."""
         keep = np.flatnonzero(self.lead >= 0)
-        order = keep[np.lexsort((self.rowid[keep], self.t[keep], self.lead[keep]))]
+        if len(keep) > 1 and not bool((self.rowid[keep][1:] > self.rowid[keep][:-1]).all()):
+            order = keep[np.lexsort((self.rowid[keep], self.t[keep], self.lead[keep]))]
+        else:
+            order = keep[np.lexsort((self.t[keep], self.lead[keep]))]
         del keep
         for name in ("lead", "typ", "t", "url_bits", "rowid"):
             setattr(self, name, getattr(self, name)[order])

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from leadsync.core.models import Activity, Lead
@@ -16,7 +15,8 @@ from leadsync.core.scoring.sheet import ScoringSheet
 from leadsync.core.state import activities, leads
 from leadsync.core.state.store import StateStore
 
-__all__ = ["CHUNK", "iter_lead_models", "lead_fields", "load_activities", "load_lead", "load_lead_columns"]
+__all__ = ["CHUNK", "LeadColumns", "LeadIndex", "iter_lead_models", "lead_fields", "load_activities", "load_lead",
+           "load_lead_columns"]
 
 CHUNK = 200_000
 LEAD_CHUNK = 50_000
@@ -73,26 +73,38 @@ class _Factorizer:
         return codes, list(self.code_of)
 
 
+class LeadColumns(NamedTuple):
+    """The leads a rescore reads, in rowid order: keys, e-mails (maybe empty), factorized field
+    values, and rowids (what `activities.lead_id` holds)."""
+
+    keys: list[str]
+    emails: list[str | None]
+    fields: dict[str, Factorized]
+    ids: np.ndarray
+
+
 def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | None, *, with_emails: bool = True
-                      ) -> tuple[list[str], list[str | None], dict[str, Factorized]]:
-    """(keys, emails, field values factorized) of the given leads (None: all), read with SQLite's JSON
-    functions chunk by chunk. Without `with_emails` the e-mail list is empty (unless a rule needs it)."""
+                      ) -> LeadColumns:
+    """The given leads (None: all), their field values read with SQLite's JSON functions chunk by
+    chunk. Without `with_emails` the e-mail list is empty (unless a rule needs it)."""
     wanted = lead_fields(sheet)
     paths: list[str] = ["$.email"]
     columns: list[tuple[str, int]] = []  # (field, position of its first value in a row)
     for name in wanted:
         if name == "email_domain":
             continue
-        columns.append((name, len(paths) + 1))
+        columns.append((name, len(paths) + 2))
         paths += ["$.employees", "$.employees_text"] if name == "employees" else [_json_path(name)]
     need_emails = with_emails or "email_domain" in wanted
     out_keys: list[str] = []
     emails: list[str | None] = []
+    ids: list[np.ndarray] = []
     factors = {name: _Factorizer() for name in wanted}
     parsed: dict[tuple[Any, Any], Any] = {}
     for rows in leads.field_columns(store.db, paths, keys, chunk=LEAD_CHUNK):  # never a million tuples at once
-        out_keys += [r[0] for r in rows]
-        chunk_emails = [r[1] for r in rows]
+        ids.append(np.fromiter([r[0] for r in rows], np.int64, len(rows)))
+        out_keys += [r[1] for r in rows]
+        chunk_emails = [r[2] for r in rows]
         if need_emails:
             emails += chunk_emails
         for name, position in columns:
@@ -107,7 +119,31 @@ def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | 
         if "email_domain" in factors:
             factors["email_domain"].add([e.rsplit("@", 1)[-1].lower() if e and "@" in e else None
                                          for e in chunk_emails])
-    return out_keys, emails if with_emails else [], {name: f.result() for name, f in factors.items()}
+    return LeadColumns(out_keys, emails if with_emails else [], {name: f.result() for name, f in factors.items()},
+                       np.concatenate(ids) if ids else np.zeros(0, np.int64))
+
+
+class LeadIndex:
+    """Lead rowid -> position in a `LeadColumns` (-1: not among them); rowids ascending."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+        top = int(ids[-1]) if len(ids) else 0
+        self._table: np.ndarray | None = None
+        if top <= 4 * len(ids) + 65536:  # dense enough: one int32 per possible rowid
+            self._table = np.full(top + 1, -1, np.int32)
+            self._table[ids] = np.arange(len(ids), dtype=np.int32)
+
+    def __call__(self, lead_ids: np.ndarray) -> np.ndarray:
+        if self._table is not None:
+            inside = (lead_ids >= 0) & (lead_ids < len(self._table))
+            if bool(inside.all()):
+                return self._table[lead_ids]
+            return np.where(inside, self._table[np.where(inside, lead_ids, 0)], -1).astype(np.int32)
+        at = np.searchsorted(self.ids, lead_ids)
+        found = at < len(self.ids)
+        found[found] = self.ids[at[found]] == lead_ids[found]
+        return np.where(found, at, -1).astype(np.int32)
 
 
 class SourceIds:
@@ -180,11 +216,11 @@ def _bits_type(urls: UrlClassifier) -> type:
     return np.uint8 if len(urls.conditions) <= 8 else np.uint32 if len(urls.conditions) <= 32 else np.uint64
 
 
-def _scan_rows(db: Any, since: float, index: dict[str, int], urls: UrlClassifier, source_ids: SourceIds,
+def _scan_rows(db: Any, since: float, index: LeadIndex, urls: UrlClassifier, source_ids: SourceIds,
                keys: list[str] | None = None, rowid_range: tuple[int, int] | None = None) -> list[_Part]:
     """Row by row: (lead, type, time, url bits) per chunk of the scan; source ids into `source_ids`."""
     parts: list[_Part] = []
-    lookup, bits_of = index.get, urls.bits
+    bits_of = urls.bits
     bits_type = _bits_type(urls)
     url_types = sorted({t for c in urls.conditions for t in c.types})
     chunks = activities.scan(db, type_codes=TYPE_CODES, url_types=url_types, since=since, keys=keys,
@@ -194,7 +230,7 @@ def _scan_rows(db: Any, since: float, index: dict[str, int], urls: UrlClassifier
         size = len(rows)
         source_ids.add([r[4] for r in rows])
         parts.append((
-            np.fromiter([lookup(r[0], -1) for r in rows], np.int32, size),
+            index(np.fromiter([r[0] for r in rows], np.int64, size)),
             np.fromiter([r[1] for r in rows], np.int8, size),
             np.fromiter([r[2] for r in rows], np.float64, size),
             np.fromiter([bits_of(r[3]) for r in rows], bits_type, size) if urls.needed else np.zeros(size, np.uint8),
@@ -202,32 +238,32 @@ def _scan_rows(db: Any, since: float, index: dict[str, int], urls: UrlClassifier
     return parts
 
 
-def _scan_packed(db: Any, since: float, index: dict[str, int], urls: UrlClassifier, source_ids: SourceIds,
+def _scan_packed(db: Any, since: float, index: LeadIndex, urls: UrlClassifier, source_ids: SourceIds,
                  low: int, high: int) -> list[_Part]:
     """A full scan, one query per range of CHUNK row ids, each answered as one row of joined text
     (no Python object per activity until the columns are split). A range whose text cannot be
-    split back exactly (a separator inside a key, a time before 2004) is read row by row."""
+    split back exactly (a separator inside a source id or URL, a time before 2004) is read row by row."""
     parts: list[_Part] = []
-    lookup, bits_of = index.get, urls.bits
+    bits_of = urls.bits
     bits_type = _bits_type(urls)
     url_types = sorted({t for c in urls.conditions for t in c.types})
     for first in range(low, high + 1, CHUNK):
         span = (first, min(first + CHUNK - 1, high))
-        count, keys_text, types_text, times_text, urls_text, ids_text, inexact = activities.scan_packed(
+        count, ids_text, types_text, times_text, urls_text, source_text, inexact = activities.scan_packed(
             db, type_codes=TYPE_CODES, url_types=url_types, since=since, rowid_range=span)
         if count == 0:
             continue
-        keys = keys_text.split(_SEP)
+        lead_ids = np.fromstring(ids_text, dtype=np.int64, sep=",")
         types = np.fromstring(types_text, dtype=np.int8, sep=",")
         times = np.fromstring(times_text, dtype=np.int64, sep=",") if not inexact else np.zeros(0, np.int64)
         url_list = urls_text.split(_SEP) if urls.needed else []
-        if (inexact or len(keys) != count or len(types) != count or len(times) != count or (urls.needed and len(url_list) != count)
-                or not source_ids.add_separated(ids_text, count)):
+        if (inexact or len(lead_ids) != count or len(types) != count or len(times) != count
+                or (urls.needed and len(url_list) != count) or not source_ids.add_separated(source_text, count)):
             parts += _scan_rows(db, since, index, urls, source_ids, rowid_range=span)
             continue
-        del ids_text, keys_text, types_text, times_text, urls_text
+        del source_text, ids_text, types_text, times_text, urls_text
         parts.append((
-            np.fromiter(map(lookup, keys, repeat(-1, count)), np.int32, count),
+            index(lead_ids),
             types,
             times / activities.TIME_SCALE,
             _url_bits(url_list, bits_of, bits_type) if urls.needed else np.zeros(count, np.uint8),
@@ -241,9 +277,10 @@ def _url_bits(url_list: list[str], bits_of: Any, bits_type: type) -> np.ndarray:
     return np.fromiter(map(table.__getitem__, url_list), bits_type, len(url_list))
 
 
-def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int], since: float,
+def load_activities(store: StateStore, sheet: ScoringSheet, index: LeadIndex, since: float,
                     keys: list[str] | None) -> tuple[ActivityColumns, SourceIds]:
-    """Activity columns after `since` (future ones included), read in chunks and sorted for scoring.
+    """Activity columns after `since` (future ones included) of the leads in `index`, read in chunks
+    and sorted for scoring.
 
     `rowid` of the columns is the scan position (the scan runs in row-id order, so it breaks ties
     the same way); the returned SourceIds maps it to the activity's source id. A full scan reads

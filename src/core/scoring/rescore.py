@@ -16,6 +16,7 @@ from leadsync.core.models import Score
 from leadsync.core.scoring.batch import BatchResult, RuleOutcome, score_batch
 from leadsync.core.scoring.engine import score_lead
 from leadsync.core.scoring.loader import (
+    LeadIndex,
     SourceIds,
     iter_lead_models,
     load_activities,
@@ -143,11 +144,10 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
         if chunk:
             yield chunk
         return
-    lead_keys, _emails, fields = load_lead_columns(store, sheet, keys, with_emails=False)
-    index = {key: i for i, key in enumerate(lead_keys)}
+    lead_keys, _emails, fields, ids = load_lead_columns(store, sheet, keys, with_emails=False)
     longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
-    cols, source_ids = load_activities(store, sheet, index, now - longest * DAY, keys)
-    del index
+    cols, source_ids = load_activities(store, sheet, LeadIndex(ids), now - longest * DAY, keys)
+    del ids
     if stats is not None:
         stats.leads_read += len(lead_keys)
         stats.activities_read += source_ids.size

@@ -224,10 +224,10 @@ def find_key(db: sqlite3.Connection, key: str) -> str | None:
 
 def field_columns(db: sqlite3.Connection, paths: list[str], keys: list[str] | None,
                   chunk: int | None = None) -> Any:
-    """(key, value at each JSON path of the lead's data...) of the given leads (None: all), in storage
-    order: a list, or with `chunk` an iterator of lists of at most that many rows."""
-    columns = ", ".join("json_extract(data, ?)" for _ in paths)
-    sql = f"SELECT key, {columns} FROM leads"
+    """(rowid, key, value at each JSON path of the lead's data...) of the given leads (None: all), in
+    storage (rowid) order: a list, or with `chunk` an iterator of lists of at most that many rows."""
+    columns = "".join(", json_extract(data, ?)" for _ in paths)
+    sql = f"SELECT rowid, key{columns} FROM leads"
     params: list[Any] = list(paths)
     if keys is not None:
         sql += " WHERE key IN (SELECT value FROM json_each(?))"
