@@ -177,23 +177,33 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
                                now, reasons)
 
 
-def write_rows(store: StateStore, rows: Sequence[_ROW], result: RescoreResult) -> None:
-    """Store one chunk of scores in one transaction: history for changes, scores, dirty cleared."""
+def write_rows(store: StateStore, rows: Sequence[_ROW], result: RescoreResult,
+               rewrite: scores.Rewrite | None = None) -> None:
+    """Store one chunk of scores (in one transaction unless inside one): history for changes,
+    scores, dirty cleared (by the `rewrite` at its end, if given)."""
     with store.transaction() as db:
-        for key, segment_moved in scores.write(db, rows):
-            result.changed.append(key)
-            if segment_moved:
-                result.segment_changed.append(key)
+        changed, moved = scores.write(db, rows, rewrite=rewrite)
+    result.changed += changed
+    result.segment_changed += moved
     result.scored += len(rows)
 
 
 def rescore(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, as_of: datetime, *,
             full: bool = False, reason: str = "sync") -> RescoreResult:
-    """Rescore dirty leads, leads whose next_change_at has come, or all (full, or a new sheet version)."""
+    """Rescore dirty leads, leads whose next_change_at has come, or all (full, or a new sheet version).
+
+    A full rescore on SQLite is one transaction (`scores.rewrite`: nothing else writes meanwhile,
+    indexes rebuilt once, all dirty flags cleared in one statement); otherwise one per chunk."""
     full = full or store.kv_get(VERSION_KEY) != sheet.version
     keys = None if full else scores.rescore_targets(store.db, as_of.timestamp())
     result = RescoreResult()
     if keys is not None and not keys:
+        return result
+    if full and store.dialect == "sqlite":
+        with store.transaction() as db, scores.rewrite(db, leads.max_rowid(db) or 0) as rewrite:
+            for rows in compute_scores(store, sheet, settings, as_of, None, reason=reason, stats=result):
+                write_rows(store, rows, result, rewrite)
+            store.kv_set(VERSION_KEY, sheet.version)
         return result
     dirty: set[str] = set()
     if keys is not None:
