@@ -188,17 +188,38 @@ class SourceIds:
         self._gaps.append(gap)
         self.size += len(offsets) - 1
 
+    def _freeze(self) -> None:
+        """One text for all chunks, each id followed by one separator, and one offsets array (so a
+        lookup is one slice, whatever chunk the id came from)."""
+        pieces: list[str] = []
+        offsets: list[np.ndarray] = []
+        base = 0
+        for text, chunk_offsets, gap in zip(self._texts, self._offsets, self._gaps, strict=True):
+            if gap == 0:  # ids concatenated without separator: separate them
+                ids = [text[a:b] for a, b in zip(chunk_offsets[:-1].tolist(), chunk_offsets[1:].tolist(), strict=True)]
+                text = _SEP.join(ids)
+                chunk_offsets = np.zeros(len(ids) + 1, np.int64)
+                np.cumsum(np.fromiter(map(len, ids), np.int64, len(ids)) + 1, out=chunk_offsets[1:])
+            offsets.append(chunk_offsets[:-1].astype(np.int64) + base)
+            pieces += [text, _SEP]
+            base += len(text) + 1
+        offsets.append(np.array([base], np.int64))
+        joined = np.concatenate(offsets)
+        self._offsets = [joined.astype(np.int32) if base < 2**31 else joined]
+        self._texts = ["".join(pieces)]
+        del pieces
+        self._starts, self._gaps = [0], [1]
+
     def get_many(self, positions: np.ndarray) -> np.ndarray:
         """The source ids at these scan positions (an object array of str)."""
+        if len(self._texts) > 1:
+            self._freeze()
         positions = np.asarray(positions, np.int64)
         result = np.empty(len(positions), object)
-        chunk_of = np.searchsorted(np.asarray(self._starts, np.int64), positions, side="right") - 1
-        for chunk in np.unique(chunk_of).tolist():
-            chosen = np.flatnonzero(chunk_of == chunk)
-            local = positions[chosen] - self._starts[chunk]
-            offsets, text = self._offsets[chunk], self._texts[chunk]
-            ends = (offsets[local + 1] - self._gaps[chunk]).tolist()
-            result[chosen] = [text[a:b] for a, b in zip(offsets[local].tolist(), ends, strict=True)]
+        if len(positions):
+            offsets, text, gap = self._offsets[0], self._texts[0], self._gaps[0]
+            ends = (offsets[positions + 1] - gap).tolist()
+            result[:] = [text[a:b] for a, b in zip(offsets[positions].tolist(), ends, strict=True)]
         return result
 
     def get(self, position: int) -> str:
