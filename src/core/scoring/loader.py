@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -15,7 +16,7 @@ from leadsync.core.scoring.sheet import ScoringSheet
 from leadsync.core.state import activities, leads
 from leadsync.core.state.store import StateStore
 
-__all__ = ["CHUNK", "LeadColumns", "LeadIndex", "iter_lead_models", "lead_fields", "load_activities", "load_lead",
+__all__ = ["CHUNK", "ActivityScan", "LeadColumns", "LeadIndex", "iter_lead_models", "lead_fields", "load_activities", "load_lead",
            "load_lead_columns"]
 
 CHUNK = 200_000
@@ -88,14 +89,14 @@ def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | 
     """The given leads (None: all), their field values read with SQLite's JSON functions chunk by
     chunk. Without `with_emails` the e-mail list is empty (unless a rule needs it)."""
     wanted = lead_fields(sheet)
-    paths: list[str] = ["$.email"]
+    need_emails = with_emails or "email_domain" in wanted
+    paths: list[str] = ["$.email"] if need_emails else []  # each path is one more parse of the lead's JSON
     columns: list[tuple[str, int]] = []  # (field, position of its first value in a row)
     for name in wanted:
         if name == "email_domain":
             continue
         columns.append((name, len(paths) + 2))
         paths += ["$.employees", "$.employees_text"] if name == "employees" else [_json_path(name)]
-    need_emails = with_emails or "email_domain" in wanted
     out_keys: list[str] = []
     emails: list[str | None] = []
     ids: list[np.ndarray] = []
@@ -104,9 +105,8 @@ def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | 
     for rows in leads.field_columns(store.db, paths, keys, chunk=LEAD_CHUNK):  # never a million tuples at once
         ids.append(np.fromiter([r[0] for r in rows], np.int64, len(rows)))
         out_keys += [r[1] for r in rows]
-        chunk_emails = [r[2] for r in rows]
-        if need_emails:
-            emails += chunk_emails
+        chunk_emails = [r[2] for r in rows] if need_emails else []
+        emails += chunk_emails
         for name, position in columns:
             if name == "employees":  # the stored count, else the count parsed from the text
                 pairs = [(r[position], r[position + 1]) for r in rows]
@@ -237,9 +237,9 @@ def _bits_type(urls: UrlClassifier) -> type:
     return np.uint8 if len(urls.conditions) <= 8 else np.uint32 if len(urls.conditions) <= 32 else np.uint64
 
 
-def _scan_rows(db: Any, since: float, index: LeadIndex, urls: UrlClassifier, source_ids: SourceIds,
+def _scan_rows(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds,
                keys: list[str] | None = None, rowid_range: tuple[int, int] | None = None) -> list[_Part]:
-    """Row by row: (lead, type, time, url bits) per chunk of the scan; source ids into `source_ids`."""
+    """Row by row: (lead id, type, time, url bits) per chunk of the scan; source ids into `source_ids`."""
     parts: list[_Part] = []
     bits_of = urls.bits
     bits_type = _bits_type(urls)
@@ -251,7 +251,7 @@ def _scan_rows(db: Any, since: float, index: LeadIndex, urls: UrlClassifier, sou
         size = len(rows)
         source_ids.add([r[4] for r in rows])
         parts.append((
-            index(np.fromiter([r[0] for r in rows], np.int64, size)),
+            np.fromiter([r[0] for r in rows], np.int64, size),
             np.fromiter([r[1] for r in rows], np.int8, size),
             np.fromiter([r[2] for r in rows], np.float64, size),
             np.fromiter([bits_of(r[3]) for r in rows], bits_type, size) if urls.needed else np.zeros(size, np.uint8),
@@ -259,8 +259,8 @@ def _scan_rows(db: Any, since: float, index: LeadIndex, urls: UrlClassifier, sou
     return parts
 
 
-def _scan_packed(db: Any, since: float, index: LeadIndex, urls: UrlClassifier, source_ids: SourceIds,
-                 low: int, high: int) -> list[_Part]:
+def _scan_packed(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds, low: int, high: int
+                 ) -> list[_Part]:
     """A full scan, one query per range of CHUNK row ids, each answered as one row of joined text
     (no Python object per activity until the columns are split). A range whose text cannot be
     split back exactly (a separator inside a source id or URL, a time before 2004) is read row by row."""
@@ -280,11 +280,11 @@ def _scan_packed(db: Any, since: float, index: LeadIndex, urls: UrlClassifier, s
         url_list = urls_text.split(_SEP) if urls.needed else []
         if (inexact or len(lead_ids) != count or len(types) != count or len(times) != count
                 or (urls.needed and len(url_list) != count) or not source_ids.add_separated(source_text, count)):
-            parts += _scan_rows(db, since, index, urls, source_ids, rowid_range=span)
+            parts += _scan_rows(db, since, urls, source_ids, rowid_range=span)
             continue
         del source_text, ids_text, types_text, times_text, urls_text
         parts.append((
-            index(lead_ids),
+            lead_ids,
             types,
             times / activities.TIME_SCALE,
             _url_bits(url_list, bits_of, bits_type) if urls.needed else np.zeros(count, np.uint8),
@@ -298,30 +298,77 @@ def _url_bits(url_list: list[str], bits_of: Any, bits_type: type) -> np.ndarray:
     return np.fromiter(map(table.__getitem__, url_list), bits_type, len(url_list))
 
 
+class ActivityScan:
+    """The activity columns after `since` (future ones included) of the given leads (None: all),
+    sorted for scoring once `result` gets the leads' index.
+
+    A full scan of a file store starts at once in a thread on a read-only connection of its own
+    (SQLite answers each packed range without holding Python's lock), so it overlaps the lead read
+    the caller does meanwhile; the caller's open write transaction keeps every other writer out, so
+    both connections see the same rows. Otherwise the scan runs in `result`.
+    """
+
+    def __init__(self, store: StateStore, sheet: ScoringSheet, since: float, keys: list[str] | None) -> None:
+        self._store, self._since, self._keys = store, since, keys
+        self._urls = UrlClassifier(sheet)
+        self._source_ids = SourceIds()
+        self._parts: list[_Part] = []
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        reader = self._store.reader() if keys is None and store.dialect == "sqlite" and THREADED else None
+        if reader is not None:
+            self._thread = threading.Thread(target=self._run, args=(reader, True), name="leadsync-scan", daemon=True)
+            self._thread.start()
+
+    def _run(self, db: Any, close: bool) -> None:
+        try:
+            if self._keys is None and self._store.dialect == "sqlite":
+                low, high = activities.rowid_range(db)
+                if low is not None:
+                    self._parts = _scan_packed(db, self._since, self._urls, self._source_ids, low, high)
+            else:
+                self._parts = _scan_rows(db, self._since, self._urls, self._source_ids, keys=self._keys)
+        except BaseException as exc:  # handed to the caller's thread by `result`
+            self._error = exc
+        finally:
+            if close:
+                db.close()
+
+    def result(self, index: LeadIndex) -> tuple[ActivityColumns, SourceIds]:
+        """(columns sorted by lead, time and scan position, source ids by scan position)."""
+        if self._thread is None:
+            self._run(self._store.db, False)
+        else:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        parts, self._parts = self._parts, []
+        if not parts:
+            return ActivityColumns.empty(), self._source_ids
+        pieces = [list(column) for column in zip(*parts, strict=True)]
+        parts.clear()
+        columns = []
+        for column in pieces:  # one column at a time, so its pieces and the whole never all coexist
+            columns.append(np.concatenate(column))
+            column.clear()
+        columns[0] = index(columns[0])
+        size = self._source_ids.size
+        positions = np.arange(size, dtype=np.int32 if size < 2**31 else np.int64)
+        return ActivityColumns(*columns, positions).sorted(), self._source_ids
+
+
+# A full scan of a file store runs in its own thread (tests switch it off to compare).
+THREADED = True
+
+
 def load_activities(store: StateStore, sheet: ScoringSheet, index: LeadIndex, since: float,
                     keys: list[str] | None) -> tuple[ActivityColumns, SourceIds]:
     """Activity columns after `since` (future ones included) of the leads in `index`, read in chunks
-    and sorted for scoring.
+    and sorted for scoring (`ActivityScan`, without the overlap).
 
     `rowid` of the columns is the scan position (the scan runs in row-id order, so it breaks ties
     the same way); the returned SourceIds maps it to the activity's source id. A full scan reads
     packed ranges (`activities.scan_packed`, SQLite), a scan of some leads or on PostgreSQL reads
     rows.
     """
-    urls = UrlClassifier(sheet)
-    source_ids = SourceIds()
-    if keys is None and store.dialect == "sqlite":
-        low, high = activities.rowid_range(store.db)
-        parts = [] if low is None else _scan_packed(store.db, since, index, urls, source_ids, low, high)
-    else:
-        parts = _scan_rows(store.db, since, index, urls, source_ids, keys=keys)
-    if not parts:
-        return ActivityColumns.empty(), source_ids
-    pieces = [list(column) for column in zip(*parts, strict=True)]
-    parts.clear()
-    columns = []
-    for column in pieces:  # one column at a time, so its pieces and the whole never all coexist
-        columns.append(np.concatenate(column))
-        column.clear()
-    positions = np.arange(source_ids.size, dtype=np.int32 if source_ids.size < 2**31 else np.int64)
-    return ActivityColumns(*columns, positions).sorted(), source_ids
+    return ActivityScan(store, sheet, since, keys).result(index)
