@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -16,7 +15,7 @@ from leadsync.core.scoring.sheet import ScoringSheet
 from leadsync.core.state import activities, leads
 from leadsync.core.state.store import StateStore
 
-__all__ = ["CHUNK", "ActivityScan", "LeadColumns", "LeadIndex", "iter_lead_models", "lead_fields", "load_activities", "load_lead",
+__all__ = ["CHUNK", "LeadColumns", "LeadIndex", "iter_lead_models", "lead_fields", "load_activities", "load_lead",
            "load_lead_columns"]
 
 CHUNK = 200_000
@@ -298,77 +297,31 @@ def _url_bits(url_list: list[str], bits_of: Any, bits_type: type) -> np.ndarray:
     return np.fromiter(map(table.__getitem__, url_list), bits_type, len(url_list))
 
 
-class ActivityScan:
-    """The activity columns after `since` (future ones included) of the given leads (None: all),
-    sorted for scoring once `result` gets the leads' index.
-
-    A full scan of a file store starts at once in a thread on a read-only connection of its own
-    (SQLite answers each packed range without holding Python's lock), so it overlaps the lead read
-    the caller does meanwhile; the caller's open write transaction keeps every other writer out, so
-    both connections see the same rows. Otherwise the scan runs in `result`.
-    """
-
-    def __init__(self, store: StateStore, sheet: ScoringSheet, since: float, keys: list[str] | None) -> None:
-        self._store, self._since, self._keys = store, since, keys
-        self._urls = UrlClassifier(sheet)
-        self._source_ids = SourceIds()
-        self._parts: list[_Part] = []
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        reader = self._store.reader() if keys is None and store.dialect == "sqlite" and THREADED else None
-        if reader is not None:
-            self._thread = threading.Thread(target=self._run, args=(reader, True), name="leadsync-scan", daemon=True)
-            self._thread.start()
-
-    def _run(self, db: Any, close: bool) -> None:
-        try:
-            if self._keys is None and self._store.dialect == "sqlite":
-                low, high = activities.rowid_range(db)
-                if low is not None:
-                    self._parts = _scan_packed(db, self._since, self._urls, self._source_ids, low, high)
-            else:
-                self._parts = _scan_rows(db, self._since, self._urls, self._source_ids, keys=self._keys)
-        except BaseException as exc:  # handed to the caller's thread by `result`
-            self._error = exc
-        finally:
-            if close:
-                db.close()
-
-    def result(self, index: LeadIndex) -> tuple[ActivityColumns, SourceIds]:
-        """(columns sorted by lead, time and scan position, source ids by scan position)."""
-        if self._thread is None:
-            self._run(self._store.db, False)
-        else:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-        parts, self._parts = self._parts, []
-        if not parts:
-            return ActivityColumns.empty(), self._source_ids
-        pieces = [list(column) for column in zip(*parts, strict=True)]
-        parts.clear()
-        columns = []
-        for column in pieces:  # one column at a time, so its pieces and the whole never all coexist
-            columns.append(np.concatenate(column))
-            column.clear()
-        columns[0] = index(columns[0])
-        size = self._source_ids.size
-        positions = np.arange(size, dtype=np.int32 if size < 2**31 else np.int64)
-        return ActivityColumns(*columns, positions).sorted(), self._source_ids
-
-
-# A full scan of a file store runs in its own thread (tests switch it off to compare).
-THREADED = True
-
-
 def load_activities(store: StateStore, sheet: ScoringSheet, index: LeadIndex, since: float,
                     keys: list[str] | None) -> tuple[ActivityColumns, SourceIds]:
     """Activity columns after `since` (future ones included) of the leads in `index`, read in chunks
-    and sorted for scoring (`ActivityScan`, without the overlap).
+    and sorted for scoring.
 
     `rowid` of the columns is the scan position (the scan runs in row-id order, so it breaks ties
     the same way); the returned SourceIds maps it to the activity's source id. A full scan reads
     packed ranges (`activities.scan_packed`, SQLite), a scan of some leads or on PostgreSQL reads
-    rows.
+    rows. The scans return lead ids (rowids); they become positions in `index` here.
     """
-    return ActivityScan(store, sheet, since, keys).result(index)
+    urls = UrlClassifier(sheet)
+    source_ids = SourceIds()
+    if keys is None and store.dialect == "sqlite":
+        low, high = activities.rowid_range(store.db)
+        parts = [] if low is None else _scan_packed(store.db, since, urls, source_ids, low, high)
+    else:
+        parts = _scan_rows(store.db, since, urls, source_ids, keys=keys)
+    if not parts:
+        return ActivityColumns.empty(), source_ids
+    pieces = [list(column) for column in zip(*parts, strict=True)]
+    parts.clear()
+    columns = []
+    for column in pieces:  # one column at a time, so its pieces and the whole never all coexist
+        columns.append(np.concatenate(column))
+        column.clear()
+    columns[0] = index(columns[0])
+    positions = np.arange(source_ids.size, dtype=np.int32 if source_ids.size < 2**31 else np.int64)
+    return ActivityColumns(*columns, positions).sorted(), source_ids

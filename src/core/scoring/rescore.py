@@ -16,10 +16,10 @@ from leadsync.core.models import Score
 from leadsync.core.scoring.batch import BatchResult, RuleOutcome, score_batch
 from leadsync.core.scoring.engine import score_lead
 from leadsync.core.scoring.loader import (
-    ActivityScan,
     LeadIndex,
     SourceIds,
     iter_lead_models,
+    load_activities,
     load_lead_columns,
 )
 from leadsync.core.scoring.sheet import ScoringSheet
@@ -161,11 +161,10 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
         if chunk:
             yield chunk
         return
-    longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
-    scan = ActivityScan(store, sheet, now - longest * DAY, keys)  # a full scan starts in its own thread
     lead_keys, _emails, fields, ids = load_lead_columns(store, sheet, keys, with_emails=False)
-    cols, source_ids = scan.result(LeadIndex(ids))
-    del ids, scan
+    longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
+    cols, source_ids = load_activities(store, sheet, LeadIndex(ids), now - longest * DAY, keys)
+    del ids
     if stats is not None:
         stats.leads_read += len(lead_keys)
         stats.activities_read += source_ids.size

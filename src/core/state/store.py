@@ -255,16 +255,6 @@ class StateStore(StoreHelpers):
                     self.db.execute("ROLLBACK")
             raise
 
-    def reader(self) -> _Connection | None:
-        """A second, read-only connection to the same file, for a scan run in another thread while
-        this one works (None for an in-memory store, which no other connection can see)."""
-        if self.path is None:
-            return None
-        try:
-            return self._connect(str(self.path), readonly=True)
-        except sqlite3.Error as exc:
-            raise (store_error(self.path, exc) or exc) from None
-
     def rollback(self) -> None:
         """Abandon an open transaction (a run that dies mid-step), if there is one."""
         if self.db.in_transaction:
