@@ -253,7 +253,7 @@ def _scan_rows(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds
             np.fromiter([r[0] for r in rows], np.int64, size),
             np.fromiter([r[1] for r in rows], np.int8, size),
             np.fromiter([r[2] for r in rows], np.float64, size),
-            np.fromiter([bits_of(r[3]) for r in rows], bits_type, size) if urls.needed else np.zeros(size, np.uint8),
+            _url_bits([r[3] for r in rows], bits_of, bits_type) if urls.needed else np.zeros(size, np.uint8),
         ))
     return parts
 
@@ -291,7 +291,7 @@ def _scan_packed(db: Any, since: float, urls: UrlClassifier, source_ids: SourceI
     return parts
 
 
-def _url_bits(url_list: list[str], bits_of: Any, bits_type: type) -> np.ndarray:
+def _url_bits(url_list: list[str | None], bits_of: Any, bits_type: type) -> np.ndarray:
     """The URL mask of each URL, each distinct URL classified once."""
     table = {url: bits_of(url) for url in set(url_list)}
     return np.fromiter(map(table.__getitem__, url_list), bits_type, len(url_list))

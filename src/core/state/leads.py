@@ -192,7 +192,7 @@ def mark_dirty_many(db: sqlite3.Connection, keys: list[str]) -> None:
 
 
 def dirty_keys(db: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in db.execute("SELECT key FROM leads WHERE dirty = 1")}
+    return {r[0] for r in db.execute("SELECT key FROM leads WHERE dirty = 1").fetchall()}
 
 
 def keys(db: sqlite3.Connection) -> list[str]:

@@ -99,7 +99,7 @@ def write(db: sqlite3.Connection, rows: Sequence[ScoreRow], *, rewrite: Rewrite 
     fresh = rewrite is not None and rewrite.fresh
     before = {} if fresh else {r[0]: (r[1], r[2], r[3]) for r in db.execute(
         "SELECT lead_key, total, segment, sheet_version FROM scores WHERE lead_key IN (SELECT value FROM json_each(?))",
-        (keys,))}
+        (keys,)).fetchall()}
     history: list[tuple[Any, ...]] = []
     if not before:  # a first score for every lead of the chunk: each one is a change
         changed = [row[0] for row in rows]
