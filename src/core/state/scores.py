@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -16,6 +17,8 @@ from leadsync.core.state.store import from_epoch
 __all__ = [
     "FINGERPRINT",
     "Rewrite",
+    "clear",
+    "digest",
     "ScoreRow",
     "hot",
     "load",
@@ -170,6 +173,30 @@ def rewrite(db: sqlite3.Connection, up_to: int) -> Iterator[Rewrite]:
     db.execute("UPDATE leads SET dirty = 0 WHERE dirty = 1 AND rowid <= ?", (up_to,))
     for statement in state.dropped:
         db.execute(statement)
+
+
+def digest(db: sqlite3.Connection) -> dict[str, Any]:
+    """sha256 of every score row (all columns, by lead) and every history row (by id), and the counts:
+    what a change of the scorer must leave bit-identical (benchmarks)."""
+    found: dict[str, Any] = {}
+    for name, sql in (("scores", "SELECT lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
+                                 "next_change_at, breakdown FROM scores ORDER BY lead_key"),
+                      ("history", "SELECT id, lead_key, at, total, segment, previous_total, previous_segment, reason, "
+                                  "sheet_version FROM score_history ORDER BY id")):
+        hashed, count = hashlib.sha256(), 0
+        for row in db.execute(sql):
+            hashed.update(repr(tuple(row)).encode())
+            count += 1
+        found[name] = {"rows": count, "sha256": hashed.hexdigest()}
+    return found
+
+
+def clear(db: sqlite3.Connection) -> None:
+    """Forget every score and its history and mark every lead for rescoring, as in a store that was
+    never scored (benchmarks start a full rescore over)."""
+    db.execute("DELETE FROM scores")
+    db.execute("DELETE FROM score_history")
+    db.execute("UPDATE leads SET dirty = 1 WHERE dirty = 0")
 
 
 def put(db: sqlite3.Connection, lead_key: str, total: int, behavior: int, attribute: int, segment: str,
