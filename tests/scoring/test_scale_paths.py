@@ -162,3 +162,45 @@ def test_a_full_rescore_of_a_fresh_store_writes_history_without_binding_it_row_b
     assert len(history) == 1 and "SELECT lead_key, scored_at" in history[0]
     assert sum(sql.startswith("INSERT INTO scores") for sql in seen) == 25
     assert store.db.execute("SELECT count(*) FROM score_history").fetchone()[0] == 25
+
+
+ODD_VALUES = [True, False, 1.5, 0.1, 1e300, 12345678901234567890, -(2**63), 2**63 - 1, {"a": [1, 2.5, None]},
+              [1, "x"], "文字列", None, "", 0, -3, 'with "quote" and \\ and \u2028', "x" * 50]
+SHEET_ROWS = """スコア種別,項目,条件,配点,備考,ルール,上限,半減期
+属性スコア,カスタム値,,5,,custom.v is set,,
+属性スコア,カスタム空,,3,,custom.w is empty,,
+属性スコア,役職:経営者・役員,,30,,,,
+属性スコア,企業規模:従業員500名以上,,25,,,,
+属性スコア,フリーメール,,-15,,"email_domain in gmail.com",,
+セグメント定義,ホットリード,合計80点以上,,,,,
+セグメント定義,ウォームリード,50-79点,,,,,
+セグメント定義,コールドリード,49点以下,,,,,
+"""
+
+
+def test_lead_fields_read_in_one_parse_are_what_json_extract_gives_per_path(tmp_path, h) -> None:  # type: ignore[no-untyped-def]
+    """Booleans, reals, big integers, objects and arrays come back exactly as SQLite's json_extract
+    of each path gives them (value and type), as before the one-parse read."""
+    from leadsync.core.scoring.loader import load_lead_columns
+
+    path = tmp_path / "sheet.csv"
+    path.write_text(SHEET_ROWS, encoding="utf-8")
+    sheet = load_sheet(path, ScoringSettings())
+    store = StateStore(":memory:")
+    for i, value in enumerate(ODD_VALUES * 2):
+        email = f"u{i}@{'gmail.com' if i % 3 else 'x.jp'}"
+        h.put_lead(store, Lead(key=email, email=email, title=["CEO", None, "担当"][i % 3], employees=[None, 600][i % 2],
+                               employees_text=["1,000人以上", None][i % 2], custom={"v": value, "w": ODD_VALUES[-1 - i % len(ODD_VALUES)]}))
+    columns = load_lead_columns(store, sheet, None)
+    assert set(columns.fields) == {"custom.v", "custom.w", "title", "employees", "email_domain"}
+    paths = {"custom.v": '$.custom."v"', "custom.w": '$.custom."w"', "title": "$.title"}
+    for position, key in enumerate(columns.keys):
+        for name, json_path in paths.items():
+            codes, distinct = columns.fields[name]
+            expected = store.db.execute("SELECT json_extract(data, ?) FROM leads WHERE key = ?", (json_path, key)).fetchone()[0]
+            got = distinct[codes[position]]
+            assert (got, type(got)) == (expected, type(expected)), (key, name)
+    codes, distinct = columns.fields["employees"]
+    assert [distinct[c] for c in codes] == [1000 if i % 2 == 0 else 600 for i in range(len(columns.keys))]
+    codes, distinct = columns.fields["email_domain"]
+    assert [distinct[c] for c in codes] == [k.split("@")[1] for k in columns.keys]

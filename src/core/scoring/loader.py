@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -86,40 +87,75 @@ class LeadColumns(NamedTuple):
 def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | None, *, with_emails: bool = True
                       ) -> LeadColumns:
     """The given leads (None: all), their field values read with SQLite's JSON functions chunk by
-    chunk. Without `with_emails` the e-mail list is empty (unless a rule needs it)."""
+    chunk. Without `with_emails` the e-mail list is empty (unless a rule needs it).
+
+    On SQLite each lead's JSON is parsed once for all fields (`leads.field_arrays`) and each
+    distinct array of values is decoded once; PostgreSQL reads a column per field."""
     wanted = lead_fields(sheet)
     need_emails = with_emails or "email_domain" in wanted
-    paths: list[str] = ["$.email"] if need_emails else []  # each path is one more parse of the lead's JSON
-    columns: list[tuple[str, int]] = []  # (field, position of its first value in a row)
+    paths: list[str] = []
+    columns: list[tuple[str, int]] = []  # (field, position of its first value in a lead's values)
     for name in wanted:
         if name == "email_domain":
             continue
-        columns.append((name, len(paths) + 2))
+        columns.append((name, len(paths)))
         paths += ["$.employees", "$.employees_text"] if name == "employees" else [_json_path(name)]
     out_keys: list[str] = []
     emails: list[str | None] = []
     ids: list[np.ndarray] = []
-    factors = {name: _Factorizer() for name in wanted}
-    parsed: dict[tuple[Any, Any], Any] = {}
-    for rows in leads.field_columns(store.db, paths, keys, chunk=LEAD_CHUNK):  # never a million tuples at once
-        ids.append(np.fromiter([r[0] for r in rows], np.int64, len(rows)))
-        out_keys += [r[1] for r in rows]
-        chunk_emails = [r[2] for r in rows] if need_emails else []
+    domains = _Factorizer()
+    code_of: dict[Any, int] = {}  # the values of a lead (JSON array text, or a tuple) -> a code
+    codes: list[np.ndarray] = []
+    for rowids, chunk_keys, chunk_emails, values in _lead_rows(store, paths, keys, need_emails):
+        ids.append(np.fromiter(rowids, np.int64, len(rowids)))
+        out_keys += chunk_keys
         emails += chunk_emails
-        for name, position in columns:
-            if name == "employees":  # the stored count, else the count parsed from the text
-                pairs = [(r[position], r[position + 1]) for r in rows]
-                for pair in dict.fromkeys(pairs):
-                    if pair not in parsed:
-                        parsed[pair] = pair[0] if pair[0] is not None else parse_employees(pair[1])
-                factors[name].add([parsed[p] for p in pairs])
-            else:
-                factors[name].add([r[position] for r in rows])
-        if "email_domain" in factors:
-            factors["email_domain"].add([e.rsplit("@", 1)[-1].lower() if e and "@" in e else None
-                                         for e in chunk_emails])
-    return LeadColumns(out_keys, emails if with_emails else [], {name: f.result() for name, f in factors.items()},
+        for value in dict.fromkeys(values):
+            code_of.setdefault(value, len(code_of))
+        codes.append(np.fromiter(map(code_of.__getitem__, values), np.int32, len(values)))
+        if "email_domain" in wanted:
+            domains.add([e.rsplit("@", 1)[-1].lower() if e and "@" in e else None for e in chunk_emails])
+    lead_codes = np.concatenate(codes) if codes else np.zeros(0, np.int32)
+    decoded = [_decoded(store, value) for value in code_of]
+    fields: dict[str, Factorized] = {}
+    for name, at in columns:
+        if name == "employees":  # the stored count, else the count parsed from the text
+            per_code = [v[at] if v[at] is not None else parse_employees(v[at + 1]) for v in decoded]
+        else:
+            per_code = [v[at] for v in decoded]
+        factor = _Factorizer()
+        factor.add(per_code)
+        value_codes, distinct = factor.result()
+        fields[name] = (value_codes[lead_codes], distinct)
+    if "email_domain" in wanted:
+        fields["email_domain"] = domains.result()
+    return LeadColumns(out_keys, emails if with_emails else [], fields,
                        np.concatenate(ids) if ids else np.zeros(0, np.int64))
+
+
+def _lead_rows(store: StateStore, paths: list[str], keys: list[str] | None, with_email: bool
+               ) -> Iterator[tuple[list[int], list[str], list[str | None], list[Any]]]:
+    """Per chunk: rowids, keys, e-mails (empty unless asked) and each lead's values (SQLite: one
+    JSON array text; PostgreSQL: a tuple)."""
+    if store.dialect == "sqlite":
+        for rows in leads.field_arrays(store.db, paths, keys, with_email=with_email, chunk=LEAD_CHUNK):
+            yield ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows] if with_email else [],
+                   [r[3] for r in rows])
+        return
+    for rows in leads.field_columns(store.db, ["$.email", *paths], keys, chunk=LEAD_CHUNK):
+        yield ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows] if with_email else [],
+               [tuple(r[3:]) for r in rows])
+
+
+def _decoded(store: StateStore, value: Any) -> list[Any]:
+    """A lead's field values: a tuple as it is; a JSON array by json.loads when every element is a
+    string, an int64 or null (what SQLite would give), else by SQLite itself."""
+    if isinstance(value, tuple):
+        return list(value)
+    found = json.loads(value)
+    if all(v is None or type(v) is str or (type(v) is int and -2**63 <= v < 2**63) for v in found):
+        return found
+    return leads.array_values(store.db, value)
 
 
 class LeadIndex:
