@@ -204,3 +204,14 @@ def test_lead_fields_read_in_one_parse_are_what_json_extract_gives_per_path(tmp_
     assert [distinct[c] for c in codes] == [1000 if i % 2 == 0 else 600 for i in range(len(columns.keys))]
     codes, distinct = columns.fields["email_domain"]
     assert [distinct[c] for c in codes] == [k.split("@")[1] for k in columns.keys]
+
+
+@pytest.mark.parametrize("ids", [[1, 2, 3, 7, 9], [5, 70_000, 10**9, 10**12]])  # dense: a table; sparse: a search
+def test_lead_index_maps_rowids_to_positions_and_unknown_to_minus_one(ids: list[int]) -> None:
+    from leadsync.core.scoring.loader import LeadIndex
+
+    index = LeadIndex(np.array(ids, np.int64))
+    asked = np.array([ids[2], ids[0], 4, ids[-1], 0, ids[-1] + 1, 6, ids[1]], np.int64)
+    expected = [2, 0, -1, len(ids) - 1, -1, -1, -1, 1]
+    assert index(asked).tolist() == expected
+    assert LeadIndex(np.zeros(0, np.int64))(np.array([1, 2], np.int64)).tolist() == [-1, -1]
