@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from leadsync.core.scoring.batch import TYPE_CODES, factorize
-from leadsync.core.scoring.loader import CHUNK, load_lead_columns
+from leadsync.core.scoring.loader import CHUNK, LeadIndex, load_lead_columns
 from leadsync.core.scoring.rules import ActivityCondition, FieldCondition, RevisitCondition
 from leadsync.core.scoring.sheet import ScoringSheet
 from leadsync.core.state import activities, scores
@@ -44,8 +44,8 @@ def load_into_duckdb(con: Any, store: StateStore, sheet: ScoringSheet) -> dict[s
     """Copy leads (index, a code per attribute field) and activities (lead index, type code, time,
     URL for URL-matched types) into DuckDB tables `leads`, `acts` and one `attr_<field>` lookup
     per field; returns the lookup tables' columns."""
-    keys, _emails, fields = load_lead_columns(store, sheet, None)
-    index = {key: i for i, key in enumerate(keys)}
+    keys, _emails, fields, ids = load_lead_columns(store, sheet, None)
+    index = LeadIndex(ids)
     table: dict[str, np.ndarray] = {"i": np.arange(len(keys), dtype=np.int64)}
     lookups: dict[str, list[str]] = {}
     for name, values in fields.items():
@@ -66,7 +66,7 @@ def load_into_duckdb(con: Any, store: StateStore, sheet: ScoringSheet) -> dict[s
     con.execute("CREATE OR REPLACE TABLE acts (lead INTEGER, typ TINYINT, t DOUBLE, url VARCHAR)")
     copied = 0
     for rows in activities.scan(store.db, type_codes=TYPE_CODES, url_types=url_types, since=float("-inf"), chunk=CHUNK):
-        chunk = {"lead": np.fromiter((index.get(r[0], -1) for r in rows), np.int32, len(rows)),
+        chunk = {"lead": index(np.fromiter((r[0] for r in rows), np.int64, len(rows))),
                  "typ": np.fromiter((r[1] for r in rows), np.int8, len(rows)),
                  "t": np.fromiter((r[2] for r in rows), np.float64, len(rows)),
                  "url": np.array([r[3] for r in rows] + [None], object)[:-1]}

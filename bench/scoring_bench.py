@@ -4,8 +4,12 @@
     python bench/scoring_bench.py --quick    # 100,000 leads, 1,000,000 activities
     python bench/scoring_bench.py --db /tmp/bench.db --keep   # reuse a generated store
 
+A reused store is first migrated to this leadsync's schema (timed and printed: a store of schema 5
+gets activities.lead_id) and its scores and history are forgotten, all leads marked dirty, so the
+full rescore is always the first one (empty scores table), as in a generated store.
+
 Each phase runs in its own process so its peak RSS is its own (generation is not counted): the
-full rescore, the DuckDB baseline of the same sheet over the same data (bench/duckdb_baseline.py,
+full rescore, the sha256 of every score and history row it wrote, the DuckDB baseline of the same sheet over the same data (bench/duckdb_baseline.py,
 skipped when duckdb is not installed; its totals are checked lead by lead against leadsync's),
 the bytes on disk per table, an incremental rescore after 1% of the leads changed, and a run with
 nothing changed. Each phase prints wall and CPU seconds (the build machine is shared: CPU seconds
@@ -125,6 +129,31 @@ def run_sizes(db_path: Path) -> dict[str, object]:
             "file_bytes": sum(tables.values())}
 
 
+def reset(db_path: Path) -> dict[str, float]:
+    """Migrate the store if it is older (timed), forget its scores: the next full rescore is a first one."""
+    from leadsync.core.state import scores
+    from leadsync.core.state.store import StateStore
+
+    started, cpu = time.perf_counter(), time.process_time()
+    store = StateStore(db_path)
+    migrated = {"migrate_seconds": round(time.perf_counter() - started, 1), "migrate_cpu": round(time.process_time() - cpu, 1)}
+    with store.transaction() as db:
+        scores.clear(db)
+    store.close()
+    return migrated
+
+
+def run_digest(db_path: Path) -> dict[str, object]:
+    """sha256 of every score row and history row (scores.digest)."""
+    from leadsync.core.state import scores
+    from leadsync.core.state.store import StateStore
+
+    store = StateStore(db_path, readonly=True)
+    found = scores.digest(store.db)
+    store.close()
+    return found
+
+
 def run_duckdb(db_path: Path) -> dict[str, object]:
     """The DuckDB baseline (bench/duckdb_baseline.py) over the same store, checked against its scores."""
     try:
@@ -177,10 +206,12 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="state store to use (generated when missing)")
     parser.add_argument("--keep", action="store_true", help="keep the generated store")
     parser.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB baseline")
-    parser.add_argument("--phase", choices=["full", "incremental", "duckdb", "sizes"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["full", "incremental", "duckdb", "sizes", "digest", "reset"],
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.phase in ("duckdb", "sizes"):
-        print(json.dumps(run_duckdb(args.db) if args.phase == "duckdb" else run_sizes(args.db)))
+    if args.phase in ("duckdb", "sizes", "digest", "reset"):
+        run = {"duckdb": run_duckdb, "sizes": run_sizes, "digest": run_digest, "reset": reset}[args.phase]
+        print(json.dumps(run(args.db)))
         return
     if args.phase:
         print(json.dumps(run_phase(args.db, full=args.phase == "full")))
@@ -194,10 +225,17 @@ def main() -> None:
         generate(db_path, leads, activities)
         print(f"generated {leads:,} leads / {activities:,} activities in {time.perf_counter() - started:.0f} s "
               f"({db_path.stat().st_size / 1e9:.1f} GB)", flush=True)
+    else:
+        migrated = _child("--phase", "reset", "--db", str(db_path))
+        print(f"reused {db_path}: scores forgotten; schema migration {migrated['migrate_seconds']} s "
+              f"(cpu {migrated['migrate_cpu']} s)", flush=True)
     full = _child("--phase", "full", "--db", str(db_path))
     print(f"full rescore:        {full['seconds']:7.2f} s  peak RSS {full['peak_rss_mb']:6.0f} MB "
           f"(cpu {full['cpu_seconds']:.2f} s, child processes {full['child_peak_rss_mb']:.0f} MB)  scored {full['scored']:,} "
           f"activities read {full['activities_read']:,}", flush=True)
+    digest = _child("--phase", "digest", "--db", str(db_path))
+    print(f"written: {digest['scores']['rows']:,} scores sha256 {digest['scores']['sha256']}, "
+          f"{digest['history']['rows']:,} history rows sha256 {digest['history']['sha256']}", flush=True)
     if not args.no_duckdb:
         duck = _child("--phase", "duckdb", "--db", str(db_path))
         if "missing" in duck:

@@ -126,8 +126,8 @@ def test_packed_scan_gives_the_same_scores_as_the_row_scan(tmp_path: Path, h, mo
                h.act("old", second, "email_open", datetime(2001, 1, 1, 0, 0, 0, 123457, tzinfo=UTC))]
         h.put_activities(disk, odd)
         if mode == "rows":
-            monkeypatch.setattr(loader, "_scan_packed", lambda db, since, index, urls, ids, low, high:
-                                original(db, since, index, urls, ids, rowid_range=(low, high)))
+            monkeypatch.setattr(loader, "_scan_packed", lambda db, since, urls, ids, low, high:
+                                original(db, since, urls, ids, rowid_range=(low, high)))
         else:
             monkeypatch.setattr(loader, "_scan_rows", lambda *a, **k: packed_ranges.append(k) or original(*a, **k))
         # The 2001 activity is inside this sheet's window only when the window reaches it.
@@ -151,5 +151,6 @@ def test_packed_scan_falls_back_for_times_before_2004(store, h) -> None:  # type
     h.put_lead(store, Lead(key="a@x.jp", email="a@x.jp"))
     h.put_activities(store, [h.act("old", "a@x.jp", "email_open", when)])
     ids = loader.SourceIds()
-    parts = loader._scan_packed(store.db, 0.0, {"a@x.jp": 0}, UrlClassifier(sheet), ids, 1, 1)
+    parts = loader._scan_packed(store.db, 0.0, UrlClassifier(sheet), ids, 1, 1)
+    assert parts[0][0].tolist() == [1]  # the lead's rowid
     assert parts[0][2].tolist() == [when.timestamp()] and ids.get(0) == "old"

@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 from leadsync.core.config import ScoringSettings
 from leadsync.core.scoring.batch import score_batch
-from leadsync.core.scoring.loader import load_activities, load_lead_columns
+from leadsync.core.scoring.loader import LeadIndex, load_activities, load_lead_columns
 from leadsync.core.scoring.rescore import DAY, compute_scores
 from leadsync.core.scoring.sheet import ScoringSheet
 from leadsync.core.state import leads
@@ -34,10 +34,9 @@ def sheet_totals(store: StateStore, sheet: ScoringSheet, settings: ScoringSettin
         emails = leads.emails(store.db)
         return {row[0]: (emails.get(row[0]), row[1], row[4])
                 for rows in compute_scores(store, sheet, settings, as_of, None) for row in rows}
-    keys, emails, fields = load_lead_columns(store, sheet, None)
-    index = {key: i for i, key in enumerate(keys)}
+    keys, emails, fields, ids = load_lead_columns(store, sheet, None)
     longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
-    cols, _ = load_activities(store, sheet, index, as_of.timestamp() - longest * DAY, None)
+    cols, _ = load_activities(store, sheet, LeadIndex(ids), as_of.timestamp() - longest * DAY, None)
     result = score_batch(sheet, len(keys), fields, cols, as_of)
     totals = (np.floor(result.behaviour + 0.5) + np.floor(result.attribute + 0.5)).astype(np.int64).tolist()
     return {key: (email, total, sheet.segment_for(total).value)

@@ -71,11 +71,39 @@ class ActivityColumns:
         """Drop activities of unknown leads; order by lead, time, row id. Reorders these columns in
         place, one at a time (never two copies of them all at once)."""
         keep = np.flatnonzero(self.lead >= 0)
-        order = keep[np.lexsort((self.rowid[keep], self.t[keep], self.lead[keep]))]
+        order = keep[_lead_time_order(self.lead[keep], self.t[keep], self.rowid[keep])]
         del keep
         for name in ("lead", "typ", "t", "url_bits", "rowid"):
             setattr(self, name, getattr(self, name)[order])
         return self
+
+
+def _in_order(lead: np.ndarray, t: np.ndarray, rowid: np.ndarray, order: np.ndarray) -> bool:
+    """Whether `order` lists the rows strictly ascending by (lead, time, row id)."""
+    lo, to, ro = lead[order], t[order], rowid[order]
+    same_lead, same_time = lo[1:] == lo[:-1], to[1:] == to[:-1]
+    return bool(((lo[1:] > lo[:-1]) | (same_lead & ((to[1:] > to[:-1]) | (same_time & (ro[1:] > ro[:-1]))))).all())
+
+
+def _lead_time_order(lead: np.ndarray, t: np.ndarray, rowid: np.ndarray) -> np.ndarray:
+    """The permutation that orders rows by lead, time, row id (row ids distinct).
+
+    Sorting one int64 key (lead in the high bits, the time quantized below it) is several times
+    faster than a three-key lexsort; the result is checked pair by pair and only used when it is
+    exactly the lexsort order (times closer than the quantum, or ties, fall back)."""
+    if len(lead) < 2:
+        return np.arange(len(lead))
+    lead_bits = max(int(lead.max()), 1).bit_length()
+    time_bits = 62 - lead_bits
+    low, high = float(t.min()), float(t.max())
+    if time_bits >= 16 and np.isfinite(low) and np.isfinite(high):
+        scale = (2.0 ** time_bits - 1) / (high - low) if high > low else 0.0
+        key = (lead.astype(np.int64) << time_bits) | np.floor((t - low) * scale).astype(np.int64)
+        for kind in ("quicksort", "stable"):
+            order = np.argsort(key, kind=kind)
+            if _in_order(lead, t, rowid, order):
+                return order
+    return np.lexsort((rowid, t, lead))
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from leadsync.core.models import Activity, Lead
@@ -16,7 +16,8 @@ from leadsync.core.scoring.sheet import ScoringSheet
 from leadsync.core.state import activities, leads
 from leadsync.core.state.store import StateStore
 
-__all__ = ["CHUNK", "iter_lead_models", "lead_fields", "load_activities", "load_lead", "load_lead_columns"]
+__all__ = ["CHUNK", "LeadColumns", "LeadIndex", "iter_lead_models", "lead_fields", "load_activities", "load_lead",
+           "load_lead_columns"]
 
 CHUNK = 200_000
 LEAD_CHUNK = 50_000
@@ -73,41 +74,111 @@ class _Factorizer:
         return codes, list(self.code_of)
 
 
+class LeadColumns(NamedTuple):
+    """The leads a rescore reads, in rowid order: keys, e-mails (maybe empty), factorized field
+    values, and rowids (what `activities.lead_id` holds)."""
+
+    keys: list[str]
+    emails: list[str | None]
+    fields: dict[str, Factorized]
+    ids: np.ndarray
+
+
 def load_lead_columns(store: StateStore, sheet: ScoringSheet, keys: list[str] | None, *, with_emails: bool = True
-                      ) -> tuple[list[str], list[str | None], dict[str, Factorized]]:
-    """(keys, emails, field values factorized) of the given leads (None: all), read with SQLite's JSON
-    functions chunk by chunk. Without `with_emails` the e-mail list is empty (unless a rule needs it)."""
+                      ) -> LeadColumns:
+    """The given leads (None: all), their field values read with SQLite's JSON functions chunk by
+    chunk. Without `with_emails` the e-mail list is empty (unless a rule needs it).
+
+    On SQLite each lead's JSON is parsed once for all fields (`leads.field_arrays`) and each
+    distinct array of values is decoded once; PostgreSQL reads a column per field."""
     wanted = lead_fields(sheet)
-    paths: list[str] = ["$.email"]
-    columns: list[tuple[str, int]] = []  # (field, position of its first value in a row)
+    need_emails = with_emails or "email_domain" in wanted
+    paths: list[str] = []
+    columns: list[tuple[str, int]] = []  # (field, position of its first value in a lead's values)
     for name in wanted:
         if name == "email_domain":
             continue
-        columns.append((name, len(paths) + 1))
+        columns.append((name, len(paths)))
         paths += ["$.employees", "$.employees_text"] if name == "employees" else [_json_path(name)]
-    need_emails = with_emails or "email_domain" in wanted
     out_keys: list[str] = []
     emails: list[str | None] = []
-    factors = {name: _Factorizer() for name in wanted}
-    parsed: dict[tuple[Any, Any], Any] = {}
-    for rows in leads.field_columns(store.db, paths, keys, chunk=LEAD_CHUNK):  # never a million tuples at once
-        out_keys += [r[0] for r in rows]
-        chunk_emails = [r[1] for r in rows]
-        if need_emails:
-            emails += chunk_emails
-        for name, position in columns:
-            if name == "employees":  # the stored count, else the count parsed from the text
-                pairs = [(r[position], r[position + 1]) for r in rows]
-                for pair in dict.fromkeys(pairs):
-                    if pair not in parsed:
-                        parsed[pair] = pair[0] if pair[0] is not None else parse_employees(pair[1])
-                factors[name].add([parsed[p] for p in pairs])
-            else:
-                factors[name].add([r[position] for r in rows])
-        if "email_domain" in factors:
-            factors["email_domain"].add([e.rsplit("@", 1)[-1].lower() if e and "@" in e else None
-                                         for e in chunk_emails])
-    return out_keys, emails if with_emails else [], {name: f.result() for name, f in factors.items()}
+    ids: list[np.ndarray] = []
+    domains = _Factorizer()
+    code_of: dict[Any, int] = {}  # the values of a lead (JSON array text, or a tuple) -> a code
+    codes: list[np.ndarray] = []
+    for rowids, chunk_keys, chunk_emails, values in _lead_rows(store, paths, keys, need_emails):
+        ids.append(np.fromiter(rowids, np.int64, len(rowids)))
+        out_keys += chunk_keys
+        emails += chunk_emails
+        for value in dict.fromkeys(values):
+            code_of.setdefault(value, len(code_of))
+        codes.append(np.fromiter(map(code_of.__getitem__, values), np.int32, len(values)))
+        if "email_domain" in wanted:
+            domains.add([e.rsplit("@", 1)[-1].lower() if e and "@" in e else None for e in chunk_emails])
+    lead_codes = np.concatenate(codes) if codes else np.zeros(0, np.int32)
+    decoded = [_decoded(store, value) for value in code_of]
+    fields: dict[str, Factorized] = {}
+    for name, at in columns:
+        if name == "employees":  # the stored count, else the count parsed from the text
+            per_code = [v[at] if v[at] is not None else parse_employees(v[at + 1]) for v in decoded]
+        else:
+            per_code = [v[at] for v in decoded]
+        factor = _Factorizer()
+        factor.add(per_code)
+        value_codes, distinct = factor.result()
+        fields[name] = (value_codes[lead_codes], distinct)
+    if "email_domain" in wanted:
+        fields["email_domain"] = domains.result()
+    return LeadColumns(out_keys, emails if with_emails else [], fields,
+                       np.concatenate(ids) if ids else np.zeros(0, np.int64))
+
+
+def _lead_rows(store: StateStore, paths: list[str], keys: list[str] | None, with_email: bool
+               ) -> Iterator[tuple[list[int], list[str], list[str | None], list[Any]]]:
+    """Per chunk: rowids, keys, e-mails (empty unless asked) and each lead's values (SQLite: one
+    JSON array text; PostgreSQL: a tuple)."""
+    if store.dialect == "sqlite":
+        for rows in leads.field_arrays(store.db, paths, keys, with_email=with_email, chunk=LEAD_CHUNK):
+            yield ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows] if with_email else [],
+                   [r[3] for r in rows])
+        return
+    for rows in leads.field_columns(store.db, ["$.email", *paths], keys, chunk=LEAD_CHUNK):
+        yield ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows] if with_email else [],
+               [tuple(r[3:]) for r in rows])
+
+
+def _decoded(store: StateStore, value: Any) -> list[Any]:
+    """A lead's field values: a tuple as it is; a JSON array by json.loads when every element is a
+    string, an int64 or null (what SQLite would give), else by SQLite itself."""
+    if isinstance(value, tuple):
+        return list(value)
+    found = json.loads(value)
+    if all(v is None or type(v) is str or (type(v) is int and -2**63 <= v < 2**63) for v in found):
+        return found
+    return leads.array_values(store.db, value)
+
+
+class LeadIndex:
+    """Lead rowid -> position in a `LeadColumns` (-1: not among them); rowids ascending."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+        top = int(ids[-1]) if len(ids) else 0
+        self._table: np.ndarray | None = None
+        if top <= 4 * len(ids) + 65536:  # dense enough: one int32 per possible rowid
+            self._table = np.full(top + 1, -1, np.int32)
+            self._table[ids] = np.arange(len(ids), dtype=np.int32)
+
+    def __call__(self, lead_ids: np.ndarray) -> np.ndarray:
+        if self._table is not None:
+            inside = (lead_ids >= 0) & (lead_ids < len(self._table))
+            if bool(inside.all()):
+                return self._table[lead_ids]
+            return np.where(inside, self._table[np.where(inside, lead_ids, 0)], -1).astype(np.int32)
+        at = np.searchsorted(self.ids, lead_ids)
+        found = at < len(self.ids)
+        found[found] = self.ids[at[found]] == lead_ids[found]
+        return np.where(found, at, -1).astype(np.int32)
 
 
 class SourceIds:
@@ -152,17 +223,38 @@ class SourceIds:
         self._gaps.append(gap)
         self.size += len(offsets) - 1
 
+    def _freeze(self) -> None:
+        """One text for all chunks, each id followed by one separator, and one offsets array (so a
+        lookup is one slice, whatever chunk the id came from)."""
+        pieces: list[str] = []
+        offsets: list[np.ndarray] = []
+        base = 0
+        for text, chunk_offsets, gap in zip(self._texts, self._offsets, self._gaps, strict=True):
+            if gap == 0:  # ids concatenated without separator: separate them
+                ids = [text[a:b] for a, b in zip(chunk_offsets[:-1].tolist(), chunk_offsets[1:].tolist(), strict=True)]
+                text = _SEP.join(ids)
+                chunk_offsets = np.zeros(len(ids) + 1, np.int64)
+                np.cumsum(np.fromiter(map(len, ids), np.int64, len(ids)) + 1, out=chunk_offsets[1:])
+            offsets.append(chunk_offsets[:-1].astype(np.int64) + base)
+            pieces += [text, _SEP]
+            base += len(text) + 1
+        offsets.append(np.array([base], np.int64))
+        joined = np.concatenate(offsets)
+        self._offsets = [joined.astype(np.int32) if base < 2**31 else joined]
+        self._texts = ["".join(pieces)]
+        del pieces
+        self._starts, self._gaps = [0], [1]
+
     def get_many(self, positions: np.ndarray) -> np.ndarray:
         """The source ids at these scan positions (an object array of str)."""
+        if len(self._texts) > 1:
+            self._freeze()
         positions = np.asarray(positions, np.int64)
         result = np.empty(len(positions), object)
-        chunk_of = np.searchsorted(np.asarray(self._starts, np.int64), positions, side="right") - 1
-        for chunk in np.unique(chunk_of).tolist():
-            chosen = np.flatnonzero(chunk_of == chunk)
-            local = positions[chosen] - self._starts[chunk]
-            offsets, text = self._offsets[chunk], self._texts[chunk]
-            ends = (offsets[local + 1] - self._gaps[chunk]).tolist()
-            result[chosen] = [text[a:b] for a, b in zip(offsets[local].tolist(), ends, strict=True)]
+        if len(positions):
+            offsets, text, gap = self._offsets[0], self._texts[0], self._gaps[0]
+            ends = (offsets[positions + 1] - gap).tolist()
+            result[:] = [text[a:b] for a, b in zip(offsets[positions].tolist(), ends, strict=True)]
         return result
 
     def get(self, position: int) -> str:
@@ -180,11 +272,11 @@ def _bits_type(urls: UrlClassifier) -> type:
     return np.uint8 if len(urls.conditions) <= 8 else np.uint32 if len(urls.conditions) <= 32 else np.uint64
 
 
-def _scan_rows(db: Any, since: float, index: dict[str, int], urls: UrlClassifier, source_ids: SourceIds,
+def _scan_rows(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds,
                keys: list[str] | None = None, rowid_range: tuple[int, int] | None = None) -> list[_Part]:
-    """Row by row: (lead, type, time, url bits) per chunk of the scan; source ids into `source_ids`."""
+    """Row by row: (lead id, type, time, url bits) per chunk of the scan; source ids into `source_ids`."""
     parts: list[_Part] = []
-    lookup, bits_of = index.get, urls.bits
+    bits_of = urls.bits
     bits_type = _bits_type(urls)
     url_types = sorted({t for c in urls.conditions for t in c.types})
     chunks = activities.scan(db, type_codes=TYPE_CODES, url_types=url_types, since=since, keys=keys,
@@ -194,40 +286,40 @@ def _scan_rows(db: Any, since: float, index: dict[str, int], urls: UrlClassifier
         size = len(rows)
         source_ids.add([r[4] for r in rows])
         parts.append((
-            np.fromiter([lookup(r[0], -1) for r in rows], np.int32, size),
+            np.fromiter([r[0] for r in rows], np.int64, size),
             np.fromiter([r[1] for r in rows], np.int8, size),
             np.fromiter([r[2] for r in rows], np.float64, size),
-            np.fromiter([bits_of(r[3]) for r in rows], bits_type, size) if urls.needed else np.zeros(size, np.uint8),
+            _url_bits([r[3] for r in rows], bits_of, bits_type) if urls.needed else np.zeros(size, np.uint8),
         ))
     return parts
 
 
-def _scan_packed(db: Any, since: float, index: dict[str, int], urls: UrlClassifier, source_ids: SourceIds,
-                 low: int, high: int) -> list[_Part]:
+def _scan_packed(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds, low: int, high: int
+                 ) -> list[_Part]:
     """A full scan, one query per range of CHUNK row ids, each answered as one row of joined text
     (no Python object per activity until the columns are split). A range whose text cannot be
-    split back exactly (a separator inside a key, a time before 2004) is read row by row."""
+    split back exactly (a separator inside a source id or URL, a time before 2004) is read row by row."""
     parts: list[_Part] = []
-    lookup, bits_of = index.get, urls.bits
+    bits_of = urls.bits
     bits_type = _bits_type(urls)
     url_types = sorted({t for c in urls.conditions for t in c.types})
     for first in range(low, high + 1, CHUNK):
         span = (first, min(first + CHUNK - 1, high))
-        count, keys_text, types_text, times_text, urls_text, ids_text, inexact = activities.scan_packed(
+        count, ids_text, types_text, times_text, urls_text, source_text, inexact = activities.scan_packed(
             db, type_codes=TYPE_CODES, url_types=url_types, since=since, rowid_range=span)
         if count == 0:
             continue
-        keys = keys_text.split(_SEP)
+        lead_ids = np.fromstring(ids_text, dtype=np.int64, sep=",")
         types = np.fromstring(types_text, dtype=np.int8, sep=",")
         times = np.fromstring(times_text, dtype=np.int64, sep=",") if not inexact else np.zeros(0, np.int64)
         url_list = urls_text.split(_SEP) if urls.needed else []
-        if (inexact or len(keys) != count or len(types) != count or len(times) != count or (urls.needed and len(url_list) != count)
-                or not source_ids.add_separated(ids_text, count)):
-            parts += _scan_rows(db, since, index, urls, source_ids, rowid_range=span)
+        if (inexact or len(lead_ids) != count or len(types) != count or len(times) != count
+                or (urls.needed and len(url_list) != count) or not source_ids.add_separated(source_text, count)):
+            parts += _scan_rows(db, since, urls, source_ids, rowid_range=span)
             continue
-        del ids_text, keys_text, types_text, times_text, urls_text
+        del source_text, ids_text, types_text, times_text, urls_text
         parts.append((
-            np.fromiter(map(lookup, keys, repeat(-1, count)), np.int32, count),
+            lead_ids,
             types,
             times / activities.TIME_SCALE,
             _url_bits(url_list, bits_of, bits_type) if urls.needed else np.zeros(count, np.uint8),
@@ -235,28 +327,29 @@ def _scan_packed(db: Any, since: float, index: dict[str, int], urls: UrlClassifi
     return parts
 
 
-def _url_bits(url_list: list[str], bits_of: Any, bits_type: type) -> np.ndarray:
+def _url_bits(url_list: list[str | None], bits_of: Any, bits_type: type) -> np.ndarray:
     """The URL mask of each URL, each distinct URL classified once."""
     table = {url: bits_of(url) for url in set(url_list)}
     return np.fromiter(map(table.__getitem__, url_list), bits_type, len(url_list))
 
 
-def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int], since: float,
+def load_activities(store: StateStore, sheet: ScoringSheet, index: LeadIndex, since: float,
                     keys: list[str] | None) -> tuple[ActivityColumns, SourceIds]:
-    """Activity columns after `since` (future ones included), read in chunks and sorted for scoring.
+    """Activity columns after `since` (future ones included) of the leads in `index`, read in chunks
+    and sorted for scoring.
 
     `rowid` of the columns is the scan position (the scan runs in row-id order, so it breaks ties
     the same way); the returned SourceIds maps it to the activity's source id. A full scan reads
     packed ranges (`activities.scan_packed`, SQLite), a scan of some leads or on PostgreSQL reads
-    rows.
+    rows. The scans return lead ids (rowids); they become positions in `index` here.
     """
     urls = UrlClassifier(sheet)
     source_ids = SourceIds()
     if keys is None and store.dialect == "sqlite":
         low, high = activities.rowid_range(store.db)
-        parts = [] if low is None else _scan_packed(store.db, since, index, urls, source_ids, low, high)
+        parts = [] if low is None else _scan_packed(store.db, since, urls, source_ids, low, high)
     else:
-        parts = _scan_rows(store.db, since, index, urls, source_ids, keys=keys)
+        parts = _scan_rows(store.db, since, urls, source_ids, keys=keys)
     if not parts:
         return ActivityColumns.empty(), source_ids
     pieces = [list(column) for column in zip(*parts, strict=True)]
@@ -265,5 +358,6 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: dict[str, int
     for column in pieces:  # one column at a time, so its pieces and the whole never all coexist
         columns.append(np.concatenate(column))
         column.clear()
+    columns[0] = index(columns[0])
     positions = np.arange(source_ids.size, dtype=np.int32 if source_ids.size < 2**31 else np.int64)
     return ActivityColumns(*columns, positions).sorted(), source_ids

@@ -16,6 +16,7 @@ from leadsync.core.models import Score
 from leadsync.core.scoring.batch import BatchResult, RuleOutcome, score_batch
 from leadsync.core.scoring.engine import score_lead
 from leadsync.core.scoring.loader import (
+    LeadIndex,
     SourceIds,
     iter_lead_models,
     load_activities,
@@ -55,36 +56,58 @@ def _dump(value: str) -> str:
     return json.dumps(value, ensure_ascii=False) if _NEEDS_ESCAPE.search(value) else f'"{value}"'
 
 
-def _quoted(ids: np.ndarray) -> np.ndarray:
-    """JSON string literals of source ids (object array); json.dumps only when one needs escaping."""
+def _objects(values: list[str]) -> np.ndarray:
+    """A 1-d object array of these strings (np.array would make a fixed-width unicode array)."""
+    array = np.empty(len(values), object)
+    array[:] = values
+    return array
+
+
+def _id_literals(ids: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(ids, False) when no source id needs escaping, else (their JSON literals, True)."""
     if len(ids) and _NEEDS_ESCAPE.search("".join(ids.tolist())):
-        return np.array([_dump(i) for i in ids.tolist()] + [None], object)[:-1]
-    return '"' + ids + '"' if len(ids) else ids
+        return _objects([_dump(i) for i in ids.tolist()]), True
+    return ids, False
 
 
-def _evidence(outcome: RuleOutcome, source_ids: SourceIds, fired: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """The evidence list (without brackets) of each fired lead in [start, stop), as an object array."""
+def _fragments(outcome: RuleOutcome, source_ids: SourceIds, fired: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Each fired lead's breakdown entry for this rule, with a leading comma, as an object array.
+
+    The text before the evidence depends only on the points shown, so it is built once per
+    distinct value; attribute evidence once per distinct field value."""
+    rule = outcome.rule
+    prefix = f',{{"rule":{_dump(rule.name)},"group":{_dump(rule.group)},"points":'
+    values, inverse = np.unique(outcome.points[start + fired], return_inverse=True)
+    heads = [f'{prefix}{round(p, 2)!r},"evidence":[' for p in values.tolist()]
     if outcome.ev_codes is not None:
         assert outcome.ev_values is not None
-        dumped = np.array([_dump(v) if v is not None else "" for v in outcome.ev_values] + [None], object)[:-1]
-        return dumped[outcome.ev_codes[start + fired]]
+        codes = outcome.ev_codes[start + fired]
+        distinct, code_inverse = np.unique(codes, return_inverse=True)
+        evidence = [_dump(outcome.ev_values[c]) if outcome.ev_values[c] is not None else "" for c in distinct.tolist()]
+        pairs = inverse.astype(np.int64) * len(distinct) + code_inverse
+        table = _objects([f"{head}{text}]}}" for head in heads for text in evidence])
+        return table[pairs]
     assert outcome.ev_lead is not None and outcome.ev_rowid is not None
     lo, hi = np.searchsorted(outcome.ev_lead, [start, stop])
     ev_lead = outcome.ev_lead[lo:hi] - start
-    ids = _quoted(source_ids.get_many(outcome.ev_rowid[lo:hi]))
+    ids, escaped = _id_literals(source_ids.get_many(outcome.ev_rowid[lo:hi]))
+    quote = "" if escaped else '"'
     if len(ids) == len(fired):  # one evidence id per hit: the common once-per-lead case
-        return ids
+        return _objects([head + quote for head in heads])[inverse] + ids + (quote + "]}")
+    if not escaped:
+        ids = '"' + ids + '"'
     per_lead = np.bincount(ev_lead, minlength=stop - start)[fired]
     k = int(per_lead[0]) if len(per_lead) else 0
     if k > 0 and len(ids) == k * len(fired) and bool((per_lead == k).all()):  # k ids each (revisit: m days)
-        joined = ids[0::k]
+        joined = _objects(heads)[inverse] + ids[0::k]
         for j in range(1, k):
             joined = joined + "," + ids[j::k]
-        return joined
+        return joined + "]}"
     bounds = np.searchsorted(ev_lead, fired).tolist()
     ends = np.searchsorted(ev_lead, fired, side="right").tolist()
     listed = ids.tolist()
-    return np.array([",".join(listed[b:e]) for b, e in zip(bounds, ends, strict=True)] + [None], object)[:-1]
+    return _objects([f"{heads[h]}{','.join(listed[b:e])}]}}"
+                     for h, b, e in zip(inverse.tolist(), bounds, ends, strict=True)])
 
 
 def _rows_from_batch(source_ids: SourceIds, sheet: ScoringSheet, keys: list[str], result: BatchResult,
@@ -94,24 +117,19 @@ def _rows_from_batch(source_ids: SourceIds, sheet: ScoringSheet, keys: list[str]
     size = stop - start
     acc = np.full(size, "", object)
     for outcome in result.outcomes:
-        rule = outcome.rule
         fired = np.flatnonzero(outcome.fired[start:stop])
-        if len(fired) == 0:
-            continue
-        values, inverse = np.unique(outcome.points[start + fired], return_inverse=True)
-        shown = np.array([f"{round(p, 2)!r}" for p in values.tolist()] + [None], object)[:-1][inverse]
-        prefix = f',{{"rule":{_dump(rule.name)},"group":{_dump(rule.group)},"points":'
-        evidence = _evidence(outcome, source_ids, fired, start, stop)
-        acc[fired] = acc[fired] + (prefix + shown + ',"evidence":[' + evidence + "]}")
-    breakdowns = ["[" + text[1:] + "]" for text in acc.tolist()]
+        if len(fired):
+            acc[fired] += _fragments(outcome, source_ids, fired, start, stop)
+    breakdowns = [f"[{text[1:]}]" for text in acc.tolist()]
     behaviour = np.floor(result.behaviour[start:stop] + 0.5).astype(np.int64)
     attribute = np.floor(result.attribute[start:stop] + 0.5).astype(np.int64)
     totals = behaviour + attribute
     segment_of = {t: sheet.segment_for(t).value for t in np.unique(totals).tolist()}
     totals_list = totals.tolist()
-    nexts = [None if math.isnan(x) else x for x in result.next_change[start:stop].tolist()]
+    nexts = result.next_change[start:stop]
+    nexts_list = np.where(np.isnan(nexts), None, nexts).tolist() if np.isnan(nexts).any() else nexts.tolist()
     return list(zip(keys[start:stop], totals_list, behaviour.tolist(), attribute.tolist(),
-                    map(segment_of.__getitem__, totals_list), repeat(sheet.version), repeat(as_of), nexts,
+                    map(segment_of.__getitem__, totals_list), repeat(sheet.version), repeat(as_of), nexts_list,
                     breakdowns, reasons[start:stop] if reasons else repeat(""), strict=False))
 
 
@@ -143,11 +161,10 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
         if chunk:
             yield chunk
         return
-    lead_keys, _emails, fields = load_lead_columns(store, sheet, keys, with_emails=False)
-    index = {key: i for i, key in enumerate(lead_keys)}
+    lead_keys, _emails, fields, ids = load_lead_columns(store, sheet, keys, with_emails=False)
     longest = max((r.window_days for r in sheet.rules if r.is_behaviour), default=0.0)
-    cols, source_ids = load_activities(store, sheet, index, now - longest * DAY, keys)
-    del index
+    cols, source_ids = load_activities(store, sheet, LeadIndex(ids), now - longest * DAY, keys)
+    del ids
     if stats is not None:
         stats.leads_read += len(lead_keys)
         stats.activities_read += source_ids.size
@@ -160,23 +177,33 @@ def compute_scores(store: StateStore, sheet: ScoringSheet, settings: ScoringSett
                                now, reasons)
 
 
-def write_rows(store: StateStore, rows: Sequence[_ROW], result: RescoreResult) -> None:
-    """Store one chunk of scores in one transaction: history for changes, scores, dirty cleared."""
+def write_rows(store: StateStore, rows: Sequence[_ROW], result: RescoreResult,
+               rewrite: scores.Rewrite | None = None) -> None:
+    """Store one chunk of scores (in one transaction unless inside one): history for changes,
+    scores, dirty cleared (by the `rewrite` at its end, if given)."""
     with store.transaction() as db:
-        for key, segment_moved in scores.write(db, rows):
-            result.changed.append(key)
-            if segment_moved:
-                result.segment_changed.append(key)
+        changed, moved = scores.write(db, rows, rewrite=rewrite)
+    result.changed += changed
+    result.segment_changed += moved
     result.scored += len(rows)
 
 
 def rescore(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, as_of: datetime, *,
             full: bool = False, reason: str = "sync") -> RescoreResult:
-    """Rescore dirty leads, leads whose next_change_at has come, or all (full, or a new sheet version)."""
+    """Rescore dirty leads, leads whose next_change_at has come, or all (full, or a new sheet version).
+
+    A full rescore on SQLite is one transaction (`scores.rewrite`: nothing else writes meanwhile,
+    indexes rebuilt once, all dirty flags cleared in one statement); otherwise one per chunk."""
     full = full or store.kv_get(VERSION_KEY) != sheet.version
     keys = None if full else scores.rescore_targets(store.db, as_of.timestamp())
     result = RescoreResult()
     if keys is not None and not keys:
+        return result
+    if full and store.dialect == "sqlite":
+        with store.transaction() as db, scores.rewrite(db, leads.max_rowid(db) or 0) as rewrite:
+            for rows in compute_scores(store, sheet, settings, as_of, None, reason=reason, stats=result):
+                write_rows(store, rows, result, rewrite)
+            store.kv_set(VERSION_KEY, sheet.version)
         return result
     dirty: set[str] = set()
     if keys is not None:

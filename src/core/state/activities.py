@@ -26,6 +26,16 @@ __all__ = [
 
 _CHUNK = 500  # bound parameters per IN list
 
+# Every write sets `lead_id` (the lead's rowid, NULL while the lead is not stored) in its own
+# statement, from the lead key bound a second time; triggers (migration 6) keep it right afterwards.
+_LEAD_ID = "(SELECT l.rowid FROM leads l WHERE l.key = ?)"
+_UPSERT = (
+    "INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data, lead_id) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, {_LEAD_ID}) "
+    "ON CONFLICT(connection, source_id) DO UPDATE SET lead_key = excluded.lead_key, type = excluded.type, "
+    "occurred_at = excluded.occurred_at, url = excluded.url, data = excluded.data, lead_id = excluded.lead_id"
+)
+
 
 def stored_data(db: sqlite3.Connection, connection: str, source_id: str) -> str | None:
     row = db.execute(
@@ -48,31 +58,28 @@ def stored_data_many(db: sqlite3.Connection, connection: str, source_ids: list[s
 def save_many(db: sqlite3.Connection, rows: list[tuple[Activity, str]]) -> None:
     """`save` for many (activity, JSON) rows, in order."""
     db.executemany(
-        "INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(connection, source_id) DO UPDATE SET lead_key = excluded.lead_key, type = excluded.type, "
-        "occurred_at = excluded.occurred_at, url = excluded.url, data = excluded.data",
-        [(a.connection, a.source_id, a.lead_key, a.type.value, a.occurred_at.timestamp(), a.url, data) for a, data in rows],
+        _UPSERT,
+        [(a.connection, a.source_id, a.lead_key, a.type.value, a.occurred_at.timestamp(), a.url, data, a.lead_key)
+         for a, data in rows],
     )
 
 
 def save(db: sqlite3.Connection, activity: Activity, data: str) -> None:
     """Insert or replace the activity (its `connection` and `lead_key` set); `data` is its JSON."""
     db.execute(
-        "INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(connection, source_id) DO UPDATE SET lead_key = excluded.lead_key, type = excluded.type, "
-        "occurred_at = excluded.occurred_at, url = excluded.url, data = excluded.data",
+        _UPSERT,
         (activity.connection, activity.source_id, activity.lead_key, activity.type.value,
-         activity.occurred_at.timestamp(), activity.url, data),
+         activity.occurred_at.timestamp(), activity.url, data, activity.lead_key),
     )
 
 
 def put(db: sqlite3.Connection, activity: Activity) -> bool:
     """Store an activity unless (connection, source id) is already stored (tests and the demo)."""
     cursor = db.execute(
-        "INSERT OR IGNORE INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO activities(connection, source_id, lead_key, type, occurred_at, url, data, lead_id) "
+        f"VALUES (?, ?, ?, ?, ?, ?, ?, {_LEAD_ID})",
         (activity.connection or "test", activity.source_id, activity.lead_key, activity.type.value,
-         activity.occurred_at.timestamp(), activity.url, activity.model_dump_json()),
+         activity.occurred_at.timestamp(), activity.url, activity.model_dump_json(), activity.lead_key),
     )
     return cursor.rowcount == 1
 
@@ -80,8 +87,8 @@ def put(db: sqlite3.Connection, activity: Activity) -> bool:
 def put_many(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], *, ignore_existing: bool = False) -> None:
     """Bulk insert of (connection, source_id, lead_key, type, occurred_at, url, data) rows (benchmarks)."""
     verb = "INSERT OR IGNORE" if ignore_existing else "INSERT"
-    db.executemany(f"{verb} INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) "
-                   "VALUES (?,?,?,?,?,?,?)", rows)
+    db.executemany(f"{verb} INTO activities(connection, source_id, lead_key, type, occurred_at, url, data, lead_id) "
+                   f"VALUES (?,?,?,?,?,?,?,{_LEAD_ID})", ((*row, row[2]) for row in rows))
 
 
 def for_lead(db: sqlite3.Connection, lead_key: str) -> list[Activity]:
@@ -110,7 +117,9 @@ def first_touch(db: sqlite3.Connection, lead_key: str, after: float, until: floa
 
 
 def rowid_range(db: sqlite3.Connection) -> tuple[int | None, int | None]:
-    low, high = db.execute("SELECT min(rowid), max(rowid) FROM activities").fetchone()
+    """(lowest, highest) row id of activities; two subqueries, each one index step (together in one
+    aggregate, SQLite would read every row)."""
+    low, high = db.execute("SELECT (SELECT min(rowid) FROM activities), (SELECT max(rowid) FROM activities)").fetchone()
     return low, high
 
 
@@ -123,13 +132,14 @@ def scan(
     keys: list[str] | None = None,
     rowid_range: tuple[int, int] | None = None,
     chunk: int,
-) -> Iterator[list[tuple[str, int, float, str | None, str]]]:
-    """Activities after `since` as (lead key, type code, time, url, source id) rows, `chunk` at a
-    time, in storage order. Type names become codes inside SQLite (no Python string per row for
-    the type); the URL is only read for `url_types` (NULL otherwise)."""
+) -> Iterator[list[tuple[int, int, float, str | None, str]]]:
+    """Activities after `since` of stored leads as (lead id, type code, time, url, source id) rows,
+    `chunk` at a time, in storage order. Type names become codes inside SQLite (no Python string per
+    row for the type); the URL is only read for `url_types` (NULL otherwise)."""
     type_case = "CASE type " + " ".join(f"WHEN '{name}' THEN {code}" for name, code in type_codes.items()) + " ELSE -1 END"
     url_column = ("CASE WHEN type IN (" + ",".join(f"'{t}'" for t in url_types) + ") THEN url END") if url_types else "NULL"
-    sql = f"SELECT lead_key, {type_case}, occurred_at, {url_column}, source_id FROM activities WHERE occurred_at > ?"
+    sql = (f"SELECT lead_id, {type_case}, occurred_at, {url_column}, source_id FROM activities "
+           "WHERE occurred_at > ? AND lead_id IS NOT NULL")
     params: list[Any] = [since]
     if keys is not None:
         sql += " AND lead_key IN (SELECT value FROM json_each(?))"
@@ -155,21 +165,21 @@ def scan_packed(
     since: float,
     rowid_range: tuple[int, int],
 ) -> tuple[int, str, str, str, str, str, int]:
-    """Activities after `since` with row ids in `rowid_range`, packed into one row of text columns
-    in row-id order: (count, lead keys joined by U+001E, type codes and times * 2**22 as integers,
-    both joined by commas, URLs (empty unless the type is in `url_types`) and source ids, both
-    joined by U+001E, and 1 if a time is not a multiple of 2**-22 s, else 0). One row per range
-    instead of one per activity."""
+    """Activities of stored leads after `since` with row ids in `rowid_range`, packed into one row
+    of text columns in row-id order: (count, lead ids, type codes and times * 2**22, all integers
+    joined by commas, URLs (empty unless the type is in `url_types`) and source ids, both joined by
+    U+001E, and 1 if a time is not a multiple of 2**-22 s, else 0). One row per range instead of
+    one per activity."""
     type_case = "CASE type " + " ".join(f"WHEN '{name}' THEN {code}" for name, code in type_codes.items()) + " ELSE -1 END"
     url_column = ("CASE WHEN type IN (" + ",".join(f"'{t}'" for t in url_types) + ") THEN coalesce(url, '') ELSE '' END"
                   if url_types else "''")
     scaled = f"occurred_at * {TIME_SCALE}"
     row = db.execute(
-        f"SELECT count(*), coalesce(group_concat(lead_key, {_SEP}), ''), "
+        f"SELECT count(*), coalesce(group_concat(lead_id, ','), ''), "
         f"coalesce(group_concat({type_case}, ','), ''), coalesce(group_concat(CAST({scaled} AS INTEGER), ','), ''), "
         f"coalesce(group_concat({url_column}, {_SEP}), ''), coalesce(group_concat(source_id, {_SEP}), ''), "
         f"coalesce(max({scaled} != CAST({scaled} AS INTEGER)), 0) "
-        "FROM activities WHERE occurred_at > ? AND rowid BETWEEN ? AND ?",
+        "FROM activities WHERE occurred_at > ? AND lead_id IS NOT NULL AND rowid BETWEEN ? AND ?",
         (since, int(rowid_range[0]), int(rowid_range[1])),
     ).fetchone()
     return int(row[0]), row[1], row[2], row[3], row[4], row[5], int(row[6])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from leadsync.core.models import Lead
@@ -14,6 +15,8 @@ __all__ = [
     "delete",
     "dirty_keys",
     "emails",
+    "array_values",
+    "field_arrays",
     "field_columns",
     "find_key",
     "keys",
@@ -192,7 +195,7 @@ def mark_dirty_many(db: sqlite3.Connection, keys: list[str]) -> None:
 
 
 def dirty_keys(db: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in db.execute("SELECT key FROM leads WHERE dirty = 1")}
+    return {r[0] for r in db.execute("SELECT key FROM leads WHERE dirty = 1").fetchall()}
 
 
 def keys(db: sqlite3.Connection) -> list[str]:
@@ -224,10 +227,10 @@ def find_key(db: sqlite3.Connection, key: str) -> str | None:
 
 def field_columns(db: sqlite3.Connection, paths: list[str], keys: list[str] | None,
                   chunk: int | None = None) -> Any:
-    """(key, value at each JSON path of the lead's data...) of the given leads (None: all), in storage
-    order: a list, or with `chunk` an iterator of lists of at most that many rows."""
-    columns = ", ".join("json_extract(data, ?)" for _ in paths)
-    sql = f"SELECT key, {columns} FROM leads"
+    """(rowid, key, value at each JSON path of the lead's data...) of the given leads (None: all), in
+    storage (rowid) order: a list, or with `chunk` an iterator of lists of at most that many rows."""
+    columns = "".join(", json_extract(data, ?)" for _ in paths)
+    sql = f"SELECT rowid, key{columns} FROM leads"
     params: list[Any] = list(paths)
     if keys is not None:
         sql += " WHERE key IN (SELECT value FROM json_each(?))"
@@ -236,3 +239,27 @@ def field_columns(db: sqlite3.Connection, paths: list[str], keys: list[str] | No
     if chunk is None:
         return cursor.fetchall()
     return iter(lambda: cursor.fetchmany(chunk), [])
+
+
+def field_arrays(db: sqlite3.Connection, paths: list[str], keys: list[str] | None, *, with_email: bool,
+                 chunk: int) -> Iterator[list[tuple[int, str, str | None, str]]]:
+    """(rowid, key, e-mail (None unless `with_email`), JSON array of the values at `paths`) of the
+    given leads (None: all), in storage (rowid) order, at most `chunk` rows at a time. One
+    json_extract with every path parses each lead's JSON once (SQLite; `array_values` gives the
+    values exactly as a json_extract per path would)."""
+    listed = paths if len(paths) != 1 else paths * 2  # with one path json_extract returns the value itself
+    values = f"json_extract(data{', ?' * len(listed)})" if listed else "'[]'"
+    email = "json_extract(data, '$.email')" if with_email else "NULL"
+    sql = f"SELECT rowid, key, {email}, {values} FROM leads"
+    params: list[Any] = list(listed)
+    if keys is not None:
+        sql += " WHERE key IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(keys))
+    cursor = db.execute(sql + " ORDER BY rowid", params)
+    return iter(lambda: cursor.fetchmany(chunk), [])
+
+
+def array_values(db: sqlite3.Connection, text: str) -> list[Any]:
+    """The elements of a JSON array as SQL values, converted as json_extract converts them (true ->
+    1, an object -> its JSON text, a number -> SQLite's integer or real)."""
+    return [r[0] for r in db.execute("SELECT value FROM json_each(?) ORDER BY key", (text,)).fetchall()]

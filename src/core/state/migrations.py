@@ -223,4 +223,17 @@ MIGRATIONS: list[str] = [
         completed_at REAL NOT NULL
     );
     """,
+    # 6: each activity's lead as the lead's rowid (`lead_id`, NULL while no such lead is stored), so
+    # a full rescore reads integers instead of keys. The writes in activities.py set it in their own
+    # statement; the triggers keep it right when a lead is inserted, deleted or re-keyed, when an
+    # activity moves to another lead, and for any writer that leaves it out.
+    """
+    ALTER TABLE activities ADD COLUMN lead_id INTEGER;
+    UPDATE activities SET lead_id = (SELECT l.rowid FROM leads l WHERE l.key = activities.lead_key);
+    CREATE TRIGGER activities_lead_id_insert AFTER INSERT ON activities WHEN NEW.lead_id IS NULL AND EXISTS (SELECT 1 FROM leads l WHERE l.key = NEW.lead_key) BEGIN UPDATE activities SET lead_id = (SELECT l.rowid FROM leads l WHERE l.key = NEW.lead_key) WHERE rowid = NEW.rowid; END;
+    CREATE TRIGGER activities_lead_id_update AFTER UPDATE OF lead_key, lead_id ON activities WHEN NEW.lead_id IS NOT (SELECT l.rowid FROM leads l WHERE l.key = NEW.lead_key) BEGIN UPDATE activities SET lead_id = (SELECT l.rowid FROM leads l WHERE l.key = NEW.lead_key) WHERE rowid = NEW.rowid; END;
+    CREATE TRIGGER leads_lead_id_insert AFTER INSERT ON leads BEGIN UPDATE activities SET lead_id = NEW.rowid WHERE lead_key = NEW.key AND lead_id IS NOT NEW.rowid; END;
+    CREATE TRIGGER leads_lead_id_rekey AFTER UPDATE OF key ON leads WHEN NEW.key IS NOT OLD.key BEGIN UPDATE activities SET lead_id = NULL WHERE lead_key = OLD.key; UPDATE activities SET lead_id = NEW.rowid WHERE lead_key = NEW.key; END;
+    CREATE TRIGGER leads_lead_id_delete AFTER DELETE ON leads BEGIN UPDATE activities SET lead_id = NULL WHERE lead_key = OLD.key; END;
+    """,
 ]

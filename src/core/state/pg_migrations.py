@@ -54,11 +54,25 @@ CREATE TRIGGER leads_source_spread AFTER INSERT OR UPDATE OF data OR DELETE ON l
 CREATE INDEX activities_kpi ON activities(type, occurred_at, duration_s, outcome, owner, lead_source, lead_key);
 """ + _derived("CREATE TABLE opportunities" + MIGRATIONS[3].split("CREATE TABLE opportunities", 1)[1])
 
+# 6: activities.lead_id, the lead's rowid. The writes set it in their statement; a BEFORE trigger
+# sets it whenever a writer leaves it out or an activity moves to another lead, and one on leads
+# keeps it right when a lead is inserted, deleted or re-keyed.
+_LEAD_ID = """
+ALTER TABLE activities ADD COLUMN lead_id BIGINT;
+UPDATE activities a SET lead_id = l.rowid FROM leads l WHERE l.key = a.lead_key;
+CREATE FUNCTION activities_lead_id() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.lead_id IS NULL OR TG_OP = 'UPDATE' THEN NEW.lead_id := (SELECT l.rowid FROM leads l WHERE l.key = NEW.lead_key); END IF; RETURN NEW; END $$;
+CREATE TRIGGER activities_lead_id_insert BEFORE INSERT ON activities FOR EACH ROW EXECUTE FUNCTION activities_lead_id();
+CREATE TRIGGER activities_lead_id_update BEFORE UPDATE OF lead_key, lead_id ON activities FOR EACH ROW EXECUTE FUNCTION activities_lead_id();
+CREATE FUNCTION leads_lead_id() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP IN ('DELETE', 'UPDATE') THEN UPDATE activities SET lead_id = NULL WHERE lead_key = OLD.key AND lead_id IS NOT NULL; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; UPDATE activities SET lead_id = NEW.rowid WHERE lead_key = NEW.key AND lead_id IS DISTINCT FROM NEW.rowid; RETURN NEW; END $$;
+CREATE TRIGGER leads_lead_id AFTER INSERT OR DELETE OR UPDATE OF key ON leads FOR EACH ROW EXECUTE FUNCTION leads_lead_id()
+"""
+
 PG_MIGRATIONS: list[str] = [
     _derived(MIGRATIONS[0]) + ";\n" + _BUILTINS,
     _derived(MIGRATIONS[1]),
     _derived(MIGRATIONS[2]),
     _KPI,
     _derived(MIGRATIONS[4]),
+    _LEAD_ID,
 ]
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "a migration was added to migrations.py without its PostgreSQL form"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.core.models import RuleHit, Score, Segment
@@ -13,6 +16,9 @@ from leadsync.core.state.store import from_epoch
 
 __all__ = [
     "FINGERPRINT",
+    "Rewrite",
+    "clear",
+    "digest",
     "ScoreRow",
     "hot",
     "load",
@@ -21,6 +27,7 @@ __all__ = [
     "record_pushed",
     "requalified",
     "rescore_targets",
+    "rewrite",
     "totals",
     "unpushed",
     "write",
@@ -83,37 +90,113 @@ _UPSERT = (
 )
 
 
-def write(db: sqlite3.Connection, rows: Sequence[ScoreRow]) -> list[tuple[str, bool]]:
-    """Store one chunk of scores: history for changed ones, the scores, dirty flags cleared.
+def write(db: sqlite3.Connection, rows: Sequence[ScoreRow], *, rewrite: Rewrite | None = None
+          ) -> tuple[list[str], list[str]]:
+    """Store one chunk of scores: history for changed ones, the scores, dirty flags cleared (unless
+    inside a `rewrite`, which clears them all at its end).
 
-    Returns (lead key, segment moved) of every lead whose total or segment changed. Call inside a
-    transaction.
+    Returns the keys of the leads whose total or segment changed, and of those whose segment moved.
+    Call inside a transaction.
     """
     keys = json.dumps([row[0] for row in rows], ensure_ascii=False)
-    before = {r[0]: (r[1], r[2], r[3]) for r in db.execute(
+    fresh = rewrite is not None and rewrite.fresh
+    before = {} if fresh else {r[0]: (r[1], r[2], r[3]) for r in db.execute(
         "SELECT lead_key, total, segment, sheet_version FROM scores WHERE lead_key IN (SELECT value FROM json_each(?))",
-        (keys,))}
-    changed: list[tuple[str, bool]] = []
+        (keys,)).fetchall()}
     history: list[tuple[Any, ...]] = []
     if not before:  # a first score for every lead of the chunk: each one is a change
-        changed = [(row[0], True) for row in rows]
+        changed = [row[0] for row in rows]
+        reasons = {row[9] for row in rows}
+        if fresh and len(reasons) == 1:  # history copied from the rows just stored, in their order
+            last = db.execute("SELECT max(rowid) FROM scores").fetchone()[0] or 0
+            db.executemany(_UPSERT, [row[:9] for row in rows])
+            db.execute(
+                "INSERT INTO score_history(lead_key, at, total, segment, previous_total, previous_segment, reason, "
+                "sheet_version) SELECT lead_key, scored_at, total, segment, NULL, NULL, ?, sheet_version FROM scores "
+                "WHERE rowid > ? ORDER BY rowid", (reasons.pop(), last))
+            return changed, list(changed)
         history = [(r[0], r[6], r[1], r[4], None, None, r[9], r[5]) for r in rows]
-    for key, total, _b, _a, segment, version, scored_at, _n, _breakdown, reason in rows if before else ():
-        old = before.get(key)
-        if old is not None and old[0] == total and old[1] == segment:
-            continue
-        changed.append((key, old is None or old[1] != segment))
-        if old is not None and old[2] != version:
-            reason = f"sheet {old[2]} -> {version}"
-        history.append((key, scored_at, total, segment, None if old is None else old[0],
-                        None if old is None else old[1], reason, version))
+        moved = list(changed)
+    else:
+        changed, moved = [], []
+        for key, total, _b, _a, segment, version, scored_at, _n, _breakdown, reason in rows:
+            old = before.get(key)
+            if old is not None and old[0] == total and old[1] == segment:
+                continue
+            changed.append(key)
+            if old is None or old[1] != segment:
+                moved.append(key)
+            if old is not None and old[2] != version:
+                reason = f"sheet {old[2]} -> {version}"
+            history.append((key, scored_at, total, segment, None if old is None else old[0],
+                            None if old is None else old[1], reason, version))
     db.executemany(
         "INSERT INTO score_history(lead_key, at, total, segment, previous_total, previous_segment, reason, "
         "sheet_version) VALUES (?,?,?,?,?,?,?,?)", history)
     db.executemany(_UPSERT, [row[:9] for row in rows])
-    # By key (the unary + keeps SQLite off the dirty index, which would visit every dirty lead per chunk).
-    db.execute("UPDATE leads SET dirty = 0 WHERE key IN (SELECT value FROM json_each(?)) AND +dirty = 1", (keys,))
-    return changed
+    if rewrite is None:
+        # By key (the unary + keeps SQLite off the dirty index, which would visit every dirty lead per chunk).
+        db.execute("UPDATE leads SET dirty = 0 WHERE key IN (SELECT value FROM json_each(?)) AND +dirty = 1", (keys,))
+    return changed, moved
+
+
+@dataclass
+class Rewrite:
+    """A rewrite of every lead's score in one transaction (SQLite): `fresh` when no score was stored."""
+
+    fresh: bool
+    dropped: list[str] = field(default_factory=list)  # CREATE INDEX statements to run at the end
+
+
+# Secondary indexes rebuilt after a rewrite instead of kept up row by row (random inserts into them
+# cost more than one sorted build); score history's only when it was empty.
+_REBUILT = (("scores_next_change", "scores"), ("score_history_lead", "score_history"))
+
+
+@contextmanager
+def rewrite(db: sqlite3.Connection, up_to: int) -> Iterator[Rewrite]:
+    """Rewrite every score inside the caller's transaction: the secondary indexes of tables that
+    are rewritten whole are dropped and rebuilt at the end, and the dirty flags of leads with
+    rowid <= `up_to` (all the rescore read) are cleared in one statement. SQLite only; a failure
+    rolls the transaction back with the indexes."""
+    fresh = db.execute("SELECT NOT EXISTS (SELECT 1 FROM scores)").fetchone()[0] == 1
+    history_empty = db.execute("SELECT NOT EXISTS (SELECT 1 FROM score_history)").fetchone()[0] == 1
+    state = Rewrite(fresh=fresh)
+    for index, table in _REBUILT:
+        if table == "score_history" and not history_empty:
+            continue
+        row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)).fetchone()
+        if row is not None and row[0]:
+            state.dropped.append(row[0])
+            db.execute(f"DROP INDEX {index}")
+    yield state
+    db.execute("UPDATE leads SET dirty = 0 WHERE dirty = 1 AND rowid <= ?", (up_to,))
+    for statement in state.dropped:
+        db.execute(statement)
+
+
+def digest(db: sqlite3.Connection) -> dict[str, Any]:
+    """sha256 of every score row (all columns, by lead) and every history row (by id), and the counts:
+    what a change of the scorer must leave bit-identical (benchmarks)."""
+    found: dict[str, Any] = {}
+    for name, sql in (("scores", "SELECT lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
+                                 "next_change_at, breakdown FROM scores ORDER BY lead_key"),
+                      ("history", "SELECT id, lead_key, at, total, segment, previous_total, previous_segment, reason, "
+                                  "sheet_version FROM score_history ORDER BY id")):
+        hashed, count = hashlib.sha256(), 0
+        for row in db.execute(sql):
+            hashed.update(repr(tuple(row)).encode())
+            count += 1
+        found[name] = {"rows": count, "sha256": hashed.hexdigest()}
+    return found
+
+
+def clear(db: sqlite3.Connection) -> None:
+    """Forget every score and its history and mark every lead for rescoring, as in a store that was
+    never scored (benchmarks start a full rescore over)."""
+    db.execute("DELETE FROM scores")
+    db.execute("DELETE FROM score_history")
+    db.execute("UPDATE leads SET dirty = 1 WHERE dirty = 0")
 
 
 def put(db: sqlite3.Connection, lead_key: str, total: int, behavior: int, attribute: int, segment: str,
