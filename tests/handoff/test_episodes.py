@@ -278,7 +278,7 @@ def test_a_completion_naming_no_lead_or_not_of_a_leadsync_key_rebuilds_nothing(w
 def test_a_rebuilt_episode_keeps_the_owner_the_crm_reports_for_its_task(world) -> None:
     """The lead is stored when the completion arrives: the episode is rebuilt at once, owned by
     whoever the task was assigned to (NFKC'd like every owner). A completion kept until its lead
-    arrives has no owner column to wait in: that episode is rebuilt without one."""
+    arrives keeps its owner meanwhile."""
     hot_lead(world)
     done = MONDAY + timedelta(hours=3)
     with world.store.transaction() as db:
@@ -293,4 +293,4 @@ def test_a_rebuilt_episode_keeps_the_owner_the_crm_reports_for_its_task(world) -
     owners = {row["task_key"]: (row["lead_key"], row["status"], row["owner"]) for row in world.handoffs()}
     assert owners == {"ls-20250407-00000000000000aa": (LEAD, "completed", "sato"),
                       "ls-20250401-00000000000000bb": (LEAD, "completed", None),
-                      "ls-20250407-00000000000000cc": ("later@example.co.jp", "completed", None)}
+                      "ls-20250407-00000000000000cc": ("later@example.co.jp", "completed", "kato")}

@@ -78,8 +78,8 @@ def record_task_update(db: sqlite3.Connection, update: TaskUpdate, connection: s
     * a completion of a leadsync task (`ls-YYYYMMDD-...`) no episode has, that names its lead
       (a state store that lost the episode), rebuilds the episode as completed: opened on the
       key's date, closed at the completion time, owned by the task's owner when the CRM names
-      one. A lead not stored yet is resolved when the run plans (`rebuild_orphans`; such a
-      completion is kept without its owner);
+      one. A lead not stored yet is resolved when the run plans (`rebuild_orphans`), the
+      owner kept with the completion;
     * any other update changes nothing.
     """
     if update.completed_at is None:
@@ -136,7 +136,8 @@ def _rebuild_or_keep(db: sqlite3.Connection, update: TaskUpdate, connection: str
         _rebuild(db, lead_key, connection, update.key, done, update.owner)
         return
     handoffs.save_orphan(db, task_key=update.key, connection=connection, lead_key=update.lead_key,
-                         email=normalize_email(update.email), record_id=update.record_id, completed_at=done)
+                         email=normalize_email(update.email), record_id=update.record_id, completed_at=done,
+                         owner=update.owner)
 
 
 def rebuild_orphans(db: sqlite3.Connection) -> list[str]:
@@ -152,7 +153,7 @@ def rebuild_orphans(db: sqlite3.Connection) -> list[str]:
         lead_key = _lead_of(db, row["connection"], row["lead_key"], row["email"], row["record_id"])
         if lead_key is None:
             continue
-        if _rebuild(db, lead_key, row["connection"], row["task_key"], row["completed_at"]):
+        if _rebuild(db, lead_key, row["connection"], row["task_key"], row["completed_at"], row["owner"]):
             rebuilt.append(row["task_key"])
         resolved.append(row["task_key"])
     handoffs.drop_orphans(db, resolved)

@@ -151,21 +151,23 @@ def insert_closed(
 
 def save_orphan(
     db: sqlite3.Connection, *, task_key: str, connection: str, lead_key: str | None, email: str | None,
-    record_id: str | None, completed_at: float,
+    record_id: str | None, completed_at: float, owner: str | None = None,
 ) -> None:
-    """Keep a completion of a leadsync task whose lead is not known yet (the earliest completion wins)."""
+    """Keep a completion of a leadsync task whose lead is not known yet (the earliest completion
+    wins; the owner last reported is kept)."""
     db.execute(
-        "INSERT INTO orphan_completions(task_key, connection, lead_key, email, record_id, completed_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(task_key) DO UPDATE SET "
-        "completed_at = MIN(orphan_completions.completed_at, excluded.completed_at)",
-        (task_key, connection, lead_key, email, record_id, completed_at),
+        "INSERT INTO orphan_completions(task_key, connection, lead_key, email, record_id, completed_at, owner) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(task_key) DO UPDATE SET "
+        "completed_at = MIN(orphan_completions.completed_at, excluded.completed_at), "
+        "owner = COALESCE(excluded.owner, orphan_completions.owner)",
+        (task_key, connection, lead_key, email, record_id, completed_at, owner),
     )
 
 
 def orphans(db: sqlite3.Connection) -> list[Row]:
     """The completions kept by `save_orphan`, oldest first."""
     return db.execute(
-        "SELECT task_key, connection, lead_key, email, record_id, completed_at FROM orphan_completions "
+        "SELECT task_key, connection, lead_key, email, record_id, completed_at, owner FROM orphan_completions "
         "ORDER BY completed_at, task_key"
     ).fetchall()
 

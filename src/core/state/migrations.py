@@ -236,4 +236,9 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER leads_lead_id_rekey AFTER UPDATE OF key ON leads WHEN NEW.key IS NOT OLD.key BEGIN UPDATE activities SET lead_id = NULL WHERE lead_key = OLD.key; UPDATE activities SET lead_id = NEW.rowid WHERE lead_key = NEW.key; END;
     CREATE TRIGGER leads_lead_id_delete AFTER DELETE ON leads BEGIN UPDATE activities SET lead_id = NULL WHERE lead_key = OLD.key; END;
     """,
+    # 7: the owner of a kept completion (the rep who had the task, as the CRM names them), so an
+    # episode rebuilt once its lead arrives keeps it as one rebuilt at once does.
+    """
+    ALTER TABLE orphan_completions ADD COLUMN owner TEXT;
+    """,
 ]

@@ -74,5 +74,6 @@ PG_MIGRATIONS: list[str] = [
     _KPI,
     _derived(MIGRATIONS[4]),
     _LEAD_ID,
+    _derived(MIGRATIONS[6]),
 ]
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "a migration was added to migrations.py without its PostgreSQL form"
