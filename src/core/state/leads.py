@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -12,6 +13,7 @@ from leadsync.core.models import Lead
 __all__ = [
     "count",
     "delete",
+    "digest",
     "dirty_keys",
     "emails",
     "field_columns",
@@ -236,3 +238,15 @@ def field_columns(db: sqlite3.Connection, paths: list[str], keys: list[str] | No
     if chunk is None:
         return cursor.fetchall()
     return iter(lambda: cursor.fetchmany(chunk), [])
+
+
+def digest(db: sqlite3.Connection) -> str:
+    """sha256 of every merged lead (key, e-mail, JSON, dirty) and every view (connection, record id,
+    lead key, JSON), in key order: two stores that hold the same leads give the same digest (the
+    write time is left out)."""
+    sha = hashlib.sha256()
+    for row in db.execute("SELECT key, email, data, dirty FROM leads ORDER BY key"):
+        sha.update(json.dumps(list(row), ensure_ascii=False).encode() + b"\n")
+    for row in db.execute("SELECT connection, record_id, lead_key, data FROM lead_refs ORDER BY connection, record_id"):
+        sha.update(json.dumps(list(row), ensure_ascii=False).encode() + b"\n")
+    return sha.hexdigest()
