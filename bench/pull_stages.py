@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", choices=("http", "mapping", "ingest"), help="print a cProfile of this stage")
+    parser.add_argument("--stop-after", choices=("http", "mapping", "ingest"),
+                        help="stop after this stage (instruction counts by stage: bench/README.md)")
     args = parser.parse_args()
 
     from leadsync.connectors import PageRequest, TokenPaginator
@@ -67,10 +69,10 @@ def main() -> None:
             client.close()
 
         http = _best(args.rounds, fetch, args.profile == "http")
-    bodies = [json.dumps(payload).encode() for payload in payloads]
-    pages = [json.loads(body)["results"] for body in bodies]
+    if args.stop_after == "http":
+        return
+    pages = [payload["results"] for payload in payloads]
     contacts = sum(len(p) for p in pages)
-    decode = _best(args.rounds, lambda: [json.loads(body) for body in bodies])
     mapper = ContactMapper(settings, "hubspot")
     mapped: list[list[Any]] = []
 
@@ -78,6 +80,8 @@ def main() -> None:
         mapped[:] = [[mapper(r) for r in page] for page in pages]
 
     mapping = _best(args.rounds, map_all, args.profile == "mapping")
+    if args.stop_after == "mapping":
+        return
 
     def store_all() -> None:
         workdir = Path(tempfile.mkdtemp(prefix="leadsync-stages-"))
@@ -99,6 +103,10 @@ def main() -> None:
     store = min(timings)
     if args.profile == "ingest":
         _best(0, store_all, True)
+    if args.stop_after == "ingest":
+        return
+    bodies = [json.dumps(payload).encode() for payload in payloads]
+    decode = _best(args.rounds, lambda: [json.loads(body) for body in bodies])
     per = 1e6 / contacts
     print(f"{contacts:,} contacts, CPU µs per contact (best of {args.rounds}):")
     print(f"  HTTP fetch + JSON decoding  {http * per:6.1f}   (of which JSON decoding {decode * per:.1f})")

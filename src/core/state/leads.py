@@ -86,7 +86,7 @@ def views_of(db: sqlite3.Connection, connection: str, record_ids: list[str]) -> 
     found: dict[str, tuple[str, str]] = {}
     for chunk in _chunks(record_ids):
         for r in db.execute(f"SELECT record_id, lead_key, data FROM lead_refs WHERE connection = ? "
-                            f"AND record_id IN ({_marks(chunk)})", (connection, *chunk)):
+                            f"AND record_id IN ({_marks(chunk)})", (connection, *chunk)).fetchall():
             found[r[0]] = (r[1], r[2])
     return found
 
@@ -105,7 +105,7 @@ def shared_keys(db: sqlite3.Connection, refs: dict[str, tuple[str, str]]) -> set
     shared: set[str] = set()
     for chunk in _chunks(list(refs)):
         for r in db.execute(f"SELECT lead_key, connection, record_id FROM lead_refs WHERE lead_key IN ({_marks(chunk)})",
-                            chunk):
+                            chunk).fetchall():  # fetchall: no Python call per row
             if refs[r[0]] != (r[1], r[2]):
                 shared.add(r[0])
     return shared
