@@ -99,8 +99,7 @@ class ContactMapper:
                                     if type(created) is str and created.isdigit() else _datetime(created))
             values["updated_at"] = (datetime.fromtimestamp(int(updated) / 1000, _UTC)
                                     if type(updated) is str and updated.isdigit() else _datetime(updated))
-            if self.extra:
-                values["custom"] = {name: props.get(name) for name in self.extra if name in props}
+            values["custom"] = {name: props.get(name) for name in self.extra if name in props} if self.extra else {}
             lead = Lead.from_normalized(values)  # every value above comes from a normalizer
         except (ValueError, ValidationError) as exc:
             reason = str(exc).splitlines()[0]
