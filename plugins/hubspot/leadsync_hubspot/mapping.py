@@ -40,15 +40,17 @@ def _datetime(value: Any) -> datetime | None:
 
 
 class _Memo(dict):  # type: ignore[type-arg]
-    """`function(value)` of the values seen, as a dict: a value seen before costs a lookup, not a
-    call (contacts repeat their companies, titles, sources and statuses). Emptied when it holds
-    `limit` values, so unique values (phone numbers) cannot grow it without bound."""
+    """`function(value)` of the texts seen (and None), as a dict: a text seen before costs a lookup,
+    not a call (contacts repeat their companies, titles, sources and statuses). Emptied when it
+    holds `limit` values, so unique values (phone numbers) cannot grow it without bound."""
 
     def __init__(self, function: Any, limit: int = 65_536) -> None:
         super().__init__()
         self.function, self.limit = function, limit
 
     def __missing__(self, value: Any) -> Any:
+        if value is not None and type(value) is not str:
+            return self.function(value)  # not kept: 1, 1.0 and True are one key but three texts
         if len(self) >= self.limit:
             self.clear()
         result = self[value] = self.function(value)

@@ -101,7 +101,7 @@ def test_bad_data_is_rejected_where_it_enters():
 
 def test_values_that_are_not_text_take_the_one_by_one_path():
     mapper, settings = ContactMapper(_settings(), "hubspot"), _settings()
-    for odd in (42, 3.5, True, ["a", "b"], {"x": 1}):
+    for odd in (1, 1.0, True, 42, 3.5, ["a", "b"], {"x": 1}, 1):  # 1, 1.0 and True are one dict key
         record = {"id": "11", "properties": {"email": "a@b.jp", "firstname": odd, "company": "株式会社サンプル"}}
         _same(mapper(record), _reference(record, settings, "hubspot"))
 
@@ -112,3 +112,6 @@ def test_the_memo_is_bounded():
     assert [memo[v] for v in ("a", "b", "a", "c", "d", "a")] == ["A", "B", "A", "C", "D", "A"]
     assert calls == ["a", "b", "c", "d", "a"]  # emptied when full: "a" computed again
     assert len(memo) <= 3
+    texts = _Memo(str)
+    assert [texts[v] for v in (1, 1.0, True, "1", None)] == ["1", "1.0", "True", "1", "None"]
+    assert set(texts) == {"1", None}  # only text (and None) is kept
