@@ -44,7 +44,7 @@ class _Memo(dict):  # type: ignore[type-arg]
     not a call (contacts repeat their companies, titles, sources and statuses). Emptied when it
     holds `limit` values, so unique values (phone numbers) cannot grow it without bound."""
 
-    def __init__(self, function: Any, limit: int = 65_536) -> None:
+    def __init__(self, function: Any, limit: int = 8192) -> None:
         super().__init__()
         self.function, self.limit = function, limit
 
