@@ -18,9 +18,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for subprocesses: the repo on sys.path (for `bench.*`), dlt telemetry off."""
+    """Environment for subprocesses: the repo on sys.path (for `bench.*`), dlt telemetry off, and
+    bytecode cached as in any installation (a shell with PYTHONDONTWRITEBYTECODE=1 would make every
+    contender compile, inside its timed pull, the modules it imports lazily)."""
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path, "RUNTIME__DLTHUB_TELEMETRY": "false", **(extra or {})}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": path, "RUNTIME__DLTHUB_TELEMETRY": "false", **(extra or {})}
 
 
 @contextmanager

@@ -195,17 +195,22 @@ def seed(app: BenchHubSpotFake, contacts: int, activities: int, *, now_ms: int |
 
 
 def make_app() -> BenchHubSpotFake:
-    """The app of a separate fake process, from BENCH_CONTACTS, BENCH_ACTIVITIES, BENCH_PER_10S, BENCH_SEARCH_PER_S.
+    """The app of a separate fake process, from BENCH_CONTACTS, BENCH_ACTIVITIES, BENCH_PER_10S, BENCH_SEARCH_PER_S
+    (and BENCH_NOW_MS, the seed's clock).
 
     With BENCH_CLOCK_FILE set, the monotonic time the server starts is written there.
     """
     per_10s = int(os.environ.get("BENCH_PER_10S", "0"))
-    app = BenchHubSpotFake(tokens=(TOKEN,), requests_per_10s=per_10s or 100)
-    if not per_10s:  # 0: no rate limit (the pull comparison); a huge window keeps the limit headers well-formed
+    # 0: no rate limit (the pull comparison), the per-second budget included; a huge window keeps
+    # the limit headers well-formed.
+    app = BenchHubSpotFake(tokens=(TOKEN,), requests_per_10s=per_10s or 100,
+                           per_second=None if per_10s else 1_000_000_000)
+    if not per_10s:
         app.rate_limits = {"default": (1_000_000_000, 10.0)}
     else:
         app.rate_limits = {**app.rate_limits, "search": (int(os.environ.get("BENCH_SEARCH_PER_S", "5")), 1.0)}
-    seed(app, int(os.environ.get("BENCH_CONTACTS", "1000")), int(os.environ.get("BENCH_ACTIVITIES", "0")))
+    now_ms = int(os.environ["BENCH_NOW_MS"]) if os.environ.get("BENCH_NOW_MS") else None  # a fixed clock: same data every run
+    seed(app, int(os.environ.get("BENCH_CONTACTS", "1000")), int(os.environ.get("BENCH_ACTIVITIES", "0")), now_ms=now_ms)
     clock_file = os.environ.get("BENCH_CLOCK_FILE")
     if clock_file:
         # The server's log times count from its start, which follows this at once; CLOCK_MONOTONIC

@@ -22,6 +22,7 @@ from leadsync.connectors.errors import (
     RateLimitExhausted,
     VendorUnavailable,
 )
+from leadsync.connectors.jsondecode import loads
 from leadsync.connectors.paging import JsonPage, PageRequest, Paginator, paginate
 from leadsync.connectors.ratelimit import RateLimiter
 from leadsync.connectors.redact import redact, register_secret
@@ -188,7 +189,7 @@ class HttpClient:
             idempotent=request.idempotent,
         )
         try:
-            payload = response.json()
+            payload = loads(response.content)
         except ValueError:
             raise ConnectorError(f"{request.method} {redact(request.url)} answered a body that is not JSON") from None
         if not isinstance(payload, dict):

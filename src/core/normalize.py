@@ -64,7 +64,13 @@ def normalize_email(value: str | None) -> str | None:
     """
     if value is None:
         return None
-    text = str(value)
+    return _email_text(value if type(value) is str else str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _email_text(text: str) -> str | None:
+    """`normalize_email` of a str (cached: a connector normalizes an address, and the engine the
+    result again a few pages later)."""
     if not text.isascii():
         return _normalize_unicode_email(text)
     text = text.strip().strip("<>").lower()

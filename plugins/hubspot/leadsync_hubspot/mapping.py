@@ -26,27 +26,52 @@ __all__ = ["ContactMapper", "activity_from_engagement", "lead_from_contact", "sc
 _LEAD_TEXT_FIELDS = ("first_name", "last_name", "company", "title", "phone", "industry", "lead_source", "owner", "status")
 
 
+_UTC = timezone.utc
+
+
 def _datetime(value: Any) -> datetime | None:
     """HubSpot datetimes come as ISO 8601 (object metadata) or epoch milliseconds (properties)."""
     if value in (None, ""):
         return None
     text = str(value)
     if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(int(text) / 1000, tz=_UTC)
     return parse_datetime(text, "UTC")
 
 
+class _Memo(dict):  # type: ignore[type-arg]
+    """`function(value)` of the texts seen (and None), as a dict: a text seen before costs a lookup,
+    not a call (contacts repeat their companies, titles, sources and statuses). Emptied when it
+    holds `limit` values, so unique values (phone numbers) cannot grow it without bound."""
+
+    def __init__(self, function: Any, limit: int = 8192) -> None:
+        super().__init__()
+        self.function, self.limit = function, limit
+
+    def __missing__(self, value: Any) -> Any:
+        if value is not None and type(value) is not str:
+            return self.function(value)  # not kept: 1, 1.0 and True are one key but three texts
+        if len(self) >= self.limit:
+            self.clear()
+        result = self[value] = self.function(value)
+        return result
+
+
 class ContactMapper:
-    """`lead_from_contact` for one stream: the property names are looked up once, not per contact."""
+    """`lead_from_contact` for one stream: the property names are looked up once, not per contact,
+    and each distinct text value is normalized once."""
 
     def __init__(self, settings: HubSpotSettings, connection: str) -> None:
         self.connection = connection
         self.email = settings.field("email")
-        self.text = tuple((name, settings.field(name)) for name in _LEAD_TEXT_FIELDS)
-        self.employees = settings.field("employees")
+        # The text fields and the employee count's text, by Lead field and by HubSpot property.
+        self.names = (*_LEAD_TEXT_FIELDS, "employees_text")
+        self.props = (*(settings.field(name) for name in _LEAD_TEXT_FIELDS), settings.field("employees"))
         self.created_at = settings.field("created_at")
         self.updated_at = settings.field("updated_at")
         self.extra = tuple(settings.extra_properties)
+        self._text = _Memo(nfkc)
+        self._employees = _Memo(parse_employees)
 
     def __call__(self, record: dict[str, Any]) -> Lead | Rejected:
         """A contact as a canonical Lead; Rejected when it names no one or carries a broken value."""
@@ -56,22 +81,28 @@ class ContactMapper:
         if not record_id or not isinstance(props, dict):
             return Rejected(key=f"contact:{record_id or '?'}", reason="contact has no id or no properties",
                             payload=record)
-        raw_email = props.get(self.email)
+        get = props.get
+        raw_email = get(self.email)
         email = normalize_email(raw_email)
         try:
-            values: dict[str, Any] = {name: nfkc(props.get(prop)) for name, prop in self.text}
-            employees_text = nfkc(props.get(self.employees))
-            lead = Lead(
-                key=email or lead_key(None, connection, record_id),
-                email=email,
-                refs={connection: record_id},
-                employees=parse_employees(employees_text),
-                employees_text=employees_text,
-                created_at=_datetime(props.get(self.created_at) or record.get("createdAt")),
-                updated_at=_datetime(props.get(self.updated_at) or record.get("updatedAt")),
-                custom={name: props.get(name) for name in self.extra if name in props},
-                **values,
-            )
+            try:  # HubSpot sends every property as text (or null): one dict lookup per field
+                texts = map(self._text.__getitem__, map(get, self.props))
+                values: dict[str, Any] = dict(zip(self.names, texts))
+            except TypeError:  # a value that is not text nor hashable: normalized one by one
+                values = {name: nfkc(get(prop)) for name, prop in zip(self.names, self.props)}
+            values["key"] = email or f"{connection}:{record_id}"
+            values["email"] = email
+            values["refs"] = {connection: record_id}
+            values["employees"] = self._employees[values["employees_text"]]
+            created = get(self.created_at) or record.get("createdAt")
+            updated = get(self.updated_at) or record.get("updatedAt")
+            # Epoch milliseconds (the properties) take the short way; anything else _datetime's.
+            values["created_at"] = (datetime.fromtimestamp(int(created) / 1000, _UTC)
+                                    if type(created) is str and created.isdigit() else _datetime(created))
+            values["updated_at"] = (datetime.fromtimestamp(int(updated) / 1000, _UTC)
+                                    if type(updated) is str and updated.isdigit() else _datetime(updated))
+            values["custom"] = {name: props.get(name) for name in self.extra if name in props} if self.extra else {}
+            lead = Lead.from_normalized(values)  # every value above comes from a normalizer
         except (ValueError, ValidationError) as exc:
             reason = str(exc).splitlines()[0]
             return Rejected(key=f"contact:{record_id}", reason=f"contact {record_id}: {reason}", payload=record)

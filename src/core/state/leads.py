@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -13,6 +14,7 @@ from leadsync.core.models import Lead
 __all__ = [
     "count",
     "delete",
+    "digest",
     "dirty_keys",
     "emails",
     "array_values",
@@ -87,7 +89,7 @@ def views_of(db: sqlite3.Connection, connection: str, record_ids: list[str]) -> 
     found: dict[str, tuple[str, str]] = {}
     for chunk in _chunks(record_ids):
         for r in db.execute(f"SELECT record_id, lead_key, data FROM lead_refs WHERE connection = ? "
-                            f"AND record_id IN ({_marks(chunk)})", (connection, *chunk)):
+                            f"AND record_id IN ({_marks(chunk)})", (connection, *chunk)).fetchall():
             found[r[0]] = (r[1], r[2])
     return found
 
@@ -106,7 +108,7 @@ def shared_keys(db: sqlite3.Connection, refs: dict[str, tuple[str, str]]) -> set
     shared: set[str] = set()
     for chunk in _chunks(list(refs)):
         for r in db.execute(f"SELECT lead_key, connection, record_id FROM lead_refs WHERE lead_key IN ({_marks(chunk)})",
-                            chunk):
+                            chunk).fetchall():  # fetchall: no Python call per row
             if refs[r[0]] != (r[1], r[2]):
                 shared.add(r[0])
     return shared
@@ -263,3 +265,15 @@ def array_values(db: sqlite3.Connection, text: str) -> list[Any]:
     """The elements of a JSON array as SQL values, converted as json_extract converts them (true ->
     1, an object -> its JSON text, a number -> SQLite's integer or real)."""
     return [r[0] for r in db.execute("SELECT value FROM json_each(?) ORDER BY key", (text,)).fetchall()]
+
+
+def digest(db: sqlite3.Connection) -> str:
+    """sha256 of every merged lead (key, e-mail, JSON, dirty) and every view (connection, record id,
+    lead key, JSON), in key order: two stores that hold the same leads give the same digest (the
+    write time is left out)."""
+    sha = hashlib.sha256()
+    for row in db.execute("SELECT key, email, data, dirty FROM leads ORDER BY key"):
+        sha.update(json.dumps(list(row), ensure_ascii=False).encode() + b"\n")
+    for row in db.execute("SELECT connection, record_id, lead_key, data FROM lead_refs ORDER BY connection, record_id"):
+        sha.update(json.dumps(list(row), ensure_ascii=False).encode() + b"\n")
+    return sha.hexdigest()

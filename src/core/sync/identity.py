@@ -21,6 +21,9 @@ from leadsync.core.quality.gate import record_agreement, record_conflicts
 
 __all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
 
+# A lead's JSON as `model_dump_json()` gives it (bytes), without that method's keyword handling.
+_json = Lead.__pydantic_serializer__.to_json
+
 # Fields where the CRM's word is final when it has one.
 CRM_FIELDS = ("owner", "status", "status_reason")
 _SKIP = {"key", "refs", "custom"}
@@ -109,26 +112,24 @@ def _store_leads(db: sqlite3.Connection, connection: str, run: list[Lead], crm_c
     """
     record_ids = [lead.refs.get(connection) or lead.key for lead in run]
     previous = leads.views_of(db, connection, record_ids)
-    prepared: list[tuple[str, str, Lead]] = []
+    fresh: list[tuple[str, str, Lead, str]] = []
+    keys: set[str] = set()
     for lead, record_id in zip(run, record_ids):
         email = normalize_email(lead.email)
         known = previous.get(record_id)
         key = email or (known[0] if known else None) or lead.key or f"{connection}:{record_id}"
         if known is not None and known[0] != key:  # the record moves to another identity
             return sum(_store_lead(db, connection, lead, crm_connections) for lead in run)
-        refs = {connection: record_id}
-        if lead.key != key or lead.email != email or lead.refs != refs:  # most connectors set these already
-            lead = lead.model_copy(update={"key": key, "email": email, "refs": refs})
-        prepared.append((record_id, key, lead))
-    if len({p[0] for p in prepared}) < len(prepared) or len({p[1] for p in prepared}) < len(prepared):
-        return sum(_store_lead(db, connection, lead, crm_connections) for lead in run)
-    fresh: list[tuple[str, str, Lead, str]] = []
-    for record_id, key, lead in prepared:
-        view = lead.model_dump_json()
-        known = previous.get(record_id)
+        keys.add(key)
+        refs = lead.refs
+        if lead.key != key or lead.email != email or len(refs) != 1 or refs.get(connection) != record_id:
+            lead = lead.model_copy(update={"key": key, "email": email, "refs": {connection: record_id}})
+        view = _json(lead).decode()  # most connectors set key, e-mail and refs already
         if known is not None and _same_content(known[1], view):
             continue  # a re-read (look-back overlap, full refresh) or the echo of our own write
         fresh.append((record_id, key, lead, view))
+    if len(set(record_ids)) < len(record_ids) or len(keys) < len(record_ids):
+        return sum(_store_lead(db, connection, lead, crm_connections) for lead in run)
     if not fresh:
         return 0
     leads.save_views(db, [(connection, record_id, key, view) for record_id, key, _, view in fresh])
