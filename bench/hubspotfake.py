@@ -203,6 +203,7 @@ def make_app() -> BenchHubSpotFake:
     app = BenchHubSpotFake(tokens=(TOKEN,), requests_per_10s=per_10s or 100)
     if not per_10s:  # 0: no rate limit (the pull comparison); a huge window keeps the limit headers well-formed
         app.rate_limits = {"default": (1_000_000_000, 10.0)}
+        app.per_second = 1_000_000_000  # and no per-second budget (a tenth of the ten-secondly one by default)
     else:
         app.rate_limits = {**app.rate_limits, "search": (int(os.environ.get("BENCH_SEARCH_PER_S", "5")), 1.0)}
     seed(app, int(os.environ.get("BENCH_CONTACTS", "1000")), int(os.environ.get("BENCH_ACTIVITIES", "0")))

@@ -277,7 +277,7 @@ class Run:
         for name in connection_names(self.settings, Capability.SCORES):
             if self.complete and name in self.connectors:
                 self.summary.scores_planned += plan_score_pushes(
-                    self.store, name, self.summary.run_id, hold=quality.holder(self.store.db, self.settings.quality))
+                    self.store, name, self.summary.run_id, held=lambda keys: quality.held(self.store.db, self.settings.quality, keys))
         if self.writers:
             self._send(self._healthy())
 

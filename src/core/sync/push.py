@@ -23,29 +23,29 @@ KIND_BATCH = {"task": "tasks", "score": "scores"}
 
 
 def plan_score_pushes(store: StateStore, connection: str, run_id: int | None,
-                      hold: Callable[[str], bool] | None = None) -> int:
+                      held: Callable[[list[str]], set[str]] | None = None) -> int:
     """Queue a score update for every lead whose score differs from what `connection` last acknowledged.
 
-    Only leads that have a record in that connection are pushed, and none that `hold(lead_key)`
-    keeps back (the quality gate's quarantine). A newer planned update supersedes an older one
-    still pending for the same lead.
+    Only leads that have a record in that connection are pushed, and none in `held(lead_keys)`
+    (the quality gate's quarantine). A newer planned update supersedes an older one still pending
+    for the same lead. A few statements in all, however many leads.
     """
     rows = scores.unpushed(store.db, connection)
-    planned = 0
+    keep_back = held([r[0] for r in rows]) if held is not None and rows else set()
+    planned = []
+    for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in rows:
+        if lead_key in keep_back:
+            continue
+        # Unique per plan, not per value: a score can go A -> B -> A, and the last A must be sent.
+        key = f"score:{connection}:{lead_key}:{fp}:run{run_id}"
+        payload = score_payload(lead_key=lead_key, email=email, record_id=record_id, score=total,
+                                behavior=behavior, attribute=attribute, segment=segment,
+                                sheet_version=version, scored_at=scored_at, fingerprint=fp)
+        planned.append((key, lead_key, payload))
+    if not planned:
+        return 0
     with store.transaction() as db:
-        for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in rows:
-            if hold is not None and hold(lead_key):
-                continue
-            # Unique per plan, not per value: a score can go A -> B -> A, and the last A must be sent.
-            key = f"score:{connection}:{lead_key}:{fp}:run{run_id}"
-            payload = score_payload(lead_key=lead_key, email=email, record_id=record_id, score=total,
-                                    behavior=behavior, attribute=attribute, segment=segment,
-                                    sheet_version=version, scored_at=scored_at, fingerprint=fp)
-            if outbox.enqueue(db, key=key, connection=connection, kind="score", lead_key=lead_key,
-                              payload=payload, run_id=run_id):
-                outbox.supersede_scores(db, connection, lead_key, key)
-                planned += 1
-    return planned
+        return outbox.enqueue_scores(db, connection, planned, run_id=run_id)
 
 
 class ConnectionDown(Exception):
@@ -157,28 +157,7 @@ def _dispatch(
                     break
                 by_key = {r.key: r for r in results}
                 with store.transaction() as db:
-                    for row, request in zip(rows, requests, strict=True):
-                        result = by_key.get(row.key)
-                        if result is None:
-                            outbox.mark_retry(db, row.key, "no answer for this record")
-                            counts.retry_later += 1
-                        elif result.ok:
-                            outbox.mark_done(db, row.key, result.external_id, result.adopted_key)
-                            if kind == "task" and result.adopted_key and result.adopted_key != row.key:
-                                _adopt(db, name, row.key, result.adopted_key)
-                            if kind == "score":
-                                scores.record_pushed(db, name, row.lead_key, row.payload["fingerprint"])
-                                counts.scores_pushed += 1
-                            else:
-                                counts.tasks_created += 1
-                        elif result.retryable:
-                            outbox.mark_retry(db, row.key, result.error or "retryable error")
-                            counts.retry_later += 1
-                        else:
-                            outbox.mark_dead(db, row.key, result.error or "rejected")
-                            dead_letters.add(db, run_id=run_id, connection=name, kind=kind, key=row.key,
-                                        reason=result.error or "rejected by the vendor", payload=row.payload)
-                            counts.dead_lettered += 1
+                    _record_answers(db, name, kind, rows, by_key, counts, run_id)
                 if kind == "task" and on_task_done is not None:
                     for request in requests:
                         result = by_key.get(request.key)
@@ -186,6 +165,42 @@ def _dispatch(
                             on_task_done(name, request, result)
                 if progress is not None:
                     progress(len(rows))
+
+
+def _record_answers(db: Any, name: str, kind: str, rows: list[outbox.OutboxRow], by_key: dict[str, WriteResult],
+                    counts: DispatchCounts, run_id: int | None) -> None:
+    """Mark a batch's rows as the vendor answered: done (and the score pushed), retry later, or dead."""
+    done: list[tuple[str, str | None, str | None]] = []
+    retries: list[tuple[str, str]] = []
+    pushed: list[tuple[str, str]] = []
+    for row in rows:
+        result = by_key.get(row.key)
+        if result is None:
+            retries.append((row.key, "no answer for this record"))
+        elif result.ok:
+            done.append((row.key, result.external_id, result.adopted_key))
+            if kind == "task" and result.adopted_key and result.adopted_key != row.key:
+                _adopt(db, name, row.key, result.adopted_key)
+            if kind == "score":
+                pushed.append((row.lead_key, row.payload["fingerprint"]))
+        elif result.retryable:
+            retries.append((row.key, result.error or "retryable error"))
+        else:
+            outbox.mark_dead(db, row.key, result.error or "rejected")
+            dead_letters.add(db, run_id=run_id, connection=name, kind=kind, key=row.key,
+                             reason=result.error or "rejected by the vendor", payload=row.payload)
+            counts.dead_lettered += 1
+    if done:
+        outbox.mark_done_many(db, done)
+    if retries:
+        outbox.mark_retry_many(db, retries)
+    if pushed:
+        scores.record_pushed_many(db, name, pushed)
+    counts.retry_later += len(retries)
+    if kind == "score":
+        counts.scores_pushed += len(pushed)
+    else:
+        counts.tasks_created += len(done)
 
 
 def _adopt(db: Any, connection: str, key: str, adopted_key: str) -> None:
