@@ -13,9 +13,10 @@ from leadsync.connectors.errors import SetupMissing
 from leadsync.core.codec import score_payload, score_update, task_request
 from leadsync.core.state import dead_letters, handoffs, outbox, scores
 from leadsync.core.state.store import StateStore
+from leadsync.core.sync.inflight import InFlight
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 
-__all__ = ["DispatchCounts", "ConnectionDown", "dispatch", "plan_score_pushes", "reconcile_tasks"]
+__all__ = ["DispatchCounts", "ConnectionDown", "dispatch", "plan_score_pushes", "reconcile_tasks", "write_width"]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,29 @@ def dispatch(
     return counts
 
 
+def write_width(connector: Connector, kind: str) -> int:
+    """How many of `connector`'s `kind` batches may be in flight at once.
+
+    Score batches: the connector's `write_concurrency`. Task batches go one at a time: a create
+    looks for the lead's open task first, and must see what the batch before it created.
+    """
+    if kind != "score":
+        return 1
+    return max(1, int(getattr(connector, "write_concurrency", 1) or 1))
+
+
+@dataclass
+class _Batch:
+    """One write call: its outbox rows and the requests made of them, in the same order."""
+
+    rows: list[outbox.OutboxRow]
+    requests: list[Any]
+
+    @property
+    def leads(self) -> set[str]:
+        return {r.lead_key for r in self.rows}
+
+
 def _dispatch(
     store: StateStore,
     connectors: dict[str, Connector],
@@ -126,45 +150,115 @@ def _dispatch(
         for name, connector in connectors.items():
             if name in counts.failed:
                 continue
-            size = max(1, int(connector.batch_sizes.get(KIND_BATCH[kind], 100)))
             _wait_for_possibly_applied_writes(store, connector, name, kind, sleep)
-            last_id = 0  # each row is tried once per run: a retryable answer waits for the next run
-            while True:
-                if stop is not None:
-                    stop.check()  # between batches: the one in flight has been answered and recorded
-                rows = outbox.pending(store.db, name, kind, size, after_id=last_id, not_sent_since=not_sent_since)
-                if not rows:
+            with InFlight[_Batch, list[WriteResult]](write_width(connector, kind), f"leadsync-push-{name}") as window:
+                _send_connection(store, connector, name, kind, window, counts, run_id=run_id,
+                                 on_task_done=on_task_done, progress=progress, stop=stop,
+                                 not_sent_since=not_sent_since)
+
+
+def _send_connection(
+    store: StateStore,
+    connector: Connector,
+    name: str,
+    kind: str,
+    window: InFlight[_Batch, list[WriteResult]],
+    counts: DispatchCounts,
+    *,
+    run_id: int | None,
+    on_task_done: Callable[[str, TaskRequest, WriteResult], Any] | None,
+    progress: Callable[[int], Any] | None,
+    stop: StopFlag | None,
+    not_sent_since: float | None,
+) -> None:
+    """Send one connection's pending `kind` rows, up to the window's width of batches at once.
+
+    Every batch's rows are committed as sending before its call starts, and recorded here, in this
+    thread, when it returns. A stop request or a failed batch lets no new batch start; the batches
+    already in flight are awaited and recorded first. Two batches in flight never share a lead,
+    so a lead's updates reach the vendor in the outbox's order.
+    """
+    size = max(1, int(connector.batch_sizes.get(KIND_BATCH[kind], 100)))
+    last_id = 0  # each row is tried once per run: a retryable answer waits for the next run
+    held: list[outbox.OutboxRow] | None = None  # read, not yet sent: shares a lead with a batch in flight
+    exhausted = False
+    stopping: RunInterrupted | None = None
+    while True:
+        while stopping is None and name not in counts.failed and window.has_room():
+            if held is None:
+                if exhausted:
                     break
-                last_id = rows[-1].id
-                with store.transaction() as db:
-                    outbox.mark_sending(db, [r.id for r in rows])
+                held = outbox.pending(store.db, name, kind, size, after_id=last_id, not_sent_since=not_sent_since)
+                if not held:
+                    held, exhausted = None, True
+                    break
+                last_id = held[-1].id
+            busy = set().union(*(batch.leads for batch in window.tags())) if len(window) else set()
+            if busy & {r.lead_key for r in held}:
+                break  # wait for that batch's answer first
+            if stop is not None:
                 try:
-                    if kind == "task":
-                        requests = [task_request(r.key, r.payload) for r in rows]
-                        results = connector.create_tasks(requests)
-                    else:
-                        requests = [score_update(r.key, r.payload) for r in rows]
-                        results = connector.push_scores(requests)
-                except SetupMissing as exc:  # nothing of the batch was applied: it waits for the set-up
-                    with store.transaction() as db:
-                        outbox.mark_not_applied(db, [r.id for r in rows], str(exc))
-                    counts.failed[name] = f"{exc}; run `leadsync connections setup {name}`, then sync again"
-                    log.error("%s: %s", name, counts.failed[name])
+                    stop.check()  # between batches: no new one starts; those in flight are recorded below
+                except RunInterrupted as exc:
+                    stopping = exc
                     break
-                except Exception as exc:  # the vendor is unreachable or refused the call as a whole
-                    log.warning("%s: %s writes stopped: %s", name, kind, exc)
-                    counts.failed[name] = f"{type(exc).__name__}: {exc}"
-                    break
-                by_key = {r.key: r for r in results}
-                with store.transaction() as db:
-                    _record_answers(db, name, kind, rows, by_key, counts, run_id)
-                if kind == "task" and on_task_done is not None:
-                    for request in requests:
-                        result = by_key.get(request.key)
-                        if result is not None and result.ok:
-                            on_task_done(name, request, result)
-                if progress is not None:
-                    progress(len(rows))
+            rows, held = held, None
+            with store.transaction() as db:
+                outbox.mark_sending(db, [r.id for r in rows])
+            batch = _Batch(rows, [task_request(r.key, r.payload) if kind == "task" else score_update(r.key, r.payload)
+                                  for r in rows])
+            window.submit(batch, _write_call(connector, kind, batch.requests))
+        if not len(window):
+            break
+        for done in window.finished():
+            _record(store, name, kind, done.tag, done.result, done.error, counts, run_id=run_id,
+                    on_task_done=on_task_done, progress=progress)
+    if stopping is not None:
+        raise stopping
+
+
+def _write_call(connector: Connector, kind: str, requests: list[Any]) -> Callable[[], list[WriteResult]]:
+    if kind == "task":
+        return lambda: connector.create_tasks(requests)
+    return lambda: connector.push_scores(requests)
+
+
+def _record(
+    store: StateStore,
+    name: str,
+    kind: str,
+    batch: _Batch,
+    results: list[WriteResult] | None,
+    error: Exception | None,
+    counts: DispatchCounts,
+    *,
+    run_id: int | None,
+    on_task_done: Callable[[str, TaskRequest, WriteResult], Any] | None,
+    progress: Callable[[int], Any] | None,
+) -> None:
+    """Record one batch's answer; a failed call stops the connection (its rows stay pending)."""
+    rows, requests = batch.rows, batch.requests
+    if isinstance(error, SetupMissing):  # nothing of the batch was applied: it waits for the set-up
+        with store.transaction() as db:
+            outbox.mark_not_applied(db, [r.id for r in rows], str(error))
+        if name not in counts.failed:
+            counts.failed[name] = f"{error}; run `leadsync connections setup {name}`, then sync again"
+            log.error("%s: %s", name, counts.failed[name])
+        return
+    if error is not None:  # the vendor is unreachable or refused the call as a whole: rows stay pending
+        log.warning("%s: %s writes stopped: %s", name, kind, error)
+        counts.failed.setdefault(name, f"{type(error).__name__}: {error}")
+        return
+    by_key = {r.key: r for r in results or []}
+    with store.transaction() as db:
+        _record_answers(db, name, kind, rows, by_key, counts, run_id)
+    if kind == "task" and on_task_done is not None:
+        for request in requests:
+            result = by_key.get(request.key)
+            if result is not None and result.ok:
+                on_task_done(name, request, result)
+    if progress is not None:
+        progress(len(rows))
 
 
 def _record_answers(db: Any, name: str, kind: str, rows: list[outbox.OutboxRow], by_key: dict[str, WriteResult],
