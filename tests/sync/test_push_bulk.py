@@ -4,10 +4,13 @@ the per-row path did; the quality gate reads nothing when no rule can quarantine
 from __future__ import annotations
 
 import random
+import threading
+from datetime import datetime, timezone
 
 import pytest
 
-from leadsync.connectors.base import WriteResult
+from leadsync.connectors.base import TaskRequest, WriteResult
+from leadsync.core.codec import task_payload
 from leadsync.core import quality
 from leadsync.core.config import QualitySettings
 from leadsync.core.models import Lead
@@ -15,7 +18,7 @@ from leadsync.core.state import outbox
 from leadsync.core.state import store as store_module
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.identity import ingest
-from leadsync.core.sync.push import dispatch, plan_score_pushes
+from leadsync.core.sync.push import ScorePlanner, dispatch, plan_score_pushes
 
 from .test_push import RecordingConnector
 
@@ -188,3 +191,61 @@ def test_recording_a_batch_of_answers_costs_the_same_few_statements_for_any_batc
         assert tuple(store.db.execute("SELECT attempts, error FROM outbox WHERE lead_key = 'l1@x.jp'").fetchone()) == (
             1, "UNABLE_TO_LOCK_ROW")
     assert costs[0] == costs[1]
+
+
+class SlowTasks(RecordingConnector):
+    """Task creates that wait (up to WAIT_S) for the engine to do other work while they are out."""
+
+    WAIT_S = 10.0  # far beyond what a healthy run needs; only a regression ever waits this long
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batch_sizes = {"scores": 100, "tasks": 2}
+        self.worked = threading.Event()
+        self.saw_work: list[bool] = []
+
+    def create_tasks(self, requests):
+        self.saw_work.append(self.worked.wait(self.WAIT_S))
+        return [WriteResult(r.key, ok=True, external_id=f"t-{r.key}") for r in requests]
+
+
+def _task_rows(store: StateStore, n: int) -> None:
+    with store.transaction() as db:
+        for i in range(n):
+            task = TaskRequest(key=f"task-{i}", lead_key=f"l{i}@x.jp", email=f"l{i}@x.jp", record_id=f"c{i}",
+                               owner=None, subject="s", body="b", due_at=datetime(2026, 12, 7, tzinfo=timezone.utc))
+            outbox.enqueue(db, key=task.key, connection="crm", kind="task", lead_key=task.lead_key,
+                           payload=task_payload(task))
+
+
+def test_score_pushes_are_planned_while_task_batches_are_out_and_sent_only_once_committed():
+    store = _store(25)
+    _task_rows(store, 5)
+    connector = SlowTasks()
+    planner = ScorePlanner(store, "crm", 1, chunk=4)
+    steps = []
+
+    def plan_a_chunk() -> bool:
+        more = planner.step()
+        steps.append(more)
+        connector.worked.set()
+        return more
+
+    counts = dispatch(store, {"crm": connector}, run_id=1, kinds=("task",), idle=plan_a_chunk)
+    assert counts.tasks_created == 5 and len(connector.saw_work) == 3
+    assert connector.saw_work[0] is True  # the plan was worked on while the first batch was out
+    assert connector.calls == []  # no score was sent with the tasks
+    assert planner.finish() == 25 == planner.planned
+    assert steps.count(True) <= 7  # ceil(25 / 4) chunks: a chunk is planned once
+    pending = outbox.pending(store.db, "crm", "score", 100)
+    assert len(pending) == 25 and len({r.lead_key for r in pending}) == 25
+    counts = dispatch(store, {"crm": connector}, run_id=1, kinds=("score",))
+    assert counts.scores_pushed == 25 and [len(c) for c in connector.calls] == [25]
+
+
+def test_a_plan_made_a_chunk_at_a_time_ends_as_one_made_at_once():
+    stores = [_store(23), _store(23)]
+    for store in stores:
+        _rescore(store, range(0, 23, 2), 50)
+    assert ScorePlanner(stores[0], "crm", 7, chunk=4).finish() == plan_score_pushes(stores[1], "crm", 7) == 23
+    assert _outbox(stores[0]) == _outbox(stores[1])

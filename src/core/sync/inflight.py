@@ -2,8 +2,9 @@
 
 The push sends a connection's write batches through a window of `width` calls: each call runs in a
 worker thread, and the caller (the engine's thread, the only one that writes the state store)
-collects the finished ones, oldest first, and records them. With a width of 1 there is no thread:
-the call runs in the caller's thread when it is submitted, exactly as a plain loop would.
+collects the finished ones, oldest first, and records them. With a width of 1 there is no thread
+unless asked for (`threaded`: the caller has other work to do while the call is out): the call
+runs in the caller's thread when it is submitted, exactly as a plain loop would.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ class InFlight(Generic[T, R]):
     writes were recorded as possibly applied before they were sent).
     """
 
-    def __init__(self, width: int, name: str = "leadsync-call") -> None:
+    def __init__(self, width: int, name: str = "leadsync-call", *, threaded: bool = False) -> None:
         self.width = max(1, int(width))
-        self._pool = ThreadPoolExecutor(self.width, thread_name_prefix=name) if self.width > 1 else None
+        threaded = threaded or self.width > 1  # a width of 1 runs in a thread only when asked to
+        self._pool = ThreadPoolExecutor(self.width, thread_name_prefix=name) if threaded else None
         self._running: dict[Future[R], tuple[int, T]] = {}
         self._seq = 0
 
@@ -54,6 +56,10 @@ class InFlight(Generic[T, R]):
 
     def has_room(self) -> bool:
         return len(self._running) < self.width
+
+    def any_finished(self) -> bool:
+        """Whether a call has finished and waits to be collected (never blocks)."""
+        return any(future.done() for future in self._running)
 
     def tags(self) -> list[T]:
         """The tags of the calls submitted and not yet returned by `finished()`."""

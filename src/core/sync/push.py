@@ -16,7 +16,8 @@ from leadsync.core.state.store import StateStore
 from leadsync.core.sync.inflight import InFlight
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 
-__all__ = ["DispatchCounts", "ConnectionDown", "dispatch", "plan_score_pushes", "reconcile_tasks", "write_width"]
+__all__ = ["DispatchCounts", "ConnectionDown", "ScorePlanner", "dispatch", "plan_score_pushes", "reconcile_tasks",
+           "write_width"]
 
 log = logging.getLogger(__name__)
 
@@ -29,24 +30,54 @@ def plan_score_pushes(store: StateStore, connection: str, run_id: int | None,
 
     Only leads that have a record in that connection are pushed, and none in `held(lead_keys)`
     (the quality gate's quarantine). A newer planned update supersedes an older one still pending
-    for the same lead. A few statements in all, however many leads.
+    for the same lead. A few statements per chunk of leads, not per lead.
     """
-    rows = scores.unpushed(store.db, connection)
-    keep_back = held([r[0] for r in rows]) if held is not None and rows else set()
-    planned = []
-    for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in rows:
-        if lead_key in keep_back:
-            continue
-        # Unique per plan, not per value: a score can go A -> B -> A, and the last A must be sent.
-        key = f"score:{connection}:{lead_key}:{fp}:run{run_id}"
-        payload = score_payload(lead_key=lead_key, email=email, record_id=record_id, score=total,
-                                behavior=behavior, attribute=attribute, segment=segment,
-                                sheet_version=version, scored_at=scored_at, fingerprint=fp)
-        planned.append((key, lead_key, payload))
-    if not planned:
-        return 0
-    with store.transaction() as db:
-        return outbox.enqueue_scores(db, connection, planned, run_id=run_id)
+    return ScorePlanner(store, connection, run_id, held).finish()
+
+
+class ScorePlanner:
+    """`plan_score_pushes` a chunk at a time (`step`), so the engine can plan while writes are out.
+
+    Each chunk is committed on its own: a run stopped half-way leaves whole planned rows, which the
+    next run's plan supersedes like any pending row of an earlier run.
+    """
+
+    def __init__(self, store: StateStore, connection: str, run_id: int | None,
+                 held: Callable[[list[str]], set[str]] | None = None, chunk: int = 1_000) -> None:
+        self.store, self.connection, self.run_id, self.held, self.chunk = store, connection, run_id, held, chunk
+        self.planned = 0
+        self._rows: list[tuple[Any, ...]] | None = None
+        self._next = 0
+
+    def step(self) -> bool:
+        """Plan the next chunk; False when everything is planned."""
+        if self._rows is None:
+            self._rows = scores.unpushed(self.store.db, self.connection)
+        rows = self._rows[self._next:self._next + self.chunk]
+        if not rows:
+            return False
+        self._next += len(rows)
+        keep_back = self.held([r[0] for r in rows]) if self.held is not None else set()
+        planned = []
+        for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in rows:
+            if lead_key in keep_back:
+                continue
+            # Unique per plan, not per value: a score can go A -> B -> A, and the last A must be sent.
+            key = f"score:{self.connection}:{lead_key}:{fp}:run{self.run_id}"
+            payload = score_payload(lead_key=lead_key, email=email, record_id=record_id, score=total,
+                                    behavior=behavior, attribute=attribute, segment=segment,
+                                    sheet_version=version, scored_at=scored_at, fingerprint=fp)
+            planned.append((key, lead_key, payload))
+        if planned:
+            with self.store.transaction() as db:
+                self.planned += outbox.enqueue_scores(db, self.connection, planned, run_id=self.run_id)
+        return True
+
+    def finish(self) -> int:
+        """Plan what is left; how many rows this planner queued in all."""
+        while self.step():
+            pass
+        return self.planned
 
 
 class ConnectionDown(Exception):
@@ -93,6 +124,7 @@ def dispatch(
     sleep: Callable[[float], Any] = time.sleep,
     stop: StopFlag | None = None,
     not_sent_since: float | None = None,
+    idle: Callable[[], bool] | None = None,
 ) -> DispatchCounts:
     """Send every pending outbox row, batch by batch, marking each as the vendor answers.
 
@@ -100,11 +132,13 @@ def dispatch(
     asks to retry stays pending and is not sent again in this run. A stop request is honoured
     between batches and reported in `interrupted`, with the counts of what was sent before it.
     Rows handed to the vendor since `not_sent_since` (the run's start) are not sent again.
+    `idle` is other work of the caller's thread, done a slice at a time (it returns False when
+    none is left) while a call is out and nothing has come back: the calls then run in a thread.
     """
     counts = DispatchCounts()
     try:
         _dispatch(store, connectors, counts, run_id=run_id, on_task_done=on_task_done, kinds=kinds,
-                  progress=progress, sleep=sleep, stop=stop, not_sent_since=not_sent_since)
+                  progress=progress, sleep=sleep, stop=stop, not_sent_since=not_sent_since, idle=idle)
     except RunInterrupted as exc:
         counts.interrupted = exc
     return counts
@@ -145,16 +179,18 @@ def _dispatch(
     sleep: Callable[[float], Any],
     stop: StopFlag | None,
     not_sent_since: float | None,
+    idle: Callable[[], bool] | None = None,
 ) -> None:
     for kind in kinds:
         for name, connector in connectors.items():
             if name in counts.failed:
                 continue
             _wait_for_possibly_applied_writes(store, connector, name, kind, sleep)
-            with InFlight[_Batch, list[WriteResult]](write_width(connector, kind), f"leadsync-push-{name}") as window:
-                _send_connection(store, connector, name, kind, window, counts, run_id=run_id,
-                                 on_task_done=on_task_done, progress=progress, stop=stop,
-                                 not_sent_since=not_sent_since)
+            with InFlight[_Batch, list[WriteResult]](write_width(connector, kind), f"leadsync-push-{name}",
+                                                     threaded=idle is not None) as window:
+                idle = _send_connection(store, connector, name, kind, window, counts, run_id=run_id,
+                                        on_task_done=on_task_done, progress=progress, stop=stop,
+                                        not_sent_since=not_sent_since, idle=idle)
 
 
 def _send_connection(
@@ -170,13 +206,15 @@ def _send_connection(
     progress: Callable[[int], Any] | None,
     stop: StopFlag | None,
     not_sent_since: float | None,
-) -> None:
+    idle: Callable[[], bool] | None = None,
+) -> Callable[[], bool] | None:
     """Send one connection's pending `kind` rows, up to the window's width of batches at once.
 
     Every batch's rows are committed as sending before its call starts, and recorded here, in this
     thread, when it returns. A stop request or a failed batch lets no new batch start; the batches
     already in flight are awaited and recorded first. Two batches in flight never share a lead,
-    so a lead's updates reach the vendor in the outbox's order.
+    so a lead's updates reach the vendor in the outbox's order. While calls are out, `idle` work
+    is done a slice at a time; returns `idle`, or None once it has no work left.
     """
     size = max(1, int(connector.batch_sizes.get(KIND_BATCH[kind], 100)))
     last_id = 0  # each row is tried once per run: a retryable answer waits for the next run
@@ -210,11 +248,15 @@ def _send_connection(
             window.submit(batch, _write_call(connector, kind, batch.requests))
         if not len(window):
             break
+        while idle is not None and not window.any_finished():
+            if not idle():
+                idle = None
         for done in window.finished():
             _record(store, name, kind, done.tag, done.result, done.error, counts, run_id=run_id,
                     on_task_done=on_task_done, progress=progress)
     if stopping is not None:
         raise stopping
+    return idle
 
 
 def _write_call(connector: Connector, kind: str, requests: list[Any]) -> Callable[[], list[WriteResult]]:
