@@ -249,3 +249,36 @@ def test_a_plan_made_a_chunk_at_a_time_ends_as_one_made_at_once():
         _rescore(store, range(0, 23, 2), 50)
     assert ScorePlanner(stores[0], "crm", 7, chunk=4).finish() == plan_score_pushes(stores[1], "crm", 7) == 23
     assert _outbox(stores[0]) == _outbox(stores[1])
+
+
+class FirstSendSeen(RecordingConnector):
+    """Score batches of 3; the first call tells the test it was made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batch_sizes = {"scores": 3, "tasks": 2}
+        self.first_send = threading.Event()
+
+    def push_scores(self, updates):
+        self.first_send.set()
+        return super().push_scores(updates)
+
+
+def test_score_batches_go_out_while_the_rest_of_the_plan_is_made_each_full_and_each_row_once():
+    store = _store(25)
+    connector = FirstSendSeen()
+    planner = ScorePlanner(store, "crm", 1, chunk=4)
+    waited = []
+
+    def plan_a_chunk() -> bool:
+        if planner.planned:  # the second chunk waits until the first batch is out
+            waited.append(connector.first_send.wait(SlowTasks.WAIT_S))
+        return planner.step()
+
+    counts = dispatch(store, {"crm": connector}, run_id=1, kinds=("score",), idle=plan_a_chunk, idle_feeds=True)
+    assert waited and all(waited)  # the plan went on while batches were out, none waited in vain
+    assert counts.scores_pushed == 25 == planner.planned
+    assert [len(c) for c in connector.calls] == [3] * 8 + [1]  # full batches: the plan fills a short one first
+    sent = [key for call in connector.calls for key in call]
+    assert len(sent) == len(set(sent)) == 25
+    assert planner.finish() == 25 and not outbox.pending(store.db, "crm", "score", 100)

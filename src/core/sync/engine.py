@@ -275,7 +275,8 @@ class Run:
 
     def push(self) -> None:
         """Plan the score write-backs and send the outbox, tasks first. The score plan is made while
-        the task batches are out (each chunk committed before anything of it is sent)."""
+        the task batches, then the first score batches, are out (each chunk committed before
+        anything of it is sent)."""
         planners = [ScorePlanner(self.store, name, self.summary.run_id,
                                  held=lambda keys: quality.held(self.store.db, self.settings.quality, keys))
                     for name in connection_names(self.settings, Capability.SCORES)
@@ -287,12 +288,11 @@ class Run:
         try:
             if self.writers:
                 self._send(self._healthy(), kinds=("task",), idle=plan_a_chunk if planners else None)
-            for planner in planners:
+                self._send(self._healthy(), kinds=("score",), idle=plan_a_chunk if planners else None, feeds=True)
+            for planner in planners:  # a dry run, or the connection failed: plan what is left
                 planner.finish()
         finally:
             self.summary.scores_planned += sum(planner.planned for planner in planners)
-        if self.writers:
-            self._send(self._healthy(), kinds=("score",))
 
     def reconcile(self) -> None:
         window = self.settings.sync.reconcile_hours * 3600
@@ -323,14 +323,15 @@ class Run:
         return {n: c for n, c in self.writers.items() if n not in self.summary.failures}
 
     def _send(self, connectors: dict[str, Connector], kinds: tuple[str, ...] = ("task", "score"),
-              idle: Callable[[], bool] | None = None) -> None:
+              idle: Callable[[], bool] | None = None, feeds: bool = False) -> None:
         def task_done(connection: str, request: TaskRequest, result: WriteResult) -> None:
             handoff.announce_created(self.store, self.host, request, result)
 
         summary, options = self.summary, self.options
         progress = (lambda n: options.progress("push", n)) if options.progress else None  # type: ignore[misc]
         counts = dispatch(self.store, connectors, run_id=summary.run_id, on_task_done=task_done, progress=progress,
-                          stop=self.stop, not_sent_since=options.started_at, kinds=kinds, idle=idle)
+                          stop=self.stop, not_sent_since=options.started_at, kinds=kinds, idle=idle,
+                          idle_feeds=feeds)
         summary.scores_pushed += counts.scores_pushed
         summary.tasks_created += counts.tasks_created
         summary.dead_lettered += counts.dead_lettered

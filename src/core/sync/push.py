@@ -125,6 +125,7 @@ def dispatch(
     stop: StopFlag | None = None,
     not_sent_since: float | None = None,
     idle: Callable[[], bool] | None = None,
+    idle_feeds: bool = False,
 ) -> DispatchCounts:
     """Send every pending outbox row, batch by batch, marking each as the vendor answers.
 
@@ -134,11 +135,14 @@ def dispatch(
     Rows handed to the vendor since `not_sent_since` (the run's start) are not sent again.
     `idle` is other work of the caller's thread, done a slice at a time (it returns False when
     none is left) while a call is out and nothing has come back: the calls then run in a thread.
+    With `idle_feeds`, that work queues more rows of the kinds being sent (the score plan): a
+    batch is filled from it before it goes, and the sending ends only once it is done.
     """
     counts = DispatchCounts()
     try:
         _dispatch(store, connectors, counts, run_id=run_id, on_task_done=on_task_done, kinds=kinds,
-                  progress=progress, sleep=sleep, stop=stop, not_sent_since=not_sent_since, idle=idle)
+                  progress=progress, sleep=sleep, stop=stop, not_sent_since=not_sent_since, idle=idle,
+                  idle_feeds=idle_feeds)
     except RunInterrupted as exc:
         counts.interrupted = exc
     return counts
@@ -180,6 +184,7 @@ def _dispatch(
     stop: StopFlag | None,
     not_sent_since: float | None,
     idle: Callable[[], bool] | None = None,
+    idle_feeds: bool = False,
 ) -> None:
     for kind in kinds:
         for name, connector in connectors.items():
@@ -190,7 +195,7 @@ def _dispatch(
                                                      threaded=idle is not None) as window:
                 idle = _send_connection(store, connector, name, kind, window, counts, run_id=run_id,
                                         on_task_done=on_task_done, progress=progress, stop=stop,
-                                        not_sent_since=not_sent_since, idle=idle)
+                                        not_sent_since=not_sent_since, idle=idle, idle_feeds=idle_feeds)
 
 
 def _send_connection(
@@ -207,6 +212,7 @@ def _send_connection(
     stop: StopFlag | None,
     not_sent_since: float | None,
     idle: Callable[[], bool] | None = None,
+    idle_feeds: bool = False,
 ) -> Callable[[], bool] | None:
     """Send one connection's pending `kind` rows, up to the window's width of batches at once.
 
@@ -214,7 +220,8 @@ def _send_connection(
     thread, when it returns. A stop request or a failed batch lets no new batch start; the batches
     already in flight are awaited and recorded first. Two batches in flight never share a lead,
     so a lead's updates reach the vendor in the outbox's order. While calls are out, `idle` work
-    is done a slice at a time; returns `idle`, or None once it has no work left.
+    is done a slice at a time; with `idle_feeds` it also fills a short batch before it goes and
+    is done before the sending ends. Returns `idle`, or None once it has no work left.
     """
     size = max(1, int(connector.batch_sizes.get(KIND_BATCH[kind], 100)))
     last_id = 0  # each row is tried once per run: a retryable answer waits for the next run
@@ -227,6 +234,10 @@ def _send_connection(
                 if exhausted:
                     break
                 held = outbox.pending(store.db, name, kind, size, after_id=last_id, not_sent_since=not_sent_since)
+                while idle_feeds and idle is not None and len(held) < size:  # more rows are on their way
+                    if not idle():
+                        idle = None
+                    held = outbox.pending(store.db, name, kind, size, after_id=last_id, not_sent_since=not_sent_since)
                 if not held:
                     held, exhausted = None, True
                     break
