@@ -287,6 +287,10 @@ class Connector:
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     # Largest batch the vendor accepts per write call, by kind ("scores", "tasks").
     batch_sizes: ClassVar[dict[str, int]] = {"scores": 100, "tasks": 100}
+    # Score batches the engine may have in flight at once (each in its own thread; task batches
+    # always go one at a time). Above 1, `push_scores` must be safe to call from several threads
+    # (the toolkit's HttpClient and RateLimiter are); the rate budget still paces every call.
+    write_concurrency: ClassVar[int] = 1
     # What a connection reads and writes when its config names no roles (None: every capability).
     default_roles: ClassVar[frozenset[Capability] | None] = None
 

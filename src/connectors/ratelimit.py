@@ -129,7 +129,9 @@ class RateLimiter:
     With `learn` (the default), the budgets a vendor announces in its headers replace the
     configured ones, which are only the conservative start: a window takes an announced budget of
     the same period (never more than announced), and an announced per-second budget becomes a
-    second, one-second window for that class. Pass `learn=False` when a person set the rate by hand.
+    second, one-second window for that class. Pass `learn=False` when a person set the rate by hand:
+    the configured windows are then kept as they are, but an announced per-second budget still
+    becomes that second window (it can only hold calls back).
     """
 
     def __init__(
@@ -241,8 +243,7 @@ class RateLimiter:
     def update_from_headers(self, endpoint: str, headers: httpx.Headers | Mapping[str, str]) -> None:
         """Apply the vendor's rate-limit headers: when remaining hits 0, later calls wait."""
         hint = self._header_parser(httpx.Headers(headers))
-        if self.learn:
-            self._adopt(endpoint, hint)
+        self._adopt(endpoint, hint)
         if hint.quota_exhausted:
             self.exhaust(hint.quota_exhausted)
         elif hint.wait_s > 0:
@@ -254,11 +255,16 @@ class RateLimiter:
             return
         with self._lock:
             current = self.rates[key]
-            if hint.window is not None and abs(hint.window.period - current.period) < 1e-6:
+            if self.learn and hint.window is not None and abs(hint.window.period - current.period) < 1e-6:
                 self.rates[key] = hint.window
+            # A per-second budget only ever holds calls back, so it is kept even beside a rate set by
+            # hand: calls in flight side by side would otherwise find a second full only from a 429.
             if hint.secondly is not None and current.period > 1.0 + 1e-6:
+                if key not in self.secondly:  # the calls of the last second already count against it
+                    since = self._clock() - 1.0 - self._guard(1.0)
+                    self._calls[key + SECONDLY] = deque(t for t in self._calls.get(key, ()) if t > since)
                 self.secondly[key] = hint.secondly
-            elif hint.secondly is not None and abs(current.period - 1.0) < 1e-6:
+            elif self.learn and hint.secondly is not None and abs(current.period - 1.0) < 1e-6:
                 self.rates[key] = Rate(min(current.calls, hint.secondly.calls), 1.0)
 
     def _until_window_frees(self, endpoint: str, wait_s: float, *, secondly: bool = False) -> float:

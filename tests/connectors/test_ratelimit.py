@@ -232,7 +232,26 @@ def test_a_spent_second_with_a_rate_set_by_hand_waits_for_our_oldest_call_of_tha
     limiter.update_from_headers("default", _hubspot_headers(Secondly="19", Secondly_Remaining="0"))
     limiter.acquire()
     assert t.sleeps == [pytest.approx(0.4)]  # frees at 6.0, not at 5.6 + 1 s
-    assert "default" not in limiter.secondly  # nothing learned
+    assert limiter.rates["default"] == Rate(190, 10.0)  # the rate set by hand is kept
+
+
+def test_a_rate_set_by_hand_still_keeps_the_announced_per_second_budget() -> None:
+    """Two calls in flight side by side learn of a full second from the header only after both were
+    sent: the per-second window holds the second one back instead of a 429."""
+    t = FakeTime()
+    limiter = RateLimiter({"default": Rate(190, 10.0)}, guard=0.0, clock=t.clock, sleep=t.sleep, learn=False)
+    for _ in range(3):
+        limiter.acquire()
+        t.now += 0.01
+    limiter.update_from_headers("default", _hubspot_headers(Max="250", Interval_Milliseconds="10000", Secondly="5",
+                                                            Secondly_Remaining="2"))
+    assert limiter.rates["default"] == Rate(190, 10.0)  # not raised to the announced 250
+    assert limiter.secondly["default"] == Rate(5, 1.0)
+    limiter.acquire()
+    limiter.acquire()  # the calls made before the announcement count: this is the 5th of the second
+    assert t.sleeps == []
+    limiter.acquire()  # the 6th waits for the first of the second to leave it
+    assert t.sleeps == [pytest.approx(1.0 - 0.03)]
 
 
 def test_the_guard_on_a_one_second_window_is_a_small_share_of_it() -> None:

@@ -51,6 +51,11 @@ class HubSpotConnector(Connector):
         {Capability.LEADS, Capability.ACTIVITIES, Capability.SCORES, Capability.TASKS}
     )
     batch_sizes: ClassVar[dict[str, int]] = {"scores": 100, "tasks": 100}
+    # A score batch takes a round trip plus HubSpot's work on 100 records, longer than the gap the
+    # budget leaves between two calls (53 ms at 190 per 10 s): with one in flight the push is
+    # latency-bound. Two cover it (2 x 53 ms > one batch); three measured no faster and drew more
+    # 429s from arrival jitter (bench/README.md, "First sync, second pass").
+    write_concurrency: ClassVar[int] = 2
 
     settings: HubSpotSettings
     client: HttpClient

@@ -177,7 +177,7 @@ def _plan_one(
     )
     blocked, row = _why_not(store, settings, lead.model_copy(update={"key": plan.lead_key}), as_of)
     held = None
-    if blocked is None:
+    if blocked is None and quality.quarantining_rules(settings.quality):  # none: no lead can be held
         verdict = quality.check(store.db, settings.quality, lead.model_copy(update={"key": plan.lead_key}))
         if verdict.quarantined:
             blocked, held = "quarantined", verdict.describe()

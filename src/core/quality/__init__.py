@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from leadsync.core.quality.gate import Verdict, check, holder, quality_report, record_conflicts, release_lead
+from leadsync.core.quality.gate import (
+    Verdict,
+    check,
+    held,
+    holder,
+    quality_report,
+    quarantining_rules,
+    record_conflicts,
+    release_lead,
+)
 from leadsync.core.quality.rules import Finding, conflicts, findings
 
-__all__ = ["Finding", "Verdict", "check", "conflicts", "holder", "findings", "quality_report", "record_conflicts",
-           "release_lead"]
+__all__ = ["Finding", "Verdict", "check", "conflicts", "held", "holder", "findings", "quality_report",
+           "quarantining_rules", "record_conflicts", "release_lead"]

@@ -12,10 +12,15 @@ from leadsync.core.config import QualitySettings
 from leadsync.core.errors import ConfigError
 from leadsync.core.models import Lead
 from leadsync.core.normalize import normalize_email
-from leadsync.core.quality.rules import Finding, conflicts, findings
+from leadsync.core.quality.rules import RULES, Finding, conflicts, findings
 from leadsync.core.state import quality as state
 
-__all__ = ["Verdict", "check", "holder", "quality_report", "record_agreement", "record_conflicts", "release_lead"]
+__all__ = ["Verdict", "check", "held", "holder", "quality_report", "quarantining_rules", "record_agreement",
+           "record_conflicts", "release_lead"]
+
+# Rules that find nothing until their list is configured: {rule: the QualitySettings list it needs}.
+_NEEDS_LIST = {"competitor": "competitors", "required_fields": "required"}
+_HELD_CHUNK = 5_000  # leads read per statement by `held`
 
 
 @dataclass
@@ -56,8 +61,42 @@ def check(db: sqlite3.Connection, settings: QualitySettings, lead: Lead) -> Verd
     return Verdict(found, release)
 
 
+def quarantining_rules(settings: QualitySettings) -> set[str]:
+    """The rules that can quarantine a lead under `settings`: action `quarantine`, and (for the rules
+    that work from a list) a non-empty list. Empty: no lead can be held, none needs reading."""
+    return {rule for rule, attr in RULES.items()
+            if getattr(settings, attr) == "quarantine" and (rule not in _NEEDS_LIST or getattr(settings, _NEEDS_LIST[rule]))}
+
+
+def held(db: sqlite3.Connection, settings: QualitySettings, lead_keys: list[str]) -> set[str]:
+    """The keys among `lead_keys` whose leads are quarantined (no handoff, no write-back).
+
+    Reads the leads, their conflicts and their releases a few thousand at a time, and nothing at
+    all when no rule can quarantine (`quarantining_rules`). The same verdict as `check` per lead.
+    """
+    if not quarantining_rules(settings):
+        return set()
+    found: set[str] = set()
+    for start in range(0, len(lead_keys), _HELD_CHUNK):
+        chunk = lead_keys[start:start + _HELD_CHUNK]
+        conflicts = state.conflicts_of_many(db, chunk)
+        suspects: dict[str, list[Finding]] = {}
+        for lead in state.leads_by_keys(db, chunk):
+            key = lead.key or ""
+            quarantine = [f for f in findings(lead, settings, conflicts.get(key)) if f.action == "quarantine"]
+            if quarantine:
+                suspects[key] = quarantine
+        releases = state.releases_of(db, sorted(suspects)) if suspects else {}
+        for key, quarantine in suspects.items():
+            if Verdict(quarantine, releases.get(key)).quarantined:
+                found.add(key)
+    return found
+
+
 def holder(db: sqlite3.Connection, settings: QualitySettings) -> Callable[[str], bool]:
     """A predicate: is the lead with this key quarantined (no handoff, no write-back)?"""
+    if not quarantining_rules(settings):
+        return lambda lead_key: False
 
     def hold(lead_key: str) -> bool:
         lead = state.lead_by_key(db, lead_key)
@@ -117,8 +156,6 @@ def quality_report(db: sqlite3.Connection, settings: QualitySettings) -> dict[st
             entry["released_by"] = verdict.release.released_by
             entry["released_at"] = verdict.release.released_at
         leads.append(entry)
-    from leadsync.core.quality.rules import RULES
-
     rules = [{"rule": name, "action": getattr(settings, attr), "leads": by_rule.get(name, 0)}
              for name, attr in RULES.items()]
     sources = [{"lead_source": source, "leads": c["leads"], "quarantined": c["quarantine"], "released": c["released"],

@@ -13,10 +13,13 @@ from leadsync.connectors.redact import redact
 __all__ = [
     "OutboxRow",
     "enqueue",
+    "enqueue_scores",
     "last_sent",
     "mark_dead",
     "mark_done",
+    "mark_done_many",
     "mark_retry",
+    "mark_retry_many",
     "mark_not_applied",
     "mark_sending",
     "pending",
@@ -64,6 +67,36 @@ def enqueue(
     return cursor.rowcount == 1
 
 
+def enqueue_scores(db: sqlite3.Connection, connection: str, rows: list[tuple[str, str, dict[str, Any]]],
+                   run_id: int | None = None) -> int:
+    """Record many planned score updates, (key, lead key, payload) each, and supersede the rows
+    still pending for the same leads; how many were new. A key already recorded (or repeated in
+    `rows`) is left as it is and supersedes nothing, as `enqueue` then `supersede_scores` would.
+
+    A few statements however many rows; call inside the transaction that plans them.
+    """
+    known = {r[0] for r in db.execute("SELECT key FROM outbox WHERE key IN (SELECT value FROM json_each(?))",
+                                      (json.dumps([key for key, _, _ in rows]),))}
+    now = time.time()
+    fresh: dict[str, tuple[Any, ...]] = {}
+    for key, lead_key, payload in rows:
+        if key not in known and key not in fresh:
+            fresh[key] = (key, connection, "score", lead_key, json.dumps(payload, ensure_ascii=False, default=str),
+                          run_id, now, now)
+    if not fresh:
+        return 0
+    db.executemany(
+        "INSERT INTO outbox(key, connection, kind, lead_key, payload, run_id, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING", list(fresh.values()))
+    db.execute(
+        "UPDATE outbox SET status = 'superseded', updated_at = ? WHERE connection = ? AND kind = 'score' "
+        "AND status = 'pending' AND lead_key IN (SELECT value FROM json_each(?)) "
+        "AND key NOT IN (SELECT value FROM json_each(?))",
+        (now, connection, json.dumps([v[3] for v in fresh.values()]), json.dumps(list(fresh))),
+    )
+    return len(fresh)
+
+
 def pending(
     db: sqlite3.Connection, connection: str, kind: str, limit: int, after_id: int = 0, not_sent_since: float | None = None
 ) -> list[OutboxRow]:
@@ -85,6 +118,22 @@ def mark_done(db: sqlite3.Connection, key: str, external_id: str | None, adopted
         "updated_at = ? WHERE key = ?",
         (external_id, adopted_key, time.time(), key),
     )
+
+
+def mark_done_many(db: sqlite3.Connection, done: list[tuple[str, str | None, str | None]]) -> None:
+    """`mark_done` for many rows, (key, external id, adopted key) each, in one statement."""
+    db.executemany(
+        "UPDATE outbox SET status = 'done', external_id = ?, adopted_key = ?, error = NULL, attempts = attempts + 1, "
+        "updated_at = ? WHERE key = ?",
+        [(external_id, adopted_key, time.time(), key) for key, external_id, adopted_key in done],
+    )
+
+
+def mark_retry_many(db: sqlite3.Connection, retries: list[tuple[str, str]]) -> None:
+    """`mark_retry` for many rows, (key, error) each, in one statement."""
+    now = time.time()
+    db.executemany("UPDATE outbox SET attempts = attempts + 1, error = ?, updated_at = ? WHERE key = ?",
+                   [(redact(error), now, key) for key, error in retries])
 
 
 def mark_retry(db: sqlite3.Connection, key: str, error: str) -> None:

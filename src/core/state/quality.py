@@ -18,10 +18,13 @@ __all__ = [
     "conflicts_of",
     "lead_by_email",
     "lead_by_key",
+    "leads_by_keys",
     "lead_views",
     "release",
     "release_of",
+    "releases_of",
     "set_conflicts",
+    "conflicts_of_many",
 ]
 
 
@@ -81,6 +84,31 @@ def lead_by_email(db: sqlite3.Connection, email: str) -> Lead | None:
 def lead_by_key(db: sqlite3.Connection, lead_key: str) -> Lead | None:
     row = db.execute("SELECT data FROM leads WHERE key = ?", (lead_key,)).fetchone()
     return Lead.model_validate_json(row[0]).model_copy(update={"key": lead_key}) if row else None
+
+
+def leads_by_keys(db: sqlite3.Connection, lead_keys: list[str]) -> list[Lead]:
+    """The merged leads with these keys (one statement; keys not stored are left out)."""
+    rows = db.execute("SELECT key, data FROM leads WHERE key IN (SELECT value FROM json_each(?))",
+                      (json.dumps(lead_keys),)).fetchall()
+    return [Lead.model_validate_json(r[1]).model_copy(update={"key": r[0]}) for r in rows]
+
+
+def conflicts_of_many(db: sqlite3.Connection, lead_keys: list[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """`conflicts_of` for many leads at once: {lead key: {field: values}}, only leads with conflicts."""
+    rows = db.execute("SELECT lead_key, field, vals FROM quality_conflicts "
+                      "WHERE lead_key IN (SELECT value FROM json_each(?)) ORDER BY lead_key, field",
+                      (json.dumps(lead_keys),)).fetchall()
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for key, name, vals in rows:
+        found.setdefault(key, {})[name] = json.loads(vals)
+    return found
+
+
+def releases_of(db: sqlite3.Connection, lead_keys: list[str]) -> dict[str, Release]:
+    """`release_of` for many leads at once: {lead key: release}, only released leads."""
+    rows = db.execute("SELECT lead_key, released_by, released_at, rules, note FROM quality_releases "
+                      "WHERE lead_key IN (SELECT value FROM json_each(?))", (json.dumps(lead_keys),)).fetchall()
+    return {r[0]: Release(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows}
 
 
 def release(db: sqlite3.Connection, lead_key: str, *, by: str, rules: list[str], note: str | None = None) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "put",
     "put_history",
     "record_pushed",
+    "record_pushed_many",
     "requalified",
     "rescore_targets",
     "rewrite",
@@ -253,4 +254,15 @@ def record_pushed(db: sqlite3.Connection, connection: str, lead_key: str, finger
         "ON CONFLICT(connection, lead_key) DO UPDATE SET fingerprint = excluded.fingerprint, "
         "pushed_at = excluded.pushed_at",
         (connection, lead_key, fingerprint, time.time()),
+    )
+
+
+def record_pushed_many(db: sqlite3.Connection, connection: str, pushed: list[tuple[str, str]]) -> None:
+    """`record_pushed` for many leads, (lead key, fingerprint) each, in one statement."""
+    now = time.time()
+    db.executemany(
+        "INSERT INTO pushed_scores(connection, lead_key, fingerprint, pushed_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(connection, lead_key) DO UPDATE SET fingerprint = excluded.fingerprint, "
+        "pushed_at = excluded.pushed_at",
+        [(connection, lead_key, fingerprint, now) for lead_key, fingerprint in pushed],
     )

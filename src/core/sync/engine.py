@@ -34,7 +34,7 @@ from leadsync.core.sync.connections import connection_names, open_connections, t
 from leadsync.core.sync.identity import ingest
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 from leadsync.core.sync.lock import run_lock
-from leadsync.core.sync.push import dispatch, plan_score_pushes, reconcile_tasks
+from leadsync.core.sync.push import ScorePlanner, dispatch, reconcile_tasks
 
 __all__ = ["Run", "RunOptions", "RunSummary", "run_sync"]
 
@@ -274,12 +274,25 @@ class Run:
             self.summary.tasks_planned = len(created)
 
     def push(self) -> None:
-        for name in connection_names(self.settings, Capability.SCORES):
-            if self.complete and name in self.connectors:
-                self.summary.scores_planned += plan_score_pushes(
-                    self.store, name, self.summary.run_id, hold=quality.holder(self.store.db, self.settings.quality))
-        if self.writers:
-            self._send(self._healthy())
+        """Plan the score write-backs and send the outbox, tasks first. The score plan is made while
+        the task batches, then the first score batches, are out (each chunk committed before
+        anything of it is sent)."""
+        planners = [ScorePlanner(self.store, name, self.summary.run_id,
+                                 held=lambda keys: quality.held(self.store.db, self.settings.quality, keys))
+                    for name in connection_names(self.settings, Capability.SCORES)
+                    if self.complete and name in self.connectors]
+
+        def plan_a_chunk() -> bool:
+            return any(planner.step() for planner in planners)
+
+        try:
+            if self.writers:
+                self._send(self._healthy(), kinds=("task",), idle=plan_a_chunk if planners else None)
+                self._send(self._healthy(), kinds=("score",), idle=plan_a_chunk if planners else None, feeds=True)
+            for planner in planners:  # a dry run, or the connection failed: plan what is left
+                planner.finish()
+        finally:
+            self.summary.scores_planned += sum(planner.planned for planner in planners)
 
     def reconcile(self) -> None:
         window = self.settings.sync.reconcile_hours * 3600
@@ -309,14 +322,16 @@ class Run:
     def _healthy(self) -> dict[str, Connector]:
         return {n: c for n, c in self.writers.items() if n not in self.summary.failures}
 
-    def _send(self, connectors: dict[str, Connector]) -> None:
+    def _send(self, connectors: dict[str, Connector], kinds: tuple[str, ...] = ("task", "score"),
+              idle: Callable[[], bool] | None = None, feeds: bool = False) -> None:
         def task_done(connection: str, request: TaskRequest, result: WriteResult) -> None:
             handoff.announce_created(self.store, self.host, request, result)
 
         summary, options = self.summary, self.options
         progress = (lambda n: options.progress("push", n)) if options.progress else None  # type: ignore[misc]
         counts = dispatch(self.store, connectors, run_id=summary.run_id, on_task_done=task_done, progress=progress,
-                          stop=self.stop, not_sent_since=options.started_at)
+                          stop=self.stop, not_sent_since=options.started_at, kinds=kinds, idle=idle,
+                          idle_feeds=feeds)
         summary.scores_pushed += counts.scores_pushed
         summary.tasks_created += counts.tasks_created
         summary.dead_lettered += counts.dead_lettered

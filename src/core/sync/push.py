@@ -13,9 +13,11 @@ from leadsync.connectors.errors import SetupMissing
 from leadsync.core.codec import score_payload, score_update, task_request
 from leadsync.core.state import dead_letters, handoffs, outbox, scores
 from leadsync.core.state.store import StateStore
+from leadsync.core.sync.inflight import InFlight
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 
-__all__ = ["DispatchCounts", "ConnectionDown", "dispatch", "plan_score_pushes", "reconcile_tasks"]
+__all__ = ["DispatchCounts", "ConnectionDown", "ScorePlanner", "dispatch", "plan_score_pushes", "reconcile_tasks",
+           "write_width"]
 
 log = logging.getLogger(__name__)
 
@@ -23,29 +25,59 @@ KIND_BATCH = {"task": "tasks", "score": "scores"}
 
 
 def plan_score_pushes(store: StateStore, connection: str, run_id: int | None,
-                      hold: Callable[[str], bool] | None = None) -> int:
+                      held: Callable[[list[str]], set[str]] | None = None) -> int:
     """Queue a score update for every lead whose score differs from what `connection` last acknowledged.
 
-    Only leads that have a record in that connection are pushed, and none that `hold(lead_key)`
-    keeps back (the quality gate's quarantine). A newer planned update supersedes an older one
-    still pending for the same lead.
+    Only leads that have a record in that connection are pushed, and none in `held(lead_keys)`
+    (the quality gate's quarantine). A newer planned update supersedes an older one still pending
+    for the same lead. A few statements per chunk of leads, not per lead.
     """
-    rows = scores.unpushed(store.db, connection)
-    planned = 0
-    with store.transaction() as db:
+    return ScorePlanner(store, connection, run_id, held).finish()
+
+
+class ScorePlanner:
+    """`plan_score_pushes` a chunk at a time (`step`), so the engine can plan while writes are out.
+
+    Each chunk is committed on its own: a run stopped half-way leaves whole planned rows, which the
+    next run's plan supersedes like any pending row of an earlier run.
+    """
+
+    def __init__(self, store: StateStore, connection: str, run_id: int | None,
+                 held: Callable[[list[str]], set[str]] | None = None, chunk: int = 1_000) -> None:
+        self.store, self.connection, self.run_id, self.held, self.chunk = store, connection, run_id, held, chunk
+        self.planned = 0
+        self._rows: list[tuple[Any, ...]] | None = None
+        self._next = 0
+
+    def step(self) -> bool:
+        """Plan the next chunk; False when everything is planned."""
+        if self._rows is None:
+            self._rows = scores.unpushed(self.store.db, self.connection)
+        rows = self._rows[self._next:self._next + self.chunk]
+        if not rows:
+            return False
+        self._next += len(rows)
+        keep_back = self.held([r[0] for r in rows]) if self.held is not None else set()
+        planned = []
         for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in rows:
-            if hold is not None and hold(lead_key):
+            if lead_key in keep_back:
                 continue
             # Unique per plan, not per value: a score can go A -> B -> A, and the last A must be sent.
-            key = f"score:{connection}:{lead_key}:{fp}:run{run_id}"
+            key = f"score:{self.connection}:{lead_key}:{fp}:run{self.run_id}"
             payload = score_payload(lead_key=lead_key, email=email, record_id=record_id, score=total,
                                     behavior=behavior, attribute=attribute, segment=segment,
                                     sheet_version=version, scored_at=scored_at, fingerprint=fp)
-            if outbox.enqueue(db, key=key, connection=connection, kind="score", lead_key=lead_key,
-                              payload=payload, run_id=run_id):
-                outbox.supersede_scores(db, connection, lead_key, key)
-                planned += 1
-    return planned
+            planned.append((key, lead_key, payload))
+        if planned:
+            with self.store.transaction() as db:
+                self.planned += outbox.enqueue_scores(db, self.connection, planned, run_id=self.run_id)
+        return True
+
+    def finish(self) -> int:
+        """Plan what is left; how many rows this planner queued in all."""
+        while self.step():
+            pass
+        return self.planned
 
 
 class ConnectionDown(Exception):
@@ -92,6 +124,8 @@ def dispatch(
     sleep: Callable[[float], Any] = time.sleep,
     stop: StopFlag | None = None,
     not_sent_since: float | None = None,
+    idle: Callable[[], bool] | None = None,
+    idle_feeds: bool = False,
 ) -> DispatchCounts:
     """Send every pending outbox row, batch by batch, marking each as the vendor answers.
 
@@ -99,14 +133,42 @@ def dispatch(
     asks to retry stays pending and is not sent again in this run. A stop request is honoured
     between batches and reported in `interrupted`, with the counts of what was sent before it.
     Rows handed to the vendor since `not_sent_since` (the run's start) are not sent again.
+    `idle` is other work of the caller's thread, done a slice at a time (it returns False when
+    none is left) while a call is out and nothing has come back: the calls then run in a thread.
+    With `idle_feeds`, that work queues more rows of the kinds being sent (the score plan): a
+    batch is filled from it before it goes, and the sending ends only once it is done.
     """
     counts = DispatchCounts()
     try:
         _dispatch(store, connectors, counts, run_id=run_id, on_task_done=on_task_done, kinds=kinds,
-                  progress=progress, sleep=sleep, stop=stop, not_sent_since=not_sent_since)
+                  progress=progress, sleep=sleep, stop=stop, not_sent_since=not_sent_since, idle=idle,
+                  idle_feeds=idle_feeds)
     except RunInterrupted as exc:
         counts.interrupted = exc
     return counts
+
+
+def write_width(connector: Connector, kind: str) -> int:
+    """How many of `connector`'s `kind` batches may be in flight at once.
+
+    Score batches: the connector's `write_concurrency`. Task batches go one at a time: a create
+    looks for the lead's open task first, and must see what the batch before it created.
+    """
+    if kind != "score":
+        return 1
+    return max(1, int(getattr(connector, "write_concurrency", 1) or 1))
+
+
+@dataclass
+class _Batch:
+    """One write call: its outbox rows and the requests made of them, in the same order."""
+
+    rows: list[outbox.OutboxRow]
+    requests: list[Any]
+
+    @property
+    def leads(self) -> set[str]:
+        return {r.lead_key for r in self.rows}
 
 
 def _dispatch(
@@ -121,71 +183,171 @@ def _dispatch(
     sleep: Callable[[float], Any],
     stop: StopFlag | None,
     not_sent_since: float | None,
+    idle: Callable[[], bool] | None = None,
+    idle_feeds: bool = False,
 ) -> None:
     for kind in kinds:
         for name, connector in connectors.items():
             if name in counts.failed:
                 continue
-            size = max(1, int(connector.batch_sizes.get(KIND_BATCH[kind], 100)))
             _wait_for_possibly_applied_writes(store, connector, name, kind, sleep)
-            last_id = 0  # each row is tried once per run: a retryable answer waits for the next run
-            while True:
-                if stop is not None:
-                    stop.check()  # between batches: the one in flight has been answered and recorded
-                rows = outbox.pending(store.db, name, kind, size, after_id=last_id, not_sent_since=not_sent_since)
-                if not rows:
+            with InFlight[_Batch, list[WriteResult]](write_width(connector, kind), f"leadsync-push-{name}",
+                                                     threaded=idle is not None) as window:
+                idle = _send_connection(store, connector, name, kind, window, counts, run_id=run_id,
+                                        on_task_done=on_task_done, progress=progress, stop=stop,
+                                        not_sent_since=not_sent_since, idle=idle, idle_feeds=idle_feeds)
+
+
+def _send_connection(
+    store: StateStore,
+    connector: Connector,
+    name: str,
+    kind: str,
+    window: InFlight[_Batch, list[WriteResult]],
+    counts: DispatchCounts,
+    *,
+    run_id: int | None,
+    on_task_done: Callable[[str, TaskRequest, WriteResult], Any] | None,
+    progress: Callable[[int], Any] | None,
+    stop: StopFlag | None,
+    not_sent_since: float | None,
+    idle: Callable[[], bool] | None = None,
+    idle_feeds: bool = False,
+) -> Callable[[], bool] | None:
+    """Send one connection's pending `kind` rows, up to the window's width of batches at once.
+
+    Every batch's rows are committed as sending before its call starts, and recorded here, in this
+    thread, when it returns. A stop request or a failed batch lets no new batch start; the batches
+    already in flight are awaited and recorded first. Two batches in flight never share a lead,
+    so a lead's updates reach the vendor in the outbox's order. While calls are out, `idle` work
+    is done a slice at a time; with `idle_feeds` it also fills a short batch before it goes and
+    is done before the sending ends. Returns `idle`, or None once it has no work left.
+    """
+    size = max(1, int(connector.batch_sizes.get(KIND_BATCH[kind], 100)))
+    last_id = 0  # each row is tried once per run: a retryable answer waits for the next run
+    held: list[outbox.OutboxRow] | None = None  # read, not yet sent: shares a lead with a batch in flight
+    exhausted = False
+    stopping: RunInterrupted | None = None
+    while True:
+        while stopping is None and name not in counts.failed and window.has_room():
+            if held is None:
+                if exhausted:
                     break
-                last_id = rows[-1].id
-                with store.transaction() as db:
-                    outbox.mark_sending(db, [r.id for r in rows])
+                held = outbox.pending(store.db, name, kind, size, after_id=last_id, not_sent_since=not_sent_since)
+                while idle_feeds and idle is not None and len(held) < size:  # more rows are on their way
+                    if not idle():
+                        idle = None
+                    held = outbox.pending(store.db, name, kind, size, after_id=last_id, not_sent_since=not_sent_since)
+                if not held:
+                    held, exhausted = None, True
+                    break
+                last_id = held[-1].id
+            busy = set().union(*(batch.leads for batch in window.tags())) if len(window) else set()
+            if busy & {r.lead_key for r in held}:
+                break  # wait for that batch's answer first
+            if stop is not None:
                 try:
-                    if kind == "task":
-                        requests = [task_request(r.key, r.payload) for r in rows]
-                        results = connector.create_tasks(requests)
-                    else:
-                        requests = [score_update(r.key, r.payload) for r in rows]
-                        results = connector.push_scores(requests)
-                except SetupMissing as exc:  # nothing of the batch was applied: it waits for the set-up
-                    with store.transaction() as db:
-                        outbox.mark_not_applied(db, [r.id for r in rows], str(exc))
-                    counts.failed[name] = f"{exc}; run `leadsync connections setup {name}`, then sync again"
-                    log.error("%s: %s", name, counts.failed[name])
+                    stop.check()  # between batches: no new one starts; those in flight are recorded below
+                except RunInterrupted as exc:
+                    stopping = exc
                     break
-                except Exception as exc:  # the vendor is unreachable or refused the call as a whole
-                    log.warning("%s: %s writes stopped: %s", name, kind, exc)
-                    counts.failed[name] = f"{type(exc).__name__}: {exc}"
-                    break
-                by_key = {r.key: r for r in results}
-                with store.transaction() as db:
-                    for row, request in zip(rows, requests, strict=True):
-                        result = by_key.get(row.key)
-                        if result is None:
-                            outbox.mark_retry(db, row.key, "no answer for this record")
-                            counts.retry_later += 1
-                        elif result.ok:
-                            outbox.mark_done(db, row.key, result.external_id, result.adopted_key)
-                            if kind == "task" and result.adopted_key and result.adopted_key != row.key:
-                                _adopt(db, name, row.key, result.adopted_key)
-                            if kind == "score":
-                                scores.record_pushed(db, name, row.lead_key, row.payload["fingerprint"])
-                                counts.scores_pushed += 1
-                            else:
-                                counts.tasks_created += 1
-                        elif result.retryable:
-                            outbox.mark_retry(db, row.key, result.error or "retryable error")
-                            counts.retry_later += 1
-                        else:
-                            outbox.mark_dead(db, row.key, result.error or "rejected")
-                            dead_letters.add(db, run_id=run_id, connection=name, kind=kind, key=row.key,
-                                        reason=result.error or "rejected by the vendor", payload=row.payload)
-                            counts.dead_lettered += 1
-                if kind == "task" and on_task_done is not None:
-                    for request in requests:
-                        result = by_key.get(request.key)
-                        if result is not None and result.ok:
-                            on_task_done(name, request, result)
-                if progress is not None:
-                    progress(len(rows))
+            rows, held = held, None
+            with store.transaction() as db:
+                outbox.mark_sending(db, [r.id for r in rows])
+            batch = _Batch(rows, [task_request(r.key, r.payload) if kind == "task" else score_update(r.key, r.payload)
+                                  for r in rows])
+            window.submit(batch, _write_call(connector, kind, batch.requests))
+        if not len(window):
+            break
+        while idle is not None and not window.any_finished():
+            if not idle():
+                idle = None
+        for done in window.finished():
+            _record(store, name, kind, done.tag, done.result, done.error, counts, run_id=run_id,
+                    on_task_done=on_task_done, progress=progress)
+    if stopping is not None:
+        raise stopping
+    return idle
+
+
+def _write_call(connector: Connector, kind: str, requests: list[Any]) -> Callable[[], list[WriteResult]]:
+    if kind == "task":
+        return lambda: connector.create_tasks(requests)
+    return lambda: connector.push_scores(requests)
+
+
+def _record(
+    store: StateStore,
+    name: str,
+    kind: str,
+    batch: _Batch,
+    results: list[WriteResult] | None,
+    error: Exception | None,
+    counts: DispatchCounts,
+    *,
+    run_id: int | None,
+    on_task_done: Callable[[str, TaskRequest, WriteResult], Any] | None,
+    progress: Callable[[int], Any] | None,
+) -> None:
+    """Record one batch's answer; a failed call stops the connection (its rows stay pending)."""
+    rows, requests = batch.rows, batch.requests
+    if isinstance(error, SetupMissing):  # nothing of the batch was applied: it waits for the set-up
+        with store.transaction() as db:
+            outbox.mark_not_applied(db, [r.id for r in rows], str(error))
+        if name not in counts.failed:
+            counts.failed[name] = f"{error}; run `leadsync connections setup {name}`, then sync again"
+            log.error("%s: %s", name, counts.failed[name])
+        return
+    if error is not None:  # the vendor is unreachable or refused the call as a whole: rows stay pending
+        log.warning("%s: %s writes stopped: %s", name, kind, error)
+        counts.failed.setdefault(name, f"{type(error).__name__}: {error}")
+        return
+    by_key = {r.key: r for r in results or []}
+    with store.transaction() as db:
+        _record_answers(db, name, kind, rows, by_key, counts, run_id)
+    if kind == "task" and on_task_done is not None:
+        for request in requests:
+            result = by_key.get(request.key)
+            if result is not None and result.ok:
+                on_task_done(name, request, result)
+    if progress is not None:
+        progress(len(rows))
+
+
+def _record_answers(db: Any, name: str, kind: str, rows: list[outbox.OutboxRow], by_key: dict[str, WriteResult],
+                    counts: DispatchCounts, run_id: int | None) -> None:
+    """Mark a batch's rows as the vendor answered: done (and the score pushed), retry later, or dead."""
+    done: list[tuple[str, str | None, str | None]] = []
+    retries: list[tuple[str, str]] = []
+    pushed: list[tuple[str, str]] = []
+    for row in rows:
+        result = by_key.get(row.key)
+        if result is None:
+            retries.append((row.key, "no answer for this record"))
+        elif result.ok:
+            done.append((row.key, result.external_id, result.adopted_key))
+            if kind == "task" and result.adopted_key and result.adopted_key != row.key:
+                _adopt(db, name, row.key, result.adopted_key)
+            if kind == "score":
+                pushed.append((row.lead_key, row.payload["fingerprint"]))
+        elif result.retryable:
+            retries.append((row.key, result.error or "retryable error"))
+        else:
+            outbox.mark_dead(db, row.key, result.error or "rejected")
+            dead_letters.add(db, run_id=run_id, connection=name, kind=kind, key=row.key,
+                             reason=result.error or "rejected by the vendor", payload=row.payload)
+            counts.dead_lettered += 1
+    if done:
+        outbox.mark_done_many(db, done)
+    if retries:
+        outbox.mark_retry_many(db, retries)
+    if pushed:
+        scores.record_pushed_many(db, name, pushed)
+    counts.retry_later += len(retries)
+    if kind == "score":
+        counts.scores_pushed += len(pushed)
+    else:
+        counts.tasks_created += len(done)
 
 
 def _adopt(db: Any, connection: str, key: str, adopted_key: str) -> None:
