@@ -11,8 +11,6 @@ names and companies, UTF-8 with BOM).
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import subprocess
 import sys
 import tempfile

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from leadsync.core.models import Activity, Lead
 from leadsync.core.state import activities as stored_activities

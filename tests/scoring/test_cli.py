@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from leadsync.core.cli.main import cli
-from leadsync.core.errors import ConfigError
 from leadsync.core.models import Lead
 from leadsync.core.state.store import StateStore
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 from datetime import datetime, timedelta, timezone
 
 from leadsync.core.models import Activity, ActivityType, Lead

@@ -11,7 +11,6 @@ from leadsync.connectors import (
     Rejected,
     ScoreUpdate,
     TaskUpdate,
-    lead_key,
     nfkc,
     normalize_email,
     parse_datetime,

@@ -232,15 +232,18 @@ def field_columns(db: sqlite3.Connection, paths: list[str], keys: list[str] | No
     """(rowid, key, value at each JSON path of the lead's data...) of the given leads (None: all), in
     storage (rowid) order: a list, or with `chunk` an iterator of lists of at most that many rows."""
     columns = "".join(", json_extract(data, ?)" for _ in paths)
-    sql = f"SELECT rowid, key{columns} FROM leads"
-    params: list[Any] = list(paths)
-    if keys is not None:
-        sql += " WHERE key IN (SELECT value FROM json_each(?))"
-        params.append(json.dumps(keys))
-    cursor = db.execute(sql + " ORDER BY rowid", params)
+    cursor = _in_rowid_order(db, f"SELECT rowid, key{columns} FROM leads", list(paths), keys)
     if chunk is None:
         return cursor.fetchall()
     return iter(lambda: cursor.fetchmany(chunk), [])
+
+
+def _in_rowid_order(db: sqlite3.Connection, select: str, params: list[Any], keys: list[str] | None) -> Any:
+    """A cursor over `select` (from leads) limited to `keys` (None: all), in storage (rowid) order."""
+    if keys is not None:
+        select += " WHERE key IN (SELECT value FROM json_each(?))"
+        params = [*params, json.dumps(keys)]
+    return db.execute(select + " ORDER BY rowid", params)
 
 
 def field_arrays(db: sqlite3.Connection, paths: list[str], keys: list[str] | None, *, with_email: bool,
@@ -252,12 +255,7 @@ def field_arrays(db: sqlite3.Connection, paths: list[str], keys: list[str] | Non
     listed = paths if len(paths) != 1 else paths * 2  # with one path json_extract returns the value itself
     values = f"json_extract(data{', ?' * len(listed)})" if listed else "'[]'"
     email = "json_extract(data, '$.email')" if with_email else "NULL"
-    sql = f"SELECT rowid, key, {email}, {values} FROM leads"
-    params: list[Any] = list(listed)
-    if keys is not None:
-        sql += " WHERE key IN (SELECT value FROM json_each(?))"
-        params.append(json.dumps(keys))
-    cursor = db.execute(sql + " ORDER BY rowid", params)
+    cursor = _in_rowid_order(db, f"SELECT rowid, key, {email}, {values} FROM leads", list(listed), keys)
     return iter(lambda: cursor.fetchmany(chunk), [])
 
 

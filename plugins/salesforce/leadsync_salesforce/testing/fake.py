@@ -50,8 +50,11 @@ PRIORITIES = {"High", "Normal", "Low"}
 
 
 def sf_time(moment: datetime | None = None) -> str:
+    """A datetime as Salesforce answers it. Salesforce keeps SystemModstamp and the other datetime
+    fields to the whole second (the milliseconds always read .000), so a stamp made now never lies
+    after a whole-second SOQL literal of a later moment."""
     moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ".000+0000"
 
 
 def with_checksum(id15: str) -> str:
