@@ -207,7 +207,6 @@ def make_app() -> BenchHubSpotFake:
                            per_second=None if per_10s else 1_000_000_000)
     if not per_10s:
         app.rate_limits = {"default": (1_000_000_000, 10.0)}
-        app.per_second = 1_000_000_000  # and no per-second budget (a tenth of the ten-secondly one by default)
     else:
         app.rate_limits = {**app.rate_limits, "search": (int(os.environ.get("BENCH_SEARCH_PER_S", "5")), 1.0)}
     now_ms = int(os.environ["BENCH_NOW_MS"]) if os.environ.get("BENCH_NOW_MS") else None  # a fixed clock: same data every run

@@ -6,7 +6,6 @@ from leadsync.core.quality.gate import (
     Verdict,
     check,
     held,
-    holder,
     quality_report,
     quarantining_rules,
     record_conflicts,
@@ -14,5 +13,5 @@ from leadsync.core.quality.gate import (
 )
 from leadsync.core.quality.rules import Finding, conflicts, findings
 
-__all__ = ["Finding", "Verdict", "check", "conflicts", "held", "holder", "findings", "quality_report",
+__all__ = ["Finding", "Verdict", "check", "conflicts", "held", "findings", "quality_report",
            "quarantining_rules", "record_conflicts", "release_lead"]

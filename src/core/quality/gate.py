@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ from leadsync.core.normalize import normalize_email
 from leadsync.core.quality.rules import RULES, Finding, conflicts, findings
 from leadsync.core.state import quality as state
 
-__all__ = ["Verdict", "check", "held", "holder", "quality_report", "quarantining_rules", "record_agreement",
+__all__ = ["Verdict", "check", "held", "quality_report", "quarantining_rules", "record_agreement",
            "record_conflicts", "release_lead"]
 
 # Rules that find nothing until their list is configured: {rule: the QualitySettings list it needs}.
@@ -91,18 +90,6 @@ def held(db: sqlite3.Connection, settings: QualitySettings, lead_keys: list[str]
             if Verdict(quarantine, releases.get(key)).quarantined:
                 found.add(key)
     return found
-
-
-def holder(db: sqlite3.Connection, settings: QualitySettings) -> Callable[[str], bool]:
-    """A predicate: is the lead with this key quarantined (no handoff, no write-back)?"""
-    if not quarantining_rules(settings):
-        return lambda lead_key: False
-
-    def hold(lead_key: str) -> bool:
-        lead = state.lead_by_key(db, lead_key)
-        return lead is not None and check(db, settings, lead).quarantined
-
-    return hold
 
 
 def record_conflicts(db: sqlite3.Connection, lead_key: str) -> None:
