@@ -85,6 +85,13 @@ ORPHANS = [  # (task key, connection, lead key, e-mail, record id, completed at)
     ("ls-20270115-recent", "crm", None, "later@x.jp", None, RECENT),               # kept: the lead may still come
 ]
 
+WAITING = [  # (connection, source id, lead record id, seen at): activities read before their lead
+    ("crm", "call-gone", "00Q7", OLD),          # deleted: old, its lead never came
+    ("crm", "call-placeable", "00Q1", OLD),     # kept: its lead is stored, the next run places it
+    ("ma", "open-otherconn", "00Q1", OLD),      # deleted: 00Q1 is crm's record
+    ("crm", "call-recent", "00Q7", RECENT),     # kept: the lead may still come
+]
+
 
 def _fill_orphans(db: sqlite3.Connection) -> None:
     for key, email, connection, record_id in STORED_LEADS:
@@ -94,6 +101,9 @@ def _fill_orphans(db: sqlite3.Connection) -> None:
     for row in ORPHANS:
         db.execute("INSERT INTO orphan_completions(task_key, connection, lead_key, email, record_id, completed_at) "
                    "VALUES (?, ?, ?, ?, ?, ?)", row)
+    for row in WAITING:
+        db.execute("INSERT INTO waiting_activities(connection, source_id, lead_record_id, stream, data, seen_at) "
+                   "VALUES (?, ?, ?, 'activities', '{}', ?)", row)
 
 
 @pytest.fixture
@@ -113,7 +123,8 @@ def test_prune_deletes_old_rows_and_keeps_what_guarantees_need(store: StateStore
     cutoff = NOW - 180 * DAY
     with store.transaction() as db:
         deleted = retention.prune(db, before=cutoff, reconcile_since=NOW - DAY)
-    assert deleted.as_dict() == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1, "orphan_completions": 3}
+    assert deleted.as_dict() == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1, "orphan_completions": 3,
+                                 "waiting_activities": 2}
     db = store.db
     assert _keys(db, "SELECT lead_key, segment FROM score_history") == {("handed@x.jp", "cold"), ("recent@x.jp", "warm")}
     assert _keys(db, "SELECT key FROM outbox") == {
@@ -126,6 +137,7 @@ def test_prune_deletes_old_rows_and_keeps_what_guarantees_need(store: StateStore
     assert db.execute("SELECT COUNT(*) FROM cursors").fetchone()[0] == 1
     assert _keys(db, "SELECT task_key FROM orphan_completions") == {
         "ls-20251210-byrecord", "ls-20251210-byemailcase", "ls-20251210-byleadkey", "ls-20270115-recent"}
+    assert _keys(db, "SELECT source_id FROM waiting_activities") == {"call-placeable", "call-recent"}
     # The handed-off lead still requalifies: its cold row after the handoff survived.
     assert scores.requalified(db, "handed@x.jp", OLD, NOW, ["cold", "warm"])
     # A second prune finds nothing more.
@@ -180,10 +192,11 @@ def test_vacuum_command_deletes_and_compacts(tmp_path: Path, monkeypatch: pytest
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["keep_days"] == 180 and out["compacted"] is True
-    assert out["deleted"] == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1, "orphan_completions": 3}
-    assert out["deleted_total"] == 13
+    assert out["deleted"] == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1, "orphan_completions": 3,
+                                 "waiting_activities": 2}
+    assert out["deleted_total"] == 15
     assert out["remaining"]["outbox"] == 7 and out["remaining"]["handoffs"] == 2
-    assert out["remaining"]["orphan_completions"] == 4
+    assert out["remaining"]["orphan_completions"] == 4 and out["remaining"]["waiting_activities"] == 2
     assert 0 < out["bytes_after"]
     if not state_backend.is_postgres:  # PostgreSQL's VACUUM makes the space reusable, it does not shrink files
         assert out["bytes_after"] <= out["bytes_before"]

@@ -62,13 +62,13 @@ def test_activities_are_deduplicated_and_resolved_by_record_id(new_store):
 
 def test_unplaceable_activity_and_rejected_rows_become_dead_letters(new_store):
     store = new_store()
-    orphan = Activity(source_id="x", lead_record_id="nobody", type=ActivityType.CALL, occurred_at=T0)
+    orphan = Activity(source_id="x", type=ActivityType.CALL, occurred_at=T0)  # names no lead at all
     with store.transaction() as db:
         counts = ingest(db, "ma", [orphan, Rejected("leads.csv:3", "column email: 'foo' is not an e-mail")],
                         stream="activities", crm_connections=set(), run_id=7)
     assert counts.rejected == 2
     reasons = [r[0] for r in store.db.execute("SELECT reason FROM dead_letters ORDER BY id")]
-    assert "no known lead record id 'nobody'" in reasons[0]
+    assert reasons[0] == "activity x: no e-mail and no lead record id"
     assert reasons[1] == "column email: 'foo' is not an e-mail"
 
 

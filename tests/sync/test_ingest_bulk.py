@@ -18,6 +18,8 @@ TABLES = {
     "activities": "SELECT connection, source_id, lead_key, type, occurred_at, data FROM activities ORDER BY rowid",
     "conflicts": "SELECT lead_key, field, vals FROM quality_conflicts ORDER BY lead_key, field",
     "dead_letters": "SELECT connection, kind, record_key, reason FROM dead_letters ORDER BY id",
+    "waiting": "SELECT connection, source_id, lead_record_id, stream, data, run_id FROM waiting_activities "
+               "ORDER BY connection, source_id",
 }
 
 
@@ -57,8 +59,8 @@ def _per_record_leads(db, connection, run, crm_connections):  # the per-record p
 
 def _per_record_activities(db, connection, run, *, stream, run_id, counts):
     for activity in run:
-        identity._count_activity(db, connection, activity, identity._store_activity(db, connection, activity), stream,
-                                 run_id, counts)
+        outcome = identity._store_activity(db, connection, activity, stream, run_id)
+        identity._count_activity(db, connection, activity, outcome, stream, run_id, counts)
 
 
 def _store(pages: list[tuple[str, list]], *, one_by_one: bool) -> tuple[dict[str, list[tuple]], list[tuple]]:
@@ -74,7 +76,7 @@ def _store(pages: list[tuple[str, list]], *, one_by_one: bool) -> tuple[dict[str
     for conn, records in pages:
         with store.transaction() as db:
             c = ingest(db, conn, records, stream="leads", crm_connections={"crm"}, run_id=1)
-        counts.append((c.leads, c.changed_leads, c.new_activities, c.rejected))
+        counts.append((c.leads, c.changed_leads, c.new_activities, c.rejected, c.waiting))
     dump = _dump(store)
     store.close()
     return dump, counts

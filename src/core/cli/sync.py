@@ -17,7 +17,7 @@ from leadsync.core.cli.output import echo_json, print_table
 from leadsync.core.cli.runline import summary_line, waiting_writes
 from leadsync.core.errors import LeadsyncError
 from leadsync.core.logs import setup_logging
-from leadsync.core.state import dead_letters
+from leadsync.core.state import dead_letters, waiting
 from leadsync.core.state import outbox as state_outbox
 from leadsync.core.state import runs as state_runs
 from leadsync.core.sync.engine import RunOptions, RunSummary, run_sync
@@ -160,9 +160,10 @@ def status(app: App, as_json: bool, limit: int) -> None:
     for d in dead:
         d["created_at"] = _iso(d["created_at"], zone)
     dead_total = dead_letters.open_count(db)
+    waiting_total = waiting.count(db)
     if as_json:
         echo_json({"timezone": zone, "runs": runs, "cursors": cursors, "outbox": outbox, "dead_letters": dead,
-                   "dead_letters_total": dead_total})
+                   "dead_letters_total": dead_total, "waiting_activities": waiting_total})
         return
     short = lambda iso: iso[:19].replace("T", " ") if iso else ""  # noqa: E731
     print_table(f"Runs (times in {zone})", ["id", "started", "finished", "status", "exit", "duplicates removed"],
@@ -175,6 +176,9 @@ def status(app: App, as_json: bool, limit: int) -> None:
                 [(o["connection"], o["kind"], o["status"], o["count"]) for o in outbox])
     print_table(f"Dead letters ({dead_total})", ["id", "connection", "kind", "record", "reason"],
                 [(d["id"], d["connection"], d["kind"], d["record_key"], d["reason"]) for d in dead])
+    if waiting_total:
+        click.echo(f"{waiting_total} activit{'y waits' if waiting_total == 1 else 'ies wait'} for a lead not "
+                   "pulled yet (placed by the run that pulls it)")
 
 
 @sync.command("requeue")

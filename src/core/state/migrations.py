@@ -241,4 +241,20 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE orphan_completions ADD COLUMN owner TEXT;
     """,
+    # 8: activities known by their lead's record id only, answered before that lead (a lead edited
+    # while a first sync reads comes in the next run): kept until the lead is stored, then placed;
+    # still unplaced after a later run read the connection, a dead letter.
+    """
+    CREATE TABLE waiting_activities (
+        connection     TEXT NOT NULL,
+        source_id      TEXT NOT NULL,
+        lead_record_id TEXT NOT NULL,
+        stream         TEXT NOT NULL,
+        data           TEXT NOT NULL,          -- the Activity as JSON, as the connector gave it
+        seen_at        REAL NOT NULL,
+        run_id         INTEGER,                -- the run that first kept it
+        PRIMARY KEY (connection, source_id)
+    );
+    CREATE INDEX waiting_activities_lead ON waiting_activities(connection, lead_record_id);
+    """,
 ]

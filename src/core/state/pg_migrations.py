@@ -75,5 +75,6 @@ PG_MIGRATIONS: list[str] = [
     _derived(MIGRATIONS[4]),
     _LEAD_ID,
     _derived(MIGRATIONS[6]),
+    _derived(MIGRATIONS[7]),
 ]
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "a migration was added to migrations.py without its PostgreSQL form"

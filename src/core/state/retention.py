@@ -13,6 +13,8 @@ Orphan completions (a CRM task completion kept until its lead is stored, so a lo
 closed episode can be rebuilt) go when completed before the cutoff *and* before the cooldown
 window, and only while no stored lead matches them: a completion whose lead is stored is rebuilt
 by the next run, and one inside the cooldown could still hold its lead back if the lead arrived.
+Waiting activities (an activity read before its lead) go when last read before the cutoff and no
+stored lead matches them: a lead deleted in the vendor before it was ever pulled.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ __all__ = ["PruneCounts", "compact", "counts", "prune", "store_bytes", "table_by
 
 # Tables whose row counts `counts` reports (the ones retention works on, and the big ones).
 _TABLES = ("leads", "activities", "scores", "score_history", "runs", "outbox", "dead_letters", "handoffs",
-           "orphan_completions")
+           "orphan_completions", "waiting_activities")
 
 
 @dataclass
@@ -37,6 +39,7 @@ class PruneCounts:
     outbox: int = 0
     dead_letters: int = 0
     orphan_completions: int = 0
+    waiting_activities: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -82,6 +85,11 @@ def prune(db: sqlite3.Connection, *, before: float, reconcile_since: float,
         (before, before),
     ).rowcount
     deleted.orphan_completions = _prune_orphans(db, before if cooldown_since is None else min(before, cooldown_since))
+    deleted.waiting_activities = db.execute(
+        "DELETE FROM waiting_activities WHERE seen_at < ? AND NOT EXISTS (SELECT 1 FROM lead_refs r "
+        "WHERE r.connection = waiting_activities.connection AND r.record_id = waiting_activities.lead_record_id)",
+        (before,),
+    ).rowcount
     return deleted
 
 

@@ -25,13 +25,13 @@ from leadsync.core.errors import (
     StateStoreError,
 )
 from leadsync.core.models import Activity, Opportunity
-from leadsync.core.state import leads, runs
+from leadsync.core.state import leads, runs, waiting
 from leadsync.core.state.rewind import rewind
 from leadsync.core.state.store import StateStore
 from leadsync.core.state.target import open_store
 from leadsync.core.sync.concurrent import interleaved
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
-from leadsync.core.sync.identity import ingest
+from leadsync.core.sync.identity import expire_waiting, ingest, place_waiting
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 from leadsync.core.sync.lock import run_lock
 from leadsync.core.sync.push import ScorePlanner, dispatch, reconcile_tasks
@@ -68,6 +68,7 @@ class RunSummary:
     tasks_planned: int = 0
     tasks_created: int = 0
     dead_lettered: int = 0
+    waiting_activities: int = 0
     retry_later: int = 0
     duplicates_removed: int = 0
     interrupted: str | None = None
@@ -89,6 +90,7 @@ class RunSummary:
             "tasks_planned": self.tasks_planned,
             "tasks_created": self.tasks_created,
             "dead_lettered": self.dead_lettered,
+            "waiting_activities": self.waiting_activities,
             "retry_later": self.retry_later,
             "duplicates_removed": self.duplicates_removed,
             "interrupted": self.interrupted,
@@ -207,6 +209,12 @@ class Run:
             self._pull()
         finally:
             sys.setswitchinterval(switch)
+        with self.store.transaction() as db:  # activities that came before their lead
+            place_waiting(db)
+            if self.summary.run_id is not None:
+                read = [n for n in self.summary.pulled if n not in self.summary.failures]
+                self.summary.dead_lettered += expire_waiting(db, read, self.summary.run_id)
+            self.summary.waiting_activities = waiting.count(db)
 
     def _pull(self) -> None:
         store, summary, options = self.store, self.summary, self.options

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +17,10 @@ from typing import Any
 from leadsync.connectors.base import Rejected, TaskUpdate
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
-from leadsync.core.state import activities, dead_letters, leads, opportunities
+from leadsync.core.state import activities, dead_letters, leads, opportunities, waiting
 from leadsync.core.quality.gate import record_agreement, record_conflicts
 
-__all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
+__all__ = ["IngestCounts", "TaskUpdateHandler", "expire_waiting", "ingest", "merge_views", "place_waiting"]
 
 # A lead's JSON as `model_dump_json()` gives it (bytes), without that method's keyword handling.
 _json = Lead.__pydantic_serializer__.to_json
@@ -41,6 +42,7 @@ class IngestCounts:
     new_activities: int = 0
     task_updates: int = 0
     rejected: int = 0
+    waiting: int = 0  # activities kept until their lead is stored (`place_waiting`)
     task_events: list[TaskUpdate] = field(default_factory=list)
 
 
@@ -182,14 +184,19 @@ def _merge(
     return merged, merged.model_dump_json()
 
 
-def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity) -> str | bool:
-    """True when new or changed, False when already stored, or a reason when it cannot be placed."""
+def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity, stream: str,
+                    run_id: int | None) -> str | bool | None:
+    """True when new or changed, False when already stored, None when it waits for its lead, or a
+    reason when it cannot be placed."""
     lead_key = normalize_email(activity.email) or ""
     if not lead_key and activity.lead_record_id:
         lead_key = leads.known_lead(db, connection, activity.lead_record_id) or ""
+        if not lead_key:  # the record's lead is not stored yet (the connector's key is only a guess)
+            _wait(db, connection, [activity], stream, run_id)
+            return None
     lead_key = lead_key or activity.lead_key
     if not lead_key:
-        return f"activity {activity.source_id}: no e-mail and no known lead record id {activity.lead_record_id!r}"
+        return f"activity {activity.source_id}: no e-mail and no lead record id"
     activity = activity.model_copy(update={"connection": connection, "lead_key": lead_key})
     data = activity.model_dump_json()
     if activities.stored_data(db, connection, activity.source_id) == data:
@@ -271,18 +278,23 @@ def _store_activities(db: sqlite3.Connection, connection: str, run: list[Activit
     (one by one when a source id repeats in the run)."""
     if len({a.source_id for a in run}) < len(run):
         for activity in run:
-            _count_activity(db, connection, activity, _store_activity(db, connection, activity), stream, run_id, counts)
+            outcome = _store_activity(db, connection, activity, stream, run_id)
+            _count_activity(db, connection, activity, outcome, stream, run_id, counts)
         return
     known = leads.known_leads(db, connection, [a.lead_record_id for a in run if a.lead_record_id and not a.email])
     stored = activities.stored_data_many(db, connection, [a.source_id for a in run])
     saves: list[tuple[Activity, str]] = []
+    waits: list[Activity] = []
     for activity in run:
         lead_key = normalize_email(activity.email) or ""
         if not lead_key and activity.lead_record_id:
             lead_key = known.get(activity.lead_record_id) or ""
+            if not lead_key:  # the record's lead is not stored yet (the connector's key is only a guess)
+                waits.append(activity)
+                continue
         lead_key = lead_key or activity.lead_key
         if not lead_key:
-            reason = f"activity {activity.source_id}: no e-mail and no known lead record id {activity.lead_record_id!r}"
+            reason = f"activity {activity.source_id}: no e-mail and no lead record id"
             _count_activity(db, connection, activity, reason, stream, run_id, counts)
             continue
         if activity.connection != connection or activity.lead_key != lead_key:
@@ -293,16 +305,64 @@ def _store_activities(db: sqlite3.Connection, connection: str, run: list[Activit
     activities.save_many(db, saves)
     leads.mark_dirty_many(db, list(dict.fromkeys(a.lead_key for a, _ in saves)))
     counts.new_activities += len(saves)
+    if waits:
+        _wait(db, connection, waits, stream, run_id)
+        counts.waiting += len(waits)
 
 
-def _count_activity(db: sqlite3.Connection, connection: str, activity: Activity, outcome: str | bool, stream: str,
-                    run_id: int | None, counts: IngestCounts) -> None:
-    if isinstance(outcome, str):
+def _count_activity(db: sqlite3.Connection, connection: str, activity: Activity, outcome: str | bool | None,
+                    stream: str, run_id: int | None, counts: IngestCounts) -> None:
+    if outcome is None:
+        counts.waiting += 1
+    elif isinstance(outcome, str):
         counts.rejected += dead_letters.add_once(
             db, run_id=run_id, connection=connection, kind=stream, key=activity.source_id, reason=outcome,
             payload=activity.model_dump(mode="json"))
     else:
         counts.new_activities += outcome
+
+
+def _wait(db: sqlite3.Connection, connection: str, run: list[Activity], stream: str, run_id: int | None) -> None:
+    """Keep activities whose lead (named by its record id) is not stored yet; see `place_waiting`."""
+    now = time.time()
+    waiting.keep(db, [(connection, a.source_id, str(a.lead_record_id), stream,
+                       a.model_copy(update={"connection": connection}).model_dump_json(), now, run_id) for a in run])
+
+
+def place_waiting(db: sqlite3.Connection) -> int:
+    """Store the waiting activities whose lead is stored now, as a read of them would have (one
+    already stored by a later read keeps that read); returns how many were stored. Call inside a
+    transaction, after a run's pull."""
+    rows = waiting.placeable(db)
+    if not rows:
+        return 0
+    saves: list[tuple[Activity, str]] = []
+    for connection, source_id, lead_key, data in rows:
+        if activities.stored_data(db, connection, source_id) is None:
+            activity = Activity.model_validate_json(data).model_copy(
+                update={"connection": connection, "lead_key": lead_key})
+            saves.append((activity, activity.model_dump_json()))
+    activities.save_many(db, saves)
+    leads.mark_dirty_many(db, list(dict.fromkeys(a.lead_key for a, _ in saves)))
+    waiting.drop(db, [(connection, source_id) for connection, source_id, _, _ in rows])
+    return len(saves)
+
+
+def expire_waiting(db: sqlite3.Connection, connections: Iterable[str], run_id: int) -> int:
+    """Dead-letter the waiting activities of `connections` (each read completely by run `run_id`)
+    that an earlier run kept and whose lead is still not stored: the lead was edited during that
+    earlier read at the latest, so this read would have brought it. Call after `place_waiting`;
+    returns how many count as dead letters of this run."""
+    dead = 0
+    for connection in connections:
+        rows = waiting.unplaced(db, connection, run_id)
+        for source_id, record_id, stream, data in rows:
+            reason = (f"activity {source_id}: no lead with record id {record_id!r} in {connection}, "
+                      "in this read or the one before")
+            dead += dead_letters.add_once(db, run_id=run_id, connection=connection, kind=stream, key=source_id,
+                                          reason=reason, payload=json.loads(data))
+        waiting.drop(db, [(connection, source_id) for source_id, _, _, _ in rows])
+    return dead
 
 
 def _has_impls(hook: Any) -> bool:

@@ -1,0 +1,42 @@
+"""An activity whose lead is not in the data yet waits for it (exit 0), is scored once the lead
+comes, and becomes a dead letter (exit 1) only when a later read still does not bring the lead."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+
+from leadsync.connectors.testing.project import demo_project
+
+
+def test_an_activity_before_its_lead_waits_then_is_scored_and_one_whose_lead_never_comes_is_dead_lettered(tmp_path):
+    project = demo_project(tmp_path, None, leads=30, activities=200)
+    data = project.folder / "data"
+    rows = (data / "activities.csv").read_text(encoding="utf-8-sig").splitlines()
+    day_before = (project.anchor - timedelta(days=1)).isoformat()
+    rows = [rows[0] + ",lead_id", *(row + "," for row in rows[1:]),
+            f"A-LATE,,content_download,{day_before},https://www.leadsync.example/whitepaper,,,,L-LATE",
+            f"A-TYPO,,content_download,{day_before},https://www.leadsync.example/whitepaper,,,,L-TYPO"]
+    (data / "activities.csv").write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+
+    first = project.run()
+    assert (first["exit_status"], first["dead_lettered"], first["waiting_activities"]) == (0, 0, 2), first
+    status = json.loads(project.invoke("sync", "status", "--json").stdout)
+    assert status["waiting_activities"] == 2 and status["dead_letters_total"] == 0
+
+    with (data / "leads.csv").open("a", encoding="utf-8") as leads:  # the lead arrives
+        leads.write("L-LATE,late.comer@example.jp,遅,来,株式会社レイト,部長,,,500,SaaS,,,新規,,\n")
+    second = project.run()
+    assert (second["exit_status"], second["dead_lettered"], second["waiting_activities"]) == (1, 1, 0), second
+    db = sqlite3.connect(project.folder / "state" / "state.db")
+    assert db.execute("SELECT lead_key FROM activities WHERE source_id = 'A-LATE'").fetchone() == ("late.comer@example.jp",)
+    breakdown = json.loads(db.execute("SELECT breakdown FROM scores WHERE lead_key = 'late.comer@example.jp'").fetchone()[0])
+    assert any("A-LATE" in hit.get("evidence", []) for hit in breakdown), breakdown
+    (key, reason), = db.execute("SELECT record_key, reason FROM dead_letters").fetchall()
+    assert key == "A-TYPO" and "no lead with record id 'L-TYPO' in ma" in reason
+
+    third = project.run()  # nothing changed, nothing read: the dead letter is not counted again
+    assert (third["exit_status"], third["dead_lettered"], third["waiting_activities"]) == (0, 0, 0), third
+    assert db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] == 1
+    assert json.loads(project.invoke("sync", "status", "--json").stdout)["dead_letters_total"] == 1

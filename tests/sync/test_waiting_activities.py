@@ -1,0 +1,83 @@
+"""An activity answered before its lead waits for it: placed by the run that stores the lead, a
+dead letter only once a later complete read of its connection still did not bring the lead."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from leadsync.core.models import Activity, ActivityType, Lead
+from leadsync.core.state import waiting
+from leadsync.core.sync.identity import expire_waiting, ingest, place_waiting
+
+T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
+
+
+def _call(source_id: str, record_id: str | None, **kw) -> Activity:
+    return Activity(source_id=source_id, lead_record_id=record_id, type=ActivityType.CALL, occurred_at=T0, **kw)
+
+
+def _lead(record_id: str, email: str) -> Lead:
+    return Lead(key=email, email=email, refs={"crm": record_id})
+
+
+def _ingest(store, records, *, stream: str, run_id: int | None = 1):
+    with store.transaction() as db:
+        return ingest(db, "crm", records, stream=stream, crm_connections={"crm"}, run_id=run_id)
+
+
+def _after_pull(store, run_id: int) -> tuple[int, int]:
+    """What the engine does after a run's pull: (placed, dead-lettered)."""
+    with store.transaction() as db:
+        return place_waiting(db), expire_waiting(db, ["crm"], run_id)
+
+
+def _stored(store) -> dict[str, tuple[str, str]]:
+    return {r[0]: (r[1], r[2]) for r in store.db.execute("SELECT source_id, lead_key, data FROM activities")}
+
+
+@pytest.mark.parametrize("repeat", [False, True], ids=["page", "page-with-a-repeated-id"])
+def test_an_activity_before_its_lead_waits_then_is_placed_and_its_lead_rescored(new_store, repeat):
+    store = new_store()
+    _ingest(store, [_lead("00Q1", "known@x.jp")], stream="leads")
+    page = [_call("c1", "00Q9", duration_seconds=60), _call("c2", "00Q1")] + ([_call("c1", "00Q9")] if repeat else [])
+    counts = _ingest(store, page, stream="activities")
+    assert (counts.waiting, counts.rejected, counts.new_activities) == ((2, 0, 1) if repeat else (1, 0, 1))
+    assert set(_stored(store)) == {"c2"} and waiting.count(store.db) == 1
+    assert store.db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] == 0
+    assert _after_pull(store, 1) == (0, 0), "kept by this run: it waits"
+
+    _ingest(store, [_lead("00Q9", "late@x.jp")], stream="leads", run_id=2)
+    with store.transaction() as db:
+        db.execute("UPDATE leads SET dirty = 0")
+    assert _after_pull(store, 2) == (1, 0)
+    lead_key, data = _stored(store)["c1"]
+    assert lead_key == "late@x.jp" and Activity.model_validate_json(data).connection == "crm"
+    assert waiting.count(store.db) == 0
+    dirty = {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")}
+    assert dirty == {"late@x.jp"}, "the lead is rescored with its activity"
+
+
+def test_a_waiting_activity_read_again_after_its_lead_keeps_the_newer_read(new_store):
+    store = new_store()
+    _ingest(store, [_call("c1", "00Q9", outcome="no answer")], stream="activities", run_id=1)
+    _ingest(store, [_lead("00Q9", "late@x.jp")], stream="leads", run_id=2)
+    _ingest(store, [_call("c1", "00Q9", outcome="connected")], stream="activities", run_id=2)
+    assert _after_pull(store, 2) == (0, 0)
+    assert Activity.model_validate_json(_stored(store)["c1"][1]).outcome == "connected"
+    assert waiting.count(store.db) == 0
+
+
+def test_a_lead_no_later_read_brought_makes_its_activity_a_dead_letter_after_one_more_run(new_store):
+    store = new_store()
+    _ingest(store, [_call("c1", "00Q9")], stream="activities_calls", run_id=1)
+    assert _after_pull(store, 1) == (0, 0)
+    _ingest(store, [_call("c1", "00Q9")], stream="activities_calls", run_id=2)  # re-read: still the first run's
+    with store.transaction() as db:
+        assert expire_waiting(db, ["other"], 2) == 0, "only the connections this run read completely"
+    assert _after_pull(store, 2) == (0, 1)
+    row = store.db.execute("SELECT connection, kind, record_key, reason FROM dead_letters").fetchone()
+    assert tuple(row) == ("crm", "activities_calls", "c1",
+                          "activity c1: no lead with record id '00Q9' in crm, in this read or the one before")
+    assert waiting.count(store.db) == 0 and _stored(store) == {}
