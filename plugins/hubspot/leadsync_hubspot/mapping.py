@@ -29,7 +29,8 @@ _UTC = timezone.utc
 
 
 def _datetime(value: Any) -> datetime | None:
-    """HubSpot datetimes come as ISO 8601 (object metadata) or epoch milliseconds (properties)."""
+    """A HubSpot datetime: the v3 APIs read ISO 8601 (properties and object metadata alike);
+    epoch milliseconds, what a write may send and the legacy APIs answered, are taken too."""
     if value in (None, ""):
         return None
     text = str(value)

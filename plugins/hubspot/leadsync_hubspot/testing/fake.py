@@ -45,6 +45,32 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# HubSpot's own datetime properties of the objects this fake models. A write may give a datetime as
+# epoch milliseconds or ISO 8601; a read answers ISO 8601 in UTC with milliseconds
+# ("2024-01-15T10:30:00.000Z", developers.hubspot.com CRM object and calls guides). This fake keeps
+# what was written and renders it on the way out.
+DATETIME_PROPERTIES = frozenset({
+    "createdate", "lastmodifieddate", "hs_createdate", "hs_lastmodifieddate", "hs_timestamp",
+    "hs_task_completion_date", "hs_meeting_start_time", "hs_meeting_end_time", "closedate",
+})
+
+
+def as_read(value: Any) -> Any:
+    """A stored datetime value as HubSpot reads it back (ISO 8601, UTC, milliseconds)."""
+    if value in (None, ""):
+        return value
+    text = str(value)
+    if text.lstrip("-").isdigit():
+        return iso(int(text))
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return iso(int(moment.timestamp() * 1000))
+
+
 def modified_prop(object_type: str) -> str:
     return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
 
@@ -141,7 +167,9 @@ class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations):
             ["hs_object_id", "hs_createdate", "hs_lastmodifieddate"]
         props = record["properties"]
         names = list(dict.fromkeys([*defaults, *(wanted or [])]))
-        view = {"id": record["id"], "properties": {n: props.get(n) for n in names},
+        custom = self.state["properties"].get(object_type, {})
+        dated = {n for n in names if n in DATETIME_PROPERTIES or (custom.get(n) or {}).get("type") == "datetime"}
+        view = {"id": record["id"], "properties": {n: as_read(props.get(n)) if n in dated else props.get(n) for n in names},
                 "createdAt": record["createdAt"], "updatedAt": record["updatedAt"], "archived": bool(record.get("archived"))}
         if record.get("archived"):
             view["archivedAt"] = record.get("archivedAt")
