@@ -34,6 +34,7 @@ from leadsync.core.sync.connections import connection_names, open_connections, t
 from leadsync.core.sync.identity import expire_waiting, ingest, place_waiting
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 from leadsync.core.sync.lock import run_lock
+from leadsync.core.sync.vendorclock import note_vendor_clock, on_vendor_clock
 from leadsync.core.sync.push import ScorePlanner, dispatch, reconcile_tasks
 
 __all__ = ["Run", "RunOptions", "RunSummary", "run_sync"]
@@ -98,38 +99,6 @@ class RunSummary:
             "exit_status": self.exit_status,
             "duration_s": round(self.duration_s, 3),
         }
-
-
-_DATE_RESOLUTION_S = 1.0
-
-
-def _on_vendor_clock(store: StateStore, connector: Connector, name: str, signpost: datetime,
-                     lookback: timedelta) -> tuple[datetime, timedelta]:
-    """The read's signpost and look-back on the vendor's clock.
-
-    A vendor clock ahead of ours moves the signpost forward (what it stamped up to its now is
-    read); one behind ours widens the look-back by the difference, because the previous cursor was
-    placed on our clock, ahead of what the vendor has stamped since. The skew is the one measured
-    now (from answers this run already had) or in the previous run.
-    """
-    skews = [s for s in (connector.clock_skew(), store.kv_get(f"clock_skew:{name}")) if s is not None]
-    if not skews:
-        return signpost, lookback
-    # A Date header has whole seconds: the skew is known to about a second either way, so both
-    # ends are widened by that much (the look-back re-reads what the wider end may overshoot).
-    ahead = max([0.0, *(s + _DATE_RESOLUTION_S for s in skews)])
-    behind = max([0.0, *(_DATE_RESOLUTION_S - s for s in skews)])
-    return signpost + timedelta(seconds=ahead), lookback + timedelta(seconds=behind)
-
-
-def _note_vendor_clock(store: StateStore, connector: Connector, name: str, warn_s: float) -> None:
-    skew = connector.clock_skew()
-    if skew is None:
-        return
-    if abs(skew) > warn_s:
-        log.warning("%s: the vendor's clock is %.0f s %s this host's; cursors follow the vendor's clock (check NTP)",
-                    name, abs(skew), "ahead of" if skew > 0 else "behind")
-    store.kv_set(f"clock_skew:{name}", round(skew, 1))
 
 
 def _placeable(store: StateStore, connection: str, page: Page, running: set[str]) -> bool:
@@ -225,7 +194,7 @@ class Run:
             if not roles & {"leads", "activities"}:
                 continue
             counts = summary.pulled.setdefault(name, {})
-            signpost, conn_lookback = _on_vendor_clock(store, connector, name, self.now, lookback)
+            signpost, conn_lookback = on_vendor_clock(store, connector, name, self.now, lookback)
             try:
                 lanes: list[list[tuple[str, Any]]] = [[]]  # lane 0: streams read one after the other
                 for stream in connector.streams():
@@ -257,7 +226,7 @@ class Run:
             except Exception as exc:
                 _connection_failed(summary, name, exc)
             finally:
-                _note_vendor_clock(store, connector, name, self.settings.sync.clock_skew_warn_s)
+                note_vendor_clock(store, connector, name, self.settings.sync.clock_skew_warn_s)
 
     def score(self) -> None:
         self.stop.check()
