@@ -1,5 +1,5 @@
 """An activity whose lead is not in the data yet waits for it (exit 0), is scored once the lead
-comes, and becomes a dead letter (exit 1) only when a later read still does not bring the lead."""
+comes, and becomes a dead letter (exit 1) only once the reads that would have brought it are done."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from leadsync.connectors.testing.project import demo_project
 
 def test_an_activity_before_its_lead_waits_then_is_scored_and_one_whose_lead_never_comes_is_dead_lettered(tmp_path):
     project = demo_project(tmp_path, None, leads=30, activities=200)
+    with (project.folder / "leadsync.toml").open("a", encoding="utf-8") as config:
+        config.write("\n[sync]\nlookback_minutes = 0\n")  # a dead letter one run sooner: see the third run
     data = project.folder / "data"
     rows = (data / "activities.csv").read_text(encoding="utf-8-sig").splitlines()
     day_before = (project.anchor - timedelta(days=1)).isoformat()
@@ -28,15 +30,20 @@ def test_an_activity_before_its_lead_waits_then_is_scored_and_one_whose_lead_nev
     with (data / "leads.csv").open("a", encoding="utf-8") as leads:  # the lead arrives
         leads.write("L-LATE,late.comer@example.jp,遅,来,株式会社レイト,部長,,,500,SaaS,,,新規,,\n")
     second = project.run()
-    assert (second["exit_status"], second["dead_lettered"], second["waiting_activities"]) == (1, 1, 0), second
+    assert (second["exit_status"], second["dead_lettered"], second["waiting_activities"]) == (0, 0, 1), second
     db = sqlite3.connect(project.folder / "state" / "state.db")
     assert db.execute("SELECT lead_key FROM activities WHERE source_id = 'A-LATE'").fetchone() == ("late.comer@example.jp",)
     breakdown = json.loads(db.execute("SELECT breakdown FROM scores WHERE lead_key = 'late.comer@example.jp'").fetchone()[0])
     assert any("A-LATE" in hit.get("evidence", []) for hit in breakdown), breakdown
+
+    # A-TYPO was kept during the first run; the second run started after it (the look-back is 0),
+    # so the second run's read would have brought its lead: the third run makes it a dead letter.
+    third = project.run()
+    assert (third["exit_status"], third["dead_lettered"], third["waiting_activities"]) == (1, 1, 0), third
     (key, reason), = db.execute("SELECT record_key, reason FROM dead_letters").fetchall()
     assert key == "A-TYPO" and "no lead with record id 'L-TYPO' in ma" in reason
 
-    third = project.run()  # nothing changed, nothing read: the dead letter is not counted again
-    assert (third["exit_status"], third["dead_lettered"], third["waiting_activities"]) == (0, 0, 0), third
+    fourth = project.run()  # nothing changed, nothing read: the dead letter is not counted again
+    assert (fourth["exit_status"], fourth["dead_lettered"], fourth["waiting_activities"]) == (0, 0, 0), fourth
     assert db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] == 1
     assert json.loads(project.invoke("sync", "status", "--json").stdout)["dead_letters_total"] == 1

@@ -221,3 +221,22 @@ def test_postgresql_migration_fills_lead_id_of_activities_stored_before(state_ba
         assert _lead_id(store, "s2") == _rowid(store, "none@x.jp") and _wrong(store) == []
     finally:
         store.close()
+
+
+def test_a_lead_inserted_after_its_activities_gives_them_its_id_and_source_however_it_is_written(new_store):
+    """Migration 9's insert triggers: the saves fill `lead_source` themselves, a writer that leaves it
+    out gets it from the JSON, and a lead's earlier calls take its id and its source either way."""
+    store = new_store()
+    with store.transaction() as db:
+        for n, key in enumerate(["saved@x.jp", "bulk@x.jp", "nosource@x.jp"]):
+            activities.put(db, Activity(source_id=f"call-{n}", connection="crm", lead_key=key, type=ActivityType.CALL,
+                                        occurred_at=T0))
+        leads.save(db, "saved@x.jp", "saved@x.jp", json.dumps({"lead_source": "展示会"}), "展示会")
+        leads.put_many(db, [("bulk@x.jp", "bulk@x.jp", json.dumps({"lead_source": "Web"}), 0.0, 1),
+                            ("nosource@x.jp", "nosource@x.jp", json.dumps({"title": "部長"}), 0.0, 1)])
+        leads.save_many(db, [("fresh@x.jp", "fresh@x.jp", json.dumps({"lead_source": "紹介"}), "紹介")])
+    assert _wrong(store) == []
+    sources = dict(store.db.execute("SELECT key, lead_source FROM leads").fetchall())
+    assert sources == {"saved@x.jp": "展示会", "bulk@x.jp": "Web", "nosource@x.jp": None, "fresh@x.jp": "紹介"}
+    calls = dict(store.db.execute("SELECT lead_key, lead_source FROM activities").fetchall())
+    assert calls == {"saved@x.jp": "展示会", "bulk@x.jp": "Web", "nosource@x.jp": None}

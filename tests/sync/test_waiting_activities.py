@@ -1,9 +1,11 @@
 """An activity answered before its lead waits for it: placed by the run that stores the lead, a
-dead letter only once a later complete read of its connection still did not bring the lead."""
+dead letter only once the reads that would have brought the lead are done."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+
+import time
 
 import pytest
 
@@ -27,10 +29,10 @@ def _ingest(store, records, *, stream: str, run_id: int | None = 1):
         return ingest(db, "crm", records, stream=stream, crm_connections={"crm"}, run_id=run_id)
 
 
-def _after_pull(store, run_id: int) -> tuple[int, int]:
+def _after_pull(store, run_id: int, kept_before: float = 0.0) -> tuple[int, int]:
     """What the engine does after a run's pull: (placed, dead-lettered)."""
     with store.transaction() as db:
-        return place_waiting(db), expire_waiting(db, ["crm"], run_id)
+        return place_waiting(db), expire_waiting(db, ["crm"], run_id, kept_before)
 
 
 def _stored(store) -> dict[str, tuple[str, str]]:
@@ -69,15 +71,18 @@ def test_a_waiting_activity_read_again_after_its_lead_keeps_the_newer_read(new_s
     assert waiting.count(store.db) == 0
 
 
-def test_a_lead_no_later_read_brought_makes_its_activity_a_dead_letter_after_one_more_run(new_store):
+def test_a_lead_no_read_brought_makes_its_activity_a_dead_letter_once_the_reads_that_would_have_are_done(new_store):
     store = new_store()
     _ingest(store, [_call("c1", "00Q9")], stream="activities_calls", run_id=1)
-    assert _after_pull(store, 1) == (0, 0)
-    _ingest(store, [_call("c1", "00Q9")], stream="activities_calls", run_id=2)  # re-read: still the first run's
+    kept = store.db.execute("SELECT seen_at FROM waiting_activities").fetchone()[0]
+    assert _after_pull(store, 1, kept_before=time.time() + 3600) == (0, 0), "kept by this run: it waits"
+    _ingest(store, [_call("c1", "00Q9")], stream="activities_calls", run_id=2)  # re-read: still first kept by run 1
+    assert tuple(store.db.execute("SELECT seen_at, run_id FROM waiting_activities").fetchone()) == (kept, 1)
+    assert _after_pull(store, 2, kept_before=kept) == (0, 0), "kept after the previous run's start less the look-back"
     with store.transaction() as db:
-        assert expire_waiting(db, ["other"], 2) == 0, "only the connections this run read completely"
-    assert _after_pull(store, 2) == (0, 1)
+        assert expire_waiting(db, ["other"], 2, kept + 1) == 0, "only the connections this run read completely"
+    assert _after_pull(store, 2, kept_before=kept + 1) == (0, 1)
     row = store.db.execute("SELECT connection, kind, record_key, reason FROM dead_letters").fetchone()
-    assert tuple(row) == ("crm", "activities_calls", "c1",
-                          "activity c1: no lead with record id '00Q9' in crm, in this read or the one before")
+    assert tuple(row) == ("crm", "activities_calls", "c1", "activity c1: no lead with record id '00Q9' in crm, "
+                                                           "though the reads since it came would have brought it")
     assert waiting.count(store.db) == 0 and _stored(store) == {}

@@ -96,11 +96,7 @@ class ContactMapper:
             values["employees"] = self._employees[values["employees_text"]]
             created = get(self.created_at) or record.get("createdAt")
             updated = get(self.updated_at) or record.get("updatedAt")
-            # Epoch milliseconds (the properties) take the short way; anything else _datetime's.
-            values["created_at"] = (datetime.fromtimestamp(int(created) / 1000, _UTC)
-                                    if type(created) is str and created.isdigit() else _datetime(created))
-            values["updated_at"] = (datetime.fromtimestamp(int(updated) / 1000, _UTC)
-                                    if type(updated) is str and updated.isdigit() else _datetime(updated))
+            values["created_at"], values["updated_at"] = _datetime(created), _datetime(updated)
             values["custom"] = {name: props.get(name) for name in self.extra if name in props} if self.extra else {}
             lead = Lead.from_normalized(values)  # every value above comes from a normalizer
         except (ValueError, ValidationError) as exc:

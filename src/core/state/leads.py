@@ -147,25 +147,22 @@ def load(db: sqlite3.Connection, key: str) -> Lead | None:
     return Lead.model_validate_json(data) if data is not None else None
 
 
-def save(db: sqlite3.Connection, key: str, email: str | None, data: str) -> None:
-    """Store the merged lead and mark it for rescoring."""
-    db.execute(
-        "INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?, ?, ?, ?, 1) "
-        "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
-        "updated_at = excluded.updated_at, dirty = 1",
-        (key, email, data, time.time()),
-    )
+# A new row carries its `lead_source` column (what the JSON's `lead_source` says), so the insert
+# trigger has nothing to rewrite; an update of `data` keeps the column right by its own trigger.
+_SAVE = ("INSERT INTO leads(key, email, data, updated_at, dirty, lead_source) VALUES (?, ?, ?, ?, 1, ?) "
+         "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
+         "updated_at = excluded.updated_at, dirty = 1")
 
 
-def save_many(db: sqlite3.Connection, rows: list[tuple[str, str | None, str]]) -> None:
-    """`save` for many (key, e-mail, JSON) rows, in order (one time stamp for all)."""
+def save(db: sqlite3.Connection, key: str, email: str | None, data: str, lead_source: str | None) -> None:
+    """Store the merged lead and mark it for rescoring; `lead_source` is the one `data` holds."""
+    db.execute(_SAVE, (key, email, data, time.time(), lead_source))
+
+
+def save_many(db: sqlite3.Connection, rows: list[tuple[str, str | None, str, str | None]]) -> None:
+    """`save` for many (key, e-mail, JSON, lead source) rows, in order (one time stamp for all)."""
     now = time.time()
-    db.executemany(
-        "INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?, ?, ?, ?, 1) "
-        "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
-        "updated_at = excluded.updated_at, dirty = 1",
-        [(key, email, data, now) for key, email, data in rows],
-    )
+    db.executemany(_SAVE, [(key, email, data, now, source) for key, email, data, source in rows])
 
 
 def put(db: sqlite3.Connection, lead: Lead, *, dirty: bool = True, updated_at: float | None = None) -> None:

@@ -243,7 +243,7 @@ MIGRATIONS: list[str] = [
     """,
     # 8: activities known by their lead's record id only, answered before that lead (a lead edited
     # while a first sync reads comes in the next run): kept until the lead is stored, then placed;
-    # still unplaced after a later run read the connection, a dead letter.
+    # a dead letter once the reads that would have brought the lead are done (identity.py).
     """
     CREATE TABLE waiting_activities (
         connection     TEXT NOT NULL,
@@ -251,10 +251,19 @@ MIGRATIONS: list[str] = [
         lead_record_id TEXT NOT NULL,
         stream         TEXT NOT NULL,
         data           TEXT NOT NULL,          -- the Activity as JSON, as the connector gave it
-        seen_at        REAL NOT NULL,
+        seen_at        REAL NOT NULL,          -- when it was first kept
         run_id         INTEGER,                -- the run that first kept it
         PRIMARY KEY (connection, source_id)
     );
     CREATE INDEX waiting_activities_lead ON waiting_activities(connection, lead_record_id);
+    """,
+    # 9: a lead insert costs no trigger work when it need not: the INSERT fills `lead_source` (the
+    # trigger reads the JSON only when a writer leaves the column empty), and the lead's activities
+    # are touched (their `lead_id`, a call's or meeting's `lead_source`) only when it has any.
+    """
+    DROP TRIGGER leads_source_insert;
+    DROP TRIGGER leads_lead_id_insert;
+    CREATE TRIGGER leads_source_insert AFTER INSERT ON leads WHEN NEW.lead_source IS NULL BEGIN UPDATE leads SET lead_source = json_extract(NEW.data, '$.lead_source') WHERE rowid = NEW.rowid AND json_extract(NEW.data, '$.lead_source') IS NOT NULL; END;
+    CREATE TRIGGER leads_insert_activities AFTER INSERT ON leads WHEN EXISTS (SELECT 1 FROM activities WHERE lead_key = NEW.key) BEGIN UPDATE activities SET lead_id = NEW.rowid WHERE lead_key = NEW.key AND lead_id IS NOT NEW.rowid; UPDATE activities SET lead_source = json_extract(NEW.data, '$.lead_source') WHERE lead_key = NEW.key AND type IN ('call', 'meeting_set', 'meeting'); END;
     """,
 ]

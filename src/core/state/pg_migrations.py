@@ -67,6 +67,8 @@ CREATE FUNCTION leads_lead_id() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF 
 CREATE TRIGGER leads_lead_id AFTER INSERT OR DELETE OR UPDATE OF key ON leads FOR EACH ROW EXECUTE FUNCTION leads_lead_id()
 """
 
+_NOTHING = "SELECT 1"  # a migration with nothing to do on PostgreSQL, so the numbers stay one list
+
 PG_MIGRATIONS: list[str] = [
     _derived(MIGRATIONS[0]) + ";\n" + _BUILTINS,
     _derived(MIGRATIONS[1]),
@@ -76,5 +78,6 @@ PG_MIGRATIONS: list[str] = [
     _LEAD_ID,
     _derived(MIGRATIONS[6]),
     _derived(MIGRATIONS[7]),
+    _NOTHING,  # 9: SQLite's insert triggers; PostgreSQL's BEFORE trigger already sets lead_source in the row
 ]
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "a migration was added to migrations.py without its PostgreSQL form"

@@ -18,6 +18,7 @@ __all__ = [
     "recent",
     "set_cursor",
     "start",
+    "started_before",
 ]
 
 
@@ -45,6 +46,12 @@ def mark_failed(db: sqlite3.Connection, run_id: int) -> None:
 def recent(db: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
     """The latest runs, newest first, as dicts of their columns (summary still JSON text)."""
     return [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))]
+
+
+def started_before(db: sqlite3.Connection, run_id: int) -> float | None:
+    """When the run before `run_id` started (epoch seconds), or None for the first run."""
+    row = db.execute("SELECT started_at FROM runs WHERE id < ? ORDER BY id DESC LIMIT 1", (run_id,)).fetchone()
+    return float(row[0]) if row else None
 
 
 def last(db: sqlite3.Connection) -> tuple[int, str] | None:

@@ -2,8 +2,8 @@
 
 A vendor can answer an activity before the lead it belongs to: a lead edited after a first sync's
 read of leads began is read by the next run, while its older activities come now. Such an activity
-waits here and is placed by the run that stores its lead; one whose lead a later complete read of
-its connection still did not bring becomes a dead letter.
+waits here and is placed by the run that stores its lead; one whose lead the reads that would
+have brought it did not bring becomes a dead letter (`leadsync.core.sync.identity.expire_waiting`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ __all__ = ["count", "drop", "keep", "placeable", "unplaced"]
 
 
 def keep(db: sqlite3.Connection, rows: list[tuple[str, str, str, str, str, float, int | None]]) -> None:
-    """Keep (connection, source id, lead record id, stream, activity JSON, seen at, run id) rows. A
-    row already waiting takes the newer read and keeps the run that first kept it."""
+    """Keep (connection, source id, lead record id, stream, activity JSON, now, run id) rows. A row
+    already waiting takes the newer read and keeps when, and by which run, it was first kept."""
     db.executemany(
         "INSERT INTO waiting_activities(connection, source_id, lead_record_id, stream, data, seen_at, run_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(connection, source_id) DO UPDATE SET "
-        "lead_record_id = excluded.lead_record_id, stream = excluded.stream, data = excluded.data, "
-        "seen_at = excluded.seen_at",
+        "lead_record_id = excluded.lead_record_id, stream = excluded.stream, data = excluded.data",
         rows,
     )
 
@@ -33,14 +32,14 @@ def placeable(db: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
         "ORDER BY w.connection, w.source_id")]
 
 
-def unplaced(db: sqlite3.Connection, connection: str, before_run: int) -> list[tuple[str, str, str, str]]:
+def unplaced(db: sqlite3.Connection, connection: str, before_run: int, kept_before: float) -> list[tuple[str, str, str, str]]:
     """(source id, lead record id, stream, activity JSON) of the connection's waiting activities
-    first kept by a run before `before_run` whose lead is still not stored."""
+    first kept by a run before `before_run`, and before `kept_before`, whose lead is still not stored."""
     return [(r[0], r[1], r[2], r[3]) for r in db.execute(
         "SELECT source_id, lead_record_id, stream, data FROM waiting_activities w "
-        "WHERE connection = ? AND run_id < ? AND NOT EXISTS (SELECT 1 FROM lead_refs r "
+        "WHERE connection = ? AND run_id < ? AND seen_at < ? AND NOT EXISTS (SELECT 1 FROM lead_refs r "
         "WHERE r.connection = w.connection AND r.record_id = w.lead_record_id) ORDER BY source_id",
-        (connection, before_run))]
+        (connection, before_run, kept_before))]
 
 
 def drop(db: sqlite3.Connection, keys: list[tuple[str, str]]) -> None:

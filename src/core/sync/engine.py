@@ -180,9 +180,11 @@ class Run:
             sys.setswitchinterval(switch)
         with self.store.transaction() as db:  # activities that came before their lead
             place_waiting(db)
-            if self.summary.run_id is not None:
+            previous = runs.started_before(db, self.summary.run_id) if self.summary.run_id is not None else None
+            if previous is not None:
                 read = [n for n in self.summary.pulled if n not in self.summary.failures]
-                self.summary.dead_lettered += expire_waiting(db, read, self.summary.run_id)
+                kept_before = previous - self.settings.sync.lookback_minutes * 60
+                self.summary.dead_lettered += expire_waiting(db, read, self.summary.run_id, kept_before)
             self.summary.waiting_activities = waiting.count(db)
 
     def _pull(self) -> None:

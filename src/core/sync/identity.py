@@ -138,7 +138,7 @@ def _store_leads(db: sqlite3.Connection, connection: str, run: list[Lead], crm_c
     shared = leads.shared_keys(db, {key: (connection, record_id) for record_id, key, _, _ in fresh})
     alone = [f for f in fresh if f[1] not in shared]
     stored = leads.stored_data_many(db, [key for _, key, _, _ in alone])
-    saves = [(key, lead.email, view) for _, key, lead, view in alone if stored.get(key) != view]
+    saves = [(key, lead.email, view, lead.lead_source) for _, key, lead, view in alone if stored.get(key) != view]
     leads.save_many(db, saves)
     record_agreement(db, [key for _, key, _, _ in alone])
     changed = len(saves)
@@ -169,7 +169,7 @@ def _rebuild(
         merged, data = _merge(lead_key, rows, crm_connections)
     if leads.stored_data(db, lead_key) == data:
         return False
-    leads.save(db, lead_key, merged.email, data)
+    leads.save(db, lead_key, merged.email, data, merged.lead_source)
     return True
 
 
@@ -348,17 +348,23 @@ def place_waiting(db: sqlite3.Connection) -> int:
     return len(saves)
 
 
-def expire_waiting(db: sqlite3.Connection, connections: Iterable[str], run_id: int) -> int:
+def expire_waiting(db: sqlite3.Connection, connections: Iterable[str], run_id: int, kept_before: float) -> int:
     """Dead-letter the waiting activities of `connections` (each read completely by run `run_id`)
-    that an earlier run kept and whose lead is still not stored: the lead was edited during that
-    earlier read at the latest, so this read would have brought it. Call after `place_waiting`;
-    returns how many count as dead letters of this run."""
+    that an earlier run kept before `kept_before` and whose lead is still not stored. Call after
+    `place_waiting`; returns how many count as dead letters of this run.
+
+    The engine passes the start of the previous run minus the look-back. A lead that lags its
+    activity was modified before the activity was kept, at the latest while that run read; every
+    incremental read re-reads the look-back behind its cursor, so once a run started that long
+    after, a read has covered that moment with the vendor's index caught up (a lag within the
+    look-back), and this run's complete read re-read whatever a failed one missed.
+    """
     dead = 0
     for connection in connections:
-        rows = waiting.unplaced(db, connection, run_id)
+        rows = waiting.unplaced(db, connection, run_id, kept_before)
         for source_id, record_id, stream, data in rows:
             reason = (f"activity {source_id}: no lead with record id {record_id!r} in {connection}, "
-                      "in this read or the one before")
+                      "though the reads since it came would have brought it")
             dead += dead_letters.add_once(db, run_id=run_id, connection=connection, kind=stream, key=source_id,
                                           reason=reason, payload=json.loads(data))
         waiting.drop(db, [(connection, source_id) for source_id, _, _, _ in rows])
