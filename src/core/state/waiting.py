@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["count", "drop", "keep", "placeable", "unplaced"]
+__all__ = ["count", "drop", "forget_read", "keep", "placeable", "unplaced"]
+
+_CHUNK = 500  # bound parameters per IN list
 
 
 def keep(db: sqlite3.Connection, rows: list[tuple[str, str, str, str, str, float, int | None]]) -> None:
@@ -45,6 +47,17 @@ def unplaced(db: sqlite3.Connection, connection: str, before_run: int, kept_befo
 def drop(db: sqlite3.Connection, keys: list[tuple[str, str]]) -> None:
     """Forget the waiting activities of these (connection, source id) keys."""
     db.executemany("DELETE FROM waiting_activities WHERE connection = ? AND source_id = ?", keys)
+
+
+def forget_read(db: sqlite3.Connection, connection: str, source_ids: list[str]) -> None:
+    """Forget the waiting copies of these activities of a connection: a later read placed them."""
+    if not source_ids or db.execute("SELECT 1 FROM waiting_activities WHERE connection = ? LIMIT 1",
+                                    (connection,)).fetchone() is None:
+        return  # nothing waits (the usual case): one indexed look-up a page
+    for i in range(0, len(source_ids), _CHUNK):
+        chunk = source_ids[i:i + _CHUNK]
+        db.execute(f"DELETE FROM waiting_activities WHERE connection = ? AND source_id IN ({','.join('?' * len(chunk))})",
+                   (connection, *chunk))
 
 
 def count(db: sqlite3.Connection) -> int:

@@ -197,6 +197,7 @@ def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity,
     lead_key = lead_key or activity.lead_key
     if not lead_key:
         return f"activity {activity.source_id}: no e-mail and no lead record id"
+    waiting.forget_read(db, connection, [activity.source_id])  # this read supersedes a waiting one
     activity = activity.model_copy(update={"connection": connection, "lead_key": lead_key})
     data = activity.model_dump_json()
     if activities.stored_data(db, connection, activity.source_id) == data:
@@ -285,6 +286,7 @@ def _store_activities(db: sqlite3.Connection, connection: str, run: list[Activit
     stored = activities.stored_data_many(db, connection, [a.source_id for a in run])
     saves: list[tuple[Activity, str]] = []
     waits: list[Activity] = []
+    placed: list[str] = []  # read under a stored lead: a waiting copy of an earlier read is superseded
     for activity in run:
         lead_key = normalize_email(activity.email) or ""
         if not lead_key and activity.lead_record_id:
@@ -299,9 +301,11 @@ def _store_activities(db: sqlite3.Connection, connection: str, run: list[Activit
             continue
         if activity.connection != connection or activity.lead_key != lead_key:
             activity = activity.model_copy(update={"connection": connection, "lead_key": lead_key})
+        placed.append(activity.source_id)
         data = activity.model_dump_json()
         if stored.get(activity.source_id) != data:
             saves.append((activity, data))
+    waiting.forget_read(db, connection, placed)
     activities.save_many(db, saves)
     leads.mark_dirty_many(db, list(dict.fromkeys(a.lead_key for a, _ in saves)))
     counts.new_activities += len(saves)
@@ -330,18 +334,21 @@ def _wait(db: sqlite3.Connection, connection: str, run: list[Activity], stream: 
 
 
 def place_waiting(db: sqlite3.Connection) -> int:
-    """Store the waiting activities whose lead is stored now, as a read of them would have (one
-    already stored by a later read keeps that read); returns how many were stored. Call inside a
-    transaction, after a run's pull."""
+    """Store the waiting activities whose lead is stored now, as a read of them would have; returns
+    how many were stored. Call inside a transaction, after a run's pull.
+
+    A waiting copy is the activity's latest read: a later read that placed it dropped the copy
+    (`waiting.forget_read`), so a stored version, if any, is older and is replaced (an activity
+    the vendor moved to a lead not stored yet goes under that lead)."""
     rows = waiting.placeable(db)
     if not rows:
         return 0
     saves: list[tuple[Activity, str]] = []
     for connection, source_id, lead_key, data in rows:
-        if activities.stored_data(db, connection, source_id) is None:
-            activity = Activity.model_validate_json(data).model_copy(
-                update={"connection": connection, "lead_key": lead_key})
-            saves.append((activity, activity.model_dump_json()))
+        activity = Activity.model_validate_json(data).model_copy(update={"connection": connection, "lead_key": lead_key})
+        placed = activity.model_dump_json()
+        if activities.stored_data(db, connection, source_id) != placed:
+            saves.append((activity, placed))
     activities.save_many(db, saves)
     leads.mark_dirty_many(db, list(dict.fromkeys(a.lead_key for a, _ in saves)))
     waiting.drop(db, [(connection, source_id) for connection, source_id, _, _ in rows])
