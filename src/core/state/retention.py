@@ -13,7 +13,7 @@ Orphan completions (a CRM task completion kept until its lead is stored, so a lo
 closed episode can be rebuilt) go when completed before the cutoff *and* before the cooldown
 window, and only while no stored lead matches them: a completion whose lead is stored is rebuilt
 by the next run, and one inside the cooldown could still hold its lead back if the lead arrived.
-Waiting activities (an activity read before its lead) go when last read before the cutoff and no
+Waiting activities (an activity read before its lead) go when first kept before the cutoff and no
 stored lead matches them: a lead deleted in the vendor before it was ever pulled.
 """
 
