@@ -78,3 +78,33 @@ def test_an_activity_moved_to_a_lead_not_stored_yet_is_placed_under_that_lead(ne
     key, activity = _stored(store, "c1")
     assert (key, activity.outcome) == ("new@x.jp", "connected"), "the newer read, under the lead it names"
     assert waiting.count(store.db) == 0 and _dead(store) == 0
+
+
+def _dirty(store) -> set[str]:
+    return {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")}
+
+
+def _clean(store) -> None:
+    with store.transaction() as db:
+        db.execute("UPDATE leads SET dirty = 0")
+
+
+@pytest.mark.parametrize("one_by_one", [False, True], ids=["page", "one-by-one"])
+def test_the_lead_an_activity_moves_away_from_is_rescored_too(new_store, one_by_one):
+    """Its score counted the activity: moved straight to another stored lead, or placed under a
+    lead that came later, both leads are rescored; a plain update rescores its one lead."""
+    store = new_store()
+    _ingest(store, [_lead("00Q1", "first@x.jp"), _lead("00Q2", "second@x.jp")], stream="leads", run_id=1)
+    _ingest(store, [_call("c1", "00Q1")], stream="activities", run_id=1)
+    _clean(store)
+    _ingest(store, [_call("c1", "00Q1", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
+    assert _dirty(store) == {"first@x.jp"}
+    _clean(store)
+    _ingest(store, [_call("c1", "00Q2", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
+    assert _dirty(store) == {"first@x.jp", "second@x.jp"}
+    _clean(store)
+    _ingest(store, [_call("c1", "00Q9", outcome="connected")], stream="activities", run_id=3, one_by_one=one_by_one)
+    _ingest(store, [_lead("00Q9", "third@x.jp")], stream="leads", run_id=3)
+    _clean(store)
+    assert _after_pull(store, 3, kept_before=0.0) == (1, 0)
+    assert _stored(store, "c1")[0] == "third@x.jp" and _dirty(store) == {"second@x.jp", "third@x.jp"}

@@ -200,11 +200,25 @@ def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity,
     waiting.forget_read(db, connection, [activity.source_id])  # this read supersedes a waiting one
     activity = activity.model_copy(update={"connection": connection, "lead_key": lead_key})
     data = activity.model_dump_json()
-    if activities.stored_data(db, connection, activity.source_id) == data:
+    stored = activities.stored_data(db, connection, activity.source_id)
+    if stored == data:
         return False
     activities.save(db, activity, data)
-    leads.mark_dirty(db, lead_key)
+    leads.mark_dirty_many(db, _rescored([(activity, data)], {activity.source_id: stored} if stored else {}))
     return True
+
+
+def _rescored(saves: list[tuple[Activity, str]], stored: dict[str, str]) -> list[str]:
+    """The leads whose scores the saves change: each saved activity's lead, and the lead an
+    activity the vendor moved to another lead leaves (its score counted it)."""
+    keys = dict.fromkeys(a.lead_key for a, _ in saves)
+    for activity, _ in saves:
+        before = stored.get(activity.source_id)
+        if before is not None and f'"lead_key":{json.dumps(activity.lead_key, ensure_ascii=False)}' not in before:
+            left = json.loads(before).get("lead_key")
+            if left and left != activity.lead_key:
+                keys[left] = None
+    return list(keys)
 
 
 def ingest(
@@ -307,7 +321,7 @@ def _store_activities(db: sqlite3.Connection, connection: str, run: list[Activit
             saves.append((activity, data))
     waiting.forget_read(db, connection, placed)
     activities.save_many(db, saves)
-    leads.mark_dirty_many(db, list(dict.fromkeys(a.lead_key for a, _ in saves)))
+    leads.mark_dirty_many(db, _rescored(saves, stored))
     counts.new_activities += len(saves)
     if waits:
         _wait(db, connection, waits, stream, run_id)
@@ -344,13 +358,16 @@ def place_waiting(db: sqlite3.Connection) -> int:
     if not rows:
         return 0
     saves: list[tuple[Activity, str]] = []
+    dirty: list[str] = []
     for connection, source_id, lead_key, data in rows:
         activity = Activity.model_validate_json(data).model_copy(update={"connection": connection, "lead_key": lead_key})
         placed = activity.model_dump_json()
-        if activities.stored_data(db, connection, source_id) != placed:
+        stored = activities.stored_data(db, connection, source_id)
+        if stored != placed:
             saves.append((activity, placed))
+            dirty += _rescored([(activity, placed)], {source_id: stored} if stored is not None else {})
     activities.save_many(db, saves)
-    leads.mark_dirty_many(db, list(dict.fromkeys(a.lead_key for a, _ in saves)))
+    leads.mark_dirty_many(db, list(dict.fromkeys(dirty)))
     waiting.drop(db, [(connection, source_id) for connection, source_id, _, _ in rows])
     return len(saves)
 
