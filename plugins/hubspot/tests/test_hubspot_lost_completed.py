@@ -28,14 +28,6 @@ def _lead_of(app, task_id: str) -> str:
     return normalize_email(app.state["objects"]["contacts"][contact_id]["properties"]["email"])
 
 
-def _preview(project, as_of, *pull: str) -> dict[str, dict]:
-    """Plans by lead key: from the state as stored, or (`"--pull"`) pulled and scored at `as_of`."""
-    result = project.invoke("handoff", "preview", *(pull or ("--no-pull",)), "--format", "json",
-                            "--as-of", as_of.isoformat())
-    assert result.exit_code == 0, result.output
-    return {plan["lead_key"]: plan for plan in json.loads(result.stdout)}
-
-
 def _disagreeing(path) -> set[str]:
     """Leads whose records (views) hold different non-empty values for some field."""
     values: dict[tuple[str, str], set[str]] = {}
@@ -62,8 +54,8 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
     # whose two records (the MA file's and HubSpot's) agree. Where they disagree, the most recently
     # updated wins, and our score push stamps the contact as updated: with the store that echo is
     # no change, after a lost store the contact is newer and its values may lower the score.
-    hot_later = _preview(project, later, "--pull")  # as the run at `later` will score
-    still_hot = _preview(project, after_cooldown, "--pull")
+    hot_later = project.preview(later, pull=True)  # as the run at `later` will score
+    still_hot = project.preview(after_cooldown, pull=True)
     disagree = _disagreeing(project.folder / "state" / "state.db")
     task, lead = next((t, _lead_of(app, t["id"])) for _, (t,) in sorted(tasks.items())
                       if _lead_of(app, t["id"]) in (hot_later.keys() & still_hot.keys()) - disagree)
@@ -83,9 +75,9 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
         episode = db.execute("SELECT status, lead_key, owner FROM handoffs WHERE task_key = ?",
                              (task["properties"]["leadsync_key"],)).fetchone()
     assert episode == ("completed", lead, colleague), "rebuilt closed, owned by whoever had the task"
-    assert _preview(project, later + timedelta(minutes=1))[lead]["action"] == "cooldown"
+    assert project.preview(later + timedelta(minutes=1))[lead]["action"] == "cooldown"
 
     past = project.run("--as-of", after_cooldown.isoformat())
     assert past["exit_status"] == 0, past
     assert len(server.requests_to(r"/crm/v3/objects/tasks/batch/create")) == creates, "hot all along: no re-MQL"
-    assert _preview(project, after_cooldown + timedelta(minutes=1))[lead]["action"] == "already_handed_off"
+    assert project.preview(after_cooldown + timedelta(minutes=1))[lead]["action"] == "already_handed_off"

@@ -3,21 +3,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from datetime import timedelta
 
 from leadsync.connectors import normalize_email
+from leadsync.connectors.testing import DemoProject
 from leadsync_kintone.mapping import kintone_time
-
-
-def _preview(world, as_of) -> dict[str, dict]:
-    """Plans by lead key, from the state as stored (no pull), at `as_of`."""
-    command = world.command()[:world.command().index("sync")] + [
-        "handoff", "preview", "--no-pull", "--format", "json", "--as-of", as_of.isoformat()]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=world.env())
-    assert result.returncode == 0, result.stderr[-2000:]
-    return {plan["lead_key"]: plan for plan in json.loads(result.stdout)}
 
 
 def _todos_of(world, lead_id: str) -> list[dict]:
@@ -36,6 +26,7 @@ def _episode(world, task_key: str) -> tuple | None:
 
 def test_a_completed_todo_survives_a_lost_store_as_cooldown_then_as_already_handed_off(kt_world, reliability):
     world = kt_world()
+    project = DemoProject(world.folder, reliability.anchor)
     first = world.run()
     assert first["exit_status"] == 0 and first["tasks_created"] > 0, (first, reliability.truth(world.store()))
     record_id, todo = sorted((i, r) for i, r in world.fake.records(30).items() if r.get("leadsync_key"))[0]
@@ -56,11 +47,11 @@ def test_a_completed_todo_survives_a_lost_store_as_cooldown_then_as_already_hand
     assert len(world.fake.records(30)) == todos, "no new To-Do at all: the open ones were adopted"
     assert _episode(world, todo["leadsync_key"]) == ("completed", lead, done.timestamp(), done.timestamp(), "kato"), \
         "the completed episode is rebuilt, closed at the completion, owned by whoever had the To-Do"
-    assert _preview(world, later + timedelta(hours=1))[lead]["action"] == "cooldown"
+    assert project.preview(later + timedelta(hours=1), env=world.env())[lead]["action"] == "cooldown"
 
     after_cooldown = reliability.anchor + timedelta(days=31)
     past = world.run(as_of=after_cooldown)
     assert past["exit_status"] == 0, past
     assert _todos_of(world, lead_id) == [completed], "still hot, never cold since: no re-MQL, no To-Do"
-    assert _preview(world, after_cooldown + timedelta(hours=1))[lead]["action"] == "already_handed_off"
+    assert project.preview(after_cooldown + timedelta(hours=1), env=world.env())[lead]["action"] == "already_handed_off"
 

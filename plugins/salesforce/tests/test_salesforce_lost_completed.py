@@ -3,20 +3,11 @@ re-MQL rule still hold for that lead (the completed Task's WhoId names it)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from datetime import datetime, timedelta, timezone
 
 from leadsync.connectors import normalize_email
+from leadsync.connectors.testing import DemoProject
 from leadsync_salesforce.testing import sf_time
-
-
-def _preview(world, as_of) -> dict[str, dict]:
-    command = world.command()[:world.command().index("sync")] + [
-        "handoff", "preview", "--no-pull", "--format", "json", "--as-of", as_of.isoformat()]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=world.env())
-    assert result.returncode == 0, result.stderr[-2000:]
-    return {plan["lead_key"]: plan for plan in json.loads(result.stdout)}
 
 
 def _tasks_of(world, who: str) -> list[dict]:
@@ -25,6 +16,7 @@ def _tasks_of(world, who: str) -> list[dict]:
 
 def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_handed_off(sf_world, reliability):
     world = sf_world()
+    project = DemoProject(world.folder, reliability.anchor)
     first = world.run()
     assert first["exit_status"] == 0 and first["tasks_created"] > 0, (first, reliability.dead_letters(world.store()))
     task = sorted(world.vendor_tasks().items())[0][1][0]
@@ -53,10 +45,10 @@ def test_a_completed_handoff_survives_a_lost_store_as_cooldown_then_as_already_h
         store.close()
     assert row is not None and tuple(row) == ("completed", key, done.timestamp(), colleague), \
         "the completed episode is rebuilt, owned by whoever had the task"
-    assert _preview(world, later + timedelta(hours=1))[key]["action"] == "cooldown"
+    assert project.preview(later + timedelta(hours=1), env=world.env())[key]["action"] == "cooldown"
 
     after_cooldown = reliability.anchor + timedelta(days=31)
     past = world.run(as_of=after_cooldown)
     assert past["exit_status"] == 0, (past, reliability.dead_letters(world.store()))
     assert _tasks_of(world, who) == [task], "still hot, never cold since: no re-MQL, no task"
-    assert _preview(world, after_cooldown + timedelta(hours=1))[key]["action"] == "already_handed_off"
+    assert project.preview(after_cooldown + timedelta(hours=1), env=world.env())[key]["action"] == "already_handed_off"

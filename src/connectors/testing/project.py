@@ -44,13 +44,22 @@ class DemoProject:
     def config_path(self) -> Path:
         return self.folder / "leadsync.toml"
 
-    def invoke(self, *args: str) -> Any:
-        """Run a leadsync command in-process (click's CliRunner) with this project's config."""
+    def invoke(self, *args: str, env: Mapping[str, str] | None = None) -> Any:
+        """Run a leadsync command in-process (click's CliRunner) with this project's config; `env`
+        sets environment variables for the command."""
         from click.testing import CliRunner
 
         from leadsync.core.cli.main import cli
 
-        return CliRunner().invoke(cli, ["--config", str(self.config_path), *args], catch_exceptions=False)
+        return CliRunner().invoke(cli, ["--config", str(self.config_path), *args], env=env, catch_exceptions=False)
+
+    def preview(self, as_of: datetime, *, pull: bool = False, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """`leadsync handoff preview --format json --as-of AS_OF`, from the state as stored (or, with
+        `pull`, pulled and scored first): the plans by lead key."""
+        result = self.invoke("handoff", "preview", "--pull" if pull else "--no-pull", "--format", "json",
+                             "--as-of", as_of.isoformat(), env=env)
+        assert result.exit_code == 0, result.output
+        return {plan["lead_key"]: plan for plan in json.loads(result.stdout)}
 
     def run(self, *args: str) -> dict[str, Any]:
         """`leadsync sync run --json [args]`, its summary parsed; the exit status is in it."""

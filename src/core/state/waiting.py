@@ -12,8 +12,6 @@ import sqlite3
 
 __all__ = ["count", "drop", "forget_read", "keep", "placeable", "unplaced"]
 
-_CHUNK = 500  # bound parameters per IN list
-
 
 def keep(db: sqlite3.Connection, rows: list[tuple[str, str, str, str, str, float, int | None]]) -> None:
     """Keep (connection, source id, lead record id, stream, activity JSON, now, run id) rows. A row
@@ -51,13 +49,9 @@ def drop(db: sqlite3.Connection, keys: list[tuple[str, str]]) -> None:
 
 def forget_read(db: sqlite3.Connection, connection: str, source_ids: list[str]) -> None:
     """Forget the waiting copies of these activities of a connection: a later read placed them."""
-    if not source_ids or db.execute("SELECT 1 FROM waiting_activities WHERE connection = ? LIMIT 1",
-                                    (connection,)).fetchone() is None:
-        return  # nothing waits (the usual case): one indexed look-up a page
-    for i in range(0, len(source_ids), _CHUNK):
-        chunk = source_ids[i:i + _CHUNK]
-        db.execute(f"DELETE FROM waiting_activities WHERE connection = ? AND source_id IN ({','.join('?' * len(chunk))})",
-                   (connection, *chunk))
+    if source_ids and db.execute("SELECT 1 FROM waiting_activities WHERE connection = ? LIMIT 1",
+                                 (connection,)).fetchone() is not None:  # one indexed look-up when nothing waits
+        drop(db, [(connection, source_id) for source_id in source_ids])
 
 
 def count(db: sqlite3.Connection) -> int:
