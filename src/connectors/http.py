@@ -326,8 +326,6 @@ class HttpClient:
             )
         if self.limiter is not None:
             self.limiter.update_from_headers(endpoint, response.headers)
-            if response.status_code == 429:
-                self.limiter.rejected(endpoint)
         self._note_clock(response, started)
         return response
 

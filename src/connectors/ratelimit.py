@@ -20,10 +20,6 @@ DEFAULT_ENDPOINT = "default"
 # The guard on a window is at most this share of its period: 50 ms on a 10-second window, but
 # only 30 ms on a one-second one (a fixed 50 ms would cost a per-second budget 5% of its calls).
 GUARD_SHARE = 0.03
-# Until the vendor refuses a call for its rate, a window is held only this much longer than the
-# vendor's: the full guard costs a per-second budget 3% of its calls on every run, and the transit
-# jitter it allows for is often far smaller.
-FIRST_GUARD = 0.005
 SECONDLY = "#secondly"
 
 
@@ -136,10 +132,6 @@ class RateLimiter:
     second, one-second window for that class. Pass `learn=False` when a person set the rate by hand:
     the configured windows are then kept as they are, but an announced per-second budget still
     becomes that second window (it can only hold calls back).
-
-    The vendor counts a call when it arrives, this limiter when it leaves, so each window is held a
-    guard longer than the vendor's: `first_guard` at first, and from the first call the vendor
-    refuses for its rate (`rejected`) the full `guard` (at most `GUARD_SHARE` of the period).
     """
 
     def __init__(
@@ -149,7 +141,6 @@ class RateLimiter:
         concurrency: int | None = None,
         max_wait: float = 300.0,
         guard: float = 0.05,
-        first_guard: float = FIRST_GUARD,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         header_parser: Callable[[httpx.Headers], HeaderHint] = parse_rate_limit_headers,
@@ -160,9 +151,9 @@ class RateLimiter:
         self.rates = dict(rates or {})
         self.concurrency = concurrency
         self.max_wait = max_wait
+        # The vendor counts a call when it arrives, this limiter when it leaves; arrivals jitter
+        # by the transit time, so every window is held a little longer than the vendor's.
         self.guard = guard
-        self.first_guard = min(first_guard, guard)
-        self.widened: set[str] = set()  # window keys the vendor refused a call of: full guard
         self._clock = clock
         self._sleep = sleep
         self._header_parser = header_parser
@@ -174,17 +165,9 @@ class RateLimiter:
         self._quota_exhausted: str | None = None
         self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
 
-    def _guard(self, key: str, period: float) -> float:
-        """How much longer than the vendor's `period` this limiter holds the windows of `key`."""
-        return min(self.guard if key in self.widened else self.first_guard, period * GUARD_SHARE)
-
-    def rejected(self, endpoint: str = DEFAULT_ENDPOINT) -> None:
-        """The vendor refused a call on `endpoint` for its rate (a 429): the transit jitter is larger
-        than the first guard allowed for, so its windows keep the full guard from now on."""
-        key = self._window_key(endpoint)
-        if key is not None:
-            with self._lock:
-                self.widened.add(key)
+    def _guard(self, period: float) -> float:
+        """How much longer than the vendor's `period` this limiter holds a window."""
+        return min(self.guard, period * GUARD_SHARE)
 
     def _window_key(self, endpoint: str) -> str | None:
         if endpoint in self.rates:
@@ -205,7 +188,7 @@ class RateLimiter:
             windows.append((key + SECONDLY, self.secondly[key]))
         wait = 0.0
         for name, rate in windows:
-            period = rate.period + self._guard(key, rate.period)
+            period = rate.period + self._guard(rate.period)
             calls = self._calls.setdefault(name, deque())
             while calls and calls[0] <= now - period:
                 calls.popleft()
@@ -278,7 +261,7 @@ class RateLimiter:
             # hand: calls in flight side by side would otherwise find a second full only from a 429.
             if hint.secondly is not None and current.period > 1.0 + 1e-6:
                 if key not in self.secondly:  # the calls of the last second already count against it
-                    since = self._clock() - 1.0 - self._guard(key, 1.0)
+                    since = self._clock() - 1.0 - self._guard(1.0)
                     self._calls[key + SECONDLY] = deque(t for t in self._calls.get(key, ()) if t > since)
                 self.secondly[key] = hint.secondly
             elif self.learn and hint.secondly is not None and abs(current.period - 1.0) < 1e-6:
@@ -297,7 +280,7 @@ class RateLimiter:
                 return wait_s
             now = self._clock()
             if secondly:
-                guard = self._guard(key, 1.0)
+                guard = self._guard(1.0)
                 record = self._calls.get(key + SECONDLY) if key in self.secondly else self._calls.get(key)
                 recent = [t for t in record or () if t > now - 1.0 - guard]
                 if not recent:
@@ -307,5 +290,5 @@ class RateLimiter:
             calls = self._calls.get(key)
             if not calls:
                 return wait_s
-            frees = calls[0] + period + self._guard(key, period) - now
+            frees = calls[0] + period + self._guard(period) - now
         return min(wait_s, max(frees, 0.0))

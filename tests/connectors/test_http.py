@@ -452,17 +452,3 @@ def test_a_429_storm_is_bounded_by_the_total_retry_time(sleeps: Sleeps) -> None:
     assert sleeps == [60.0, 60.0]  # a third wait would pass 150 s
     assert route.call_count == 3
     assert "after 3 attempts" in str(caught.value)
-
-
-@respx.mock
-def test_a_429_widens_the_guard_of_its_rate_class_only(sleeps: Sleeps) -> None:
-    """The limiter starts with a small guard; a call the vendor refuses for its rate shows the transit
-    jitter is larger, and that class's windows keep the full guard from then on."""
-    respx.post(f"{BASE}/search").mock(side_effect=[httpx.Response(429), httpx.Response(200, json={})])
-    respx.get(f"{BASE}/things").mock(return_value=httpx.Response(200, json={}))
-    limiter = RateLimiter({"default": Rate(100, 10.0), "search": Rate(5, 1.0)})
-    with make_client(sleeps, limiter=limiter) as client:
-        client.get("/things")
-        assert limiter.widened == set()
-        client.post("/search", endpoint="search", json={}, idempotent=True)
-    assert limiter.widened == {"search"}

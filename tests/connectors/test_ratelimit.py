@@ -52,38 +52,12 @@ def test_endpoint_classes_have_separate_windows_and_unknown_share_default() -> N
 
 
 def test_windows_are_held_a_guard_longer_than_the_vendors() -> None:
-    """A call leaving at the window's edge may arrive inside the vendor's window: keep a margin,
-    a small one until the vendor refuses a call for its rate, the full one from then on."""
+    """A call leaving at the window's edge may arrive inside the vendor's window: keep a margin."""
     t = FakeTime()
     limiter = RateLimiter({"default": Rate(5, 10.0)}, guard=0.05, clock=t.clock, sleep=t.sleep)
     for _ in range(6):
         limiter.acquire()
-    assert t.sleeps == [pytest.approx(10.005)]
-    limiter.rejected("batch")  # a class without its own window: the default window widens
-    assert limiter.widened == {"default"}
-    for _ in range(5):
-        limiter.acquire()
-    assert t.sleeps[-1] == pytest.approx(10.05)  # the 11th waits for the 6th + 10 s + the full guard
-    assert t.now == pytest.approx(10.005 + 10.05)
-
-
-def test_a_rejection_widens_only_the_windows_of_its_class() -> None:
-    t = FakeTime()
-    limiter = RateLimiter({"default": Rate(2, 10.0), "search": Rate(2, 1.0)}, clock=t.clock, sleep=t.sleep)
-    limiter.rejected("search")
-    for _ in range(3):
-        limiter.acquire("search")
-    assert t.sleeps == [pytest.approx(1.03)]
-    start = t.now
-    for _ in range(3):
-        limiter.acquire()
-    assert t.now - start == pytest.approx(10.005)
-
-
-def test_an_unlimited_class_is_never_widened() -> None:
-    limiter = RateLimiter({"search": Rate(5, 1.0)})
-    limiter.rejected("default")
-    assert limiter.widened == set()
+    assert t.sleeps == [pytest.approx(10.05)]
 
 
 def test_no_rates_means_unlimited() -> None:
@@ -283,8 +257,6 @@ def test_a_rate_set_by_hand_still_keeps_the_announced_per_second_budget() -> Non
 def test_the_guard_on_a_one_second_window_is_a_small_share_of_it() -> None:
     t = FakeTime()
     limiter = RateLimiter({"search": Rate(5, 1.0), "default": Rate(100, 10.0)}, clock=t.clock, sleep=t.sleep)
-    limiter.rejected("search")
-    limiter.rejected("default")
     for _ in range(6):
         limiter.acquire("search")
     assert t.sleeps == [pytest.approx(1.03)]  # 30 ms on one second, not the 50 ms of a ten-second window

@@ -153,8 +153,6 @@ class MarketoClient:
                 if not set(exc.codes) & WINDOW_CODES:
                     raise
                 last = exc
-            if self.http.limiter is not None:  # refused for the account's rate: hold the window longer
-                self.http.limiter.rejected()
             if attempt < self.settings.max_retries:
                 self.window_waits += 1
                 self.sleep(WINDOW_S)
