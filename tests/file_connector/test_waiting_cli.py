@@ -47,3 +47,26 @@ def test_an_activity_before_its_lead_waits_then_is_scored_and_one_whose_lead_nev
     assert (fourth["exit_status"], fourth["dead_lettered"], fourth["waiting_activities"]) == (0, 0, 0), fourth
     assert db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] == 1
     assert json.loads(project.invoke("sync", "status", "--json").stdout)["dead_letters_total"] == 1
+
+
+def test_an_opportunity_before_its_lead_waits_then_counts_for_that_lead(tmp_path):
+    """Before, a row of opportunities.csv naming a lead_id not in leads.csv was filed under the
+    guessed key `ma:<lead_id>`, a lead that never exists, and never counted for the real one."""
+    project = demo_project(tmp_path, None, leads=30, activities=200)
+    data = project.folder / "data"
+    (data / "opportunities.csv").write_text(
+        "id,lead_id,name,created_at,stage,amount,status,closed_at\n"
+        "O-LATE,L-LATE,導入案件,2026-09-01T10:00:00+09:00,受注,1200000,受注,2026-09-20T10:00:00+09:00\n",
+        encoding="utf-8-sig")
+
+    first = project.run()
+    assert (first["exit_status"], first["dead_lettered"], first["waiting_opportunities"]) == (0, 0, 1), first
+    assert json.loads(project.invoke("sync", "status", "--json").stdout)["waiting_opportunities"] == 1
+    db = sqlite3.connect(project.folder / "state" / "state.db")
+    assert db.execute("SELECT COUNT(*) FROM opportunities").fetchone() == (0,), "not under a guessed key"
+
+    with (data / "leads.csv").open("a", encoding="utf-8") as leads:  # the lead arrives
+        leads.write("L-LATE,late.comer@example.jp,遅,来,株式会社レイト,部長,,,500,SaaS,,,新規,,\n")
+    second = project.run()
+    assert (second["exit_status"], second["dead_lettered"], second["waiting_opportunities"]) == (0, 0, 0), second
+    assert db.execute("SELECT lead_key, status FROM opportunities").fetchall() == [("late.comer@example.jp", "won")]

@@ -102,8 +102,9 @@ def _fill_orphans(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO orphan_completions(task_key, connection, lead_key, email, record_id, completed_at) "
                    "VALUES (?, ?, ?, ?, ?, ?)", row)
     for row in WAITING:
-        db.execute("INSERT INTO waiting_activities(connection, source_id, lead_record_id, stream, data, seen_at) "
-                   "VALUES (?, ?, ?, 'activities', '{}', ?)", row)
+        for table in ("waiting_activities", "waiting_opportunities"):  # an opportunity waits as an activity does
+            db.execute(f"INSERT INTO {table}(connection, source_id, lead_record_id, stream, data, seen_at) "
+                       "VALUES (?, ?, ?, 'activities', '{}', ?)", row)
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ def test_prune_deletes_old_rows_and_keeps_what_guarantees_need(store: StateStore
     with store.transaction() as db:
         deleted = retention.prune(db, before=cutoff, reconcile_since=NOW - DAY)
     assert deleted.as_dict() == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1, "orphan_completions": 3,
-                                 "waiting_activities": 2}
+                                 "waiting_activities": 2, "waiting_opportunities": 2}
     db = store.db
     assert _keys(db, "SELECT lead_key, segment FROM score_history") == {("handed@x.jp", "cold"), ("recent@x.jp", "warm")}
     assert _keys(db, "SELECT key FROM outbox") == {
@@ -138,6 +139,7 @@ def test_prune_deletes_old_rows_and_keeps_what_guarantees_need(store: StateStore
     assert _keys(db, "SELECT task_key FROM orphan_completions") == {
         "ls-20251210-byrecord", "ls-20251210-byemailcase", "ls-20251210-byleadkey", "ls-20270115-recent"}
     assert _keys(db, "SELECT source_id FROM waiting_activities") == {"call-placeable", "call-recent"}
+    assert _keys(db, "SELECT source_id FROM waiting_opportunities") == {"call-placeable", "call-recent"}
     # The handed-off lead still requalifies: its cold row after the handoff survived.
     assert scores.requalified(db, "handed@x.jp", OLD, NOW, ["cold", "warm"])
     # A second prune finds nothing more.
@@ -193,10 +195,11 @@ def test_vacuum_command_deletes_and_compacts(tmp_path: Path, monkeypatch: pytest
     out = json.loads(result.stdout)
     assert out["keep_days"] == 180 and out["compacted"] is True
     assert out["deleted"] == {"score_history": 3, "runs": 3, "outbox": 3, "dead_letters": 1, "orphan_completions": 3,
-                                 "waiting_activities": 2}
-    assert out["deleted_total"] == 15
+                                 "waiting_activities": 2, "waiting_opportunities": 2}
+    assert out["deleted_total"] == 17
     assert out["remaining"]["outbox"] == 7 and out["remaining"]["handoffs"] == 2
     assert out["remaining"]["orphan_completions"] == 4 and out["remaining"]["waiting_activities"] == 2
+    assert out["remaining"]["waiting_opportunities"] == 2
     assert 0 < out["bytes_after"]
     if not state_backend.is_postgres:  # PostgreSQL's VACUUM makes the space reusable, it does not shrink files
         assert out["bytes_after"] <= out["bytes_before"]

@@ -69,6 +69,9 @@ def summary_line(summary: RunSummary, waiting: tuple[int, str | None] = (0, None
     if summary.waiting_activities:
         n = summary.waiting_activities
         done += f", {n} activit{'y waits for its' if n == 1 else 'ies wait for their'} lead"
+    if summary.waiting_opportunities:
+        n = summary.waiting_opportunities
+        done += f", {n} opportunit{'y waits for its' if n == 1 else 'ies wait for their'} lead"
     status = summary.exit_status
     if status == EXIT_OK and not problems:
         return f"{head} ok: {done} in {summary.duration_s:.1f} s"

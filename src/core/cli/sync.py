@@ -160,10 +160,11 @@ def status(app: App, as_json: bool, limit: int) -> None:
     for d in dead:
         d["created_at"] = _iso(d["created_at"], zone)
     dead_total = dead_letters.open_count(db)
-    waiting_total = waiting.count(db)
+    waiting_total, waiting_deals = waiting.count(db), waiting.count(db, "opportunity")
     if as_json:
         echo_json({"timezone": zone, "runs": runs, "cursors": cursors, "outbox": outbox, "dead_letters": dead,
-                   "dead_letters_total": dead_total, "waiting_activities": waiting_total})
+                   "dead_letters_total": dead_total, "waiting_activities": waiting_total,
+                   "waiting_opportunities": waiting_deals})
         return
     short = lambda iso: iso[:19].replace("T", " ") if iso else ""  # noqa: E731
     print_table(f"Runs (times in {zone})", ["id", "started", "finished", "status", "exit", "duplicates removed"],
@@ -178,6 +179,9 @@ def status(app: App, as_json: bool, limit: int) -> None:
                 [(d["id"], d["connection"], d["kind"], d["record_key"], d["reason"]) for d in dead])
     if waiting_total:
         click.echo(f"{waiting_total} activit{'y waits' if waiting_total == 1 else 'ies wait'} for a lead not "
+                   "pulled yet (placed by the run that pulls it)")
+    if waiting_deals:
+        click.echo(f"{waiting_deals} opportunit{'y waits' if waiting_deals == 1 else 'ies wait'} for a lead not "
                    "pulled yet (placed by the run that pulls it)")
 
 

@@ -266,4 +266,19 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER leads_source_insert AFTER INSERT ON leads WHEN NEW.lead_source IS NULL BEGIN UPDATE leads SET lead_source = json_extract(NEW.data, '$.lead_source') WHERE rowid = NEW.rowid AND json_extract(NEW.data, '$.lead_source') IS NOT NULL; END;
     CREATE TRIGGER leads_insert_activities AFTER INSERT ON leads WHEN EXISTS (SELECT 1 FROM activities WHERE lead_key = NEW.key) BEGIN UPDATE activities SET lead_id = NEW.rowid WHERE lead_key = NEW.key AND lead_id IS NOT NEW.rowid; UPDATE activities SET lead_source = json_extract(NEW.data, '$.lead_source') WHERE lead_key = NEW.key AND type IN ('call', 'meeting_set', 'meeting'); END;
     """,
+    # 10: opportunities (deals) answered before their lead wait for it as activities do (before, a
+    # deal known only by its lead's record id became a dead letter, or was filed under a guessed key).
+    """
+    CREATE TABLE waiting_opportunities (
+        connection     TEXT NOT NULL,
+        source_id      TEXT NOT NULL,
+        lead_record_id TEXT NOT NULL,
+        stream         TEXT NOT NULL,
+        data           TEXT NOT NULL,          -- the Opportunity as JSON, as the connector gave it
+        seen_at        REAL NOT NULL,          -- when it was first kept
+        run_id         INTEGER,                -- the run that first kept it
+        PRIMARY KEY (connection, source_id)
+    );
+    CREATE INDEX waiting_opportunities_lead ON waiting_opportunities(connection, lead_record_id);
+    """,
 ]

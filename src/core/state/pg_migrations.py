@@ -79,5 +79,6 @@ PG_MIGRATIONS: list[str] = [
     _derived(MIGRATIONS[6]),
     _derived(MIGRATIONS[7]),
     _NOTHING,  # 9: SQLite's insert triggers; PostgreSQL's BEFORE trigger already sets lead_source in the row
+    _derived(MIGRATIONS[9]),
 ]
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "a migration was added to migrations.py without its PostgreSQL form"

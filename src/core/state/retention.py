@@ -27,7 +27,7 @@ __all__ = ["PruneCounts", "compact", "counts", "prune", "store_bytes", "table_by
 
 # Tables whose row counts `counts` reports (the ones retention works on, and the big ones).
 _TABLES = ("leads", "activities", "scores", "score_history", "runs", "outbox", "dead_letters", "handoffs",
-           "orphan_completions", "waiting_activities")
+           "orphan_completions", "waiting_activities", "waiting_opportunities")
 
 
 @dataclass
@@ -40,6 +40,7 @@ class PruneCounts:
     dead_letters: int = 0
     orphan_completions: int = 0
     waiting_activities: int = 0
+    waiting_opportunities: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -85,11 +86,12 @@ def prune(db: sqlite3.Connection, *, before: float, reconcile_since: float,
         (before, before),
     ).rowcount
     deleted.orphan_completions = _prune_orphans(db, before if cooldown_since is None else min(before, cooldown_since))
-    deleted.waiting_activities = db.execute(
-        "DELETE FROM waiting_activities WHERE seen_at < ? AND NOT EXISTS (SELECT 1 FROM lead_refs r "
-        "WHERE r.connection = waiting_activities.connection AND r.record_id = waiting_activities.lead_record_id)",
-        (before,),
-    ).rowcount
+    for table in ("waiting_activities", "waiting_opportunities"):
+        setattr(deleted, table, db.execute(
+            f"DELETE FROM {table} WHERE seen_at < ? AND NOT EXISTS (SELECT 1 FROM lead_refs r "
+            f"WHERE r.connection = {table}.connection AND r.record_id = {table}.lead_record_id)",
+            (before,),
+        ).rowcount)
     return deleted
 
 

@@ -70,6 +70,7 @@ class RunSummary:
     tasks_created: int = 0
     dead_lettered: int = 0
     waiting_activities: int = 0
+    waiting_opportunities: int = 0
     retry_later: int = 0
     duplicates_removed: int = 0
     interrupted: str | None = None
@@ -92,6 +93,7 @@ class RunSummary:
             "tasks_created": self.tasks_created,
             "dead_lettered": self.dead_lettered,
             "waiting_activities": self.waiting_activities,
+            "waiting_opportunities": self.waiting_opportunities,
             "retry_later": self.retry_later,
             "duplicates_removed": self.duplicates_removed,
             "interrupted": self.interrupted,
@@ -178,7 +180,7 @@ class Run:
             self._pull()
         finally:
             sys.setswitchinterval(switch)
-        with self.store.transaction() as db:  # activities that came before their lead
+        with self.store.transaction() as db:  # activities and opportunities that came before their lead
             place_waiting(db)
             previous = runs.started_before(db, self.summary.run_id) if self.summary.run_id is not None else None
             if previous is not None:
@@ -186,6 +188,7 @@ class Run:
                 kept_before = previous - self.settings.sync.lookback_minutes * 60
                 self.summary.dead_lettered += expire_waiting(db, read, self.summary.run_id, kept_before)
             self.summary.waiting_activities = waiting.count(db)
+            self.summary.waiting_opportunities = waiting.count(db, "opportunity")
 
     def _pull(self) -> None:
         store, summary, options = self.store, self.summary, self.options

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +16,9 @@ from typing import Any
 from leadsync.connectors.base import Rejected, TaskUpdate
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
-from leadsync.core.state import activities, dead_letters, leads, opportunities, waiting
 from leadsync.core.quality.gate import record_agreement, record_conflicts
+from leadsync.core.state import activities, dead_letters, leads, opportunities, waiting
+from leadsync.core.sync.latecomers import expire_waiting, place_waiting, rescored, wait
 
 __all__ = ["IngestCounts", "TaskUpdateHandler", "expire_waiting", "ingest", "merge_views", "place_waiting"]
 
@@ -42,7 +42,7 @@ class IngestCounts:
     new_activities: int = 0
     task_updates: int = 0
     rejected: int = 0
-    waiting: int = 0  # activities kept until their lead is stored (`place_waiting`)
+    waiting: int = 0  # activities and opportunities kept until their lead is stored (`place_waiting`)
     task_events: list[TaskUpdate] = field(default_factory=list)
 
 
@@ -192,7 +192,7 @@ def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity,
     if not lead_key and activity.lead_record_id:
         lead_key = leads.known_lead(db, connection, activity.lead_record_id) or ""
         if not lead_key:  # the record's lead is not stored yet (the connector's key is only a guess)
-            _wait(db, connection, [activity], stream, run_id)
+            wait(db, connection, [activity], stream, run_id)
             return None
     lead_key = lead_key or activity.lead_key
     if not lead_key:
@@ -204,21 +204,8 @@ def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity,
     if stored == data:
         return False
     activities.save(db, activity, data)
-    leads.mark_dirty_many(db, _rescored([(activity, data)], {activity.source_id: stored} if stored else {}))
+    leads.mark_dirty_many(db, rescored([(activity, data)], {activity.source_id: stored} if stored else {}))
     return True
-
-
-def _rescored(saves: list[tuple[Activity, str]], stored: dict[str, str]) -> list[str]:
-    """The leads whose scores the saves change: each saved activity's lead, and the lead an
-    activity the vendor moved to another lead leaves (its score counted it)."""
-    keys = dict.fromkeys(a.lead_key for a, _ in saves)
-    for activity, _ in saves:
-        before = stored.get(activity.source_id)
-        if before is not None and f'"lead_key":{json.dumps(activity.lead_key, ensure_ascii=False)}' not in before:
-            left = json.loads(before).get("lead_key")
-            if left and left != activity.lead_key:
-                keys[left] = None
-    return list(keys)
 
 
 def ingest(
@@ -265,8 +252,10 @@ def ingest(
             _store_activities(db, connection, acts, stream=stream, run_id=run_id, counts=counts)
             acts = []
         if isinstance(record, Opportunity):
-            placed = opportunities.store_opportunity(db, connection, record)
-            if isinstance(placed, str):
+            placed = _store_opportunity(db, connection, record, stream, run_id)
+            if placed is None:
+                counts.waiting += 1
+            elif isinstance(placed, str):
                 counts.rejected += dead_letters.add_once(
                     db, run_id=run_id, connection=connection, kind=stream, key=record.source_id, reason=placed,
                     payload=record.model_dump(mode="json"))
@@ -285,6 +274,17 @@ def ingest(
     if acts:
         _store_activities(db, connection, acts, stream=stream, run_id=run_id, counts=counts)
     return counts
+
+
+def _store_opportunity(db: sqlite3.Connection, connection: str, opportunity: Opportunity, stream: str,
+                       run_id: int | None) -> str | bool | None:
+    """`opportunities.store_opportunity`, or None when it waits for its lead (named by record id only)."""
+    if (opportunity.lead_record_id and not normalize_email(opportunity.email)
+            and not leads.known_lead(db, connection, opportunity.lead_record_id)):
+        wait(db, connection, [opportunity], stream, run_id)  # the connector's key, if any, is only a guess
+        return None
+    waiting.forget_read(db, connection, [opportunity.source_id], "opportunity")
+    return opportunities.store_opportunity(db, connection, opportunity)
 
 
 def _store_activities(db: sqlite3.Connection, connection: str, run: list[Activity], *, stream: str,
@@ -321,10 +321,10 @@ def _store_activities(db: sqlite3.Connection, connection: str, run: list[Activit
             saves.append((activity, data))
     waiting.forget_read(db, connection, placed)
     activities.save_many(db, saves)
-    leads.mark_dirty_many(db, _rescored(saves, stored))
+    leads.mark_dirty_many(db, rescored(saves, stored))
     counts.new_activities += len(saves)
     if waits:
-        _wait(db, connection, waits, stream, run_id)
+        wait(db, connection, waits, stream, run_id)
         counts.waiting += len(waits)
 
 
@@ -338,61 +338,6 @@ def _count_activity(db: sqlite3.Connection, connection: str, activity: Activity,
             payload=activity.model_dump(mode="json"))
     else:
         counts.new_activities += outcome
-
-
-def _wait(db: sqlite3.Connection, connection: str, run: list[Activity], stream: str, run_id: int | None) -> None:
-    """Keep activities whose lead (named by its record id) is not stored yet; see `place_waiting`."""
-    now = time.time()
-    waiting.keep(db, [(connection, a.source_id, str(a.lead_record_id), stream,
-                       a.model_copy(update={"connection": connection}).model_dump_json(), now, run_id) for a in run])
-
-
-def place_waiting(db: sqlite3.Connection) -> int:
-    """Store the waiting activities whose lead is stored now, as a read of them would have; returns
-    how many were stored. Call inside a transaction, after a run's pull.
-
-    A waiting copy is the activity's latest read: a later read that placed it dropped the copy
-    (`waiting.forget_read`), so a stored version, if any, is older and is replaced (an activity
-    the vendor moved to a lead not stored yet goes under that lead)."""
-    rows = waiting.placeable(db)
-    if not rows:
-        return 0
-    saves: list[tuple[Activity, str]] = []
-    dirty: list[str] = []
-    for connection, source_id, lead_key, data in rows:
-        activity = Activity.model_validate_json(data).model_copy(update={"connection": connection, "lead_key": lead_key})
-        placed = activity.model_dump_json()
-        stored = activities.stored_data(db, connection, source_id)
-        if stored != placed:
-            saves.append((activity, placed))
-            dirty += _rescored([(activity, placed)], {source_id: stored} if stored is not None else {})
-    activities.save_many(db, saves)
-    leads.mark_dirty_many(db, list(dict.fromkeys(dirty)))
-    waiting.drop(db, [(connection, source_id) for connection, source_id, _, _ in rows])
-    return len(saves)
-
-
-def expire_waiting(db: sqlite3.Connection, connections: Iterable[str], run_id: int, kept_before: float) -> int:
-    """Dead-letter the waiting activities of `connections` (each read completely by run `run_id`)
-    that an earlier run kept before `kept_before` and whose lead is still not stored. Call after
-    `place_waiting`; returns how many count as dead letters of this run.
-
-    The engine passes the start of the previous run minus the look-back. A lead that lags its
-    activity was modified before the activity was kept, at the latest while that run read; every
-    incremental read re-reads the look-back behind its cursor, so once a run started that long
-    after, a read has covered that moment with the vendor's index caught up (a lag within the
-    look-back), and this run's complete read re-read whatever a failed one missed.
-    """
-    dead = 0
-    for connection in connections:
-        rows = waiting.unplaced(db, connection, run_id, kept_before)
-        for source_id, record_id, stream, data in rows:
-            reason = (f"activity {source_id}: no lead with record id {record_id!r} in {connection}, "
-                      "though the reads since it came would have brought it")
-            dead += dead_letters.add_once(db, run_id=run_id, connection=connection, kind=stream, key=source_id,
-                                          reason=reason, payload=json.loads(data))
-        waiting.drop(db, [(connection, source_id) for source_id, _, _, _ in rows])
-    return dead
 
 
 def _has_impls(hook: Any) -> bool:
