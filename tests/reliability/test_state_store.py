@@ -93,9 +93,20 @@ def _full_disk(limit: int):
     return apply
 
 
-def test_a_full_disk_mid_run_is_exit_5_and_nothing_half_written(project):
-    # Creating the schema (four migrations) writes about 230 KB of WAL: the disk fills after that.
-    result = leadsync(project, "sync", "run", preexec=_full_disk(320 * 1024))
+def _schema_wal_bytes(tmp_path: Path) -> int:
+    """The WAL a new store's migrations write (334 KB at schema 10; it grows with every migration)."""
+    path = tmp_path / "scratch" / "state.db"
+    path.parent.mkdir()
+    store = StateStore(path)
+    try:
+        return os.path.getsize(f"{path}-wal")
+    finally:
+        store.close()
+
+
+def test_a_full_disk_mid_run_is_exit_5_and_nothing_half_written(project, tmp_path):
+    # The disk fills 90 KB after the schema is created: the run has started and read some pages.
+    result = leadsync(project, "sync", "run", preexec=_full_disk(_schema_wal_bytes(tmp_path) + 90 * 1024))
     assert_one_line_exit_5(result, project.state, "nothing of the step was written")
     db = sqlite3.connect(project.state)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
