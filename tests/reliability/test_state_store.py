@@ -94,8 +94,9 @@ def _full_disk(limit: int):
 
 
 def test_a_full_disk_mid_run_is_exit_5_and_nothing_half_written(project):
-    # Creating the schema (four migrations) writes about 230 KB of WAL: the disk fills after that.
-    result = leadsync(project, "sync", "run", preexec=_full_disk(320 * 1024))
+    # Creating the schema (eleven migrations) writes about 340 KB of WAL: the disk fills after that
+    # (the run itself writes more than 1 MB; 480 KB leaves room for a few more migrations).
+    result = leadsync(project, "sync", "run", preexec=_full_disk(480 * 1024))
     assert_one_line_exit_5(result, project.state, "nothing of the step was written")
     db = sqlite3.connect(project.state)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
