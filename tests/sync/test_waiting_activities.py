@@ -86,3 +86,15 @@ def test_a_lead_no_read_brought_makes_its_activity_a_dead_letter_once_the_reads_
     assert tuple(row) == ("crm", "activities_calls", "c1", "activity c1: no lead with record id '00Q9' in crm, "
                                                            "though the reads since it came would have brought it")
     assert waiting.count(store.db) == 0 and _stored(store) == {}
+
+
+def test_a_waiting_activity_moved_to_another_lead_waits_from_the_read_that_named_that_lead(new_store):
+    """The wait of a lead starts with the read that names it, not with the first read of the record."""
+    store = new_store()
+    _ingest(store, [_call("c1", "00Q9")], stream="activities", run_id=1)
+    with store.transaction() as db:  # kept long ago
+        db.execute("UPDATE waiting_activities SET seen_at = seen_at - 86400")
+    moved = time.time()
+    _ingest(store, [_call("c1", "00Q8")], stream="activities", run_id=5)
+    assert _after_pull(store, 5, kept_before=moved - 60) == (0, 0)
+    assert _after_pull(store, 6, kept_before=time.time() + 1) == (0, 1), "once its reads are done, a dead letter"

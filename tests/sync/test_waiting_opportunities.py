@@ -85,3 +85,30 @@ def test_a_deal_with_an_email_or_a_stored_lead_never_waits(new_store):
     counts = _ingest(store, [_deal("d1", "C1"), _deal("d2", "C7", email="Other@X.jp")], stream="opportunities")
     assert counts.waiting == 0
     assert _stored(store) == {"d1": ("known@x.jp", "open"), "d2": ("other@x.jp", "open")}
+
+
+def test_a_waiting_deal_moved_to_another_contact_waits_for_that_one_from_the_read_that_named_it(new_store):
+    """The expiry rests on when the record naming its lead was kept: a lead that lags was modified
+    before that. A deal moved, while it waits, to a contact created just now must not be
+    dead-lettered by the clock of the read that named the old contact."""
+    store = new_store()
+    _ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
+    with store.transaction() as db:  # kept long ago, by run 1
+        db.execute("UPDATE waiting_opportunities SET seen_at = seen_at - 86400")
+    moved = time.time()
+    _ingest(store, [_deal("d9", "C8")], stream="opportunities", run_id=5)  # the vendor moved it to a new contact
+    assert _after_pull(store, 5, kept_before=moved - 60) == (0, 0), "C8's read is newer than the look-back: it waits"
+    assert waiting.count(store.db, "opportunity") == 1 and _dead(store) == []
+    _ingest(store, [_lead("C8", "new@x.jp")], stream="leads", run_id=6)
+    assert _after_pull(store, 6) == (1, 0)
+    assert _stored(store) == {"d9": ("new@x.jp", "open")}
+
+
+def test_a_waiting_deal_read_again_for_the_same_contact_keeps_when_it_was_first_kept(new_store):
+    """A look-back re-read of the same deal does not restart its wait (else it would never expire)."""
+    store = new_store()
+    _ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
+    kept = store.db.execute("SELECT seen_at FROM waiting_opportunities").fetchone()[0]
+    _ingest(store, [_deal("d9", "C9", amount=5.0)], stream="opportunities", run_id=2)
+    assert tuple(store.db.execute("SELECT seen_at, run_id FROM waiting_opportunities").fetchone()) == (kept, 1)
+    assert _after_pull(store, 3, kept_before=kept + 1) == (0, 1)

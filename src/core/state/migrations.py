@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS"]
+__all__ = ["MIGRATIONS", "WAIT_GUESSED_OPPORTUNITIES"]
+
+# Migration 11 for both backends, given how each reads a JSON text field ({ref}, {email}) and the time ({now}).
+WAIT_GUESSED_OPPORTUNITIES = """
+    INSERT INTO waiting_opportunities(connection, source_id, lead_record_id, stream, data, seen_at, run_id)
+    SELECT o.connection, o.source_id, {ref}, 'opportunities', o.data, {now}, (SELECT COALESCE(MAX(id), 0) FROM runs)
+    FROM opportunities o WHERE {ref} IS NOT NULL AND COALESCE({email}, '') = ''
+    AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.key = o.lead_key) ON CONFLICT (connection, source_id) DO NOTHING;
+    DELETE FROM opportunities WHERE EXISTS (SELECT 1 FROM waiting_opportunities w
+    WHERE w.connection = opportunities.connection AND w.source_id = opportunities.source_id)
+    AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.key = opportunities.lead_key)
+"""
 
 # Times are stored as UTC epoch seconds (REAL) unless the column name says otherwise.
 MIGRATIONS: list[str] = [
@@ -281,4 +292,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX waiting_opportunities_lead ON waiting_opportunities(connection, lead_record_id);
     """,
+    # 11: opportunities an older leadsync filed under a guessed key (no stored lead has it; named by
+    # the lead's record id only) wait for their lead as a read of them now would: the next run places
+    # those whose lead is stored, and dead-letters the others once its reads are done.
+    WAIT_GUESSED_OPPORTUNITIES.format(
+        ref="json_extract(o.data, '$.lead_record_id')", email="json_extract(o.data, '$.email')",
+        now="(julianday('now') - 2440587.5) * 86400.0"),
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from leadsync.core.state.migrations import MIGRATIONS
+from leadsync.core.state.migrations import MIGRATIONS, WAIT_GUESSED_OPPORTUNITIES
 
 __all__ = ["PG_MIGRATIONS"]
 
@@ -80,5 +80,7 @@ PG_MIGRATIONS: list[str] = [
     _derived(MIGRATIONS[7]),
     _NOTHING,  # 9: SQLite's insert triggers; PostgreSQL's BEFORE trigger already sets lead_source in the row
     _derived(MIGRATIONS[9]),
+    WAIT_GUESSED_OPPORTUNITIES.format(ref="(o.data::jsonb ->> 'lead_record_id')", email="(o.data::jsonb ->> 'email')",
+                                      now="EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"),
 ]
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "a migration was added to migrations.py without its PostgreSQL form"

@@ -27,11 +27,17 @@ def _table(kind: str) -> str:
 def keep(db: sqlite3.Connection, rows: list[tuple[str, str, str, str, str, float, int | None]],
          kind: str = "activity") -> None:
     """Keep (connection, source id, lead record id, stream, record JSON, now, run id) rows. A row
-    already waiting takes the newer read and keeps when, and by which run, it was first kept."""
+    already waiting takes the newer read and keeps when, and by which run, it was first kept, unless
+    the read names another lead: that lead's wait starts with this read (it may lag this read, not
+    the first one)."""
+    table = _table(kind)
+    moved = f"{table}.lead_record_id <> excluded.lead_record_id"
     db.executemany(
-        f"INSERT INTO {_table(kind)}(connection, source_id, lead_record_id, stream, data, seen_at, run_id) "
+        f"INSERT INTO {table}(connection, source_id, lead_record_id, stream, data, seen_at, run_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(connection, source_id) DO UPDATE SET "
-        "lead_record_id = excluded.lead_record_id, stream = excluded.stream, data = excluded.data",
+        "lead_record_id = excluded.lead_record_id, stream = excluded.stream, data = excluded.data, "
+        f"seen_at = CASE WHEN {moved} THEN excluded.seen_at ELSE {table}.seen_at END, "
+        f"run_id = CASE WHEN {moved} THEN excluded.run_id ELSE {table}.run_id END",
         rows,
     )
 
