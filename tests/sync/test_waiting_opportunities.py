@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from leadsync.core.models import Lead, Opportunity, OpportunityStatus
+from leadsync.core.models import Opportunity, OpportunityStatus
 from leadsync.core.state import waiting
-from leadsync.core.sync.latecomers import expire_waiting, place_waiting
-from leadsync.core.sync.identity import ingest
+
+from .crm_waits import after_pull, ingest, lead
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
 
@@ -19,18 +19,7 @@ def _deal(source_id: str, record_id: str, *, guessed: str = "", **kw) -> Opportu
     return Opportunity(source_id=source_id, lead_record_id=record_id, lead_key=guessed, created_at=T0, **kw)
 
 
-def _lead(record_id: str, email: str) -> Lead:
-    return Lead(key=email, email=email, refs={"crm": record_id})
 
-
-def _ingest(store, records, *, stream: str, run_id: int | None = 1):
-    with store.transaction() as db:
-        return ingest(db, "crm", records, stream=stream, crm_connections={"crm"}, run_id=run_id)
-
-
-def _after_pull(store, run_id: int, kept_before: float = 0.0) -> tuple[int, int]:
-    with store.transaction() as db:
-        return place_waiting(db), expire_waiting(db, ["crm"], run_id, kept_before)
 
 
 def _stored(store) -> dict[str, tuple[str, str]]:
@@ -43,37 +32,37 @@ def _dead(store) -> list[tuple]:
 
 def test_a_deal_before_its_lead_waits_then_goes_under_the_lead(new_store):
     store = new_store()
-    _ingest(store, [_lead("C1", "known@x.jp")], stream="leads")
+    ingest(store, [lead("C1", "known@x.jp")], stream="leads")
     # The file connector guesses `crm:C9` for a lead without e-mail; the lead comes with one.
-    counts = _ingest(store, [_deal("d9", "C9", guessed="crm:C9"), _deal("d1", "C1")], stream="opportunities")
+    counts = ingest(store, [_deal("d9", "C9", guessed="crm:C9"), _deal("d1", "C1")], stream="opportunities")
     assert (counts.waiting, counts.rejected) == (1, 0)
     assert _stored(store) == {"d1": ("known@x.jp", "open")} and _dead(store) == []
     assert waiting.count(store.db, "opportunity") == 1 and waiting.count(store.db) == 0
-    assert _after_pull(store, 1) == (0, 0), "kept by this run: it waits"
+    assert after_pull(store, 1) == (0, 0), "kept by this run: it waits"
 
-    _ingest(store, [_lead("C9", "late@x.jp")], stream="leads", run_id=2)
-    assert _after_pull(store, 2) == (1, 0)
+    ingest(store, [lead("C9", "late@x.jp")], stream="leads", run_id=2)
+    assert after_pull(store, 2) == (1, 0)
     assert _stored(store)["d9"] == ("late@x.jp", "open"), "under the lead, not the guessed key"
     assert waiting.count(store.db, "opportunity") == 0
 
 
 def test_a_waiting_deal_read_again_after_its_lead_keeps_the_newer_read(new_store):
     store = new_store()
-    _ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
-    _ingest(store, [_lead("C9", "late@x.jp")], stream="leads", run_id=2)
-    _ingest(store, [_deal("d9", "C9", status=OpportunityStatus.WON, closed_at=T0)], stream="opportunities", run_id=2)
-    assert _after_pull(store, 2) == (0, 0), "the later read placed it: the waiting copy is gone"
+    ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
+    ingest(store, [lead("C9", "late@x.jp")], stream="leads", run_id=2)
+    ingest(store, [_deal("d9", "C9", status=OpportunityStatus.WON, closed_at=T0)], stream="opportunities", run_id=2)
+    assert after_pull(store, 2) == (0, 0), "the later read placed it: the waiting copy is gone"
     assert _stored(store) == {"d9": ("late@x.jp", "won")}
     assert waiting.count(store.db, "opportunity") == 0
 
 
 def test_a_deal_whose_lead_never_comes_is_a_dead_letter_once_the_reads_that_would_have_brought_it_are_done(new_store):
     store = new_store()
-    _ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
+    ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
     kept = store.db.execute("SELECT seen_at FROM waiting_opportunities").fetchone()[0]
-    assert _after_pull(store, 1, kept_before=time.time() + 3600) == (0, 0), "kept by this run: it waits"
-    assert _after_pull(store, 2, kept_before=kept) == (0, 0), "kept after the previous run's start less the look-back"
-    assert _after_pull(store, 2, kept_before=kept + 1) == (0, 1)
+    assert after_pull(store, 1, kept_before=time.time() + 3600) == (0, 0), "kept by this run: it waits"
+    assert after_pull(store, 2, kept_before=kept) == (0, 0), "kept after the previous run's start less the look-back"
+    assert after_pull(store, 2, kept_before=kept + 1) == (0, 1)
     assert _dead(store) == [("opportunities", "d9", "opportunity d9: no lead with record id 'C9' in crm, "
                                                     "though the reads since it came would have brought it")]
     assert waiting.count(store.db, "opportunity") == 0 and _stored(store) == {}
@@ -81,8 +70,8 @@ def test_a_deal_whose_lead_never_comes_is_a_dead_letter_once_the_reads_that_woul
 
 def test_a_deal_with_an_email_or_a_stored_lead_never_waits(new_store):
     store = new_store()
-    _ingest(store, [_lead("C1", "known@x.jp")], stream="leads")
-    counts = _ingest(store, [_deal("d1", "C1"), _deal("d2", "C7", email="Other@X.jp")], stream="opportunities")
+    ingest(store, [lead("C1", "known@x.jp")], stream="leads")
+    counts = ingest(store, [_deal("d1", "C1"), _deal("d2", "C7", email="Other@X.jp")], stream="opportunities")
     assert counts.waiting == 0
     assert _stored(store) == {"d1": ("known@x.jp", "open"), "d2": ("other@x.jp", "open")}
 
@@ -92,23 +81,23 @@ def test_a_waiting_deal_moved_to_another_contact_waits_for_that_one_from_the_rea
     before that. A deal moved, while it waits, to a contact created just now must not be
     dead-lettered by the clock of the read that named the old contact."""
     store = new_store()
-    _ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
+    ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
     with store.transaction() as db:  # kept long ago, by run 1
         db.execute("UPDATE waiting_opportunities SET seen_at = seen_at - 86400")
     moved = time.time()
-    _ingest(store, [_deal("d9", "C8")], stream="opportunities", run_id=5)  # the vendor moved it to a new contact
-    assert _after_pull(store, 5, kept_before=moved - 60) == (0, 0), "C8's read is newer than the look-back: it waits"
+    ingest(store, [_deal("d9", "C8")], stream="opportunities", run_id=5)  # the vendor moved it to a new contact
+    assert after_pull(store, 5, kept_before=moved - 60) == (0, 0), "C8's read is newer than the look-back: it waits"
     assert waiting.count(store.db, "opportunity") == 1 and _dead(store) == []
-    _ingest(store, [_lead("C8", "new@x.jp")], stream="leads", run_id=6)
-    assert _after_pull(store, 6) == (1, 0)
+    ingest(store, [lead("C8", "new@x.jp")], stream="leads", run_id=6)
+    assert after_pull(store, 6) == (1, 0)
     assert _stored(store) == {"d9": ("new@x.jp", "open")}
 
 
 def test_a_waiting_deal_read_again_for_the_same_contact_keeps_when_it_was_first_kept(new_store):
     """A look-back re-read of the same deal does not restart its wait (else it would never expire)."""
     store = new_store()
-    _ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
+    ingest(store, [_deal("d9", "C9")], stream="opportunities", run_id=1)
     kept = store.db.execute("SELECT seen_at FROM waiting_opportunities").fetchone()[0]
-    _ingest(store, [_deal("d9", "C9", amount=5.0)], stream="opportunities", run_id=2)
+    ingest(store, [_deal("d9", "C9", amount=5.0)], stream="opportunities", run_id=2)
     assert tuple(store.db.execute("SELECT seen_at, run_id FROM waiting_opportunities").fetchone()) == (kept, 1)
-    assert _after_pull(store, 3, kept_before=kept + 1) == (0, 1)
+    assert after_pull(store, 3, kept_before=kept + 1) == (0, 1)

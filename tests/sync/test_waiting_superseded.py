@@ -9,10 +9,10 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-
-from leadsync.core.models import Activity, ActivityType, Lead
+from leadsync.core.models import Activity, ActivityType
 from leadsync.core.state import waiting
-from leadsync.core.sync.identity import expire_waiting, ingest, place_waiting
+
+from .crm_waits import after_pull, ingest, lead
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
 
@@ -21,20 +21,7 @@ def _call(source_id: str, record_id: str, **kw) -> Activity:
     return Activity(source_id=source_id, lead_record_id=record_id, type=ActivityType.CALL, occurred_at=T0, **kw)
 
 
-def _lead(record_id: str, email: str) -> Lead:
-    return Lead(key=email, email=email, refs={"crm": record_id})
 
-
-def _ingest(store, records, *, stream: str, run_id: int, one_by_one: bool = False) -> None:
-    with store.transaction() as db:
-        if one_by_one:  # a repeated source id in the page takes the one-by-one path
-            records = [records[0], *records]
-        ingest(db, "crm", records, stream=stream, crm_connections={"crm"}, run_id=run_id)
-
-
-def _after_pull(store, run_id: int, kept_before: float) -> tuple[int, int]:
-    with store.transaction() as db:
-        return place_waiting(db), expire_waiting(db, ["crm"], run_id, kept_before)
 
 
 def _stored(store, source_id: str) -> tuple[str, Activity]:
@@ -51,12 +38,12 @@ def test_an_activity_stored_by_a_later_read_is_no_dead_letter(new_store, one_by_
     """Kept for 00Q9 (say a contact created while run 1 read, then merged into 00Q1 in the CRM):
     the next read names 00Q1, which is stored, and stores it there; 00Q9 never comes."""
     store = new_store()
-    _ingest(store, [_lead("00Q1", "known@x.jp")], stream="leads", run_id=1)
-    _ingest(store, [_call("c1", "00Q9")], stream="activities", run_id=1)
-    assert _after_pull(store, 1, kept_before=0.0) == (0, 0)
-    _ingest(store, [_call("c1", "00Q1", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
+    ingest(store, [lead("00Q1", "known@x.jp")], stream="leads", run_id=1)
+    ingest(store, [_call("c1", "00Q9")], stream="activities", run_id=1)
+    assert after_pull(store, 1, kept_before=0.0) == (0, 0)
+    ingest(store, [_call("c1", "00Q1", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
     assert _stored(store, "c1")[0] == "known@x.jp"
-    placed, dead = _after_pull(store, 3, kept_before=time.time() + 3600)  # well past every look-back
+    placed, dead = after_pull(store, 3, kept_before=time.time() + 3600)  # well past every look-back
     assert (placed, dead, _dead(store)) == (0, 0, 0), "an activity that is stored is not a dead letter"
     assert waiting.count(store.db) == 0
     key, activity = _stored(store, "c1")
@@ -68,13 +55,13 @@ def test_an_activity_moved_to_a_lead_not_stored_yet_is_placed_under_that_lead(ne
     """Stored under 00Q1; the CRM then moves it to 00Q9 (created while run 2 read): the newer read
     waits for 00Q9 and, when 00Q9 comes, is placed under it, with its newer content."""
     store = new_store()
-    _ingest(store, [_lead("00Q1", "old@x.jp")], stream="leads", run_id=1)
-    _ingest(store, [_call("c1", "00Q1", outcome="no answer")], stream="activities", run_id=1)
-    _ingest(store, [_call("c1", "00Q9", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
+    ingest(store, [lead("00Q1", "old@x.jp")], stream="leads", run_id=1)
+    ingest(store, [_call("c1", "00Q1", outcome="no answer")], stream="activities", run_id=1)
+    ingest(store, [_call("c1", "00Q9", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
     assert waiting.count(store.db) == 1
-    assert _after_pull(store, 2, kept_before=0.0) == (0, 0)
-    _ingest(store, [_lead("00Q9", "new@x.jp")], stream="leads", run_id=3)
-    assert _after_pull(store, 3, kept_before=0.0)[1] == 0
+    assert after_pull(store, 2, kept_before=0.0) == (0, 0)
+    ingest(store, [lead("00Q9", "new@x.jp")], stream="leads", run_id=3)
+    assert after_pull(store, 3, kept_before=0.0)[1] == 0
     key, activity = _stored(store, "c1")
     assert (key, activity.outcome) == ("new@x.jp", "connected"), "the newer read, under the lead it names"
     assert waiting.count(store.db) == 0 and _dead(store) == 0
@@ -94,17 +81,17 @@ def test_the_lead_an_activity_moves_away_from_is_rescored_too(new_store, one_by_
     """Its score counted the activity: moved straight to another stored lead, or placed under a
     lead that came later, both leads are rescored; a plain update rescores its one lead."""
     store = new_store()
-    _ingest(store, [_lead("00Q1", "first@x.jp"), _lead("00Q2", "second@x.jp")], stream="leads", run_id=1)
-    _ingest(store, [_call("c1", "00Q1")], stream="activities", run_id=1)
+    ingest(store, [lead("00Q1", "first@x.jp"), lead("00Q2", "second@x.jp")], stream="leads", run_id=1)
+    ingest(store, [_call("c1", "00Q1")], stream="activities", run_id=1)
     _clean(store)
-    _ingest(store, [_call("c1", "00Q1", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
+    ingest(store, [_call("c1", "00Q1", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
     assert _dirty(store) == {"first@x.jp"}
     _clean(store)
-    _ingest(store, [_call("c1", "00Q2", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
+    ingest(store, [_call("c1", "00Q2", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
     assert _dirty(store) == {"first@x.jp", "second@x.jp"}
     _clean(store)
-    _ingest(store, [_call("c1", "00Q9", outcome="connected")], stream="activities", run_id=3, one_by_one=one_by_one)
-    _ingest(store, [_lead("00Q9", "third@x.jp")], stream="leads", run_id=3)
+    ingest(store, [_call("c1", "00Q9", outcome="connected")], stream="activities", run_id=3, one_by_one=one_by_one)
+    ingest(store, [lead("00Q9", "third@x.jp")], stream="leads", run_id=3)
     _clean(store)
-    assert _after_pull(store, 3, kept_before=0.0) == (1, 0)
+    assert after_pull(store, 3, kept_before=0.0) == (1, 0)
     assert _stored(store, "c1")[0] == "third@x.jp" and _dirty(store) == {"second@x.jp", "third@x.jp"}
