@@ -89,6 +89,24 @@ class Backend:
         with psycopg.connect(self.url, autocommit=True) as db:
             db.execute(f'DROP SCHEMA IF EXISTS "leadsync_{project}" CASCADE')
 
+    def old_pg_schema(self, project: str, version: int) -> Any:
+        """A psycopg connection (autocommit, on the project's schema) to a PostgreSQL store left at
+        schema `version`, as an older leadsync wrote it: fill it, close it, then `open` migrates it."""
+        import psycopg
+
+        from leadsync.core.state.pg_migrations import PG_MIGRATIONS
+
+        schema = f"leadsync_{project}"
+        db = psycopg.connect(self.url, autocommit=True, options=f"-c search_path={schema}")
+        db.execute(f'CREATE SCHEMA "{schema}"')
+        db.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
+        for number, script in enumerate(PG_MIGRATIONS[:version], start=1):
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("INSERT INTO schema_version VALUES (%s)", (number,))
+        return db
+
     def cleanup(self) -> None:
         for project in self.projects:
             if self.url is not None:

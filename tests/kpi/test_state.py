@@ -88,20 +88,8 @@ def test_sources_stored_in_other_spellings_are_one_group_under_the_code(new_stor
 
 @pytest.mark.parametrize("state_backend", ["postgresql"], indirect=True)
 def test_postgresql_migration_fills_the_columns_of_calls_stored_before(state_backend):
-    import psycopg
-
-    from leadsync.core.state.pg_migrations import PG_MIGRATIONS
-
     project = state_backend.project()
-    schema = f"leadsync_{project}"
-    with psycopg.connect(state_backend.url, autocommit=True, options=f"-c search_path={schema}") as db:
-        db.execute(f'CREATE SCHEMA "{schema}"')
-        db.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
-        for number, script in enumerate(PG_MIGRATIONS[:3], start=1):  # the release before the KPIs
-            for statement in script.split(";\n"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("INSERT INTO schema_version VALUES (%s)", (number,))
+    with state_backend.old_pg_schema(project, 3) as db:  # the release before the KPIs
         data = {"source_id": "c1", "type": "call", "duration_seconds": 130, "outcome": "connected", "owner": "sato"}
         db.execute("INSERT INTO activities(connection, source_id, lead_key, type, occurred_at, url, data) "
                    "VALUES ('crm', 'c1', 'a@x.example', 'call', %s, NULL, %s)",

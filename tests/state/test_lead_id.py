@@ -193,20 +193,8 @@ def test_migration_fills_lead_id_of_activities_stored_before(tmp_path) -> None: 
 
 @pytest.mark.parametrize("state_backend", ["postgresql"], indirect=True)
 def test_postgresql_migration_fills_lead_id_of_activities_stored_before(state_backend) -> None:  # type: ignore[no-untyped-def]
-    import psycopg
-
-    from leadsync.core.state.pg_migrations import PG_MIGRATIONS
-
     project = state_backend.project()
-    schema = f"leadsync_{project}"
-    with psycopg.connect(state_backend.url, autocommit=True, options=f"-c search_path={schema}") as db:
-        db.execute(f'CREATE SCHEMA "{schema}"')
-        db.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
-        for number, script in enumerate(PG_MIGRATIONS[:5], start=1):
-            for statement in script.split(";\n"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("INSERT INTO schema_version VALUES (%s)", (number,))
+    with state_backend.old_pg_schema(project, 5) as db:
         for key in ("a@x.jp", "b@x.jp"):
             db.execute("INSERT INTO leads(key, email, data, updated_at) VALUES (%s, %s, '{}', 0)", (key, key))
         for n, key in enumerate(["b@x.jp", "a@x.jp", "none@x.jp"]):

@@ -5,7 +5,6 @@ comes. Upgraded, they wait for their lead as a fresh read would have them wait."
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -94,20 +93,8 @@ def test_migration_makes_opportunities_filed_under_a_guessed_key_wait_for_their_
 
 @pytest.mark.parametrize("state_backend", ["postgresql"], indirect=True)
 def test_postgresql_migration_makes_opportunities_filed_under_a_guessed_key_wait(state_backend) -> None:
-    import psycopg
-
-    from leadsync.core.state.pg_migrations import PG_MIGRATIONS
-
     project = state_backend.project()
-    schema = f"leadsync_{project}"
-    with psycopg.connect(state_backend.url, autocommit=True, options=f"-c search_path={schema}") as db:
-        db.execute(f'CREATE SCHEMA "{schema}"')
-        db.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
-        for number, script in enumerate(PG_MIGRATIONS[:9], start=1):
-            for statement in script.split(";\n"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("INSERT INTO schema_version VALUES (%s)", (number,))
+    with state_backend.old_pg_schema(project, 9) as db:
         db.execute("INSERT INTO runs(started_at, status) VALUES (0, 'ok')")
         for key, record_id, email in _leads():
             db.execute("INSERT INTO leads(key, email, data, updated_at) VALUES (%s, %s, '{}', 0)", (key, email))
