@@ -114,6 +114,26 @@ class Backend:
 
 
 @pytest.fixture
+def old_sqlite_schema():
+    """`(path, version) -> sqlite3.Connection`: a SQLite store left at schema `version`, as an older
+    leadsync wrote it (autocommit): fill it, close it, then opening a StateStore migrates it."""
+    import sqlite3
+
+    from leadsync.core.state.migrations import MIGRATIONS
+
+    def make(path: Path, version: int) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None)
+        for number, script in enumerate(MIGRATIONS[:version], start=1):
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+        return db
+
+    return make
+
+
+@pytest.fixture
 def state_backend(request, tmp_path):
     name = getattr(request, "param", "sqlite")
     backend = Backend(name, tmp_path, url=_pg_url() if name == "postgresql" else None)

@@ -28,16 +28,9 @@ def test_a_changed_call_is_counted_as_it_is_now(new_store):
     assert stage_counts(store.db, 0, 2e9, CallRules(), "owner").keys() == {"tanaka"}
 
 
-def test_migration_fills_the_columns_of_calls_stored_before(tmp_path):
+def test_migration_fills_the_columns_of_calls_stored_before(tmp_path, old_sqlite_schema):
     path = tmp_path / "old.db"
-    import sqlite3
-
-    db = sqlite3.connect(path, isolation_level=None)
-    for number, script in enumerate(MIGRATIONS[:3], start=1):  # a store of the release before the KPIs
-        for statement in script.split(";\n"):
-            if statement.strip():
-                db.execute(statement)
-        db.execute(f"PRAGMA user_version = {number}")
+    db = old_sqlite_schema(path, 3)  # a store of the release before the KPIs
     data = {"source_id": "c1", "type": "call", "duration_seconds": 130, "outcome": "connected", "owner": "sato",
             "lead_key": "a@x.example", "connection": "crm", "occurred_at": "2025-04-07T09:10:00+09:00"}
     db.execute("INSERT INTO activities VALUES ('crm', 'c1', 'a@x.example', 'call', ?, NULL, ?)",

@@ -156,14 +156,8 @@ def test_a_page_of_activities_is_written_by_the_same_statements_and_each_row_onc
     assert store.db.execute("SELECT count(*) FROM activities WHERE lead_id IS NULL").fetchone()[0] == 20
 
 
-def _old_sqlite_store(path: Any) -> None:
-    """A store of schema 5 (before lead_id) with leads and activities, one activity without its lead."""
-    db = sqlite3.connect(path, isolation_level=None)
-    for number, script in enumerate(MIGRATIONS[:5], start=1):
-        for statement in script.split(";\n"):
-            if statement.strip():
-                db.execute(statement)
-        db.execute(f"PRAGMA user_version = {number}")
+def _old_sqlite_store(db: sqlite3.Connection) -> None:
+    """Fill a store of schema 5 (before lead_id): leads and activities, one activity without its lead."""
     for key in ("a@x.jp", "b@x.jp", "gone@x.jp"):
         db.execute("INSERT INTO leads(key, email, data, updated_at) VALUES (?, ?, '{}', 0)", (key, key))
     db.execute("DELETE FROM leads WHERE key = 'gone@x.jp'")
@@ -173,9 +167,9 @@ def _old_sqlite_store(path: Any) -> None:
     db.close()
 
 
-def test_migration_fills_lead_id_of_activities_stored_before(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_migration_fills_lead_id_of_activities_stored_before(tmp_path, old_sqlite_schema) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "old.db"
-    _old_sqlite_store(path)
+    _old_sqlite_store(old_sqlite_schema(path, 5))
     store = StateStore(path)
     assert store.schema_version == len(MIGRATIONS) >= 6
     assert _wrong(store) == []

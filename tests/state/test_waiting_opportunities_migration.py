@@ -5,7 +5,6 @@ comes. Upgraded, they wait for their lead as a fresh read would have them wait."
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -67,14 +66,10 @@ def _check_upgraded(store: Any) -> None:
         ("opportunities", "O-NEVER")]
 
 
-def test_migration_makes_opportunities_filed_under_a_guessed_key_wait_for_their_lead(tmp_path) -> None:
+def test_migration_makes_opportunities_filed_under_a_guessed_key_wait_for_their_lead(tmp_path,
+                                                                                     old_sqlite_schema) -> None:
     path = tmp_path / "old.db"
-    db = sqlite3.connect(path, isolation_level=None)
-    for number, script in enumerate(MIGRATIONS[:9], start=1):
-        for statement in script.split(";\n"):
-            if statement.strip():
-                db.execute(statement)
-        db.execute(f"PRAGMA user_version = {number}")
+    db = old_sqlite_schema(path, 9)
     db.execute("INSERT INTO runs(started_at, status) VALUES (0, 'ok')")
     for key, record_id, email in _leads():
         db.execute("INSERT INTO leads(key, email, data, updated_at) VALUES (?, ?, '{}', 0)", (key, email))
