@@ -101,3 +101,16 @@ def test_a_waiting_deal_read_again_for_the_same_contact_keeps_when_it_was_first_
     ingest(store, [_deal("d9", "C9", amount=5.0)], stream="opportunities", run_id=2)
     assert tuple(store.db.execute("SELECT seen_at, run_id FROM waiting_opportunities").fetchone()) == (kept, 1)
     assert after_pull(store, 3, kept_before=kept + 1) == (0, 1)
+
+
+def test_a_stored_deal_moved_to_a_contact_not_stored_yet_no_longer_counts_for_the_old_one(new_store):
+    store = new_store()
+    ingest(store, [lead("C1", "old@x.jp")], stream="leads")
+    ingest(store, [_deal("d1", "C1")], stream="opportunities")
+    assert _stored(store) == {"d1": ("old@x.jp", "open")}
+    counts = ingest(store, [_deal("d1", "C9", status=OpportunityStatus.WON, closed_at=T0)], stream="opportunities",
+                    run_id=2)
+    assert counts.waiting == 1 and _stored(store) == {}, "the vendor's latest word: not old@x.jp's any more"
+    ingest(store, [lead("C9", "new@x.jp")], stream="leads", run_id=3)
+    assert after_pull(store, 3) == (1, 0)
+    assert _stored(store) == {"d1": ("new@x.jp", "won")}

@@ -33,6 +33,15 @@ def _dead(store) -> int:
     return store.db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
 
 
+def _dirty(store) -> set[str]:
+    return {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")}
+
+
+def _clean(store) -> None:
+    with store.transaction() as db:
+        db.execute("UPDATE leads SET dirty = 0")
+
+
 @pytest.mark.parametrize("one_by_one", [False, True], ids=["page", "one-by-one"])
 def test_an_activity_stored_by_a_later_read_is_no_dead_letter(new_store, one_by_one):
     """Kept for 00Q9 (say a contact created while run 1 read, then merged into 00Q1 in the CRM):
@@ -53,27 +62,22 @@ def test_an_activity_stored_by_a_later_read_is_no_dead_letter(new_store, one_by_
 @pytest.mark.parametrize("one_by_one", [False, True], ids=["page", "one-by-one"])
 def test_an_activity_moved_to_a_lead_not_stored_yet_is_placed_under_that_lead(new_store, one_by_one):
     """Stored under 00Q1; the CRM then moves it to 00Q9 (created while run 2 read): the newer read
-    waits for 00Q9 and, when 00Q9 comes, is placed under it, with its newer content."""
+    waits for 00Q9, no longer counts for 00Q1 meanwhile, and when 00Q9 comes is placed under it,
+    with its newer content."""
     store = new_store()
     ingest(store, [lead("00Q1", "old@x.jp")], stream="leads", run_id=1)
     ingest(store, [_call("c1", "00Q1", outcome="no answer")], stream="activities", run_id=1)
+    _clean(store)
     ingest(store, [_call("c1", "00Q9", outcome="connected")], stream="activities", run_id=2, one_by_one=one_by_one)
     assert waiting.count(store.db) == 1
+    assert store.db.execute("SELECT COUNT(*) FROM activities").fetchone()[0] == 0, "not left under 00Q1"
+    assert _dirty(store) == {"old@x.jp"}, "00Q1 is rescored without it"
     assert after_pull(store, 2, kept_before=0.0) == (0, 0)
     ingest(store, [lead("00Q9", "new@x.jp")], stream="leads", run_id=3)
     assert after_pull(store, 3, kept_before=0.0)[1] == 0
     key, activity = _stored(store, "c1")
     assert (key, activity.outcome) == ("new@x.jp", "connected"), "the newer read, under the lead it names"
     assert waiting.count(store.db) == 0 and _dead(store) == 0
-
-
-def _dirty(store) -> set[str]:
-    return {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")}
-
-
-def _clean(store) -> None:
-    with store.transaction() as db:
-        db.execute("UPDATE leads SET dirty = 0")
 
 
 @pytest.mark.parametrize("one_by_one", [False, True], ids=["page", "one-by-one"])
@@ -91,7 +95,8 @@ def test_the_lead_an_activity_moves_away_from_is_rescored_too(new_store, one_by_
     assert _dirty(store) == {"first@x.jp", "second@x.jp"}
     _clean(store)
     ingest(store, [_call("c1", "00Q9", outcome="connected")], stream="activities", run_id=3, one_by_one=one_by_one)
+    assert _dirty(store) == {"second@x.jp"}, "left when the read named a lead not stored yet"
     ingest(store, [lead("00Q9", "third@x.jp")], stream="leads", run_id=3)
     _clean(store)
     assert after_pull(store, 3, kept_before=0.0) == (1, 0)
-    assert _stored(store, "c1")[0] == "third@x.jp" and _dirty(store) == {"second@x.jp", "third@x.jp"}
+    assert _stored(store, "c1")[0] == "third@x.jp" and _dirty(store) == {"third@x.jp"}

@@ -15,6 +15,7 @@ __all__ = [
     "put",
     "put_many",
     "recent",
+    "remove",
     "rowid_range",
     "save",
     "save_many",
@@ -53,6 +54,18 @@ def stored_data_many(db: sqlite3.Connection, connection: str, source_ids: list[s
         found.update(db.execute(f"SELECT source_id, data FROM activities WHERE connection = ? AND source_id IN ({marks})",
                                 (connection, *chunk)).fetchall())
     return found
+
+
+def remove(db: sqlite3.Connection, connection: str, source_ids: list[str]) -> list[str]:
+    """Delete these activities of a connection, if stored; returns the keys of the leads they were under."""
+    keys: list[str] = []
+    for source_id in source_ids:
+        row = db.execute("SELECT lead_key FROM activities WHERE connection = ? AND source_id = ?",
+                         (connection, source_id)).fetchone()
+        if row is not None:
+            keys.append(row[0])
+            db.execute("DELETE FROM activities WHERE connection = ? AND source_id = ?", (connection, source_id))
+    return keys
 
 
 def save_many(db: sqlite3.Connection, rows: list[tuple[Activity, str]]) -> None:

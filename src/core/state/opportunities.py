@@ -7,7 +7,7 @@ import sqlite3
 from leadsync.core.models import Opportunity
 from leadsync.core.normalize import normalize_email
 
-__all__ = ["converted_leads", "store_opportunity"]
+__all__ = ["converted_leads", "remove", "store_opportunity"]
 
 
 def _lead_of_record(db: sqlite3.Connection, connection: str, record_id: str) -> str | None:
@@ -44,6 +44,12 @@ def store_opportunity(db: sqlite3.Connection, connection: str, opportunity: Oppo
          opportunity.owner, data),
     )
     return True
+
+
+def remove(db: sqlite3.Connection, connection: str, source_ids: list[str]) -> int:
+    """Delete these opportunities of a connection, if stored; returns how many were."""
+    return sum(db.execute("DELETE FROM opportunities WHERE connection = ? AND source_id = ?",
+                          (connection, source_id)).rowcount for source_id in source_ids)
 
 
 def converted_leads(db: sqlite3.Connection, outcome: str) -> set[str]:

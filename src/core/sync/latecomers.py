@@ -21,7 +21,10 @@ __all__ = ["expire_waiting", "place_waiting", "rescored", "wait"]
 
 def wait(db: sqlite3.Connection, connection: str, records: Sequence[Activity | Opportunity], stream: str,
          run_id: int | None) -> None:
-    """Keep records (all of one kind) whose lead, named by its record id, is not stored yet."""
+    """Keep records (all of one kind) whose lead, named by its record id, is not stored yet.
+
+    The read is the vendor's latest word: a version stored under the lead an older read named is
+    removed (that lead is rescored without the activity; a deal no longer counts for it)."""
     if not records:
         return
     kind = "opportunity" if isinstance(records[0], Opportunity) else "activity"
@@ -29,6 +32,11 @@ def wait(db: sqlite3.Connection, connection: str, records: Sequence[Activity | O
     waiting.keep(db, [(connection, r.source_id, str(r.lead_record_id), stream,
                        r.model_copy(update={"connection": connection}).model_dump_json(), now, run_id)
                       for r in records], kind)
+    source_ids = [r.source_id for r in records]
+    if kind == "opportunity":
+        opportunities.remove(db, connection, source_ids)
+    else:
+        leads.mark_dirty_many(db, list(dict.fromkeys(activities.remove(db, connection, source_ids))))
 
 
 def rescored(saves: list[tuple[Activity, str]], stored: dict[str, str]) -> list[str]:
@@ -49,8 +57,8 @@ def place_waiting(db: sqlite3.Connection) -> int:
     would have; returns how many were stored. Call inside a transaction, after a run's pull.
 
     A waiting copy is the record's latest read: a later read that placed it dropped the copy
-    (`waiting.forget_read`), so a stored version, if any, is older and is replaced (an activity
-    the vendor moved to a lead not stored yet goes under that lead)."""
+    (`waiting.forget_read`), and the read that made it wait removed the version an older read had
+    stored (`wait`): whatever is stored for it is older and is replaced."""
     return _place_activities(db) + _place_opportunities(db)
 
 
