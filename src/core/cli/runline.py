@@ -66,12 +66,9 @@ def summary_line(summary: RunSummary, waiting: tuple[int, str | None] = (0, None
         problems.insert(0, f"interrupted ({summary.interrupted}) between batches; the next `leadsync sync run` resumes")
     if summary.duplicates_removed:
         done += f", {summary.duplicates_removed} duplicate task(s) archived in the CRM"
-    if summary.waiting_activities:
-        n = summary.waiting_activities
-        done += f", {n} activit{'y waits for its' if n == 1 else 'ies wait for their'} lead"
-    if summary.waiting_opportunities:
-        n = summary.waiting_opportunities
-        done += f", {n} opportunit{'y waits for its' if n == 1 else 'ies wait for their'} lead"
+    for n, noun in ((summary.waiting_activities, "activit"), (summary.waiting_opportunities, "opportunit")):
+        if n:
+            done += f", {n} {noun}{'y waits for its' if n == 1 else 'ies wait for their'} lead"
     status = summary.exit_status
     if status == EXIT_OK and not problems:
         return f"{head} ok: {done} in {summary.duration_s:.1f} s"

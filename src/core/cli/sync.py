@@ -177,12 +177,10 @@ def status(app: App, as_json: bool, limit: int) -> None:
                 [(o["connection"], o["kind"], o["status"], o["count"]) for o in outbox])
     print_table(f"Dead letters ({dead_total})", ["id", "connection", "kind", "record", "reason"],
                 [(d["id"], d["connection"], d["kind"], d["record_key"], d["reason"]) for d in dead])
-    if waiting_total:
-        click.echo(f"{waiting_total} activit{'y waits' if waiting_total == 1 else 'ies wait'} for a lead not "
-                   "pulled yet (placed by the run that pulls it)")
-    if waiting_deals:
-        click.echo(f"{waiting_deals} opportunit{'y waits' if waiting_deals == 1 else 'ies wait'} for a lead not "
-                   "pulled yet (placed by the run that pulls it)")
+    for n, noun in ((waiting_total, "activit"), (waiting_deals, "opportunit")):
+        if n:
+            click.echo(f"{n} {noun}{'y waits' if n == 1 else 'ies wait'} for a lead not pulled yet "
+                       "(placed by the run that pulls it)")
 
 
 @sync.command("requeue")

@@ -31,7 +31,8 @@ from leadsync.core.state.store import StateStore
 from leadsync.core.state.target import open_store
 from leadsync.core.sync.concurrent import interleaved
 from leadsync.core.sync.connections import connection_names, open_connections, task_connection
-from leadsync.core.sync.identity import expire_waiting, ingest, place_waiting
+from leadsync.core.sync.identity import ingest
+from leadsync.core.sync.latecomers import expire_waiting, place_waiting
 from leadsync.core.sync.interrupt import RunInterrupted, StopFlag
 from leadsync.core.sync.lock import run_lock
 from leadsync.core.sync.vendorclock import note_vendor_clock, on_vendor_clock

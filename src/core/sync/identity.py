@@ -18,9 +18,9 @@ from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
 from leadsync.core.quality.gate import record_agreement, record_conflicts
 from leadsync.core.state import activities, dead_letters, leads, opportunities, waiting
-from leadsync.core.sync.latecomers import expire_waiting, place_waiting, rescored, wait
+from leadsync.core.sync.latecomers import rescored, wait
 
-__all__ = ["IngestCounts", "TaskUpdateHandler", "expire_waiting", "ingest", "merge_views", "place_waiting"]
+__all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
 
 # A lead's JSON as `model_dump_json()` gives it (bytes), without that method's keyword handling.
 _json = Lead.__pydantic_serializer__.to_json
