@@ -66,21 +66,23 @@ def test_lead_id_follows_leads_through_ingest_merges_moves_and_deletes(new_store
     _ingest(store, "crm", [Lead(email="A@X.jp", refs={"crm": "c1"}, owner="005")])
     assert _rowid(store, "a@x.jp") == before == _lead_id(store, "v1") and _wrong(store) == []
     # A record known by id; its activity is placed by record id, then the record changes e-mail:
-    # the view moves to a new lead and the old lead (no views left) is deleted.
+    # the view moves to a new lead, the activity named by record id follows it (state/follow.py),
+    # and the old lead (no views left) is deleted; an activity naming the old e-mail stays orphaned.
     _ingest(store, "ma", [Lead(email="b@x.jp", refs={"ma": "42"})])
-    _ingest(store, "ma", [_visit("v2", record_id="42")], "activities")
-    assert _lead_id(store, "v2") == _rowid(store, "b@x.jp") is not None
+    _ingest(store, "ma", [_visit("v2", record_id="42"), _visit("v3", email="b@x.jp")], "activities")
+    assert _lead_id(store, "v2") == _rowid(store, "b@x.jp") == _lead_id(store, "v3") is not None
     _ingest(store, "ma", [Lead(email="c@x.jp", refs={"ma": "42"})])
-    assert _rowid(store, "b@x.jp") is None and _lead_id(store, "v2") is None and _wrong(store) == []
+    assert _rowid(store, "b@x.jp") is None and _lead_id(store, "v3") is None and _wrong(store) == []
+    assert _lead_id(store, "v2") == _rowid(store, "c@x.jp") is not None
     # New leads may reuse the deleted lead's rowid: the orphaned activity must not follow it.
     _ingest(store, "crm", [Lead(email=f"new{i}@x.jp", refs={"crm": f"n{i}"}) for i in range(3)])
-    assert _lead_id(store, "v2") is None and _wrong(store) == []
+    assert _lead_id(store, "v3") is None and _wrong(store) == []
     # The activity is read again with the new e-mail: it moves to the new lead.
-    _ingest(store, "ma", [_visit("v2", email="c@x.jp")], "activities")
-    assert _lead_id(store, "v2") == _rowid(store, "c@x.jp") is not None and _wrong(store) == []
+    _ingest(store, "ma", [_visit("v3", email="c@x.jp")], "activities")
+    assert _lead_id(store, "v3") == _rowid(store, "c@x.jp") is not None and _wrong(store) == []
     # The old identity comes back: a new lead, a new rowid, the activity stays where it moved.
     _ingest(store, "crm", [Lead(email="b@x.jp", refs={"crm": "b1"})])
-    assert _lead_id(store, "v2") == _rowid(store, "c@x.jp") and _wrong(store) == []
+    assert _lead_id(store, "v3") == _rowid(store, "c@x.jp") and _wrong(store) == []
 
 
 def test_lead_id_is_right_after_random_sequences_of_writes(new_store) -> None:  # type: ignore[no-untyped-def]

@@ -181,7 +181,9 @@ def put_many(db: sqlite3.Connection, rows: list[tuple[str, str | None, str, floa
 
 
 def delete(db: sqlite3.Connection, key: str) -> None:
+    """Forget a lead no record belongs to any more, and its current score (its history stays)."""
     db.execute("DELETE FROM leads WHERE key = ?", (key,))
+    db.execute("DELETE FROM scores WHERE lead_key = ?", (key,))
 
 
 def mark_dirty(db: sqlite3.Connection, key: str) -> None:

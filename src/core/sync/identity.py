@@ -17,7 +17,8 @@ from leadsync.connectors.base import Rejected, TaskUpdate
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
 from leadsync.core.quality.gate import record_agreement, record_conflicts
-from leadsync.core.state import activities, dead_letters, leads, opportunities, waiting
+from leadsync.core.state import activities, dead_letters, handoffs, leads, opportunities, waiting
+from leadsync.core.state.follow import follow_record
 from leadsync.core.sync.latecomers import rescored, wait
 
 __all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
@@ -101,9 +102,19 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
     changed = _rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
     record_conflicts(db, key)  # records of one person that disagree are reported, not merged away
     if previous is not None and previous[0] != key:  # the record moved to another identity
+        _move_record(db, connection, record_id, previous[0], key)
         changed |= _rebuild(db, previous[0], crm_connections)
         record_conflicts(db, previous[0])
+        if leads.stored_data(db, previous[0]) is None:  # the old lead is gone: the same person
+            handoffs.move_lead(db, previous[0], key)
     return changed
+
+
+def _move_record(db: sqlite3.Connection, connection: str, record_id: str, old_key: str, new_key: str) -> None:
+    """What names the record by its id moves with it (activities and deals read long ago are not
+    read again); both leads are rescored."""
+    if follow_record(db, connection, record_id, old_key, new_key):
+        leads.mark_dirty_many(db, [old_key, new_key])
 
 
 def _store_leads(db: sqlite3.Connection, connection: str, run: list[Lead], crm_connections: set[str]) -> int:
