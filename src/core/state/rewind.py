@@ -3,7 +3,8 @@
 Everything with a timestamp after the moment is taken out of the copy: handoffs opened later are
 removed, handoffs closed or first touched later are open and untouched again, scores and score
 history recorded later are dropped (those leads are rescored at the moment), activities that occurred
-later, and the outbox, pushed scores, dead letters and runs of later runs. Leads and their fields
+later, opportunities created later (those closed later are open again), records first kept
+waiting for their lead later, and the outbox, pushed scores, dead letters and runs of later runs. Leads and their fields
 (status, owner, company) stay as last pulled, as a dry run on a fresh store would see them: the
 store keeps no history of them. Only ever call this on a copy (`StateStore.snapshot()`).
 """
@@ -31,6 +32,10 @@ def rewind(store: StateStore, moment: datetime) -> int:
         dirty = db.execute("UPDATE leads SET dirty = 1 WHERE key IN (SELECT lead_key FROM scores WHERE scored_at > ?) "
                            "OR key IN (SELECT lead_key FROM activities WHERE occurred_at > ?)", (t, t)).rowcount
         db.execute("DELETE FROM activities WHERE occurred_at > ?", (t,))
+        db.execute("DELETE FROM opportunities WHERE created_at > ?", (t,))
+        db.execute("UPDATE opportunities SET status = 'open', closed_at = NULL WHERE closed_at > ?", (t,))
+        db.execute("DELETE FROM waiting_activities WHERE seen_at > ?", (t,))
+        db.execute("DELETE FROM waiting_opportunities WHERE seen_at > ?", (t,))
         db.execute("DELETE FROM score_history WHERE at > ?", (t,))
         db.execute("DELETE FROM scores WHERE scored_at > ?", (t,))
         db.execute("DELETE FROM pushed_scores WHERE pushed_at > ?", (t,))
