@@ -102,7 +102,8 @@ class OpportunityStream(Stream):
         cursor = {k: v for k, v in start.items() if k != "fresh"} if start and not ctx.full_refresh else {}
         for records in self.client.query(soql):
             ids = [str(r["Id"]) for r in records if r.get("Id")]
-            leads, emails = self._converted_leads(ids), self._contact_emails(ids)
+            leads = self._converted_leads(ids)
+            emails = self._contact_emails([i for i in ids if i not in leads])  # the converted Lead comes first
             out = []
             for record in records:
                 result = self._opportunity(record, leads.get(str(record.get("Id"))), emails.get(str(record.get("Id"))))

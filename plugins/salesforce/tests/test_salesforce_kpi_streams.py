@@ -59,6 +59,9 @@ def test_calls_events_and_opportunities(org):
     app.add("Opportunity", {"Name": "他社案件", "StageName": "Prospecting", "IsClosed": False, "IsWon": False}, modstamp=NOW)
     app.state["objects"]["Lead"][lead]["ConvertedOpportunityId"] = won
     app.add("OpportunityContactRole", {"OpportunityId": lost, "ContactId": contact, "IsPrimary": True}, modstamp=NOW)
+    # The won deal also names a contact whose e-mail differs from the Lead's (edited after the
+    # conversion): the deal belongs to the Lead it was converted from, as the docs say.
+    app.add("OpportunityContactRole", {"OpportunityId": won, "ContactId": contact, "IsPrimary": True}, modstamp=NOW)
     found = _read(server.url, meeting_outcome="Result__c")
     calls = found["activities_tasks"]
     assert [(c.type, c.duration_seconds, c.outcome, c.owner) for c in calls] == [
@@ -70,6 +73,7 @@ def test_calls_events_and_opportunities(org):
     assert set(opportunities) == {"導入", "別件"}  # the third has no lead of ours
     first, second = opportunities["導入"], opportunities["別件"]
     assert isinstance(first, Opportunity) and first.lead_record_id == lead and first.status is OpportunityStatus.WON
+    assert first.email is None, "the converted Lead, not the contact role's e-mail"
     assert first.amount == 1_200_000 and first.closed_at == datetime(2026, 4, 9, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert second.email == "b@x.jp" and second.status is OpportunityStatus.LOST and second.lead_record_id is None
     assert not any(isinstance(r, Rejected) for records in found.values() for r in records)
