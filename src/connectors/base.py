@@ -116,6 +116,21 @@ class Rejected:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RemovedLead:
+    """A lead record the vendor no longer has: deleted, or merged into another of its records.
+
+    `record_id` is the connection's id of the record (the value `Lead.refs[connection]` carried);
+    `merged_into` is the id of the record it was merged into, when the vendor says so. A leads
+    stream yields it after the surviving record (when it reads both in one page) so the engine
+    can move what named the removed record to the survivor's lead. An id leadsync never stored is
+    ignored, so a stream may report every removal it sees.
+    """
+
+    record_id: str
+    merged_into: str | None = None
+
+
 @dataclass
 class Page:
     """One committed unit of a stream: records and the cursor that covers them.
@@ -124,7 +139,7 @@ class Page:
     loses nothing and re-reads at most one page.
     """
 
-    records: Sequence[Lead | Activity | Opportunity | TaskUpdate | Rejected]
+    records: Sequence[Lead | Activity | Opportunity | TaskUpdate | Rejected | RemovedLead]
     cursor: dict[str, Any]
 
 

@@ -40,7 +40,7 @@ __all__ = ["leadsync_definitions", "outcome_metadata", "project_assets", "sync_a
 
 _ASSET_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 _COUNTS = ("scored", "segment_changes", "scores_planned", "scores_pushed", "tasks_planned", "tasks_created",
-           "dead_lettered", "waiting_activities", "waiting_opportunities", "retry_later", "duplicates_removed")
+           "dead_lettered", "waiting_activities", "waiting_opportunities", "leads_removed", "retry_later", "duplicates_removed")
 
 
 def outcome_metadata(outcome: Outcome) -> dict[str, Any]:

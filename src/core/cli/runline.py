@@ -66,6 +66,8 @@ def summary_line(summary: RunSummary, waiting: tuple[int, str | None] = (0, None
         problems.insert(0, f"interrupted ({summary.interrupted}) between batches; the next `leadsync sync run` resumes")
     if summary.duplicates_removed:
         done += f", {summary.duplicates_removed} duplicate task(s) archived in the CRM"
+    if summary.leads_removed:
+        done += f", {summary.leads_removed} lead record(s) removed (deleted or merged in their system)"
     for n, noun in ((summary.waiting_activities, "activit"), (summary.waiting_opportunities, "opportunit")):
         if n:
             done += f", {n} {noun}{'y waits for its' if n == 1 else 'ies wait for their'} lead"

@@ -16,6 +16,7 @@ __all__ = [
     "delete",
     "digest",
     "dirty_keys",
+    "drop_view",
     "emails",
     "array_values",
     "field_arrays",
@@ -82,6 +83,11 @@ def save_view(db: sqlite3.Connection, connection: str, record_id: str, lead_key:
         "ON CONFLICT(connection, record_id) DO UPDATE SET lead_key = excluded.lead_key, data = excluded.data",
         (connection, record_id, lead_key, data),
     )
+
+
+def drop_view(db: sqlite3.Connection, connection: str, record_id: str) -> None:
+    """Forget a connection's record (the vendor deleted it or merged it away)."""
+    db.execute("DELETE FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id))
 
 
 def views_of(db: sqlite3.Connection, connection: str, record_ids: list[str]) -> dict[str, tuple[str, str]]:

@@ -72,6 +72,7 @@ class RunSummary:
     dead_lettered: int = 0
     waiting_activities: int = 0
     waiting_opportunities: int = 0
+    leads_removed: int = 0
     retry_later: int = 0
     duplicates_removed: int = 0
     interrupted: str | None = None
@@ -95,6 +96,7 @@ class RunSummary:
             "dead_lettered": self.dead_lettered,
             "waiting_activities": self.waiting_activities,
             "waiting_opportunities": self.waiting_opportunities,
+            "leads_removed": self.leads_removed,
             "retry_later": self.retry_later,
             "duplicates_removed": self.duplicates_removed,
             "interrupted": self.interrupted,
@@ -225,6 +227,7 @@ class Run:
                         store.set_cursor(name, stream_name, page.cursor)
                     counts[stream_name] += len(page.records)
                     summary.dead_lettered += result.rejected
+                    summary.leads_removed += result.removed
                     if options.progress:
                         options.progress(f"pull {name}/{stream_name}", len(page.records))
             except RunInterrupted:

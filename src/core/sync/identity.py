@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadsync.connectors.base import Rejected, TaskUpdate
+from leadsync.connectors.base import Rejected, RemovedLead, TaskUpdate
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
 from leadsync.core.quality.gate import record_agreement, record_conflicts
@@ -44,6 +45,7 @@ class IngestCounts:
     task_updates: int = 0
     rejected: int = 0
     waiting: int = 0  # activities and opportunities kept until their lead is stored (`place_waiting`)
+    removed: int = 0  # stored lead records the vendor deleted or merged away
     task_events: list[TaskUpdate] = field(default_factory=list)
 
 
@@ -108,6 +110,30 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
         if leads.stored_data(db, previous[0]) is None:  # the old lead is gone: the same person
             handoffs.move_lead(db, previous[0], key)
     return changed
+
+
+def _remove_record(db: sqlite3.Connection, connection: str, removed: RemovedLead, crm_connections: set[str]) -> bool:
+    """Forget a record the vendor deleted or merged away; False when it was never stored.
+
+    Its lead is rebuilt from the records left (deleted when none is). A merged record's
+    activities and deals (named by its id) go to the survivor's lead, and so do the episodes of a
+    lead that is gone; a deleted lead's open episode is closed (expired, the reason says why)."""
+    previous = leads.view(db, connection, removed.record_id)
+    if previous is None:
+        return False
+    old_key = previous[0]
+    survivor = leads.known_lead(db, connection, removed.merged_into) if removed.merged_into else None
+    leads.drop_view(db, connection, removed.record_id)
+    if survivor is not None and survivor != old_key:
+        _move_record(db, connection, removed.record_id, old_key, survivor)
+    _rebuild(db, old_key, crm_connections)
+    record_conflicts(db, old_key)
+    if leads.stored_data(db, old_key) is None:
+        if survivor is not None:
+            handoffs.move_lead(db, old_key, survivor)
+        elif (row := handoffs.open_for_lead(db, old_key)) is not None:
+            handoffs.close(db, row["id"], "expired", time.time(), f"the lead's record was deleted in {connection}")
+    return True
 
 
 def _move_record(db: sqlite3.Connection, connection: str, record_id: str, old_key: str, new_key: str) -> None:
@@ -222,7 +248,7 @@ def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity,
 def ingest(
     db: sqlite3.Connection,
     connection: str,
-    records: Iterable[Lead | Activity | Opportunity | TaskUpdate | Rejected],
+    records: Iterable[Lead | Activity | Opportunity | TaskUpdate | Rejected | RemovedLead],
     *,
     stream: str,
     crm_connections: set[str],
@@ -275,6 +301,8 @@ def ingest(
             counts.task_events.append(record)
             if on_task_update is not None:
                 on_task_update(db, record, connection)
+        elif isinstance(record, RemovedLead):
+            counts.removed += _remove_record(db, connection, record, crm_connections)
         elif isinstance(record, Rejected):
             counts.rejected += dead_letters.add_once(db, run_id=run_id, connection=connection, kind=stream,
                                                 key=record.key, reason=record.reason, payload=record.payload)

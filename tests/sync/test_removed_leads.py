@@ -1,0 +1,98 @@
+"""A lead record the vendor deleted or merged away (`RemovedLead`) is forgotten: its lead is
+rebuilt from the records left or deleted with its score; a merged record's activities, deals and
+episodes go to the survivor's lead; a deleted lead's open episode is closed. Both backends."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from leadsync.connectors import RemovedLead
+from leadsync.core.models import Activity, ActivityType, Lead, Opportunity
+from leadsync.core.state import handoffs, leads
+from leadsync.core.sync.identity import ingest as ingest_page
+
+from .crm_waits import ingest
+
+T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
+
+
+def _lead(record_id: str, email: str | None, **fields) -> Lead:
+    return Lead(key=email or f"crm:{record_id}", email=email, refs={"crm": record_id}, **fields)
+
+
+def _call(source_id: str, record_id: str) -> Activity:
+    return Activity(source_id=source_id, type=ActivityType.CALL, occurred_at=T0, lead_record_id=record_id)
+
+
+def _open(db, lead_key: str, task_key: str) -> None:
+    assert handoffs.insert(db, lead_key=lead_key, connection="crm", owner="sato", score=80, segment="hot",
+                           opened_at=T0.timestamp(), due_at=T0.timestamp() + 3600, task_key=task_key,
+                           reasons=[], opened_status=None)
+
+
+def _score(db, lead_key: str) -> None:
+    db.execute("INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
+               "breakdown) VALUES (?, 80, 50, 30, 'hot', 'v', 0, '[]')", (lead_key,))
+
+
+def test_a_deleted_record_takes_its_lead_score_and_open_episode_away(new_store):
+    store = new_store()
+    ingest(store, [_lead("C1", "gone@x.jp"), _lead("C2", "kept@x.jp")], stream="leads")
+    ingest(store, [_call("t1", "C1")], stream="activities")
+    with store.transaction() as db:
+        _open(db, "gone@x.jp", "ls-1")
+        _score(db, "gone@x.jp")
+
+    counts = ingest(store, [RemovedLead("C1"), RemovedLead("never-stored")], stream="leads", run_id=2)
+    assert counts.removed == 1, "an id never stored is ignored"
+    assert leads.load(store.db, "gone@x.jp") is None and leads.known_lead(store.db, "crm", "C1") is None
+    assert store.db.execute("SELECT COUNT(*) FROM scores WHERE lead_key = 'gone@x.jp'").fetchone()[0] == 0
+    row = handoffs.by_task_key(store.db, "ls-1")
+    assert (row["status"], row["close_reason"]) == ("expired", "the lead's record was deleted in crm")
+    assert leads.load(store.db, "kept@x.jp") is not None
+
+    # Restored from the vendor's recycle bin and read again: an ordinary new lead.
+    ingest(store, [_lead("C1", "gone@x.jp")], stream="leads", run_id=3)
+    assert leads.known_lead(store.db, "crm", "C1") == "gone@x.jp"
+
+
+def test_a_record_merged_into_another_gives_the_survivor_its_activities_deals_and_episodes(new_store):
+    store = new_store()
+    ingest(store, [_lead("C1", "second@x.jp"), _lead("C2", "primary@x.jp")], stream="leads")
+    ingest(store, [_call("t1", "C1"), _call("t2", "C2")], stream="activities")
+    ingest(store, [Opportunity(source_id="d1", lead_record_id="C1", created_at=T0)], stream="opportunities")
+    with store.transaction() as db:
+        _open(db, "second@x.jp", "ls-1")
+        _score(db, "second@x.jp")
+        db.execute("UPDATE leads SET dirty = 0")
+
+    # HubSpot-like: the survivor is read with the merge, then the removal of the other record.
+    counts = ingest(store, [_lead("C2", "primary@x.jp", title="部長"), RemovedLead("C1", merged_into="C2")],
+                    stream="leads", run_id=2)
+    assert counts.removed == 1
+    assert leads.load(store.db, "second@x.jp") is None
+    assert dict(store.db.execute("SELECT source_id, lead_key FROM activities").fetchall()) == {
+        "t1": "primary@x.jp", "t2": "primary@x.jp"}
+    assert [tuple(r) for r in store.db.execute("SELECT lead_key FROM opportunities")] == [("primary@x.jp",)]
+    assert handoffs.open_for_lead(store.db, "primary@x.jp")["task_key"] == "ls-1", "the same person: no second task"
+    assert store.db.execute("SELECT COUNT(*) FROM scores WHERE lead_key = 'second@x.jp'").fetchone()[0] == 0
+    assert leads.dirty_keys(store.db) == {"primary@x.jp"}
+
+
+def test_a_removed_record_of_a_person_another_system_knows_leaves_the_lead_rebuilt_from_the_rest(new_store):
+    store = new_store()
+    with store.transaction() as db:
+        ingest_page(db, "ma", [Lead(key="a@x.jp", email="a@x.jp", refs={"ma": "M1"}, company="MA社")],
+                    stream="leads", crm_connections={"crm"}, run_id=1)
+    ingest(store, [_lead("C1", "a@x.jp", owner="005", status="Working")], stream="leads")
+    with store.transaction() as db:
+        _open(db, "a@x.jp", "ls-1")
+        db.execute("UPDATE leads SET dirty = 0")
+    assert leads.load(store.db, "a@x.jp").owner == "005"
+
+    ingest(store, [RemovedLead("C1")], stream="leads", run_id=2)
+    lead = leads.load(store.db, "a@x.jp")
+    assert lead is not None and lead.owner is None and lead.status is None, "the CRM's fields went with its record"
+    assert lead.company == "MA社" and set(lead.refs) == {"ma"}
+    assert leads.dirty_keys(store.db) == {"a@x.jp"}
+    assert handoffs.open_for_lead(store.db, "a@x.jp") is not None, "the person is still a lead: the episode stands"
