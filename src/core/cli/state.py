@@ -8,7 +8,8 @@ import click
 
 from leadsync.core.cli.app import App, as_of_option, pass_app
 from leadsync.core.cli.output import echo_json, print_table
-from leadsync.core.state import retention
+from leadsync.core.normalize import normalize_email
+from leadsync.core.state import erasure, retention
 from leadsync.core.sync.lock import run_lock
 
 __all__ = ["state"]
@@ -56,3 +57,42 @@ def vacuum(app: App, no_compact: bool, as_json: bool, as_of: str | None) -> None
                 [(table, f"{deleted.as_dict().get(table, 0):,}", f"{count:,}") for table, count in remaining.items()])
     if not no_compact:
         click.echo(f"File: {before_bytes:,} -> {after_bytes:,} bytes")
+
+
+class _Preview(Exception):
+    """Raised inside the transaction of a preview, so that nothing is kept."""
+
+
+@state.command("forget")
+@click.argument("people", nargs=-1, required=True, metavar="EMAIL_OR_LEAD_KEY...")
+@click.option("--yes", is_flag=True, help="Delete. Without it, only show what would be deleted.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: rows per table.")
+@pass_app
+def forget(app: App, people: tuple[str, ...], yes: bool, as_json: bool) -> None:
+    """Delete everything the state store holds about these people (an erasure request).
+
+    A person is named by e-mail, or by lead key (`crm:00Q...`) for a lead known without one.
+    Delete them in every connected system too: a system that still has them brings them back on
+    the next run. Holds the run lock (exit 3 while a sync runs). docs/operations.md says what goes.
+    """
+    emails = sorted({e for p in people if "@" in p and (e := normalize_email(p))})
+    keys = sorted({p.strip() for p in people if "@" not in p and p.strip()})
+    with run_lock(app.settings.state_target):
+        store = app.open_store()
+        deleted: dict[str, int] = {}
+        try:
+            with store.transaction() as db:
+                deleted = erasure.forget(db, emails, keys)
+                if not yes:
+                    raise _Preview
+        except _Preview:
+            pass
+    total = sum(deleted.values())
+    if as_json:
+        echo_json({"deleted": yes, "emails": emails, "lead_keys": keys, "rows": deleted, "rows_total": total})
+        return
+    verb = "Deleted" if yes else "Would delete"
+    click.echo(f"{verb} {total:,} rows about {len(emails) + len(keys)} person(s).")
+    print_table("Rows", ["table", "rows"], [(table, f"{n:,}") for table, n in deleted.items() if n])
+    if not yes and total:
+        click.echo("Nothing was deleted: run again with --yes to delete.")
