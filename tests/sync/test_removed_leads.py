@@ -96,3 +96,19 @@ def test_a_removed_record_of_a_person_another_system_knows_leaves_the_lead_rebui
     assert lead.company == "MA社" and set(lead.refs) == {"ma"}
     assert leads.dirty_keys(store.db) == {"a@x.jp"}
     assert handoffs.open_for_lead(store.db, "a@x.jp") is not None, "the person is still a lead: the episode stands"
+
+
+def test_records_waiting_for_a_removed_record_wait_for_its_survivor_or_are_forgotten(new_store):
+    from leadsync.core.state import waiting
+
+    from .crm_waits import after_pull
+
+    store = new_store()
+    ingest(store, [_lead("C2", "primary@x.jp")], stream="leads")
+    counts = ingest(store, [_call("t7", "C7"), _call("t8", "C8")], stream="activities")
+    assert counts.waiting == 2, "neither lead is stored"
+    ingest(store, [RemovedLead("C7"), RemovedLead("C8", merged_into="C2")], stream="leads", run_id=2)
+    assert waiting.count(store.db) == 1
+    assert after_pull(store, 2) == (1, 0)
+    assert dict(store.db.execute("SELECT source_id, lead_key FROM activities").fetchall()) == {"t8": "primary@x.jp"}
+    assert after_pull(store, 5, kept_before=1e12) == (0, 0), "the deleted record's activity is no dead letter"

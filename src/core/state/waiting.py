@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["KINDS", "count", "drop", "forget_read", "keep", "placeable", "unplaced"]
+__all__ = ["KINDS", "count", "drop", "forget_read", "keep", "placeable", "removed_lead", "unplaced"]
 
 _TABLES = {"activity": "waiting_activities", "opportunity": "waiting_opportunities"}
 KINDS = tuple(_TABLES)
@@ -71,6 +71,17 @@ def forget_read(db: sqlite3.Connection, connection: str, source_ids: list[str], 
     if source_ids and db.execute(f"SELECT 1 FROM {_table(kind)} WHERE connection = ? LIMIT 1",
                                  (connection,)).fetchone() is not None:  # one indexed look-up when nothing waits
         drop(db, [(connection, source_id) for source_id in source_ids], kind)
+
+
+def removed_lead(db: sqlite3.Connection, connection: str, record_id: str, merged_into: str | None) -> None:
+    """The vendor removed this lead record: what waits for it waits for the record it was merged
+    into, or, deleted, is forgotten (its lead will never come: no dead letter for it)."""
+    for table in _TABLES.values():
+        if merged_into:
+            db.execute(f"UPDATE {table} SET lead_record_id = ? WHERE connection = ? AND lead_record_id = ?",
+                       (merged_into, connection, record_id))
+        else:
+            db.execute(f"DELETE FROM {table} WHERE connection = ? AND lead_record_id = ?", (connection, record_id))
 
 
 def count(db: sqlite3.Connection, kind: str = "activity") -> int:

@@ -117,7 +117,9 @@ def _remove_record(db: sqlite3.Connection, connection: str, removed: RemovedLead
 
     Its lead is rebuilt from the records left (deleted when none is). A merged record's
     activities and deals (named by its id) go to the survivor's lead, and so do the episodes of a
-    lead that is gone; a deleted lead's open episode is closed (expired, the reason says why)."""
+    lead that is gone; a deleted lead's open episode is closed (expired, the reason says why).
+    Records waiting for it wait for the survivor, or, deleted, are forgotten."""
+    waiting.removed_lead(db, connection, removed.record_id, removed.merged_into)
     previous = leads.view(db, connection, removed.record_id)
     if previous is None:
         return False
