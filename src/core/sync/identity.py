@@ -17,7 +17,7 @@ from leadsync.connectors.base import Rejected, TaskUpdate
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
 from leadsync.core.quality.gate import record_agreement, record_conflicts
-from leadsync.core.state import activities, dead_letters, handoffs, leads, opportunities, waiting
+from leadsync.core.state import activities, dead_letters, handoffs, leads, opportunities, outbox, scores, waiting
 from leadsync.core.state.follow import follow_record
 from leadsync.core.sync.latecomers import rescored, wait
 
@@ -106,6 +106,8 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
         changed |= _rebuild(db, previous[0], crm_connections)
         record_conflicts(db, previous[0])
         _move_episodes(db, connection, previous[0], key)
+        outbox.supersede_record_scores(db, connection, previous[0], record_id)  # the new lead's is planned:
+        scores.forget_pushed(db, connection, key)  # the record did not have it when it was last acknowledged
     return changed
 
 
