@@ -142,7 +142,7 @@ def _per_row_plan(store: StateStore, connection: str, run_id: int) -> int:
     with store.transaction() as db:
         for lead_key, email, record_id, total, behavior, attribute, segment, version, scored_at, fp in scores.unpushed(
                 store.db, connection):
-            key = f"score:{connection}:{lead_key}:{fp}:run{run_id}"
+            key = f"score:{connection}:{lead_key}:{record_id}:{fp}:run{run_id}"
             payload = score_payload(lead_key=lead_key, email=email, record_id=record_id, score=total, behavior=behavior,
                                     attribute=attribute, segment=segment, sheet_version=version, scored_at=scored_at,
                                     fingerprint=fp)

@@ -124,12 +124,14 @@ def mark_overdue_notified(db: sqlite3.Connection, handoff_id: int) -> None:
     db.execute("UPDATE handoffs SET overdue_notified = 1 WHERE id = ?", (handoff_id,))
 
 
-def move_lead(db: sqlite3.Connection, old_key: str, new_key: str) -> None:
-    """The episodes of a lead that is gone go to the lead its record moved to (the same person: its
-    open task, cooldown and history stand). An open one stays behind when the new lead has its own."""
+def move_lead(db: sqlite3.Connection, old_key: str, new_key: str, connection: str | None = None) -> None:
+    """The episodes of a lead (those of `connection` only, when given) go to the lead its record
+    moved to (the same person: its open task, cooldown and history stand). An open one stays behind
+    when the new lead has its own."""
+    only, params = ("", ()) if connection is None else (" AND connection = ?", (connection,))
     db.execute(
-        "UPDATE handoffs SET lead_key = ? WHERE lead_key = ? AND NOT (status = 'open' AND EXISTS "
-        "(SELECT 1 FROM handoffs h WHERE h.lead_key = ? AND h.status = 'open'))", (new_key, old_key, new_key))
+        f"UPDATE handoffs SET lead_key = ? WHERE lead_key = ?{only} AND NOT (status = 'open' AND EXISTS "
+        "(SELECT 1 FROM handoffs h WHERE h.lead_key = ? AND h.status = 'open'))", (new_key, old_key, *params, new_key))
 
 
 def retarget_task(db: sqlite3.Connection, task_key: str, adopted_key: str) -> bool:

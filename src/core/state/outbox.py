@@ -26,6 +26,7 @@ __all__ = [
     "requeue",
     "resent_tasks",
     "status_counts",
+    "supersede_record_scores",
     "supersede_scores",
     "waiting",
 ]
@@ -208,6 +209,17 @@ def supersede_scores(db: sqlite3.Connection, connection: str, lead_key: str, new
         "AND lead_key = ? AND status = 'pending' AND key != ?",
         (time.time(), connection, lead_key, newer_key),
     )
+
+
+def supersede_record_scores(db: sqlite3.Connection, connection: str, lead_key: str, record_id: str) -> int:
+    """The score updates still pending for `lead_key` and addressed to the connection's record
+    `record_id`, which moved to another lead, are superseded (that lead's score is not the record's
+    any more; the new lead's is planned for it); returns how many."""
+    rows = db.execute("SELECT key, payload FROM outbox WHERE connection = ? AND kind = 'score' AND lead_key = ? "
+                      "AND status = 'pending'", (connection, lead_key)).fetchall()
+    keys = [(time.time(), key) for key, payload in rows if json.loads(payload).get("record_id") == record_id]
+    db.executemany("UPDATE outbox SET status = 'superseded', updated_at = ? WHERE key = ?", keys)
+    return len(keys)
 
 
 def requeue(db: sqlite3.Connection, key: str) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "Rewrite",
     "clear",
     "digest",
+    "forget_pushed",
     "ScoreRow",
     "hot",
     "load",
@@ -245,6 +246,12 @@ def unpushed(db: sqlite3.Connection, connection: str) -> list[tuple[Any, ...]]:
         """,
         (connection, connection),
     ).fetchall()
+
+
+def forget_pushed(db: sqlite3.Connection, connection: str, lead_key: str) -> None:
+    """`connection` has a record of the lead that was not there when it last acknowledged the
+    lead's score: the score is planned again, for each of the lead's records there."""
+    db.execute("DELETE FROM pushed_scores WHERE connection = ? AND lead_key = ?", (connection, lead_key))
 
 
 def record_pushed(db: sqlite3.Connection, connection: str, lead_key: str, fingerprint: str) -> None:

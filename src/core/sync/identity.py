@@ -18,7 +18,7 @@ from leadsync.connectors.base import Rejected, RemovedLead, TaskUpdate
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
 from leadsync.core.quality.gate import record_agreement, record_conflicts
-from leadsync.core.state import activities, dead_letters, handoffs, leads, opportunities, waiting
+from leadsync.core.state import activities, dead_letters, handoffs, leads, opportunities, outbox, scores, waiting
 from leadsync.core.state.follow import follow_record
 from leadsync.core.sync.latecomers import rescored, wait
 
@@ -107,8 +107,9 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
         _move_record(db, connection, record_id, previous[0], key)
         changed |= _rebuild(db, previous[0], crm_connections)
         record_conflicts(db, previous[0])
-        if leads.stored_data(db, previous[0]) is None:  # the old lead is gone: the same person
-            handoffs.move_lead(db, previous[0], key)
+        _move_episodes(db, connection, previous[0], key)
+        outbox.supersede_record_scores(db, connection, previous[0], record_id)  # the new lead's is planned:
+        scores.forget_pushed(db, connection, key)  # the record did not have it when it was last acknowledged
     return changed
 
 
@@ -143,6 +144,17 @@ def _move_record(db: sqlite3.Connection, connection: str, record_id: str, old_ke
     read again); both leads are rescored."""
     if follow_record(db, connection, record_id, old_key, new_key):
         leads.mark_dirty_many(db, [old_key, new_key])
+
+
+def _move_episodes(db: sqlite3.Connection, connection: str, old_key: str, new_key: str) -> None:
+    """When the old lead is gone it was the same person: all its episodes go to the new lead. When
+    it stays (another system still knows it) but has no record left in `connection`, its episodes
+    of that connection go: their task is on the record that moved (else the new lead could get a
+    second task on it, and the rep's calls on it would not touch the episode left behind)."""
+    if leads.stored_data(db, old_key) is None:
+        handoffs.move_lead(db, old_key, new_key)
+    elif all(view_connection != connection for view_connection, _ in leads.views(db, old_key)):
+        handoffs.move_lead(db, old_key, new_key, connection)
 
 
 def _store_leads(db: sqlite3.Connection, connection: str, run: list[Lead], crm_connections: set[str]) -> int:

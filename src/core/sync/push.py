@@ -63,7 +63,8 @@ class ScorePlanner:
             if lead_key in keep_back:
                 continue
             # Unique per plan, not per value: a score can go A -> B -> A, and the last A must be sent.
-            key = f"score:{self.connection}:{lead_key}:{fp}:run{self.run_id}"
+            # One per record: two records of a connection can share a lead (one e-mail), each shows its score.
+            key = f"score:{self.connection}:{lead_key}:{record_id}:{fp}:run{self.run_id}"
             payload = score_payload(lead_key=lead_key, email=email, record_id=record_id, score=total,
                                     behavior=behavior, attribute=attribute, segment=segment,
                                     sheet_version=version, scored_at=scored_at, fingerprint=fp)
