@@ -95,7 +95,28 @@ def test_a_removed_record_of_a_person_another_system_knows_leaves_the_lead_rebui
     assert lead is not None and lead.owner is None and lead.status is None, "the CRM's fields went with its record"
     assert lead.company == "MA社" and set(lead.refs) == {"ma"}
     assert leads.dirty_keys(store.db) == {"a@x.jp"}
-    assert handoffs.open_for_lead(store.db, "a@x.jp") is not None, "the person is still a lead: the episode stands"
+    row = handoffs.by_task_key(store.db, "ls-1")
+    assert (row["status"], row["close_reason"]) == ("expired", "the lead's record was deleted in crm"), \
+        "its task was on the deleted CRM record"
+
+
+def test_a_removed_record_leaves_the_episodes_of_other_connections_and_supersedes_its_pending_scores(new_store):
+    from leadsync.core.state import outbox
+
+    store = new_store()
+    with store.transaction() as db:
+        ingest_page(db, "ma", [Lead(key="a@x.jp", email="a@x.jp", refs={"ma": "M1"})],
+                    stream="leads", crm_connections={"crm"}, run_id=1)
+    ingest(store, [_lead("C1", "a@x.jp"), _lead("C2", "a@x.jp")], stream="leads")
+    with store.transaction() as db:
+        _open(db, "a@x.jp", "ls-1")  # its task is in "crm", which still has C2 for this person
+        for record in ("C1", "C2"):
+            outbox.enqueue(db, key=f"score-{record}", connection="crm", kind="score", lead_key="a@x.jp",
+                           payload={"record_id": record, "score": 80})
+    ingest(store, [RemovedLead("C1")], stream="leads", run_id=2)
+    assert handoffs.open_for_lead(store.db, "a@x.jp")["task_key"] == "ls-1", "C2 is still the person's CRM record"
+    statuses = dict(store.db.execute("SELECT key, status FROM outbox").fetchall())
+    assert statuses == {"score-C1": "superseded", "score-C2": "pending"}, "no score is sent to a deleted record"
 
 
 def test_records_waiting_for_a_removed_record_wait_for_its_survivor_or_are_forgotten(new_store):

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,18 +17,15 @@ from leadsync.connectors.base import Rejected, RemovedLead, TaskUpdate
 from leadsync.core.models import Activity, Lead, Opportunity
 from leadsync.core.normalize import normalize_email
 from leadsync.core.quality.gate import record_agreement, record_conflicts
-from leadsync.core.state import activities, dead_letters, handoffs, leads, opportunities, outbox, scores, waiting
-from leadsync.core.state.follow import follow_record
+from leadsync.core.state import activities, dead_letters, leads, opportunities, waiting
+from leadsync.core.sync import moves
 from leadsync.core.sync.latecomers import rescored, wait
+from leadsync.core.sync.merge import merge_views, rebuild
 
 __all__ = ["IngestCounts", "TaskUpdateHandler", "ingest", "merge_views"]
 
 # A lead's JSON as `model_dump_json()` gives it (bytes), without that method's keyword handling.
 _json = Lead.__pydantic_serializer__.to_json
-
-# Fields where the CRM's word is final when it has one.
-CRM_FIELDS = ("owner", "status", "status_reason")
-_SKIP = {"key", "refs", "custom"}
 
 # Called with the page's transaction and the connection for every task update, so what it
 # records commits with the page's cursor (the handoff package's `record_task_update`).
@@ -47,33 +43,6 @@ class IngestCounts:
     waiting: int = 0  # activities and opportunities kept until their lead is stored (`place_waiting`)
     removed: int = 0  # stored lead records the vendor deleted or merged away
     task_events: list[TaskUpdate] = field(default_factory=list)
-
-
-def merge_views(views: Sequence[tuple[str, Lead, bool]]) -> Lead:
-    """Merge one person's views, given as (connection, lead, is_crm) tuples.
-
-    A CRM view wins owner and status; for every other field the most recently updated
-    non-empty value wins.
-    """
-    ordered = sorted(views, key=lambda v: (v[1].updated_at is not None, v[1].updated_at or 0, v[0]))
-    merged: dict[str, Any] = {}
-    refs: dict[str, str] = {}
-    custom: dict[str, Any] = {}
-    for connection, lead, _ in ordered:
-        refs.update(lead.refs or {})
-        custom.update(lead.custom)
-        for name, value in lead:
-            if name not in _SKIP and value not in (None, ""):
-                merged[name] = value
-    crm = [lead for _, lead, is_crm in ordered if is_crm]
-    if crm:
-        for name in CRM_FIELDS:
-            for lead in reversed(crm):
-                if getattr(lead, name) not in (None, ""):
-                    merged[name] = getattr(lead, name)
-                    break
-    key = ordered[-1][1].key
-    return Lead(key=key, refs=refs, custom=custom, **merged)
 
 
 def _lead_key_for(db: sqlite3.Connection, connection: str, lead: Lead, record_id: str) -> str:
@@ -101,60 +70,11 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
     if previous is not None and previous[0] == key and _same_content(previous[1], view):
         return False  # a re-read (look-back overlap, full refresh) or the echo of our own write
     leads.save_view(db, connection, record_id, key, view)
-    changed = _rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
+    changed = rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
     record_conflicts(db, key)  # records of one person that disagree are reported, not merged away
     if previous is not None and previous[0] != key:  # the record moved to another identity
-        _move_record(db, connection, record_id, previous[0], key)
-        changed |= _rebuild(db, previous[0], crm_connections)
-        record_conflicts(db, previous[0])
-        _move_episodes(db, connection, previous[0], key)
-        outbox.supersede_record_scores(db, connection, previous[0], record_id)  # the new lead's is planned:
-        scores.forget_pushed(db, connection, key)  # the record did not have it when it was last acknowledged
+        changed |= moves.record_moved(db, connection, record_id, previous[0], key, crm_connections)
     return changed
-
-
-def _remove_record(db: sqlite3.Connection, connection: str, removed: RemovedLead, crm_connections: set[str]) -> bool:
-    """Forget a record the vendor deleted or merged away; False when it was never stored.
-
-    Its lead is rebuilt from the records left (deleted when none is). A merged record's
-    activities and deals (named by its id) go to the survivor's lead, and so do the episodes of a
-    lead that is gone; a deleted lead's open episode is closed (expired, the reason says why).
-    Records waiting for it wait for the survivor, or, deleted, are forgotten."""
-    waiting.removed_lead(db, connection, removed.record_id, removed.merged_into)
-    previous = leads.view(db, connection, removed.record_id)
-    if previous is None:
-        return False
-    old_key = previous[0]
-    survivor = leads.known_lead(db, connection, removed.merged_into) if removed.merged_into else None
-    leads.drop_view(db, connection, removed.record_id)
-    if survivor is not None and survivor != old_key:
-        _move_record(db, connection, removed.record_id, old_key, survivor)
-    _rebuild(db, old_key, crm_connections)
-    record_conflicts(db, old_key)
-    if leads.stored_data(db, old_key) is None:
-        if survivor is not None:
-            handoffs.move_lead(db, old_key, survivor)
-        elif (row := handoffs.open_for_lead(db, old_key)) is not None:
-            handoffs.close(db, row["id"], "expired", time.time(), f"the lead's record was deleted in {connection}")
-    return True
-
-
-def _move_record(db: sqlite3.Connection, connection: str, record_id: str, old_key: str, new_key: str) -> None:
-    """What names the record by its id moves with it (activities and deals read long ago are not
-    read again); both leads are rescored."""
-    if follow_record(db, connection, record_id, old_key, new_key):
-        leads.mark_dirty_many(db, [old_key, new_key])
-
-
-def _move_episodes(db: sqlite3.Connection, connection: str, old_key: str, new_key: str) -> None:
-    """When the old lead is gone it was the same person: all its episodes go to the new lead. When
-    it stays (another system still knows it) but has no record left in `connection`, its episodes
-    of that connection go: their task is on the record that moved (else the new lead could get a
-    second task on it, and the rep's calls on it would not touch the episode left behind)."""
-    if leads.stored_data(db, old_key) is None:
-        handoffs.move_lead(db, old_key, new_key)
-    elif all(view_connection != connection for view_connection, _ in leads.views(db, old_key)):
-        handoffs.move_lead(db, old_key, new_key, connection)
 
 
 def _store_leads(db: sqlite3.Connection, connection: str, run: list[Lead], crm_connections: set[str]) -> int:
@@ -195,44 +115,9 @@ def _store_leads(db: sqlite3.Connection, connection: str, run: list[Lead], crm_c
     changed = len(saves)
     for record_id, key, lead, view in fresh:
         if key in shared:  # other systems know this person: merge the views
-            changed += _rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
+            changed += rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
             record_conflicts(db, key)
     return changed
-
-
-def _rebuild(
-    db: sqlite3.Connection, lead_key: str, crm_connections: set[str],
-    fresh: tuple[str, str, Lead, str] | None = None,
-) -> bool:
-    """Recompute the merged lead from its views; `fresh` is the view just stored, already parsed."""
-    if fresh is not None:
-        connection, record_id, lead, view = fresh
-        others = leads.other_views(db, lead_key, connection, record_id)
-        if not others:  # one system knows this person: the view is the merged lead
-            merged, data = lead, view
-        else:
-            merged, data = _merge(lead_key, others, crm_connections, (connection, lead))
-    else:
-        rows = leads.views(db, lead_key)
-        if not rows:
-            leads.delete(db, lead_key)
-            return True
-        merged, data = _merge(lead_key, rows, crm_connections)
-    if leads.stored_data(db, lead_key) == data:
-        return False
-    leads.save(db, lead_key, merged.email, data, merged.lead_source)
-    return True
-
-
-def _merge(
-    lead_key: str, stored: Sequence[tuple[str, str]], crm_connections: set[str], fresh: tuple[str, Lead] | None = None
-) -> tuple[Lead, str]:
-    """The merged lead of stored (connection, JSON) views and perhaps one fresh view, and its JSON."""
-    views = [(conn, Lead.model_validate_json(data), conn in crm_connections) for conn, data in stored]
-    if fresh is not None:
-        views.append((fresh[0], fresh[1], fresh[0] in crm_connections))
-    merged = merge_views(views).model_copy(update={"key": lead_key})
-    return merged, merged.model_dump_json()
 
 
 def _store_activity(db: sqlite3.Connection, connection: str, activity: Activity, stream: str,
@@ -316,7 +201,7 @@ def ingest(
             if on_task_update is not None:
                 on_task_update(db, record, connection)
         elif isinstance(record, RemovedLead):
-            counts.removed += _remove_record(db, connection, record, crm_connections)
+            counts.removed += moves.record_removed(db, connection, record, crm_connections)
         elif isinstance(record, Rejected):
             counts.rejected += dead_letters.add_once(db, run_id=run_id, connection=connection, kind=stream,
                                                 key=record.key, reason=record.reason, payload=record.payload)
