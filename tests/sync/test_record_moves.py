@@ -97,6 +97,10 @@ def test_the_episodes_and_score_of_a_lead_that_is_gone_go_with_its_record(new_st
     ingest(store, [_lead("C1", "found@x.jp"), _lead("C2", "taken@x.jp")], stream="leads", run_id=2)
     rows = {r["task_key"]: r["lead_key"] for r in handoffs.all_rows(store.db)}
     assert rows["ls-1"] == "found@x.jp", "the open task stands for the same person: no second one"
-    assert rows["ls-3"] == "taken@x.jp" and rows["ls-2"] == "crm:C2", "one open episode per lead: the other stays"
+    assert rows["ls-3"] == "taken@x.jp" and rows["ls-2"] == "taken@x.jp"
+    closed = handoffs.by_task_key(store.db, "ls-2")
+    assert (closed["status"], closed["close_reason"]) == ("expired", "merged into the open handoff of taken@x.jp"), \
+        "one person, one open handoff: the one left behind would never be touched, notified or rejected"
+    assert handoffs.open_for_lead(store.db, "taken@x.jp")["task_key"] == "ls-3"
     assert handoffs.open_for_lead(store.db, "found@x.jp")["task_key"] == "ls-1"
     assert store.db.execute("SELECT COUNT(*) FROM scores WHERE lead_key = 'crm:C1'").fetchone()[0] == 0

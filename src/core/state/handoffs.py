@@ -124,14 +124,18 @@ def mark_overdue_notified(db: sqlite3.Connection, handoff_id: int) -> None:
     db.execute("UPDATE handoffs SET overdue_notified = 1 WHERE id = ?", (handoff_id,))
 
 
-def move_lead(db: sqlite3.Connection, old_key: str, new_key: str, connection: str | None = None) -> None:
+def move_lead(db: sqlite3.Connection, old_key: str, new_key: str, connection: str | None = None, *,
+              now: float) -> None:
     """The episodes of a lead (those of `connection` only, when given) go to the lead its record
-    moved to (the same person: its open task, cooldown and history stand). An open one stays behind
-    when the new lead has its own."""
+    moved to (the same person: its open task, cooldown and history stand). When the new lead has
+    an open one of its own, the old lead's open one is closed as expired instead (one person, one
+    open handoff: the two tasks are the same follow-up)."""
     only, params = ("", ()) if connection is None else (" AND connection = ?", (connection,))
-    db.execute(
-        f"UPDATE handoffs SET lead_key = ? WHERE lead_key = ?{only} AND NOT (status = 'open' AND EXISTS "
-        "(SELECT 1 FROM handoffs h WHERE h.lead_key = ? AND h.status = 'open'))", (new_key, old_key, *params, new_key))
+    has_open = "EXISTS (SELECT 1 FROM handoffs h WHERE h.lead_key = ? AND h.status = 'open')"
+    db.execute(f"UPDATE handoffs SET status = 'expired', closed_at = ?, close_reason = ? "
+               f"WHERE lead_key = ?{only} AND status = 'open' AND {has_open}",
+               (now, f"merged into the open handoff of {new_key}", old_key, *params, new_key))
+    db.execute(f"UPDATE handoffs SET lead_key = ? WHERE lead_key = ?{only}", (new_key, old_key, *params))
 
 
 def retarget_task(db: sqlite3.Connection, task_key: str, adopted_key: str) -> bool:

@@ -76,6 +76,6 @@ def _episodes(db: sqlite3.Connection, connection: str, old_key: str, new_key: st
     of that connection go: their task is on the record that moved (else the new lead could get a
     second task on it, and the rep's calls on it would not touch the episode left behind)."""
     if leads.stored_data(db, old_key) is None:
-        handoffs.move_lead(db, old_key, new_key)
+        handoffs.move_lead(db, old_key, new_key, now=time.time())
     elif not _has_record_in(db, old_key, connection):
-        handoffs.move_lead(db, old_key, new_key, connection)
+        handoffs.move_lead(db, old_key, new_key, connection, now=time.time())
