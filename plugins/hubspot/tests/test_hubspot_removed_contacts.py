@@ -13,12 +13,12 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from leadsync.connectors import ReadContext, RemovedLead
+from leadsync.connectors import ConnectorError, ReadContext, RemovedLead
 from leadsync.connectors.testing import FakeServer, demo_project
 from leadsync.core.models import Lead
 from leadsync_hubspot.kpi_streams import CALL_DISPOSITIONS
 from leadsync_hubspot.search import epoch_ms
-from leadsync_hubspot.streams import ArchivedContactsStream, ContactsStream
+from leadsync_hubspot.streams import ContactsStream
 from leadsync_hubspot.testing import HubSpotFake
 
 from .conftest import make_connector
@@ -104,10 +104,14 @@ def test_no_merge_is_reported_for_a_survivor_that_is_rejected(fake, connector):
     primary = app.add("contacts", {"email": "primary@x.jp"})
     second = app.add("contacts", {"email": "second@x.jp"})
     app.merge_contacts(primary, second, new_id=False)
-    app.state["objects"]["contacts"][primary]["properties"]["email"] = None  # names no one
+    app.state["objects"]["contacts"][primary]["properties"]["createdate"] = "not a date"  # a broken value
     records = _records(_stream(connector, ContactsStream).read(
         ReadContext(cursor=None, signpost=datetime.now(timezone.utc))))
-    assert not any(isinstance(r, RemovedLead) for r in records)
+    assert [type(r).__name__ for r in records] == ["Rejected"]
+
+
+def _removed(pages):
+    return [r for r in _records(pages) if isinstance(r, RemovedLead)]
 
 
 def test_deleted_contacts_are_read_from_the_recycling_bin_once_past_the_lookback(fake, connector):
@@ -117,42 +121,70 @@ def test_deleted_contacts_are_read_from_the_recycling_bin_once_past_the_lookback
     now = _now_ms(app)
     for record_id in old:
         assert app.archive("contacts", record_id, at_ms=now - 48 * HOUR_MS)
-    stream = _stream(connector, ArchivedContactsStream)
+    stream = _stream(connector, ContactsStream)
 
     first_signpost = datetime.now(timezone.utc)
     pages = list(stream.read(ReadContext(cursor=None, signpost=first_signpost, lookback=timedelta(minutes=5))))
-    assert {r.record_id for r in _records(pages)} == set(old), "a first read reports the whole bin"
-    assert all(isinstance(r, RemovedLead) and r.merged_into is None for r in _records(pages))
-    listed = server.requests_to(r"/crm/v3/objects/contacts")
-    assert len(listed) == 2, "100 a page (the list maximum), only the archived ones (else live ids would be reported)"
+    assert {r.record_id for r in _removed(pages)} == set(old), "a first read reports the whole bin"
+    assert all(r.merged_into is None for r in _removed(pages))
+    assert [r.refs["crm"] for r in _records(pages) if isinstance(r, Lead)] == [kept]
+    # 1 list page of live contacts, then the bin: 150 archived, 100 a page (only archived ones,
+    # else the live contact would be reported)
+    assert len(server.requests_to(r"/crm/v3/objects/contacts")) == 3
     cursor = pages[-1].cursor
-    assert cursor == {"archived_lo": epoch_ms(first_signpost)}
+    assert cursor == {"mode": "search", "lo": epoch_ms(first_signpost), "bin_lo": epoch_ms(first_signpost)}
 
     # Next run: one contact deleted since; the old ones are past the look-back and not reported again.
     fresh = app.add("contacts", {"email": "fresh@x.jp"})
     assert app.archive("contacts", fresh)
     later = datetime.now(timezone.utc) + timedelta(seconds=1)
-    again = _records(stream.read(ReadContext(cursor=cursor, signpost=later, lookback=timedelta(minutes=5))))
-    assert again == [RemovedLead(fresh)]
-    assert kept not in {r.record_id for r in again}
-    assert len(server.requests_to(r"/crm/v3/objects/contacts")) == 4, "the whole bin is paged: 2 requests a run"
+    again = list(stream.read(ReadContext(cursor=cursor, signpost=later, lookback=timedelta(minutes=5))))
+    assert _removed(again) == [RemovedLead(fresh)]
+    assert again[-1].cursor["bin_lo"] == epoch_ms(later)
+    assert len(server.requests_to(r"/crm/v3/objects/contacts")) == 5, "the whole bin is paged: 2 requests a run"
 
 
-def test_an_empty_recycling_bin_costs_one_request(fake, connector):
+def test_an_empty_recycling_bin_costs_one_request_a_run(fake, connector):
     app, server = fake
-    app.add("contacts", {"email": "kept@x.jp"})
-    pages = list(_stream(connector, ArchivedContactsStream).read(
-        ReadContext(cursor=None, signpost=datetime.now(timezone.utc))))
-    assert _records(pages) == [] and len(pages) == 1 and "archived_lo" in pages[0].cursor
+    start = _now_ms(app) - HOUR_MS
+    app.add("contacts", {"email": "kept@x.jp"}, modified_ms=start)
+    pages = list(_stream(connector, ContactsStream).read(
+        ReadContext(cursor={"lo": start - 1, "bin_lo": start - 1}, signpost=datetime.now(timezone.utc))))
+    assert _removed(pages) == [] and pages[-1].cursor["bin_lo"] > start
     assert len(server.requests_to(r"/crm/v3/objects/contacts")) == 1
+    assert len(server.requests_to(r"/crm/v3/objects/contacts/search")) == 1
+
+
+def test_a_deleted_contact_a_lagging_search_still_shows_is_removed_after_it_in_the_same_read(fake, connector):
+    """Search is eventually consistent: just after a delete it may still answer the contact. The
+    bin is read after the search, from the same start, so the removal always comes last."""
+    app, _ = fake
+    app.state["config"]["index_lag_s"] = 3600.0  # far beyond any wait
+    start = _now_ms(app) - HOUR_MS
+    doomed = app.add("contacts", {"email": "doomed@x.jp"}, modified_ms=start + 10)
+    assert app.archive("contacts", doomed)
+    records = _records(_stream(connector, ContactsStream).read(
+        ReadContext(cursor={"lo": start, "bin_lo": start}, signpost=datetime.now(timezone.utc))))
+    assert [type(r).__name__ for r in records] == ["Lead", "RemovedLead"]
+    assert records[1] == RemovedLead(doomed)
+
+
+def test_an_interrupted_bin_read_keeps_its_old_start(fake, connector):
+    app, _ = fake
+    for i in range(120):
+        assert app.archive("contacts", app.add("contacts", {"email": f"d{i}@x.jp"}))
+    pages = _stream(connector, ContactsStream).read(
+        ReadContext(cursor={"lo": 5, "bin_lo": 5}, signpost=datetime.now(timezone.utc)))
+    cursors = [page.cursor for page in pages]
+    assert cursors[-2]["bin_lo"] == 5 and cursors[-1]["bin_lo"] > 5, "only a complete bin read moves it"
 
 
 def test_a_recycling_bin_answer_without_results_fails_the_read(fake, connector):
     app, _ = fake
     app.state["config"]["archived_list_broken"] = True
-    with pytest.raises(Exception, match="HubSpot"):
-        list(_stream(connector, ArchivedContactsStream).read(
-            ReadContext(cursor=None, signpost=datetime.now(timezone.utc))))
+    with pytest.raises(ConnectorError, match="HubSpot contact recycling bin"):
+        list(_stream(connector, ContactsStream).read(
+            ReadContext(cursor={"lo": 5, "bin_lo": 5}, signpost=datetime.now(timezone.utc))))
 
 
 @pytest.mark.parametrize("new_id,removed", [(False, 2), (True, 3)], ids=["primary-keeps-its-id", "merge-gets-a-new-id"])
