@@ -125,13 +125,14 @@ class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations, HubSpotMerg
     def archive(self, object_type: str, record_id: str, *, at_ms: int | None = None) -> bool:
         """Move a record to the recycling bin (HubSpot's archive, at `at_ms` or now); False when it
         was not live. Search is eventually consistent: until the index catches up (`index_lag_s`)
-        it still shows the record as it was."""
+        it still shows a deleted contact as it was."""
         record = self.state["objects"][object_type].get(str(record_id))
         if record is None or record.get("archived"):
             return False
-        self.state.setdefault("stale", []).append(
-            {**record, "properties": dict(record["properties"]), "_object": object_type,
-             "_until": time.time() + float(self.state["config"]["index_lag_s"] or 0)})
+        if object_type == "contacts":  # modelled for contacts only (what leadsync searches and sees deleted)
+            self.state.setdefault("stale", []).append(
+                {**record, "properties": dict(record["properties"]), "_object": object_type,
+                 "_until": time.time() + float(self.state["config"]["index_lag_s"] or 0)})
         record["archived"] = True
         record["archivedAt"] = iso(at_ms if at_ms is not None else int(self.now() * 1000))
         return True
