@@ -13,6 +13,7 @@ from leadsync.core.models import Activity
 from leadsync_hubspot.firstsync import FirstSyncPlan
 from leadsync_hubspot.mapping import ContactMapper, activity_from_engagement, task_update_from_task
 from leadsync_hubspot.primary import associated_ids
+from leadsync_hubspot.removed import MERGED_IDS, archived_pages, with_merges
 from leadsync_hubspot.search import epoch_ms, search_pages
 from leadsync_hubspot.settings import DEFAULT_FIELDS, HubSpotSettings
 
@@ -29,7 +30,12 @@ _ENGAGEMENT_PROPERTIES = {
 
 
 class ContactsStream(Stream):
-    """Contacts: the list API for a first sync or full refresh, then search on lastmodifieddate."""
+    """Contacts: the list API for a first sync or full refresh, then search on lastmodifieddate.
+
+    Each contact is followed by a RemovedLead for every id merged into it; after the contacts,
+    the recycling bin reports the contacts deleted since the window's start (see `removed`).
+    The bin is read after the contacts, from the same start, so a deleted contact a lagging
+    search index still showed is removed again in the same run."""
 
     name = "leads"
     parallel = True  # shares only the client; see Stream
@@ -40,10 +46,19 @@ class ContactsStream(Stream):
     def _properties(self) -> list[str]:
         reads = [k for k in DEFAULT_FIELDS if k not in {"score", "behavior_score", "attribute_score", "segment",
                                                           "sheet_version", "scored_at", "task_key"}]
-        return sorted({self.settings.field(k) for k in reads} | set(self.settings.extra_properties))
+        return sorted({self.settings.field(k) for k in reads} | set(self.settings.extra_properties) | {MERGED_IDS})
 
     def read(self, ctx: ReadContext) -> Iterator[Page]:
         cursor = ctx.cursor or {}
+        # The bin's lower bound: the window start of the last complete bin read (none: the whole bin).
+        bin_lo = None if ctx.full_refresh else cursor.get("bin_lo")
+        last: dict[str, Any] = {}
+        for page in self._contacts(ctx, cursor):
+            last = dict(page.cursor or {})
+            yield Page(page.records, {**last, "bin_lo": bin_lo} if bin_lo is not None else last)
+        yield from self._bin(ctx, last, bin_lo)
+
+    def _contacts(self, ctx: ReadContext, cursor: dict[str, Any]) -> Iterator[Page]:
         if ctx.full_refresh or not cursor or cursor.get("mode") == "list":
             yield from self._list(ctx, cursor if cursor.get("mode") == "list" and not ctx.full_refresh else None)
             return
@@ -56,7 +71,16 @@ class ContactsStream(Stream):
             ctx=ctx,
             window_ms=int(self.settings.search_window_days * _DAY_MS),
         ):
-            yield Page([mapper(r) for r in page.results], page.cursor)
+            yield Page(with_merges(mapper, page.results), page.cursor)
+
+    def _bin(self, ctx: ReadContext, last: dict[str, Any], bin_lo: Any) -> Iterator[Page]:
+        """The recycling bin's contacts archived after the window start (the look-back before
+        `bin_lo`); the last page moves `bin_lo` to this run's signpost."""
+        since = int(bin_lo) - int(ctx.lookback.total_seconds() * 1000) if bin_lo is not None else None
+        done = {**last, "bin_lo": epoch_ms(ctx.signpost)}
+        kept = {**last, "bin_lo": bin_lo} if bin_lo is not None else last
+        for removed, final in archived_pages(self.client, since):
+            yield Page(list(removed), done if final else kept)
 
     def _list(self, ctx: ReadContext, resume: dict[str, Any] | None) -> Iterator[Page]:
         # Changes made after the list began are newer than `started` and the search picks them up.
@@ -64,7 +88,7 @@ class ContactsStream(Stream):
         # The next page is requested while this one is mapped: a round trip costs more than mapping.
         mapper = ContactMapper(self.settings, self.connection)
         for results, after in prefetched(self._list_pages(resume.get("after") if resume else None)):
-            records = [mapper(r) for r in results]
+            records = with_merges(mapper, results)
             if after is None:
                 yield Page(records, {"mode": "search", "lo": started})
                 return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import httpx
 import pytest
 import respx
 
@@ -31,6 +32,9 @@ def hubspot() -> HubSpotConnector:
 @pytest.fixture
 def api():
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        # The contacts stream ends with the recycling bin (deleted contacts): empty unless a test says otherwise.
+        router.get("/crm/v3/objects/contacts", params={"archived": "true"}, name="bin").mock(
+            return_value=httpx.Response(200, json={"results": []}))
         yield router
 
 

@@ -57,7 +57,7 @@ def test_list_resumes_from_its_stored_after_token(hubspot, api, signpost):
     cursor = {"mode": "list", "started": 5, "after": "9"}
     out = list(hubspot.streams()[0].read(ReadContext(cursor=cursor, signpost=signpost)))
     assert route.calls[0].request.url.params["after"] == "9"
-    assert out[-1].cursor == {"mode": "search", "lo": 5}
+    assert out[-1].cursor == {"mode": "search", "lo": 5, "bin_lo": int(signpost.timestamp() * 1000)}
 
 
 def test_search_reads_a_same_timestamp_burst_by_id_keyset_without_after(hubspot, api, signpost):
@@ -78,11 +78,11 @@ def test_search_reads_a_same_timestamp_burst_by_id_keyset_without_after(hubspot,
     lo = stamp - 1000
     ctx = ReadContext(cursor={"mode": "search", "lo": lo}, signpost=signpost, lookback=timedelta(0))
     pages = list(hubspot.streams()[0].read(ctx))
-    assert [len(p.records) for p in pages] == [200, 200, 50]
+    assert [len(p.records) for p in pages] == [200, 200, 50, 0]  # the last: the (empty) recycling bin
     assert all("after" not in b for b in bodies)
     assert all(b["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}] for b in bodies)
     assert pages[0].cursor["after_id"] == "1199" and pages[1].cursor["after_id"] == "1399"
-    assert pages[-1].cursor == {"lo": int(signpost.timestamp() * 1000)}
+    assert pages[-1].cursor == {"lo": int(signpost.timestamp() * 1000), "bin_lo": int(signpost.timestamp() * 1000)}
     window = bodies[0]["filterGroups"][0]["filters"]
     assert {"propertyName": "lastmodifieddate", "operator": "GT", "value": str(lo)} in window
     assert {"propertyName": "lastmodifieddate", "operator": "LTE", "value": str(int(signpost.timestamp() * 1000))} in window
@@ -121,7 +121,7 @@ def test_long_gap_is_skipped_with_one_probe(make_hubspot, api, signpost):
     pages = list(hubspot.streams()[0].read(ReadContext(cursor={"mode": "search", "lo": 0}, signpost=signpost)))
     assert bodies[0]["limit"] == 1  # the probe found the first change two days back
     assert bodies[1]["filterGroups"][0]["filters"][1]["value"] == str(first + 86_400_000)
-    assert pages[-1].cursor == {"lo": int(signpost.timestamp() * 1000)}
+    assert pages[-1].cursor == {"lo": int(signpost.timestamp() * 1000), "bin_lo": int(signpost.timestamp() * 1000)}
 
 
 def test_malformed_search_body_is_a_clear_error(hubspot, api, signpost):

@@ -22,6 +22,7 @@ from leadsync.connectors.testing import Request, Response, generate_demo, route
 from leadsync_hubspot.testing.fake_associations import HubSpotAssociations
 from leadsync_hubspot.testing.fake_crm import HubSpotCrmSetup, invalid_values
 from leadsync_hubspot.testing.fake_limits import HubSpotGate, error_body
+from leadsync_hubspot.testing.fake_merge import HubSpotMerges
 from leadsync_hubspot.testing.search import OPERATORS, SEARCH_CAP, matches, search_page
 
 __all__ = ["OPERATORS", "SEARCH_CAP", "HubSpotFake", "error_body", "matches", "search_page", "seed_demo"]
@@ -75,7 +76,7 @@ def modified_prop(object_type: str) -> str:
     return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
 
 
-class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations):
+class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations, HubSpotMerges):
     """HubSpot, as far as leadsync uses it. Private-app tokens and OAuth refresh tokens both work."""
 
     def initial_state(self) -> dict[str, Any]:
@@ -121,13 +122,19 @@ class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations):
         record["_indexed_at"] = 0
         record.pop("_index_view", None)
 
-    def archive(self, object_type: str, record_id: str) -> bool:
-        """Move a record to the recycling bin (HubSpot's archive); False when it was not live."""
+    def archive(self, object_type: str, record_id: str, *, at_ms: int | None = None) -> bool:
+        """Move a record to the recycling bin (HubSpot's archive, at `at_ms` or now); False when it
+        was not live. Search is eventually consistent: until the index catches up (`index_lag_s`)
+        it still shows a deleted contact as it was."""
         record = self.state["objects"][object_type].get(str(record_id))
         if record is None or record.get("archived"):
             return False
+        if object_type == "contacts":  # modelled for contacts only (what leadsync searches and sees deleted)
+            self.state.setdefault("stale", []).append(
+                {**record, "properties": dict(record["properties"]), "_object": object_type,
+                 "_until": time.time() + float(self.state["config"]["index_lag_s"] or 0)})
         record["archived"] = True
-        record["archivedAt"] = iso(int(self.now() * 1000))
+        record["archivedAt"] = iso(at_ms if at_ms is not None else int(self.now() * 1000))
         return True
 
     @staticmethod
@@ -144,6 +151,8 @@ class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations):
                 shown.append(record)
             elif record.get("_index_view"):
                 shown.append({**record, **record["_index_view"]})
+        live = {r["id"] for r in shown}
+        shown += [r for r in self.state.get("stale", []) if r["_object"] == obj and r["_until"] > now and r["id"] not in live]
         return shown
 
     def _touch(self, object_type: str, record: dict[str, Any], modified_ms: int | None = None) -> None:
@@ -211,6 +220,8 @@ class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations):
             return parsed
         obj, limit, after, wanted = parsed
         archived = request.query.get("archived", "false").lower() == "true"
+        if archived and self.state["config"].get("archived_list_broken"):
+            return Response(200, json={"status": "ok"})  # a fault for tests: an answer with no results list
         ordered = sorted((r for r in self.records(obj, archived=archived) if int(r["id"]) >= after), key=lambda r: int(r["id"]))
         page = ordered[:limit]
         body: dict[str, Any] = {"results": [self.with_associations(obj, r, self._view(obj, r, wanted), request)
@@ -231,6 +242,8 @@ class HubSpotFake(HubSpotGate, HubSpotCrmSetup, HubSpotAssociations):
         obj = request.params["obj"]
         record = self.state["objects"][obj].get(request.params["id"])
         archived = request.query.get("archived", "false").lower() == "true"
+        if record is None and not archived:
+            record = self.resolve_merged(obj, request.params["id"])  # a merged id reads the survivor
         if record is None or bool(record.get("archived")) != archived:
             return Response(404, json=error_body("resource not found", "OBJECT_NOT_FOUND"))
         wanted = [p for p in request.query.get("properties", "").split(",") if p]
