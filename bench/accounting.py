@@ -168,7 +168,8 @@ def minimum_requests(pulled: dict[str, int], *, scores: int, tasks: int, first_s
                      budget: Budget | None = None) -> dict[str, dict[str, int]]:
     """The fewest requests HubSpot's documented batch sizes allow, by phase and bucket.
 
-    A first sync lists contacts (100 a page); every other read is a search (200 a page), and an
+    A first sync lists contacts (100 a page); every other read is a search (200 a page); each run
+    reads one page of the contacts' recycling bin (the list API) for deleted contacts; and an
     engagement page needs its contacts (associations batch read, 1,000 ids). On a first sync an
     engagement object may instead be listed (100 a page, contact ids inline, ten-secondly bucket):
     given the budget, each object is read the way that gives the lowest floor (both buckets in
@@ -192,10 +193,11 @@ def _minimum(pulled: dict[str, int], *, scores: int, tasks: int, first_sync: boo
     minimum: dict[str, dict[str, int]] = {}
     for stream, records in pulled.items():
         if stream == "leads":
+            # plus one page of the recycling bin (deleted contacts), on the ten-secondly bucket
             if first_sync:
-                minimum["pull contacts"] = {"default": max(1, math.ceil(records / LIST_PAGE))}
+                minimum["pull contacts"] = {"default": max(1, math.ceil(records / LIST_PAGE)) + 1}
             else:
-                minimum["pull contacts"] = {"search": max(1, math.ceil(records / SEARCH_PAGE))}
+                minimum["pull contacts"] = {"search": max(1, math.ceil(records / SEARCH_PAGE)), "default": 1}
         elif stream.startswith("activities_"):
             obj = stream.split("_", 1)[1]
             minimum[f"pull {obj}"] = {"search": max(1, math.ceil(records / SEARCH_PAGE)),

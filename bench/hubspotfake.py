@@ -77,6 +77,8 @@ class BenchHubSpotFake(HubSpotFake):
         if isinstance(parsed, Response):
             return parsed
         obj, limit, after, wanted = parsed
+        if str(request.query.get("archived", "false")).lower() == "true":
+            return Response(200, json={"results": []})  # the recycling bin: the bench deletes nothing
         all_ids = self._indexes(obj)[2]
         start = bisect_left(all_ids, after)
         page_ids = all_ids[start : start + limit]
