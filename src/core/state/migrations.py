@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "WAIT_GUESSED_OPPORTUNITIES"]
+__all__ = ["MIGRATIONS", "WAIT_GUESSED_OPPORTUNITIES", "WAIT_MOVED_RECORDS"]
 
 # Migration 11 for both backends, given how each reads a JSON text field ({ref}, {email}) and the time ({now}).
 WAIT_GUESSED_OPPORTUNITIES = """
@@ -13,6 +13,19 @@ WAIT_GUESSED_OPPORTUNITIES = """
     DELETE FROM opportunities WHERE EXISTS (SELECT 1 FROM waiting_opportunities w
     WHERE w.connection = opportunities.connection AND w.source_id = opportunities.source_id)
     AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.key = opportunities.lead_key)
+"""
+
+# Migration 12 for both backends, per table: {table} (activities | opportunities), {waiting} (its
+# waiting table), {stream}, and how each backend reads a JSON text field of alias t ({ref}, {email}).
+WAIT_MOVED_RECORDS = """
+    INSERT INTO {waiting}(connection, source_id, lead_record_id, stream, data, seen_at, run_id)
+    SELECT t.connection, t.source_id, r.record_id, '{stream}', t.data, {now}, (SELECT COALESCE(MAX(id), 0) FROM runs)
+    FROM {table} t JOIN lead_refs r ON r.connection = t.connection AND r.record_id = {ref}
+    WHERE COALESCE({email}, '') = '' AND r.lead_key <> t.lead_key ON CONFLICT (connection, source_id) DO NOTHING;
+    UPDATE leads SET dirty = 1 WHERE key IN (SELECT t.lead_key FROM {table} t JOIN {waiting} w
+    ON w.connection = t.connection AND w.source_id = t.source_id);
+    DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {waiting} w
+    WHERE w.connection = {table}.connection AND w.source_id = {table}.source_id)
 """
 
 # Times are stored as UTC epoch seconds (REAL) unless the column name says otherwise.
@@ -298,4 +311,11 @@ MIGRATIONS: list[str] = [
     WAIT_GUESSED_OPPORTUNITIES.format(
         ref="json_extract(o.data, '$.lead_record_id')", email="json_extract(o.data, '$.email')",
         now="(julianday('now') - 2440587.5) * 86400.0"),
+    # 12: activities and opportunities named by a lead record id only, stored under a lead that
+    # record no longer belongs to (it got an e-mail or a new one before leadsync moved such records
+    # with it): they wait for the record's lead, so the next run places them there and rescores both.
+    ";".join(WAIT_MOVED_RECORDS.format(
+        table=table, waiting=f"waiting_{table}", stream=table, ref="json_extract(t.data, '$.lead_record_id')",
+        email="json_extract(t.data, '$.email')", now="(julianday('now') - 2440587.5) * 86400.0")
+        for table in ("activities", "opportunities")),
 ]

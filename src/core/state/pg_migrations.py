@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from leadsync.core.state.migrations import MIGRATIONS, WAIT_GUESSED_OPPORTUNITIES
+from leadsync.core.state.migrations import MIGRATIONS, WAIT_GUESSED_OPPORTUNITIES, WAIT_MOVED_RECORDS
 
 __all__ = ["PG_MIGRATIONS"]
 
@@ -82,5 +82,9 @@ PG_MIGRATIONS: list[str] = [
     _derived(MIGRATIONS[9]),
     WAIT_GUESSED_OPPORTUNITIES.format(ref="(o.data::jsonb ->> 'lead_record_id')", email="(o.data::jsonb ->> 'email')",
                                       now="EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"),
+    ";".join(WAIT_MOVED_RECORDS.format(
+        table=table, waiting=f"waiting_{table}", stream=table, ref="(t.data::jsonb ->> 'lead_record_id')",
+        email="(t.data::jsonb ->> 'email')", now="EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION")
+        for table in ("activities", "opportunities")),
 ]
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "a migration was added to migrations.py without its PostgreSQL form"
