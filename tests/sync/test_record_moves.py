@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from leadsync.core.models import Activity, ActivityType, Lead, Opportunity
 from leadsync.core.sync.identity import ingest as ingest_page
-from leadsync.core.state import activities, handoffs, leads
+from leadsync.core.state import activities, handoffs, leads, quality
 
 from .crm_waits import ingest
 
@@ -93,6 +93,7 @@ def test_the_episodes_and_score_of_a_lead_that_is_gone_go_with_its_record(new_st
         _open(db, "taken@x.jp", "ls-3")
         db.execute("INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
                    "breakdown) VALUES ('crm:C1', 80, 50, 30, 'hot', 'v', 0, '[]')")
+        quality.release(db, "crm:C1", by="ops", rules=["no_company"])
 
     ingest(store, [_lead("C1", "found@x.jp"), _lead("C2", "taken@x.jp")], stream="leads", run_id=2)
     rows = {r["task_key"]: r["lead_key"] for r in handoffs.all_rows(store.db)}
@@ -104,3 +105,5 @@ def test_the_episodes_and_score_of_a_lead_that_is_gone_go_with_its_record(new_st
     assert handoffs.open_for_lead(store.db, "taken@x.jp")["task_key"] == "ls-3"
     assert handoffs.open_for_lead(store.db, "found@x.jp")["task_key"] == "ls-1"
     assert store.db.execute("SELECT COUNT(*) FROM scores WHERE lead_key = 'crm:C1'").fetchone()[0] == 0
+    assert [tuple(r) for r in store.db.execute("SELECT lead_key, released_by FROM quality_releases")] == [
+        ("found@x.jp", "ops")], "let through the quality gate: the same person stays let through"

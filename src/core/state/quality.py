@@ -20,6 +20,7 @@ __all__ = [
     "lead_by_key",
     "leads_by_keys",
     "lead_views",
+    "move_release",
     "release",
     "release_of",
     "releases_of",
@@ -119,6 +120,14 @@ def release(db: sqlite3.Connection, lead_key: str, *, by: str, rules: list[str],
         "released_at = excluded.released_at, rules = excluded.rules, note = excluded.note",
         (lead_key, by, time.time(), json.dumps(rules), note),
     )
+
+
+def move_release(db: sqlite3.Connection, old_key: str, new_key: str) -> None:
+    """A lead that is gone went on as `new_key` (the same person): a release of it goes along,
+    unless the new lead has its own."""
+    db.execute("UPDATE quality_releases SET lead_key = ? WHERE lead_key = ? AND NOT EXISTS "
+               "(SELECT 1 FROM quality_releases r WHERE r.lead_key = ?)", (new_key, old_key, new_key))
+    db.execute("DELETE FROM quality_releases WHERE lead_key = ?", (old_key,))
 
 
 def release_of(db: sqlite3.Connection, lead_key: str) -> Release | None:

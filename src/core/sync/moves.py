@@ -8,7 +8,7 @@ import time
 
 from leadsync.connectors.base import RemovedLead
 from leadsync.core.quality.gate import record_conflicts
-from leadsync.core.state import handoffs, leads, outbox, scores, waiting
+from leadsync.core.state import handoffs, leads, outbox, quality, scores, waiting
 from leadsync.core.state.follow import follow_record
 from leadsync.core.sync.merge import rebuild
 
@@ -77,5 +77,6 @@ def _episodes(db: sqlite3.Connection, connection: str, old_key: str, new_key: st
     second task on it, and the rep's calls on it would not touch the episode left behind)."""
     if leads.stored_data(db, old_key) is None:
         handoffs.move_lead(db, old_key, new_key, now=time.time())
+        quality.move_release(db, old_key, new_key)  # a person let it through the gate: it stays let through
     elif not _has_record_in(db, old_key, connection):
         handoffs.move_lead(db, old_key, new_key, connection, now=time.time())
