@@ -90,3 +90,25 @@ def test_a_record_that_moves_into_a_lead_whose_score_was_pushed_gets_that_score(
     ingest(store, [_lead("C1", "taken@x.jp")], stream="leads", run_id=3)  # taken@'s score does not change
     plan_score_pushes(store, "crm", run_id=3)
     assert _pending_scores(store) == [("taken@x.jp", 50, "C1"), ("taken@x.jp", 50, "C3")]
+
+
+def test_a_new_record_joining_a_lead_whose_score_was_pushed_gets_that_score(new_store):
+    """Not a move: a second contact with the lead's e-mail is created in the CRM later. Both paths
+    (a page of leads stored together, and one by one)."""
+    for one_by_one in (False, True):
+        store = new_store()
+        _ma_knows(store, "a@x.jp")  # another system knows the person: the page path merges views
+        ingest(store, [_lead("C1", "a@x.jp")], stream="leads")
+        with store.transaction() as db:
+            _score(db, "a@x.jp", 70)
+        plan_score_pushes(store, "crm", run_id=1)
+        with store.transaction() as db:  # acknowledged
+            db.execute("UPDATE outbox SET status = 'done'")
+            for lead_key, *_rest, fp in scores.unpushed(db, "crm"):
+                scores.record_pushed(db, "crm", lead_key, fp)
+        assert plan_score_pushes(store, "crm", run_id=2) == 0
+
+        ingest(store, [_lead("C2", "a@x.jp")], stream="leads", run_id=3, one_by_one=one_by_one)
+        plan_score_pushes(store, "crm", run_id=3)
+        pending = _pending_scores(store)
+        assert ("a@x.jp", 70, "C2") in pending, (one_by_one, pending)

@@ -17,6 +17,7 @@ __all__ = [
     "digest",
     "dirty_keys",
     "drop_view",
+    "has_other_record",
     "emails",
     "array_values",
     "field_arrays",
@@ -88,6 +89,12 @@ def save_view(db: sqlite3.Connection, connection: str, record_id: str, lead_key:
 def drop_view(db: sqlite3.Connection, connection: str, record_id: str) -> None:
     """Forget a connection's record (the vendor deleted it or merged it away)."""
     db.execute("DELETE FROM lead_refs WHERE connection = ? AND record_id = ?", (connection, record_id))
+
+
+def has_other_record(db: sqlite3.Connection, lead_key: str, connection: str, record_id: str) -> bool:
+    """Whether the lead has a record of `connection` other than `record_id`."""
+    return db.execute("SELECT 1 FROM lead_refs WHERE lead_key = ? AND connection = ? AND record_id <> ? LIMIT 1",
+                      (lead_key, connection, record_id)).fetchone() is not None
 
 
 def views_of(db: sqlite3.Connection, connection: str, record_ids: list[str]) -> dict[str, tuple[str, str]]:

@@ -72,7 +72,9 @@ def _store_lead(db: sqlite3.Connection, connection: str, lead: Lead, crm_connect
     leads.save_view(db, connection, record_id, key, view)
     changed = rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
     record_conflicts(db, key)  # records of one person that disagree are reported, not merged away
-    if previous is not None and previous[0] != key:  # the record moved to another identity
+    if previous is None:
+        moves.record_joined(db, connection, record_id, key)
+    elif previous[0] != key:  # the record moved to another identity
         changed |= moves.record_moved(db, connection, record_id, previous[0], key, crm_connections)
     return changed
 
@@ -114,9 +116,11 @@ def _store_leads(db: sqlite3.Connection, connection: str, run: list[Lead], crm_c
     record_agreement(db, [key for _, key, _, _ in alone])
     changed = len(saves)
     for record_id, key, lead, view in fresh:
-        if key in shared:  # other systems know this person: merge the views
+        if key in shared:  # other records of this person are stored: merge the views
             changed += rebuild(db, key, crm_connections, fresh=(connection, record_id, lead, view))
             record_conflicts(db, key)
+            if record_id not in previous:
+                moves.record_joined(db, connection, record_id, key)
     return changed
 
 

@@ -12,7 +12,7 @@ from leadsync.core.state import handoffs, leads, outbox, quality, scores, waitin
 from leadsync.core.state.follow import follow_record
 from leadsync.core.sync.merge import rebuild
 
-__all__ = ["record_moved", "record_removed"]
+__all__ = ["record_joined", "record_moved", "record_removed"]
 
 
 def record_moved(db: sqlite3.Connection, connection: str, record_id: str, old_key: str, new_key: str,
@@ -27,6 +27,14 @@ def record_moved(db: sqlite3.Connection, connection: str, record_id: str, old_ke
     outbox.supersede_record_scores(db, connection, old_key, record_id)  # the new lead's is planned:
     scores.forget_pushed(db, connection, new_key)  # the record did not have it when it was last acknowledged
     return changed
+
+
+def record_joined(db: sqlite3.Connection, connection: str, record_id: str, key: str) -> None:
+    """A new record of `connection` belongs to a lead that already has another record there (two
+    contacts sharing an e-mail): the lead's score, acknowledged before, is planned again so the new
+    record gets it too (score updates go per record)."""
+    if leads.has_other_record(db, key, connection, record_id):
+        scores.forget_pushed(db, connection, key)
 
 
 def record_removed(db: sqlite3.Connection, connection: str, removed: RemovedLead, crm_connections: set[str]) -> bool:
