@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from typing import Any
-
 from leadsync.connectors import Incremental, Page, ReadContext, RemovedLead, Stream
+from leadsync.core.models import Lead
 
 from leadsync_salesforce.client import SalesforceClient, parse_sf_datetime, soql_datetime, soql_string
 from leadsync_salesforce.mapping import Mapper, Mappers, Record
@@ -88,13 +87,14 @@ class RemovedLeadStream(SoqlStream):
             survivors = sorted({r.merged_into for r in removed if r.merged_into})
             yield Page([*self._survivors(survivors), *removed], cursor)
 
-    def _survivors(self, ids: list[str]) -> list[Any]:
-        found: list[Any] = []
+    def _survivors(self, ids: list[str]) -> list[Lead]:
+        """The live Leads of `ids` (one that cannot be mapped is left to the leads stream to report)."""
+        found: list[Lead] = []
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ", ".join(soql_string(i) for i in ids[start:start + _IN_CHUNK])
             selected = ", ".join(dict.fromkeys(["Id", "SystemModstamp", *self.lead_fields]))
             for rows in self.client.query(f"SELECT {selected} FROM Lead WHERE Id IN ({chunk})"):
-                found.extend(lead for lead in map(self.mapper, rows) if lead is not None)
+                found.extend(lead for lead in map(self.mapper, rows) if isinstance(lead, Lead))
         return found
 
 
