@@ -109,10 +109,11 @@ class SalesforceClient:
         except ValueError:
             raise ConnectorError(f"Salesforce {what} answered with a body that is not JSON") from None
 
-    def query(self, soql: str) -> Iterator[list[dict[str, Any]]]:
-        """Pages of records of one SOQL query, following nextRecordsUrl until done."""
+    def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[list[dict[str, Any]]]:
+        """Pages of records of one SOQL query, following nextRecordsUrl until done; with
+        `include_deleted`, through queryAll (records in the recycle bin too)."""
         request = PageRequest(
-            f"{self.data_url}/query",
+            f"{self.data_url}/{'queryAll' if include_deleted else 'query'}",
             params={"q": soql},
             headers={"Sforce-Query-Options": f"batchSize={self.settings.page_size}"},
         )

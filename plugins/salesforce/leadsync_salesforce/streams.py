@@ -1,4 +1,5 @@
-"""The Salesforce streams: leads, activities (Task, Event, CampaignMember) and completed leadsync tasks.
+"""The Salesforce streams: leads (and those deleted or merged away), activities (Task, Event,
+CampaignMember) and completed leadsync tasks.
 
 Every stream reads one SOQL query ordered by (SystemModstamp, Id) and resumes by that keyset, so
 records sharing one timestamp (bulk updates, whole-second precision) are neither lost nor looped.
@@ -8,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from leadsync.connectors import Incremental, Page, ReadContext, Stream
+from leadsync.connectors import Incremental, Page, ReadContext, RemovedLead, Stream
+from leadsync.core.models import Lead
 
 from leadsync_salesforce.client import SalesforceClient, parse_sf_datetime, soql_datetime, soql_string
-from leadsync_salesforce.mapping import Mapper, Mappers
+from leadsync_salesforce.mapping import Mapper, Mappers, Record
 from leadsync_salesforce.settings import SalesforceSettings
 
-__all__ = ["SoqlStream", "build_streams", "keyset_soql"]
+__all__ = ["RemovedLeadStream", "SoqlStream", "build_streams", "keyset_soql"]
+
+_IN_CHUNK = 200  # ids per IN (...) look-up, well inside SOQL's 100,000-character limit
 
 
 def keyset_soql(obj: str, fields: list[str], ctx: ReadContext, where: str = "") -> str:
@@ -37,24 +41,61 @@ def keyset_soql(obj: str, fields: list[str], ctx: ReadContext, where: str = "") 
 class SoqlStream(Stream):
     """One object's changes as pages; the cursor is the last record's (SystemModstamp, Id)."""
 
+    include_deleted = False  # True: read through queryAll (the recycle bin too)
+
     def __init__(self, name: str, client: SalesforceClient, obj: str, fields: list[str], mapper: Mapper, where: str = "") -> None:
         self.name = name  # type: ignore[misc]
         self.client, self.obj, self.fields, self.mapper, self.where = client, obj, fields, mapper, where
 
-    def read(self, ctx: ReadContext) -> Iterator[Page]:
+    def batches(self, ctx: ReadContext) -> Iterator[tuple[list[Record], dict[str, str]]]:
+        """The raw records of each answer, with the cursor after them."""
         # A new run re-reads `lookback` behind the stored keyset (the engine dedupes).
         start = dict(ctx.cursor or {})
         if start and ctx.lookback.total_seconds() > 0:
             start["fresh"] = True  # >= (cursor - lookback); without lookback, the strict keyset
         soql = keyset_soql(self.obj, self.fields, ReadContext(start or None, ctx.signpost, ctx.lookback, ctx.full_refresh), self.where)
         cursor = {k: v for k, v in start.items() if k != "fresh"} if start and not ctx.full_refresh else {}
-        for records in self.client.query(soql):
-            out = []
+        for records in self.client.query(soql, include_deleted=self.include_deleted):
             for record in records:
-                out.append(self.mapper(record))
                 if record.get("SystemModstamp") and record.get("Id"):
                     cursor = {"ts": record["SystemModstamp"], "id": record["Id"]}
-            yield Page([r for r in out if r is not None], dict(cursor))
+            yield records, dict(cursor)
+
+    def read(self, ctx: ReadContext) -> Iterator[Page]:
+        for records, cursor in self.batches(ctx):
+            out = [self.mapper(record) for record in records]
+            yield Page([r for r in out if r is not None], cursor)
+
+
+class RemovedLeadStream(SoqlStream):
+    """Leads deleted or merged away since the cursor (queryAll, `IsDeleted = true`), as `RemovedLead`.
+
+    A merged-away Lead names its survivor (`MasterRecordId`); the survivors of a page are read
+    (one query, live Leads only) and put before the removals, so the engine knows where the merged
+    record's activities go even when the survivor is new. Nothing deleted: one request per run."""
+
+    include_deleted = True
+
+    def __init__(self, client: SalesforceClient, lead_fields: list[str], lead: Mapper) -> None:
+        super().__init__("leads_removed", client, "Lead", ["MasterRecordId"], lead, "IsDeleted = true")
+        self.lead_fields = lead_fields
+
+    def read(self, ctx: ReadContext) -> Iterator[Page]:
+        for records, cursor in self.batches(ctx):
+            removed = [RemovedLead(str(r["Id"]), merged_into=str(r["MasterRecordId"]) if r.get("MasterRecordId") else None)
+                       for r in records if r.get("Id")]
+            survivors = sorted({r.merged_into for r in removed if r.merged_into})
+            yield Page([*self._survivors(survivors), *removed], cursor)
+
+    def _survivors(self, ids: list[str]) -> list[Lead]:
+        """The live Leads of `ids` (one that cannot be mapped is left to the leads stream to report)."""
+        found: list[Lead] = []
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ", ".join(soql_string(i) for i in ids[start:start + _IN_CHUNK])
+            selected = ", ".join(dict.fromkeys(["Id", "SystemModstamp", *self.lead_fields]))
+            for rows in self.client.query(f"SELECT {selected} FROM Lead WHERE Id IN ({chunk})"):
+                found.extend(lead for lead in map(self.mapper, rows) if isinstance(lead, Lead))
+        return found
 
 
 def build_streams(client: SalesforceClient, settings: SalesforceSettings, connection: str, roles: set[str]) -> list[Stream]:
@@ -64,6 +105,7 @@ def build_streams(client: SalesforceClient, settings: SalesforceSettings, connec
     streams: list[Stream] = []
     if "leads" in roles:
         streams.append(SoqlStream("leads", client, "Lead", list(m.lead_fields.values()), m.lead))
+        streams.append(RemovedLeadStream(client, list(m.lead_fields.values()), m.lead))
     if "activities" in roles:
         streams.append(SoqlStream("activities_tasks", client, "Task",
                                   ["WhoId", "TaskSubtype", "CreatedDate", "CompletedDateTime", "CallDurationInSeconds", "CallDisposition"],

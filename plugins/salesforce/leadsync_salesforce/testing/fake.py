@@ -5,7 +5,9 @@ Shaped after the REST API developer guide: error arrays ``[{message, errorCode, 
 allocation is spent, ``Sforce-Limit-Info`` on every answer, collection results in input order
 with ``created`` on upserts. The SOQL subset: SELECT fields FROM object [WHERE ...] [ORDER BY ...]
 [LIMIT n] with AND/OR/NOT, parentheses, = != < <= > >=, IN (...), strings, datetimes, numbers,
-null, true/false.
+null, true/false. ``query`` leaves out records in the recycle bin (deleted or merged away,
+``IsDeleted = true``); ``queryAll`` returns them with ``MasterRecordId`` until they are purged
+(`RecycleBin`).
 
 Strict where leadsync relies on it: a custom field marked unique rejects a second record with the
 same value (``DUPLICATE_VALUE``), upserts need an External ID field, a URI over 16,384 bytes is
@@ -24,7 +26,9 @@ from urllib.parse import urlencode
 
 from leadsync.connectors.testing import FakeApp, Request, Response, route
 
+from leadsync_salesforce.testing.recycle import RecycleBin
 from leadsync_salesforce.testing.soql import SoqlError, field_value, matches, parse_soql
+from leadsync_salesforce.testing.stamps import sf_time
 
 __all__ = ["SalesforceFake", "SoqlError", "parse_soql", "sf_time"]
 
@@ -33,7 +37,7 @@ PREFIX = {"Lead": "00Q", "Task": "00T", "Event": "00U", "CampaignMember": "00v",
 STANDARD = {
     "Lead": {"Id", "Email", "FirstName", "LastName", "Company", "Title", "Phone", "NumberOfEmployees", "Industry",
              "LeadSource", "OwnerId", "Status", "CreatedDate", "SystemModstamp", "IsConverted", "ConvertedDate",
-             "ConvertedContactId", "ConvertedOpportunityId"},
+             "ConvertedContactId", "ConvertedOpportunityId", "MasterRecordId"},
     "Task": {"Id", "WhoId", "WhatId", "OwnerId", "ActivityDate", "Subject", "Description", "Priority", "Status",
              "TaskSubtype", "IsClosed", "CompletedDateTime", "CallDurationInSeconds", "CallDisposition",
              "CreatedDate", "SystemModstamp"},
@@ -45,16 +49,11 @@ STANDARD = {
     "CampaignMember": {"Id", "LeadId", "CampaignId", "Status", "CreatedDate", "SystemModstamp"},
     "User": {"Id", "Username", "Email", "Name", "IsActive", "CreatedDate", "SystemModstamp"},
 }
+for _fields in STANDARD.values():
+    _fields.add("IsDeleted")  # every object that goes to the recycle bin has it
+STANDARD["Contact"].add("MasterRecordId")  # merged Leads and Contacts name their survivor
 TASK_STATUSES = {"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}
 PRIORITIES = {"High", "Normal", "Low"}
-
-
-def sf_time(moment: datetime | None = None) -> str:
-    """A datetime as Salesforce answers it. Salesforce keeps SystemModstamp and the other datetime
-    fields to the whole second (the milliseconds always read .000), so a stamp made now never lies
-    after a whole-second SOQL literal of a later moment."""
-    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ".000+0000"
 
 
 def with_checksum(id15: str) -> str:
@@ -77,7 +76,7 @@ def errors(message: str, code: str, fields: list[str] | None = None) -> list[dic
 _V = r"/services/data/v(?P<v>\d+\.\d)"
 
 
-class SalesforceFake(FakeApp):
+class SalesforceFake(RecycleBin, FakeApp):
     """Salesforce as leadsync uses it. Knobs in state["config"]: daily_limit, session_lifetime_s."""
 
     def __init__(self, *, client_id: str = "sf-cid", client_secret: str = "sf-secret", refresh_token: str = "sf-rtok",
@@ -98,7 +97,7 @@ class SalesforceFake(FakeApp):
         record_id = with_checksum(f"{PREFIX[obj]}{self.state['next_id']:012d}")
         self.state["next_id"] += 1
         stamp = sf_time(modstamp)
-        record = {"Id": record_id, "CreatedDate": stamp, **fields, "SystemModstamp": stamp}
+        record = {"Id": record_id, "CreatedDate": stamp, "IsDeleted": False, **fields, "SystemModstamp": stamp}
         if obj == "Task":
             record.setdefault("IsClosed", record.get("Status") == "Completed")
         if obj == "Lead":
@@ -154,6 +153,11 @@ class SalesforceFake(FakeApp):
         return None
 
     def records(self, obj: str) -> list[dict[str, Any]]:
+        """The live records of `obj`, as `query` sees them (not those in the recycle bin)."""
+        return [r for r in self.state["objects"][obj].values() if not r.get("IsDeleted")]
+
+    def all_records(self, obj: str) -> list[dict[str, Any]]:
+        """Live and recycle-bin records, as `queryAll` sees them."""
         return list(self.state["objects"][obj].values())
 
     def expire_sessions(self) -> None:
@@ -231,6 +235,17 @@ class SalesforceFake(FakeApp):
 
     @route("GET", rf"{_V}/query/?", write=False)
     def query(self, request: Request) -> Response:
+        """Query: records in the recycle bin are left out."""
+        return self._query(request, deleted=False)
+
+    @route("GET", rf"{_V}/queryAll/?", write=False)
+    def query_all(self, request: Request) -> Response:
+        """QueryAll (v29.0 and later): also records deleted or merged away, still in the recycle bin."""
+        if float(request.params["v"]) < 29:
+            return self._answer(404, errors("The requested resource does not exist", "NOT_FOUND"))
+        return self._query(request, deleted=True)
+
+    def _query(self, request: Request, *, deleted: bool) -> Response:
         text = request.query.get("q", "")
         try:
             parsed = parse_soql(text)
@@ -242,7 +257,8 @@ class SalesforceFake(FakeApp):
         unknown = [f for f in parsed["fields"] if f not in self._fields(obj)]
         if unknown:
             return self._answer(400, errors(f"No such column '{unknown[0]}' on entity '{obj}'.", "INVALID_FIELD"))
-        rows = [r for r in self.records(obj) if parsed["where"] is None or matches(parsed["where"], r)]
+        source = self.all_records(obj) if deleted else self.records(obj)
+        rows = [r for r in source if parsed["where"] is None or matches(parsed["where"], r)]
         for field, descending in reversed(parsed["order"]):
             rows.sort(key=lambda r: (field_value(r, field) is None, str(field_value(r, field) or "")), reverse=descending)
         if parsed["limit"] is not None:
@@ -253,7 +269,7 @@ class SalesforceFake(FakeApp):
         size = min(max(int(match.group(1)), 200), 2000) if match else 2000
         return self._answer(200, self._batch(shaped, size, request.params["v"], len(shaped)))
 
-    @route("GET", rf"{_V}/query/(?P<locator>01g\w+)-(?P<offset>\d+)")
+    @route("GET", rf"{_V}/(?:query|queryAll)/(?P<locator>01g\w+)-(?P<offset>\d+)")
     def query_more(self, request: Request) -> Response:
         cursor = self.state["cursors"].pop(request.params["locator"], None)
         if cursor is None:
@@ -263,7 +279,10 @@ class SalesforceFake(FakeApp):
     # -- writes ------------------------------------------------------------------------------
     def _problem(self, obj: str, record: dict[str, Any]) -> dict[str, Any] | None:
         for field, value in record.items():
-            if field in ("WhoId", "LeadId") and value and str(value) not in self.state["objects"]["Lead"]:
+            lead = self.state["objects"]["Lead"].get(str(value)) if field in ("WhoId", "LeadId") and value else None
+            if lead is not None and lead.get("IsDeleted"):
+                return {"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": [field]}
+            if field in ("WhoId", "LeadId") and value and lead is None:
                 return {"statusCode": "INVALID_CROSS_REFERENCE_KEY", "message": "invalid cross reference id", "fields": [field]}
         owner = record.get("OwnerId")
         if obj == "Task" and owner is not None:
@@ -309,6 +328,10 @@ class SalesforceFake(FakeApp):
         for record in records:
             kind, record_id = record["attributes"]["type"], str(record.get("id") or "")
             stored = self.state["objects"][kind].get(record_id)
+            if stored is not None and stored.get("IsDeleted"):
+                results.append({"success": False, "errors": [
+                    {"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []}]})
+                continue
             fields = {k: v for k, v in record.items() if k not in ("attributes", "id")}
             problem = (self._problem(kind, fields) or self._duplicate(kind, fields, record_id)) if stored else {
                 "statusCode": "ENTITY_IS_DELETED" if record_id.startswith(PREFIX[kind]) else "MALFORMED_ID",
