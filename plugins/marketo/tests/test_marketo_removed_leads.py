@@ -100,8 +100,9 @@ def test_the_cursor_moves_on_and_a_run_resumes_inside_the_deleted_leads_pages():
 
     pages = list(stream.read(ReadContext(cursor=None, signpost=NOW)))
     assert [r.record_id for p in pages for r in p.records] == [str(i) for i in ids]
-    # Interrupted after the first page: the next run starts where that page's cursor says.
-    resumed = list(stream.read(ReadContext(cursor=pages[0].cursor, signpost=NOW)))
+    # Interrupted after the first page of deletions: the next run starts where that page's cursor says.
+    first = next(p for p in pages if p.records)
+    resumed = list(stream.read(ReadContext(cursor=first.cursor, signpost=NOW)))
     assert [r.record_id for p in resumed for r in p.records] == [str(i) for i in ids[2:]]
     # A complete read stores the newest deletion's date: the next run re-reads only its look-back.
     later = NOW + timedelta(days=1)

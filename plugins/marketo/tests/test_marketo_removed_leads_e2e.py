@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from leadsync.connectors.testing import demo_project
-from leadsync.core.state.store import StateStore
 from leadsync_marketo.testing import MarketoFake, serve
 
 SECRET = "mkto-client-secret-77aa"
@@ -26,13 +26,13 @@ def _stamp(moment) -> str:
 
 
 def _state(tmp_path):
-    store = StateStore(tmp_path / "state" / "state.db")
+    db = sqlite3.connect(tmp_path / "state" / "state.db")
     try:
-        leads = {row[0] for row in store.db.execute("SELECT key FROM leads")}
-        scores = {row[0] for row in store.db.execute("SELECT lead_key FROM scores")}
-        acts = dict(store.db.execute("SELECT source_id, lead_key FROM activities WHERE connection = 'crm'"))
+        leads = {row[0] for row in db.execute("SELECT key FROM leads")}
+        scores = {row[0] for row in db.execute("SELECT lead_key FROM scores")}
+        acts = dict(db.execute("SELECT source_id, lead_key FROM activities WHERE connection = 'crm'").fetchall())
     finally:
-        store.close()
+        db.close()
     return leads, scores, acts
 
 
