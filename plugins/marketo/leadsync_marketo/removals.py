@@ -3,7 +3,7 @@
 Delete Lead activities (type 37) come from `activities/deletedleads.json`, one `leadId` each.
 A merge keeps the winning lead's id and removes the losers; Marketo records one "Merge Leads"
 activity (type 32) on the winner whose "Merge IDs" attribute lists the losers (e.g. "[1324]").
-The activities stream reads Merge Leads in its first pass of type ids (no extra call); the
+The activities stream reads Merge Leads in its last pass of type ids (no extra call); the
 removed-leads stream reads them itself only when the connection has no activities role.
 """
 

@@ -69,7 +69,7 @@ class ActivitiesStream(Stream):
     not in the lead-changes window, and the engine places an activity by the (connection, lead id)
     of a lead it already stored, so the lead must come before its activities.
 
-    Merge Leads activities ride along in the first pass of type ids (a pass has room for ten) and
+    Merge Leads activities ride along in the last pass of type ids (a pass has room for ten) and
     end the page as the winner's Lead and a RemovedLead for each loser (`MergeReader`).
     """
 
