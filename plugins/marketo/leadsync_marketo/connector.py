@@ -20,6 +20,7 @@ from leadsync.connectors import (
 
 from leadsync_marketo.client import MarketoClient, MarketoError
 from leadsync_marketo.settings import WRITE_FIELDS, MarketoSettings
+from leadsync_marketo.removals import RemovedLeadsStream
 from leadsync_marketo.streams import ActivitiesStream, LeadsStream
 from leadsync_marketo.writes import create_handoffs, push_scores
 
@@ -44,12 +45,17 @@ class MarketoConnector(Connector):
 
     def streams(self) -> list[Stream]:
         roles = self.roles()
-        yielded: set[str] = set()  # lead ids this run has handed to the engine, shared by both streams
+        yielded: set[str] = set()  # lead ids this run has handed to the engine, shared by the streams
+        merged: set[str] = set()  # lead ids this run reported merged away (not reported again as deleted)
         streams: list[Stream] = []
         if Capability.LEADS in roles:
             streams.append(LeadsStream(self.client, self.connection, self.settings, self.timezone, yielded))
         if Capability.ACTIVITIES in roles:
-            streams.append(ActivitiesStream(self.client, self.connection, self.settings, self.timezone, yielded))
+            streams.append(ActivitiesStream(self.client, self.connection, self.settings, self.timezone, yielded,
+                                            merged))
+        if Capability.LEADS in roles:  # after the activities stream, which reads the merges when it runs
+            streams.append(RemovedLeadsStream(self.client, self.connection, self.settings, self.timezone, yielded,
+                                              merged, read_merges=Capability.ACTIVITIES not in roles))
         return streams
 
     def push_scores(self, updates: Sequence[ScoreUpdate]) -> list[WriteResult]:

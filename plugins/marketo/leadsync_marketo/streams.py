@@ -6,48 +6,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from leadsync.connectors import Incremental, Page, ReadContext, Rejected, Stream, parse_datetime
+from leadsync.connectors import Page, ReadContext, Rejected, RemovedLead, Stream
 from leadsync.core.models import Activity, Lead
 
 from leadsync_marketo.client import MarketoClient, marketo_time
+from leadsync_marketo.reading import advance as _advance, later as _later, lead_fields, start as _start
 from leadsync_marketo.mapping import to_activity, to_lead
-from leadsync_marketo.settings import DEFAULT_ACTIVITY_TYPES, LEAD_READ_FIELDS, MarketoSettings
+from leadsync_marketo.removals import MERGE_LEADS, MergeReader
+from leadsync_marketo.settings import DEFAULT_ACTIVITY_TYPES, MarketoSettings
 
 __all__ = ["ActivitiesStream", "LeadsStream", "lead_fields"]
-
-def _start(ctx: ReadContext, settings: MarketoSettings, overlap: timedelta) -> tuple[Incremental, dict[str, Any]]:
-    """This run's window (from the stored watermark minus `overlap`, up to the signpost), and the
-    cursor of an interrupted run to resume (if any)."""
-    cursor = {} if ctx.full_refresh or not ctx.cursor else dict(ctx.cursor)
-    stored = parse_datetime(cursor.get("since")) if cursor.get("since") else None
-    if stored is None:
-        cursor = {}
-    window = Incremental.of(ctx, stored, initial=timedelta(days=settings.initial_days), lookback=overlap)
-    return window, cursor
-
-
-def _advance(window: Incremental, max_seen: str | None) -> str:
-    """The next run's watermark: the newest timestamp seen, never past the run's signpost."""
-    return marketo_time(window.advance(parse_datetime(max_seen) if max_seen else None))
-
-
-def _later(current: str | None, value: Any) -> str | None:
-    moment = parse_datetime(value) if value else None
-    if moment is None:
-        return current
-    if current is None or moment > parse_datetime(current):  # type: ignore[operator]
-        return marketo_time(moment)
-    return current
-
-
-def lead_fields(client: MarketoClient, settings: MarketoSettings) -> tuple[list[str], list[str]]:
-    """(fields to read, fields whose changes to watch): mapped fields the instance has."""
-    available = client.describe_fields()
-    mapped = [settings.field(name) for name in LEAD_READ_FIELDS]
-    read = ["id"] + [f for f in dict.fromkeys(mapped) if f and f in available and f != "id"]
-    # leadsync's own score fields are not watched: a score push must not look like a change.
-    watch = [f for f in read if f not in ("id", "createdAt", "updatedAt")]
-    return read, watch or ["email"]
 
 
 class LeadsStream(Stream):
@@ -100,14 +68,18 @@ class ActivitiesStream(Stream):
     not yielded yet (Get Leads by id, ≤300 a call): a lead created long ago and unchanged since is
     not in the lead-changes window, and the engine places an activity by the (connection, lead id)
     of a lead it already stored, so the lead must come before its activities.
+
+    Merge Leads activities ride along in the last pass of type ids (a pass has room for ten) and
+    end the page as the winner's Lead and a RemovedLead for each loser (`MergeReader`).
     """
 
     name = "activities"
 
     def __init__(self, client: MarketoClient, connection: str, settings: MarketoSettings, tz: str = "UTC",
-                 yielded: set[str] | None = None) -> None:
+                 yielded: set[str] | None = None, merged: set[str] | None = None) -> None:
         self.client, self.connection, self.settings, self.tz = client, connection, settings, tz
         self.yielded = yielded if yielded is not None else set()
+        self.merges = MergeReader(client, connection, settings, tz, self.yielded, merged if merged is not None else set())
         self._read_fields: list[str] | None = None
 
     def _with_leads(self, records: list[Activity | Rejected]) -> list[Lead | Activity | Rejected]:
@@ -141,6 +113,9 @@ class ActivitiesStream(Stream):
         instance_types = self.client.activity_types()
         wanted = {**DEFAULT_ACTIVITY_TYPES, **self.settings.activity_types}
         type_ids = sorted(instance_types[name] for name in wanted if name in instance_types)
+        merge_type = instance_types.get(MERGE_LEADS)
+        if merge_type is not None and merge_type not in type_ids:
+            type_ids.append(merge_type)  # the last id of the last pass: no extra pass while there is room
         type_names = {type_id: name for name, type_id in instance_types.items()}
         overlap = max(ctx.lookback, timedelta(minutes=self.settings.activity_overlap_minutes))
         window, cursor = _start(ctx, self.settings, overlap)
@@ -161,14 +136,18 @@ class ActivitiesStream(Stream):
             )
             for items, token, more in pages:
                 records: list[Activity | Rejected] = []
+                merges: list[dict[str, Any]] = []
                 seen: set[str] = set()
                 for raw in items:
                     if not isinstance(raw, dict):
                         records.append(Rejected(key=f"{self.connection}:activity:?", reason="activity is not an object",
                                                 payload={"raw": raw}))
                         continue
-                    record = to_activity(raw, self.connection, type_names, self.settings)
                     max_seen = _later(max_seen, raw.get("activityDate"))
+                    if merge_type is not None and raw.get("activityTypeId") == merge_type:
+                        merges.append(raw)
+                        continue
+                    record = to_activity(raw, self.connection, type_names, self.settings)
                     if record is None or (isinstance(record, Activity) and record.source_id in seen):
                         continue
                     if isinstance(record, Activity):
@@ -180,4 +159,5 @@ class ActivitiesStream(Stream):
                 else:
                     next_cursor = {"since": since_text, "groups": groups, "max_seen": max_seen,
                                    "group": index if more else index + 1, "token": token if more else None}
-                yield Page(self._with_leads(records), next_cursor)
+                removed: list[Lead | RemovedLead | Rejected] = self.merges.records(merges) if merges else []
+                yield Page([*self._with_leads(records), *removed], next_cursor)

@@ -27,11 +27,14 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from leadsync_marketo.testing.answers import envelope, error_envelope, iso as _iso, now as _now
+from leadsync_marketo.testing.removals import RemovalsMixin
+
 __all__ = ["DEFAULT_TYPES", "MarketoFake", "envelope", "error_envelope"]
 
 DEFAULT_TYPES = {1: "Visit Webpage", 2: "Fill Out Form", 3: "Click Link", 6: "Send Email", 9: "Unsubscribe Email",
-                 10: "Open Email", 11: "Click Email", 12: "New Lead", 13: "Change Data Value",
-                 104: "Change Status in Progression"}
+                 10: "Open Email", 11: "Click Email", 12: "New Lead", 13: "Change Data Value", 32: "Merge Leads",
+                 37: "Delete Lead", 104: "Change Status in Progression"}
 STANDARD_FIELDS = ["id", "email", "firstName", "lastName", "company", "title", "phone", "numberOfEmployees",
                    "industry", "leadSource", "leadStatus", "createdAt", "updatedAt"]
 
@@ -39,34 +42,14 @@ STANDARD_FIELDS = ["id", "email", "firstName", "lastName", "company", "title", "
 LOST = -1  # answer() status of a request that was executed but whose answer is lost
 
 
-def envelope(result: list[Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """A successful Marketo answer."""
-    return {"requestId": "fake#1", "success": True, "result": result or [], **extra}
-
-
-def error_envelope(code: str, message: str = "error") -> dict[str, Any]:
-    """A response-level Marketo error (sent with HTTP 200)."""
-    return {"requestId": "fake#1", "success": False, "errors": [{"code": code, "message": message}]}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _iso(value: str) -> str:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class MarketoFake:
+class MarketoFake(RemovalsMixin):
     """State and behaviour of one fake instance (thread-safe)."""
 
     def __init__(self, *, client_id: str = "cid", client_secret: str = "secret", token_lifetime: float = 3600,
                  rate_calls: int = 100, rate_period: float = 20.0, concurrency: int = 10,
                  daily_quota: int = 50_000, page_size: int = 300, empty_page_every: int = 0,
-                 flows: str = "immediate", clock: Callable[[], float] = time.monotonic) -> None:
+                 flows: str = "immediate", clock: Callable[[], float] = time.monotonic,
+                 losers_in_deletedleads: bool = True) -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.token_lifetime, self.rate_calls, self.rate_period = token_lifetime, rate_calls, rate_period
         self.concurrency, self.daily_quota, self.page_size = concurrency, daily_quota, page_size
@@ -78,6 +61,9 @@ class MarketoFake:
         self.types = dict(DEFAULT_TYPES)
         self.activities: list[dict[str, Any]] = []
         self.changes: list[dict[str, Any]] = []
+        self.deleted: list[dict[str, Any]] = []  # Delete Lead activities (type 37), Get Deleted Leads' answers
+        # Whether a merge's losers are also listed by Get Deleted Leads (Adobe does not say; tests try both).
+        self.losers_in_deletedleads = losers_in_deletedleads
         self.campaigns: dict[int, dict[str, Any]] = {}
         self.campaign_runs: list[dict[str, Any]] = []  # leads that ran through a campaign's flow
         self.campaign_requests: list[dict[str, Any]] = []  # every lead of every accepted Request Campaign
@@ -248,6 +234,12 @@ class MarketoFake:
             changes = [c | {"fields": [f for f in c["fields"] if f["name"] in watched]} for c in self.changes
                        if c["activityTypeId"] == 12 or any(f["name"] in watched for f in c["fields"])]
             return self._page(changes, query, None)
+        if path == "/rest/v1/activities/deletedleads.json":
+            return self._page(self.deleted, query, None)
+        if path == "/rest/v1/leads/delete.json" and method == "POST":
+            return self._delete_route(body or {})
+        if path.startswith("/rest/v1/leads/") and path.endswith("/merge.json") and method == "POST":
+            return self._merge_route(path, query)
         if path == "/rest/v1/activities.json":
             raw_ids = query.get("activityTypeIds", "")
             ids = {int(x) for x in raw_ids.split(",") if x.strip()}
