@@ -82,7 +82,7 @@ class RemovedLeadsStream(Stream):
     the next run, whose merge pass will have seen a merge made while this run was reading.
     """
 
-    name = "removed_leads"
+    name = "leads_removed"
 
     def __init__(self, client: MarketoClient, connection: str, settings: MarketoSettings, tz: str,
                  yielded: set[str], merged: set[str], *, read_merges: bool) -> None:

@@ -83,7 +83,7 @@ def test_nothing_removed_costs_one_token_and_one_deleted_leads_page_per_run():
     connector = _connector(fake)
     _read_run(connector)
     before = len(fake.log)
-    stream = next(s for s in connector.streams() if s.name == "removed_leads")
+    stream = next(s for s in connector.streams() if s.name == "leads_removed")
     pages = list(stream.read(ReadContext(cursor=None, signpost=NOW)))
     calls = [path for _, path in fake.log[before:] if path != "/identity/oauth/token"]
     assert calls == ["/rest/v1/activities/pagingtoken.json", "/rest/v1/activities/deletedleads.json"]
@@ -96,7 +96,7 @@ def test_the_cursor_moves_on_and_a_run_resumes_inside_the_deleted_leads_pages():
     ids = [fake.add_lead(created, email=f"l{i}@example.jp") for i in range(5)]
     for i, lead_id in enumerate(ids):
         fake.delete_lead(lead_id, when=_stamp(NOW - timedelta(days=2, hours=-i)))
-    stream = next(s for s in _connector(fake, roles=["leads"]).streams() if s.name == "removed_leads")
+    stream = next(s for s in _connector(fake, roles=["leads"]).streams() if s.name == "leads_removed")
 
     pages = list(stream.read(ReadContext(cursor=None, signpost=NOW)))
     assert [r.record_id for p in pages for r in p.records] == [str(i) for i in ids]
@@ -110,7 +110,7 @@ def test_the_cursor_moves_on_and_a_run_resumes_inside_the_deleted_leads_pages():
     assert [r.record_id for p in again for r in p.records] == [str(ids[-1])]
 
 
-def test_without_the_activities_role_the_removed_leads_stream_reads_merges_itself():
+def test_without_the_activities_role_the_leads_removed_stream_reads_merges_itself():
     fake = MarketoFake()
     ids = _seed(fake)
     fake.merge_leads(ids["winner"], [ids["loser"]], when=_stamp(NOW - timedelta(hours=2)))
