@@ -10,17 +10,10 @@ from leadsync.core.models import Activity, ActivityType, Lead, Opportunity
 from leadsync.core.sync.identity import ingest as ingest_page
 from leadsync.core.state import activities, handoffs, leads, quality
 
+from .crm_records import crm_lead as _lead, call as _call, open_episode as _open
 from .crm_waits import ingest
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
-
-
-def _lead(record_id: str, email: str | None) -> Lead:
-    return Lead(key=email or f"crm:{record_id}", email=email, refs={"crm": record_id})
-
-
-def _call(source_id: str, record_id: str, email: str | None = None) -> Activity:
-    return Activity(source_id=source_id, type=ActivityType.CALL, occurred_at=T0, lead_record_id=record_id, email=email)
 
 
 def _deal(source_id: str, record_id: str) -> Opportunity:
@@ -76,12 +69,6 @@ def test_an_email_change_moves_what_names_the_record_and_leaves_what_names_the_e
     assert _where(store, "activities") == {"m1": "old@x.jp", "t1": "new@x.jp", "t2": "old@x.jp"}
     assert leads.dirty_keys(store.db) == {"old@x.jp", "new@x.jp"}, "both scores change"
     assert leads.load(store.db, "old@x.jp") is not None, "the MA still knows that person"
-
-
-def _open(db, lead_key: str, task_key: str) -> None:
-    assert handoffs.insert(db, lead_key=lead_key, connection="crm", owner="sato", score=80, segment="hot",
-                           opened_at=T0.timestamp(), due_at=T0.timestamp() + 3600, task_key=task_key,
-                           reasons=[], opened_status=None)
 
 
 def test_the_episodes_and_score_of_a_lead_that_is_gone_go_with_its_record(new_store):

@@ -6,33 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from leadsync.core.models import Activity, ActivityType, Lead
+from leadsync.core.models import Lead
 from leadsync.core.state import activities, handoffs
 from leadsync.core.sync.identity import ingest as ingest_page
 
+from .crm_records import call as _call, crm_lead as _lead, ma_knows as _ma_knows, open_episode as _open
 from .crm_waits import ingest
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
-
-
-def _lead(record_id: str, email: str | None) -> Lead:
-    return Lead(key=email or f"crm:{record_id}", email=email, refs={"crm": record_id})
-
-
-def _call(source_id: str, record_id: str, at: datetime = T0) -> Activity:
-    return Activity(source_id=source_id, type=ActivityType.CALL, occurred_at=at, lead_record_id=record_id)
-
-
-def _open(db, lead_key: str, task_key: str) -> None:
-    assert handoffs.insert(db, lead_key=lead_key, connection="crm", owner="sato", score=80, segment="hot",
-                           opened_at=T0.timestamp(), due_at=T0.timestamp() + 3600, task_key=task_key,
-                           reasons=[], opened_status=None)
-
-
-def _ma_knows(store, email: str) -> None:
-    with store.transaction() as db:
-        ingest_page(db, "ma", [Lead(key=email, email=email, refs={"ma": "M1"})], stream="leads",
-                    crm_connections={"crm"}, run_id=1)
 
 
 def test_the_open_episode_of_the_crm_record_follows_it_when_the_ma_keeps_the_old_lead(new_store):
@@ -46,7 +27,7 @@ def test_the_open_episode_of_the_crm_record_follows_it_when_the_ma_keeps_the_old
         _open(db, "old@x.jp", "ls-1")
 
     ingest(store, [_lead("C1", "new@x.jp")], stream="leads", run_id=2)
-    ingest(store, [_call("t1", "C1", datetime(2026, 10, 2, tzinfo=timezone.utc))], stream="activities", run_id=2)
+    ingest(store, [_call("t1", "C1", at=datetime(2026, 10, 2, tzinfo=timezone.utc))], stream="activities", run_id=2)
     episode = handoffs.open_for_lead(store.db, "new@x.jp")
     assert episode is not None and episode["task_key"] == "ls-1", "the open task stands: no second one"
     assert handoffs.open_for_lead(store.db, "old@x.jp") is None

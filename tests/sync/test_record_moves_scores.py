@@ -10,23 +10,8 @@ from leadsync.core.state import outbox, scores
 from leadsync.core.sync.identity import ingest as ingest_page
 from leadsync.core.sync.push import plan_score_pushes
 
+from .crm_records import crm_lead as _lead, ma_knows as _ma_knows, put_score as _score
 from .crm_waits import ingest
-
-
-def _lead(record_id: str, email: str | None) -> Lead:
-    return Lead(key=email or f"crm:{record_id}", email=email, refs={"crm": record_id})
-
-
-def _ma_knows(store, email: str) -> None:
-    with store.transaction() as db:
-        ingest_page(db, "ma", [Lead(key=email, email=email, refs={"ma": "M1"})], stream="leads",
-                    crm_connections={"crm"}, run_id=1)
-
-
-def _score(db, lead_key: str, total: int) -> None:
-    db.execute("DELETE FROM scores WHERE lead_key = ?", (lead_key,))
-    db.execute("INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
-               "breakdown) VALUES (?, ?, 0, 0, 'hot', 'v', 0, '[]')", (lead_key, total))
 
 
 def _pending_scores(store) -> list[tuple[str, int, str]]:

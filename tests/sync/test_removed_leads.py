@@ -7,32 +7,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from leadsync.connectors import RemovedLead
-from leadsync.core.models import Activity, ActivityType, Lead, Opportunity
+from leadsync.core.models import Lead, Opportunity
 from leadsync.core.state import handoffs, leads
 from leadsync.core.sync.identity import ingest as ingest_page
 
+from .crm_records import call as _call, crm_lead as _lead, open_episode as _open, put_score as _score
 from .crm_waits import ingest
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
-
-
-def _lead(record_id: str, email: str | None, **fields) -> Lead:
-    return Lead(key=email or f"crm:{record_id}", email=email, refs={"crm": record_id}, **fields)
-
-
-def _call(source_id: str, record_id: str) -> Activity:
-    return Activity(source_id=source_id, type=ActivityType.CALL, occurred_at=T0, lead_record_id=record_id)
-
-
-def _open(db, lead_key: str, task_key: str) -> None:
-    assert handoffs.insert(db, lead_key=lead_key, connection="crm", owner="sato", score=80, segment="hot",
-                           opened_at=T0.timestamp(), due_at=T0.timestamp() + 3600, task_key=task_key,
-                           reasons=[], opened_status=None)
-
-
-def _score(db, lead_key: str) -> None:
-    db.execute("INSERT INTO scores(lead_key, total, behavior, attribute, segment, sheet_version, scored_at, "
-               "breakdown) VALUES (?, 80, 50, 30, 'hot', 'v', 0, '[]')", (lead_key,))
 
 
 def test_a_deleted_record_takes_its_lead_score_and_open_episode_away(new_store):
