@@ -115,3 +115,56 @@ def test_records_waiting_for_a_removed_record_wait_for_its_survivor_or_are_forgo
     assert after_pull(store, 2) == (1, 0)
     assert dict(store.db.execute("SELECT source_id, lead_key FROM activities").fetchall()) == {"t8": "primary@x.jp"}
     assert after_pull(store, 5, kept_before=1e12) == (0, 0), "the deleted record's activity is no dead letter"
+
+
+def _task_row(db, lead_key: str, key: str, record_id: str) -> None:
+    """The episode's task, planned and not sent yet (the last run's send failed, or was cut off)."""
+    from leadsync.core.state import outbox
+
+    assert outbox.enqueue(db, key=key, connection="crm", kind="task", lead_key=lead_key,
+                          payload={"key": key, "lead_key": lead_key, "email": lead_key, "record_id": record_id,
+                                   "owner": "005", "subject": "s", "body": "b", "due_at": T0.isoformat()})
+
+
+def _tasks(store) -> dict[str, tuple[str, str, str | None]]:
+    import json
+
+    return {key: (status, lead_key, json.loads(payload).get("record_id")) for key, status, lead_key, payload in
+            store.db.execute("SELECT key, status, lead_key, payload FROM outbox WHERE kind = 'task'").fetchall()}
+
+
+def test_a_task_not_sent_yet_never_goes_to_a_deleted_record(new_store):
+    store = new_store()
+    ingest(store, [_lead("C1", "gone@x.jp")], stream="leads")
+    with store.transaction() as db:
+        _open(db, "gone@x.jp", "ls-1")
+        _task_row(db, "gone@x.jp", "ls-1", "C1")
+    ingest(store, [RemovedLead("C1")], stream="leads", run_id=2)
+    assert handoffs.by_task_key(store.db, "ls-1")["status"] == "expired"
+    assert _tasks(store) == {"ls-1": ("superseded", "gone@x.jp", "C1")}, \
+        "the vendor refuses a task on a deleted record for good: it would be a dead letter every time"
+
+
+def test_a_task_not_sent_yet_goes_to_the_record_its_record_was_merged_into(new_store):
+    store = new_store()
+    ingest(store, [_lead("C1", "second@x.jp"), _lead("C2", "primary@x.jp")], stream="leads")
+    with store.transaction() as db:
+        _open(db, "second@x.jp", "ls-1")
+        _task_row(db, "second@x.jp", "ls-1", "C1")
+    ingest(store, [_lead("C2", "primary@x.jp"), RemovedLead("C1", merged_into="C2")], stream="leads", run_id=2)
+    assert handoffs.open_for_lead(store.db, "primary@x.jp")["task_key"] == "ls-1"
+    assert _tasks(store) == {"ls-1": ("pending", "primary@x.jp", "C2")}, "the merged-away record is deleted"
+
+
+def test_a_task_not_sent_yet_of_an_episode_closed_by_a_merge_is_not_sent(new_store):
+    store = new_store()
+    ingest(store, [_lead("C1", "second@x.jp"), _lead("C2", "primary@x.jp")], stream="leads")
+    with store.transaction() as db:
+        _open(db, "second@x.jp", "ls-1")
+        _open(db, "primary@x.jp", "ls-2")
+        _task_row(db, "second@x.jp", "ls-1", "C1")
+        _task_row(db, "primary@x.jp", "ls-2", "C2")
+    ingest(store, [_lead("C2", "primary@x.jp"), RemovedLead("C1", merged_into="C2")], stream="leads", run_id=2)
+    assert handoffs.by_task_key(store.db, "ls-1")["status"] == "expired"
+    assert _tasks(store) == {"ls-1": ("superseded", "primary@x.jp", "C1"), "ls-2": ("pending", "primary@x.jp", "C2")}, \
+        "one person, one task"

@@ -23,9 +23,12 @@ __all__ = [
     "mark_not_applied",
     "mark_sending",
     "pending",
+    "record_tasks",
     "requeue",
+    "retarget_task",
     "resent_tasks",
     "status_counts",
+    "supersede",
     "supersede_record_scores",
     "supersede_scores",
     "waiting",
@@ -220,6 +223,32 @@ def supersede_record_scores(db: sqlite3.Connection, connection: str, lead_key: s
     keys = [(time.time(), key) for key, payload in rows if json.loads(payload).get("record_id") == record_id]
     db.executemany("UPDATE outbox SET status = 'superseded', updated_at = ? WHERE key = ?", keys)
     return len(keys)
+
+
+def record_tasks(db: sqlite3.Connection, connection: str, record_id: str) -> list[str]:
+    """Keys of the task creates still pending in `connection` addressed to its record `record_id`."""
+    rows = db.execute("SELECT key, payload FROM outbox WHERE connection = ? AND kind = 'task' AND status = 'pending' "
+                      "ORDER BY id", (connection,)).fetchall()
+    return [key for key, payload in rows if json.loads(payload).get("record_id") == record_id]
+
+
+def retarget_task(db: sqlite3.Connection, key: str, lead_key: str, record_id: str) -> None:
+    """A pending task create goes to another record of the connection, for `lead_key` (the record
+    it named was merged away, or the episode moved to another lead)."""
+    row = db.execute("SELECT payload FROM outbox WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return
+    payload = {**json.loads(row[0]), "lead_key": lead_key, "record_id": record_id}
+    db.execute("UPDATE outbox SET lead_key = ?, payload = ?, updated_at = ? WHERE key = ?",
+               (lead_key, json.dumps(payload, ensure_ascii=False, default=str), time.time(), key))
+
+
+def supersede(db: sqlite3.Connection, keys: list[str], lead_key: str | None = None) -> None:
+    """These pending rows are not to be sent (their record or their episode is gone); with
+    `lead_key`, they are filed under that lead (the one their episode went to)."""
+    now = time.time()
+    db.executemany("UPDATE outbox SET status = 'superseded', updated_at = ?, lead_key = COALESCE(?, lead_key) "
+                   "WHERE key = ? AND status = 'pending'", [(now, lead_key, key) for key in keys])
 
 
 def requeue(db: sqlite3.Connection, key: str) -> None:

@@ -24,6 +24,7 @@ def record_moved(db: sqlite3.Connection, connection: str, record_id: str, old_ke
     changed = rebuild(db, old_key, crm_connections)
     record_conflicts(db, old_key)
     _episodes(db, connection, old_key, new_key)
+    _tasks(db, connection, record_id)
     outbox.supersede_record_scores(db, connection, old_key, record_id)  # the new lead's is planned:
     scores.forget_pushed(db, connection, new_key)  # the record did not have it when it was last acknowledged
     return changed
@@ -64,11 +65,29 @@ def record_removed(db: sqlite3.Connection, connection: str, removed: RemovedLead
         gone = leads.stored_data(db, old_key) is None
         if gone or (row["connection"] == connection and not _has_record_in(db, old_key, connection)):
             handoffs.close(db, row["id"], "expired", time.time(), f"the lead's record was deleted in {connection}")
+    _tasks(db, connection, removed.record_id)
     return True
 
 
 def _has_record_in(db: sqlite3.Connection, lead_key: str, connection: str) -> bool:
     return any(view_connection == connection for view_connection, _ in leads.views(db, lead_key))
+
+
+def _tasks(db: sqlite3.Connection, connection: str, record_id: str) -> None:
+    """Task creates still pending for the record follow their episode: one whose episode is closed
+    is not sent (a merge left the person one open handoff, or the lead's record was deleted); one
+    whose episode is open goes to the record its lead now has in `connection` (the survivor of a
+    merge: the vendor refuses a task on a record it deleted, for good), or, none left, is not sent."""
+    for key in outbox.record_tasks(db, connection, record_id):
+        episode = handoffs.by_task_key(db, key)
+        if episode is None:
+            continue  # not a handoff's task: nothing says where it belongs
+        lead = leads.load(db, episode["lead_key"]) if episode["status"] == "open" else None
+        target = lead.refs.get(connection) if lead is not None else None
+        if target is None:
+            outbox.supersede(db, [key], episode["lead_key"])
+        else:
+            outbox.retarget_task(db, key, episode["lead_key"], target)
 
 
 def _follow(db: sqlite3.Connection, connection: str, record_id: str, old_key: str, new_key: str) -> None:
