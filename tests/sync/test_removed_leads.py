@@ -168,3 +168,17 @@ def test_a_task_not_sent_yet_of_an_episode_closed_by_a_merge_is_not_sent(new_sto
     assert handoffs.by_task_key(store.db, "ls-1")["status"] == "expired"
     assert _tasks(store) == {"ls-1": ("superseded", "primary@x.jp", "C1"), "ls-2": ("pending", "primary@x.jp", "C2")}, \
         "one person, one task"
+
+
+def test_a_task_not_sent_yet_of_an_episode_closed_by_a_new_email_is_not_sent(new_store):
+    store = new_store()
+    ingest(store, [_lead("C1", "old@x.jp"), _lead("C2", "new@x.jp")], stream="leads")
+    with store.transaction() as db:
+        _open(db, "old@x.jp", "ls-1")
+        _open(db, "new@x.jp", "ls-2")
+        _task_row(db, "old@x.jp", "ls-1", "C1")
+        _task_row(db, "new@x.jp", "ls-2", "C2")
+    ingest(store, [_lead("C1", "new@x.jp")], stream="leads", run_id=2)  # the record's e-mail changed
+    assert handoffs.by_task_key(store.db, "ls-1")["status"] == "expired"
+    assert _tasks(store)["ls-1"][0] == "superseded", "a second task for the person, on the same record"
+    assert _tasks(store)["ls-2"] == ("pending", "new@x.jp", "C2")
