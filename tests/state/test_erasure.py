@@ -94,3 +94,26 @@ def test_forget_by_lead_key_for_a_lead_without_email(new_store):
         counts = erasure.forget(db, [], ["crm:C9"])
     assert (counts["leads"], counts["lead_refs"], counts["activities"]) == (1, 1, 1)
     assert store.db.execute("SELECT COUNT(*) FROM activities").fetchone()[0] == 0
+
+
+def test_forget_finds_the_email_inside_text_and_writes_planned_under_a_former_key(new_store):
+    from leadsync.core.state import dead_letters, outbox
+
+    store = new_store()
+    ingest(store, [Lead(key="now@x.jp", email="now@x.jp", refs={"crm": "C1"})], stream="leads")
+    with store.transaction() as db:
+        # a score update planned while the person was old@x.jp, superseded when the e-mail changed
+        outbox.enqueue(db, key="score-old", connection="crm", kind="score", lead_key="old@x.jp",
+                       payload={"record_id": "C1", "score": 80})
+        dead_letters.add(db, run_id=None, connection="ma", kind="leads", key="leads.csv:3", reason="bad",
+                         payload={"note": "山田 <NOW@X.JP> から"})
+        dead_letters.add(db, run_id=None, connection="ma", kind="leads", key="leads.csv:4", reason="bad",
+                         payload={"email": "snow@x.jp", "other": "now@x.jp.example"})  # other addresses
+        outbox.enqueue(db, key="keep", connection="crm", kind="score", lead_key="other@x.jp",
+                       payload={"record_id": "C10", "score": 1})
+    with store.transaction() as db:
+        counts = erasure.forget(db, ["now@x.jp"], [])
+    assert counts["outbox"] == 1 and counts["dead_letters"] == 1
+    assert [r[0] for r in store.db.execute("SELECT key FROM outbox")] == ["keep"]
+    assert [r[0] for r in store.db.execute("SELECT record_key FROM dead_letters")] == ["leads.csv:4"], \
+        "snow@x.jp and now@x.jp.example are other addresses"

@@ -5,7 +5,8 @@ without one). What goes: the merged lead and every system's view of it, its acti
 opportunities and the records waiting for it (by its record ids), its score, score history and
 pushed scores, its handoff episodes, outbox rows (score writes, tasks, notices about it), quality
 notes, orphan completions, and dead letters naming it (by key or record id); dead letters and outbox
-rows whose payload holds its e-mail. The newest row of a table whose ids are watermarks is scrubbed
+rows whose payload holds its e-mail anywhere, and outbox rows addressed to one of its records (a
+write planned under a key it had before an e-mail change). The newest row of a table whose ids are watermarks is scrubbed
 of the person instead (its id must never be handed out again).
 Runs, cursors and kv hold counts and positions only, and stay.
 """
@@ -13,6 +14,7 @@ Runs, cursors and kv hold counts and positions only, and stay.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 __all__ = ["TABLES", "forget"]
@@ -51,6 +53,31 @@ def _delete(db: sqlite3.Connection, table: str, where: str, params: tuple) -> in
     return scrubbed + db.execute(f"DELETE FROM {table} WHERE NOT ({newest}) AND ({where})", params).rowcount
 
 
+def _mentions(text: str, email: str) -> bool:
+    """Whether `text` (lower-cased) holds `email` as an address of its own, not inside a longer one."""
+    return re.search(rf"(?<![a-z0-9._%+-]){re.escape(email)}(?!\.?[a-z0-9-])", text) is not None
+
+
+def _payloads(db: sqlite3.Connection, table: str, emails: list[str], refs: list) -> list[int]:
+    """Ids of the rows whose payload (a record as read, a write, a notice) holds one of the e-mails
+    anywhere, in any case, or, for the outbox, is addressed to one of the person's records (a
+    write planned under a key the person had before)."""
+    found: set[int] = set()
+    for email in emails:
+        for form in {email, json.dumps(email)[1:-1]}:  # as typed, and as JSON escapes it
+            for row_id, payload in db.execute(f"SELECT id, payload FROM {table} WHERE lower(payload) LIKE ? "
+                                              "ESCAPE '\\'", (_like(form),)).fetchall():
+                if _mentions(payload.lower(), form):
+                    found.add(row_id)
+    if table == "outbox":
+        for connection, record_id in refs:
+            for row_id, payload in db.execute("SELECT id, payload FROM outbox WHERE connection = ? AND payload LIKE ? "
+                                              "ESCAPE '\\'", (connection, _like(json.dumps(record_id)))).fetchall():
+                if json.loads(payload).get("record_id") == record_id:
+                    found.add(row_id)
+    return sorted(found)
+
+
 def forget(db: sqlite3.Connection, emails: list[str], keys: list[str]) -> dict[str, int]:
     """Delete what the store holds about the people with these (normalized) e-mails or lead keys;
     returns rows deleted (or scrubbed) per table. Call inside a transaction."""
@@ -69,10 +96,8 @@ def forget(db: sqlite3.Connection, emails: list[str], keys: list[str]) -> dict[s
         (lead_keys, json.dumps(emails), record_ids))
     deleted["dead_letters"] = _delete(db, "dead_letters", f"record_key IN {_KEYS} OR record_key IN {_KEYS}",
                                       (lead_keys, record_ids))
-    for email in emails:  # a payload (a record as read, a notice) holds the e-mail in any case, quoted
-        for quoted in {json.dumps(email), json.dumps(email, ensure_ascii=False)}:
-            for table in ("dead_letters", "outbox"):
-                deleted[table] += _delete(db, table, "lower(payload) LIKE ? ESCAPE '\\'", (_like(quoted),))
+    for table in ("dead_letters", "outbox"):
+        deleted[table] += sum(_delete(db, table, "id = ?", (row_id,)) for row_id in _payloads(db, table, emails, refs))
     deleted["lead_refs"] = _delete(db, "lead_refs", f"lead_key IN {_KEYS}", (lead_keys,))
     deleted["leads"] = _delete(db, "leads", f"key IN {_KEYS}", (lead_keys,))
     return deleted
