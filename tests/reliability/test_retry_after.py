@@ -22,5 +22,8 @@ def test_retry_after_an_hour_fails_the_connection_cleanly_without_sleeping(world
     summary = world.summary(result)
     assert result.returncode == 4 == summary["exit_status"]
     assert "vendor asked to wait 60 minutes" in summary["failures"]["crm"]
-    assert len(calls) == 1  # asked once, not hammered
+    # Asked once, not hammered: no request is repeated. The contacts list and the first sync's
+    # count of contacts (a search, from an engagement stream's thread) may both be in flight when
+    # the first answer fails the connection, so either or both may have been asked.
+    assert calls and len(calls) == len(set(calls)), calls
     assert world.token not in result.stdout + result.stderr
