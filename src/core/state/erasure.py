@@ -6,8 +6,8 @@ opportunities and the records waiting for it (by its record ids), its score, sco
 pushed scores, its handoff episodes, outbox rows (score writes, tasks, notices about it), quality
 notes, orphan completions, and dead letters naming it (by key or record id); dead letters and outbox
 rows whose payload holds its e-mail anywhere, and outbox rows addressed to one of its records (a
-write planned under a key it had before an e-mail change). The newest row of a table whose ids are watermarks is scrubbed
-of the person instead (its id must never be handed out again).
+write planned under a key it had before an e-mail change). The newest row of a table whose ids are
+watermarks is scrubbed of the person instead (its id must never be handed out again).
 Runs, cursors and kv hold counts and positions only, and stay.
 """
 
@@ -94,8 +94,8 @@ def forget(db: sqlite3.Connection, emails: list[str], keys: list[str]) -> dict[s
     deleted["orphan_completions"] = _delete(
         db, "orphan_completions", f"lead_key IN {_KEYS} OR email IN {_KEYS} OR record_id IN {_KEYS}",
         (lead_keys, json.dumps(emails), record_ids))
-    deleted["dead_letters"] = _delete(db, "dead_letters", f"record_key IN {_KEYS} OR record_key IN {_KEYS}",
-                                      (lead_keys, record_ids))
+    deleted["dead_letters"] = _delete(db, "dead_letters", f"record_key IN {_KEYS}",
+                                      (json.dumps(json.loads(lead_keys) + json.loads(record_ids)),))
     for table in ("dead_letters", "outbox"):
         deleted[table] += sum(_delete(db, table, "id = ?", (row_id,)) for row_id in _payloads(db, table, emails, refs))
     deleted["lead_refs"] = _delete(db, "lead_refs", f"lead_key IN {_KEYS}", (lead_keys,))

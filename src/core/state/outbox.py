@@ -214,22 +214,30 @@ def supersede_scores(db: sqlite3.Connection, connection: str, lead_key: str, new
     )
 
 
+def _pending_for_record(db: sqlite3.Connection, connection: str, kind: str, record_id: str,
+                        lead_key: str | None = None) -> list[str]:
+    """Keys of the `kind` rows still pending in `connection` addressed to its record `record_id`
+    (and filed under `lead_key`, when given), oldest first."""
+    sql = "SELECT key, payload FROM outbox WHERE connection = ? AND kind = ? AND status = 'pending'"
+    params = [connection, kind]
+    if lead_key is not None:
+        sql, params = sql + " AND lead_key = ?", [*params, lead_key]
+    rows = db.execute(sql + " ORDER BY id", params).fetchall()
+    return [key for key, payload in rows if json.loads(payload).get("record_id") == record_id]
+
+
 def supersede_record_scores(db: sqlite3.Connection, connection: str, lead_key: str, record_id: str) -> int:
     """The score updates still pending for `lead_key` and addressed to the connection's record
     `record_id`, which moved to another lead, are superseded (that lead's score is not the record's
     any more; the new lead's is planned for it); returns how many."""
-    rows = db.execute("SELECT key, payload FROM outbox WHERE connection = ? AND kind = 'score' AND lead_key = ? "
-                      "AND status = 'pending'", (connection, lead_key)).fetchall()
-    keys = [(time.time(), key) for key, payload in rows if json.loads(payload).get("record_id") == record_id]
-    db.executemany("UPDATE outbox SET status = 'superseded', updated_at = ? WHERE key = ?", keys)
+    keys = _pending_for_record(db, connection, "score", record_id, lead_key)
+    supersede(db, keys)
     return len(keys)
 
 
 def record_tasks(db: sqlite3.Connection, connection: str, record_id: str) -> list[str]:
     """Keys of the task creates still pending in `connection` addressed to its record `record_id`."""
-    rows = db.execute("SELECT key, payload FROM outbox WHERE connection = ? AND kind = 'task' AND status = 'pending' "
-                      "ORDER BY id", (connection,)).fetchall()
-    return [key for key, payload in rows if json.loads(payload).get("record_id") == record_id]
+    return _pending_for_record(db, connection, "task", record_id)
 
 
 def retarget_task(db: sqlite3.Connection, key: str, lead_key: str, record_id: str) -> None:

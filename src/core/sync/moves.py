@@ -45,8 +45,8 @@ def record_removed(db: sqlite3.Connection, connection: str, removed: RemovedLead
     pending for the record are superseded (it is gone). A merged record's activities, deals and
     episodes follow it to the survivor's lead as a moved record's do. A deleted record's lead's
     open episode is closed (expired, the reason names the connection) when the lead is gone, or
-    when it was of that connection and the lead has no record left there (the task was on it). Records waiting for it wait for the survivor, or,
-    deleted, are forgotten."""
+    when it was of that connection and the lead has no record left there (the task was on it).
+    Records waiting for it wait for the survivor, or, deleted, are forgotten."""
     waiting.removed_lead(db, connection, removed.record_id, removed.merged_into)
     previous = leads.view(db, connection, removed.record_id)
     if previous is None:
