@@ -23,7 +23,7 @@ def record_moved(db: sqlite3.Connection, connection: str, record_id: str, old_ke
     _follow(db, connection, record_id, old_key, new_key)
     changed = rebuild(db, old_key, crm_connections)
     record_conflicts(db, old_key)
-    _episodes(db, connection, old_key, new_key)
+    _episodes(db, connection, record_id, old_key, new_key)
     _tasks(db, connection, record_id)
     outbox.supersede_record_scores(db, connection, old_key, record_id)  # the new lead's is planned:
     scores.forget_pushed(db, connection, new_key)  # the record did not have it when it was last acknowledged
@@ -60,17 +60,14 @@ def record_removed(db: sqlite3.Connection, connection: str, removed: RemovedLead
     record_conflicts(db, old_key)
     outbox.supersede_record_scores(db, connection, old_key, removed.record_id)
     if survivor is not None and survivor != old_key:
-        _episodes(db, connection, old_key, survivor)
+        _episodes(db, connection, removed.record_id, old_key, survivor)
     elif survivor is None and (row := handoffs.open_for_lead(db, old_key)) is not None:
         gone = leads.stored_data(db, old_key) is None
-        if gone or (row["connection"] == connection and not _has_record_in(db, old_key, connection)):
+        if gone or (row["connection"] == connection
+                    and not leads.has_other_record(db, old_key, connection, removed.record_id)):
             handoffs.close(db, row["id"], "expired", time.time(), f"the lead's record was deleted in {connection}")
     _tasks(db, connection, removed.record_id)
     return True
-
-
-def _has_record_in(db: sqlite3.Connection, lead_key: str, connection: str) -> bool:
-    return any(view_connection == connection for view_connection, _ in leads.views(db, lead_key))
 
 
 def _tasks(db: sqlite3.Connection, connection: str, record_id: str) -> None:
@@ -97,7 +94,7 @@ def _follow(db: sqlite3.Connection, connection: str, record_id: str, old_key: st
         leads.mark_dirty_many(db, [old_key, new_key])
 
 
-def _episodes(db: sqlite3.Connection, connection: str, old_key: str, new_key: str) -> None:
+def _episodes(db: sqlite3.Connection, connection: str, record_id: str, old_key: str, new_key: str) -> None:
     """When the old lead is gone it was the same person: all its episodes go to the new lead. When
     it stays (another system still knows it) but has no record left in `connection`, its episodes
     of that connection go: their task is on the record that moved (else the new lead could get a
@@ -105,5 +102,5 @@ def _episodes(db: sqlite3.Connection, connection: str, old_key: str, new_key: st
     if leads.stored_data(db, old_key) is None:
         handoffs.move_lead(db, old_key, new_key, now=time.time())
         quality.move_release(db, old_key, new_key)  # a person let it through the gate: it stays let through
-    elif not _has_record_in(db, old_key, connection):
+    elif not leads.has_other_record(db, old_key, connection, record_id):
         handoffs.move_lead(db, old_key, new_key, connection, now=time.time())
