@@ -120,7 +120,7 @@ def run_sizes(db_path: Path) -> dict[str, object]:
     tables = retention.table_bytes(store.db)
     rows = retention.counts(store.db)
     store.close()
-    lead_parts = ("leads", "sqlite_autoindex_leads_1", "leads_dirty", "leads_source", "scores",
+    lead_parts = ("leads", "sqlite_autoindex_leads_1", "dirty_leads", "leads_source", "scores",
                   "sqlite_autoindex_scores_1", "scores_next_change")
     activity_parts = ("activities", "sqlite_autoindex_activities_1", "activities_lead", "activities_kpi")
     return {"tables": tables, "rows": rows,

@@ -8,6 +8,7 @@ from pathlib import Path
 from leadsync.core.config import ScoringSettings
 from leadsync.core.models import Lead
 from leadsync.core.scoring import load_score, load_sheet, rescore
+from leadsync.core.state import leads
 
 NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 
@@ -25,7 +26,7 @@ def test_incremental_rescore_history_and_dirty(store, sheet, settings, h) -> Non
     h.put_lead(store, b)
     first = rescore(store, sheet, settings, NOW)
     assert first.scored == 2 and sorted(first.changed) == ["a@x.jp", "b@x.jp"]
-    assert store.db.execute("SELECT count(*) FROM leads WHERE dirty = 1").fetchone()[0] == 0
+    assert not leads.dirty_keys(store.db)
     assert [tuple(r) for r in history(store, "a@x.jp")] == [(75, "warm", None, None, "sync", sheet.version)]
 
     assert rescore(store, sheet, settings, NOW).scored == 0  # nothing dirty, nothing due

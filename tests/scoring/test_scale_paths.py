@@ -21,7 +21,7 @@ from leadsync.core.models import Lead
 from leadsync.core.scoring import load_sheet, rescore
 from leadsync.core.scoring.batch import _lead_time_order
 from leadsync.core.scoring.loader import SourceIds
-from leadsync.core.state import scores
+from leadsync.core.state import leads, scores
 from leadsync.core.state.store import StateStore
 
 NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
@@ -87,7 +87,7 @@ def _state(store: StateStore) -> tuple[list, list, list, int]:  # type: ignore[t
                                "sheet_version FROM score_history ORDER BY id").fetchall()
     indexes = sorted(r[0] for r in store.db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('scores', 'score_history')"))
-    dirty = store.db.execute("SELECT count(*) FROM leads WHERE dirty = 1").fetchone()[0]
+    dirty = len(leads.dirty_keys(store.db))
     return [tuple(r) for r in rows], [tuple(r) for r in history], indexes, dirty
 
 
@@ -129,7 +129,7 @@ def test_a_failed_rewrite_leaves_scores_history_and_indexes_as_they_were(tmp_pat
     _populate(store, h, 30, seed=9)
     rescore(store, sheet, settings, NOW, full=True)
     before = _state(store)
-    store.db.execute("UPDATE leads SET dirty = 1")
+    leads.mark_all_dirty(store.db)
     calls = []
     original = scores.write
 

@@ -12,6 +12,7 @@ import pytest
 
 from leadsync.core.models import Activity, ActivityType, Opportunity
 from leadsync.core.state.migrations import MIGRATIONS
+from leadsync.core.state import leads
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.latecomers import place_waiting
 
@@ -44,7 +45,7 @@ def _check_upgraded(store: Any) -> None:
     waiting = sorted(r[0] for r in store.db.execute("SELECT source_id FROM waiting_activities"))
     assert waiting == ["A-GONE", "A-LEFT"]
     assert sorted(r[0] for r in store.db.execute("SELECT source_id FROM waiting_opportunities")) == ["OA-GONE", "OA-LEFT"]
-    assert {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")} == {"old@x.jp"}
+    assert leads.dirty_keys(store.db) == {"old@x.jp"}
     with store.transaction() as db:  # the next run's step after its pull
         assert place_waiting(db) == 4
     stored = dict(store.db.execute("SELECT source_id, lead_key FROM activities").fetchall())
@@ -52,7 +53,7 @@ def _check_upgraded(store: Any) -> None:
                       "A-UNKNOWN": "crm:C9"}
     deals = dict(store.db.execute("SELECT source_id, lead_key FROM opportunities").fetchall())
     assert deals == {"O" + sid: key for sid, key in stored.items()}
-    assert {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")} >= {"new1@x.jp", "new2@x.jp"}
+    assert leads.dirty_keys(store.db) >= {"new1@x.jp", "new2@x.jp"}
 
 
 def test_migration_makes_records_left_under_a_lead_their_record_left_wait_for_its_lead(tmp_path, old_sqlite_schema):

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from leadsync.connectors.base import Rejected
 from leadsync.core.models import Activity, ActivityType, Lead
+from leadsync.core.state import leads
 from leadsync.core.state.store import StateStore
 from leadsync.core.sync.identity import ingest
 
@@ -43,9 +44,9 @@ def test_rereading_an_unchanged_record_does_not_mark_the_lead_dirty(new_store):
     store = new_store()
     record = lead("crm", "c1", "a@example.com", company="Acme", updated_at=T0)
     assert put(store, "crm", [record]).changed_leads == 1
-    store.db.execute("UPDATE leads SET dirty = 0")
+    leads.clear_dirty(store.db)
     assert put(store, "crm", [record]).changed_leads == 0
-    assert store.db.execute("SELECT dirty FROM leads").fetchone()[0] == 0
+    assert not leads.dirty_keys(store.db)
     assert put(store, "crm", [record.model_copy(update={"company": "Acme KK"})]).changed_leads == 1
 
 
@@ -82,7 +83,7 @@ def test_the_echo_of_our_own_write_is_not_a_change(new_store):
     """Writing a score stamps the CRM record as modified; reading it back changes nothing."""
     store = new_store()
     put(store, "crm", [lead("crm", "c1", "a@example.com", company="Acme", updated_at=T0)])
-    store.db.execute("UPDATE leads SET dirty = 0")
+    leads.clear_dirty(store.db)
     echo = lead("crm", "c1", "a@example.com", company="Acme", updated_at=T1)
     assert put(store, "crm", [echo]).changed_leads == 0
-    assert store.db.execute("SELECT dirty FROM leads").fetchone()[0] == 0
+    assert not leads.dirty_keys(store.db)

@@ -13,7 +13,7 @@ from leadsync.core.sync.identity import ingest
 
 T0 = datetime(2026, 4, 1, tzinfo=timezone.utc)
 TABLES = {
-    "leads": "SELECT key, email, data, dirty FROM leads ORDER BY rowid",
+    "leads": "SELECT key, email, data, key IN (SELECT key FROM dirty_leads) FROM leads ORDER BY rowid",
     "lead_refs": "SELECT connection, record_id, lead_key, data FROM lead_refs ORDER BY connection, record_id",
     "activities": "SELECT connection, source_id, lead_key, type, occurred_at, data FROM activities ORDER BY rowid",
     "conflicts": "SELECT lead_key, field, vals FROM quality_conflicts ORDER BY lead_key, field",
@@ -110,15 +110,16 @@ def test_a_page_of_new_leads_and_activities_costs_a_few_statements_not_a_few_per
         monkeypatch.setattr(store_module._Cursor, name, counted)
     store = StateStore(":memory:")
     leads = [Lead(key=f"l{i}@x.jp", email=f"l{i}@x.jp", refs={"crm": f"c{i}"}, company="Acme") for i in range(100)]
-    assert _statements(store, leads) <= 6  # views, existing views, shared keys, merged leads, conflicts, saves
+    # views, existing views, shared keys, merged leads, conflicts, saves, their marks for rescoring
+    assert _statements(store, leads) <= 7
     again = [lead.model_copy(update={"title": "CEO"}) for lead in leads]
-    assert _statements(store, again) <= 6
+    assert _statements(store, again) <= 7
     assert _statements(store, again) == 1  # a re-read: one lookup, nothing written
     calls = [Activity(source_id=f"call:{i}", lead_record_id=f"c{i}", type=ActivityType.CALL, occurred_at=T0)
              for i in range(100)]
     assert _statements(store, calls) <= 5  # known leads, stored activities, any waiting copy, saves, dirty marks
     assert store.db.execute("SELECT count(*) FROM activities").fetchone()[0] == 100
-    assert store.db.execute("SELECT count(*) FROM leads WHERE dirty = 1").fetchone()[0] == 100
+    assert store.db.execute("SELECT count(*) FROM dirty_leads").fetchone()[0] == 100
     store.close()
 
 

@@ -26,7 +26,7 @@ def _where(store, table: str) -> dict[str, str]:
 
 def _clean(store) -> None:
     with store.transaction() as db:
-        db.execute("UPDATE leads SET dirty = 0")
+        leads.clear_dirty(db)
 
 
 def test_a_record_that_gets_its_first_email_takes_its_activities_and_deals(new_store):

@@ -46,7 +46,7 @@ def test_a_record_merged_into_another_gives_the_survivor_its_activities_deals_an
     with store.transaction() as db:
         _open(db, "second@x.jp", "ls-1")
         _score(db, "second@x.jp")
-        db.execute("UPDATE leads SET dirty = 0")
+        leads.clear_dirty(db)
 
     # HubSpot-like: the survivor is read with the merge, then the removal of the other record.
     counts = ingest(store, [_lead("C2", "primary@x.jp", title="部長"), RemovedLead("C1", merged_into="C2")],
@@ -69,7 +69,7 @@ def test_a_removed_record_of_a_person_another_system_knows_leaves_the_lead_rebui
     ingest(store, [_lead("C1", "a@x.jp", owner="005", status="Working")], stream="leads")
     with store.transaction() as db:
         _open(db, "a@x.jp", "ls-1")
-        db.execute("UPDATE leads SET dirty = 0")
+        leads.clear_dirty(db)
     assert leads.load(store.db, "a@x.jp").owner == "005"
 
     ingest(store, [RemovedLead("C1")], stream="leads", run_id=2)

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 from leadsync.core.models import Activity, ActivityType
-from leadsync.core.state import waiting
+from leadsync.core.state import leads, waiting
 from leadsync.core.sync.latecomers import expire_waiting
 
 from .crm_waits import after_pull, ingest, lead
@@ -40,12 +40,12 @@ def test_an_activity_before_its_lead_waits_then_is_placed_and_its_lead_rescored(
 
     ingest(store, [lead("00Q9", "late@x.jp")], stream="leads", run_id=2)
     with store.transaction() as db:
-        db.execute("UPDATE leads SET dirty = 0")
+        leads.clear_dirty(db)
     assert after_pull(store, 2) == (1, 0)
     lead_key, data = _stored(store)["c1"]
     assert lead_key == "late@x.jp" and Activity.model_validate_json(data).connection == "crm"
     assert waiting.count(store.db) == 0
-    dirty = {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")}
+    dirty = leads.dirty_keys(store.db)
     assert dirty == {"late@x.jp"}, "the lead is rescored with its activity"
 
 

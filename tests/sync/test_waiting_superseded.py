@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 from leadsync.core.models import Activity, ActivityType
-from leadsync.core.state import waiting
+from leadsync.core.state import leads, waiting
 
 from .crm_waits import after_pull, ingest, lead
 
@@ -34,12 +34,12 @@ def _dead(store) -> int:
 
 
 def _dirty(store) -> set[str]:
-    return {r[0] for r in store.db.execute("SELECT key FROM leads WHERE dirty = 1")}
+    return leads.dirty_keys(store.db)
 
 
 def _clean(store) -> None:
     with store.transaction() as db:
-        db.execute("UPDATE leads SET dirty = 0")
+        leads.clear_dirty(db)
 
 
 @pytest.mark.parametrize("one_by_one", [False, True], ids=["page", "one-by-one"])

@@ -199,7 +199,7 @@ def rescore(store: StateStore, sheet: ScoringSheet, settings: ScoringSettings, a
     if keys is not None and not keys:
         return result
     if full and store.dialect == "sqlite":
-        with store.transaction() as db, scores.rewrite(db, leads.max_rowid(db) or 0) as rewrite:
+        with store.transaction() as db, scores.rewrite(db) as rewrite:
             for rows in compute_scores(store, sheet, settings, as_of, None, reason=reason, stats=result):
                 write_rows(store, rows, result, rewrite)
             store.kv_set(VERSION_KEY, sheet.version)

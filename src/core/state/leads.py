@@ -15,6 +15,7 @@ __all__ = [
     "count",
     "delete",
     "digest",
+    "clear_dirty",
     "dirty_keys",
     "drop_view",
     "has_other_record",
@@ -27,6 +28,7 @@ __all__ = [
     "known_lead",
     "known_leads",
     "load",
+    "mark_all_dirty",
     "mark_dirty",
     "mark_dirty_many",
     "max_rowid",
@@ -162,54 +164,77 @@ def load(db: sqlite3.Connection, key: str) -> Lead | None:
 
 # A new row carries its `lead_source` column (what the JSON's `lead_source` says), so the insert
 # trigger has nothing to rewrite; an update of `data` keeps the column right by its own trigger.
-_SAVE = ("INSERT INTO leads(key, email, data, updated_at, dirty, lead_source) VALUES (?, ?, ?, ?, 1, ?) "
+_SAVE = ("INSERT INTO leads(key, email, data, updated_at, lead_source) VALUES (?, ?, ?, ?, ?) "
          "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
-         "updated_at = excluded.updated_at, dirty = 1")
+         "updated_at = excluded.updated_at")
+# Leads that need rescoring are rows of their own small table (migration 13), not a flag in the
+# lead's row: clearing them rewrites a few pages of that table, not one page of `leads` per lead.
+_DIRTY = "INSERT OR IGNORE INTO dirty_leads(key) VALUES (?)"
 
 
 def save(db: sqlite3.Connection, key: str, email: str | None, data: str, lead_source: str | None) -> None:
     """Store the merged lead and mark it for rescoring; `lead_source` is the one `data` holds."""
     db.execute(_SAVE, (key, email, data, time.time(), lead_source))
+    db.execute(_DIRTY, (key,))
 
 
 def save_many(db: sqlite3.Connection, rows: list[tuple[str, str | None, str, str | None]]) -> None:
     """`save` for many (key, e-mail, JSON, lead source) rows, in order (one time stamp for all)."""
     now = time.time()
     db.executemany(_SAVE, [(key, email, data, now, source) for key, email, data, source in rows])
+    db.executemany(_DIRTY, [(row[0],) for row in rows])
 
 
 def put(db: sqlite3.Connection, lead: Lead, *, dirty: bool = True, updated_at: float | None = None) -> None:
-    """Store a lead as it is (tests, benchmarks and the demo fill stores this way)."""
+    """Store a lead as it is, marked for rescoring unless `dirty` is False (tests, benchmarks and
+    the demo fill stores this way)."""
     db.execute(
-        "INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO leads(key, email, data, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(key) DO UPDATE SET email = excluded.email, data = excluded.data, "
-        "updated_at = excluded.updated_at, dirty = excluded.dirty",
-        (lead.key, lead.email, lead.model_dump_json(), time.time() if updated_at is None else updated_at, int(dirty)),
+        "updated_at = excluded.updated_at",
+        (lead.key, lead.email, lead.model_dump_json(), time.time() if updated_at is None else updated_at),
     )
+    db.execute(_DIRTY if dirty else "DELETE FROM dirty_leads WHERE key = ?", (lead.key,))
 
 
 def put_many(db: sqlite3.Connection, rows: list[tuple[str, str | None, str, float, int]]) -> None:
     """Bulk insert of (key, email, data JSON, updated_at, dirty) rows (benchmarks)."""
-    db.executemany("INSERT INTO leads(key, email, data, updated_at, dirty) VALUES (?,?,?,?,?)", rows)
+    db.executemany("INSERT INTO leads(key, email, data, updated_at) VALUES (?,?,?,?)", [row[:4] for row in rows])
+    db.executemany(_DIRTY, [(row[0],) for row in rows if row[4]])
 
 
 def delete(db: sqlite3.Connection, key: str) -> None:
-    """Forget a lead no record belongs to any more, and its current score (its history stays)."""
+    """Forget a lead no record belongs to any more, its mark for rescoring and its current score
+    (its history stays)."""
     db.execute("DELETE FROM leads WHERE key = ?", (key,))
+    db.execute("DELETE FROM dirty_leads WHERE key = ?", (key,))
     db.execute("DELETE FROM scores WHERE lead_key = ?", (key,))
 
 
 def mark_dirty(db: sqlite3.Connection, key: str) -> None:
-    """The lead needs rescoring."""
-    db.execute("UPDATE leads SET dirty = 1 WHERE key = ?", (key,))
+    """The lead needs rescoring (nothing happens for a key no lead is stored under)."""
+    mark_dirty_many(db, [key])
 
 
 def mark_dirty_many(db: sqlite3.Connection, keys: list[str]) -> None:
-    db.executemany("UPDATE leads SET dirty = 1 WHERE key = ?", [(k,) for k in keys])
+    db.executemany("INSERT OR IGNORE INTO dirty_leads(key) SELECT key FROM leads WHERE key = ?", [(k,) for k in keys])
+
+
+def mark_all_dirty(db: sqlite3.Connection) -> None:
+    """Every lead needs rescoring."""
+    db.execute("INSERT OR IGNORE INTO dirty_leads(key) SELECT key FROM leads")
+
+
+def clear_dirty(db: sqlite3.Connection, keys: list[str] | None = None) -> None:
+    """These leads (None: all) are scored as they are stored."""
+    if keys is None:
+        db.execute("DELETE FROM dirty_leads")
+    else:
+        db.execute("DELETE FROM dirty_leads WHERE key IN (SELECT value FROM json_each(?))", (json.dumps(keys),))
 
 
 def dirty_keys(db: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in db.execute("SELECT key FROM leads WHERE dirty = 1").fetchall()}
+    return {r[0] for r in db.execute("SELECT key FROM dirty_leads").fetchall()}
 
 
 def keys(db: sqlite3.Connection) -> list[str]:
@@ -282,7 +307,8 @@ def digest(db: sqlite3.Connection) -> str:
     lead key, JSON), in key order: two stores that hold the same leads give the same digest (the
     write time is left out)."""
     sha = hashlib.sha256()
-    for row in db.execute("SELECT key, email, data, dirty FROM leads ORDER BY key"):
+    for row in db.execute("SELECT key, email, data, CASE WHEN EXISTS (SELECT 1 FROM dirty_leads d WHERE d.key = "
+                          "leads.key) THEN 1 ELSE 0 END FROM leads ORDER BY key"):
         sha.update(json.dumps(list(row), ensure_ascii=False).encode() + b"\n")
     for row in db.execute("SELECT connection, record_id, lead_key, data FROM lead_refs ORDER BY connection, record_id"):
         sha.update(json.dumps(list(row), ensure_ascii=False).encode() + b"\n")

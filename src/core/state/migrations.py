@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "WAIT_GUESSED_OPPORTUNITIES", "WAIT_MOVED_RECORDS"]
+__all__ = ["DIRTY_LEADS", "MIGRATIONS", "WAIT_GUESSED_OPPORTUNITIES", "WAIT_MOVED_RECORDS"]
 
 # Migration 11 for both backends, given how each reads a JSON text field ({ref}, {email}) and the time ({now}).
 WAIT_GUESSED_OPPORTUNITIES = """
@@ -26,6 +26,14 @@ WAIT_MOVED_RECORDS = """
     ON w.connection = t.connection AND w.source_id = t.source_id);
     DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {waiting} w
     WHERE w.connection = {table}.connection AND w.source_id = {table}.source_id)
+"""
+
+# Migration 13's move of the dirty flag out of the lead row, for both backends ({table_options}).
+DIRTY_LEADS = """
+    CREATE TABLE dirty_leads (key TEXT PRIMARY KEY){table_options};
+    INSERT INTO dirty_leads(key) SELECT key FROM leads WHERE dirty = 1;
+    DROP INDEX leads_dirty;
+    ALTER TABLE leads DROP COLUMN dirty
 """
 
 # Times are stored as UTC epoch seconds (REAL) unless the column name says otherwise.
@@ -318,4 +326,13 @@ MIGRATIONS: list[str] = [
         table=table, waiting=f"waiting_{table}", stream=table, ref="json_extract(t.data, '$.lead_record_id')",
         email="json_extract(t.data, '$.email')", now="(julianday('now') - 2440587.5) * 86400.0")
         for table in ("activities", "opportunities")),
+    # 13: what a rescore reads and clears, cheaper to reach. Leads to rescore are rows of their own
+    # table (DIRTY_LEADS): clearing 1,000,000 of them empties that table instead of rewriting every
+    # lead's row, and clearing a few thousand touches a few of its pages instead of one page of
+    # `leads` each. The index on an activity's lead holds the columns a rescore of some leads reads
+    # (type, lead id, source id, URL), so that read never visits the table.
+    DIRTY_LEADS.format(table_options=" WITHOUT ROWID") + """;
+    DROP INDEX activities_lead;
+    CREATE INDEX activities_lead ON activities(lead_key, occurred_at, type, lead_id, source_id, url);
+    """,
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from leadsync.core.state.migrations import MIGRATIONS, WAIT_GUESSED_OPPORTUNITIES, WAIT_MOVED_RECORDS
+from leadsync.core.state.migrations import DIRTY_LEADS, MIGRATIONS, WAIT_GUESSED_OPPORTUNITIES, WAIT_MOVED_RECORDS
 
 __all__ = ["PG_MIGRATIONS"]
 
@@ -86,5 +86,8 @@ PG_MIGRATIONS: list[str] = [
         table=table, waiting=f"waiting_{table}", stream=table, ref="(t.data::jsonb ->> 'lead_record_id')",
         email="(t.data::jsonb ->> 'email')", now="EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION")
         for table in ("activities", "opportunities")),
+    # 13: the dirty flag out of the lead row as on SQLite. The activities' lead index stays as it is:
+    # PostgreSQL refuses an index entry over ~2.7 kB, which a long URL in it could reach.
+    DIRTY_LEADS.format(table_options=""),
 ]
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "a migration was added to migrations.py without its PostgreSQL form"

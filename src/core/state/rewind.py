@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from leadsync.core.state import leads
 from leadsync.core.state.store import StateStore
 
 __all__ = ["rewind"]
@@ -29,8 +30,10 @@ def rewind(store: StateStore, moment: datetime) -> int:
                    "WHERE closed_at > ?", (t,))
         db.execute("UPDATE handoffs SET first_touch_at = NULL WHERE first_touch_at > ?", (t,))
         db.execute("UPDATE handoffs SET overdue_notified = 0 WHERE due_at > ?", (t,))
-        dirty = db.execute("UPDATE leads SET dirty = 1 WHERE key IN (SELECT lead_key FROM scores WHERE scored_at > ?) "
-                           "OR key IN (SELECT lead_key FROM activities WHERE occurred_at > ?)", (t, t)).rowcount
+        dirty = [r[0] for r in db.execute(
+            "SELECT key FROM leads WHERE key IN (SELECT lead_key FROM scores WHERE scored_at > ?) "
+            "OR key IN (SELECT lead_key FROM activities WHERE occurred_at > ?)", (t, t))]
+        leads.mark_dirty_many(db, dirty)
         db.execute("DELETE FROM activities WHERE occurred_at > ?", (t,))
         db.execute("DELETE FROM opportunities WHERE created_at > ?", (t,))
         db.execute("UPDATE opportunities SET status = 'open', closed_at = NULL WHERE closed_at > ?", (t,))
@@ -42,4 +45,4 @@ def rewind(store: StateStore, moment: datetime) -> int:
         db.execute("DELETE FROM outbox WHERE created_at > ?", (t,))
         db.execute("DELETE FROM dead_letters WHERE created_at > ?", (t,))
         db.execute("DELETE FROM runs WHERE started_at > ?", (t,))
-    return dirty
+    return len(dirty)

@@ -76,7 +76,7 @@ def totals(db: sqlite3.Connection) -> list[tuple[str, int, str]]:
 def rescore_targets(db: sqlite3.Connection, as_of: float) -> list[str]:
     """Leads to rescore: dirty ones, and those whose score changes by itself by `as_of`."""
     rows = db.execute(
-        "SELECT key FROM leads WHERE dirty = 1 "
+        "SELECT key FROM dirty_leads "
         "UNION SELECT lead_key FROM scores WHERE next_change_at IS NOT NULL AND next_change_at <= ?",
         (as_of,),
     ).fetchall()
@@ -137,8 +137,7 @@ def write(db: sqlite3.Connection, rows: Sequence[ScoreRow], *, rewrite: Rewrite 
         "sheet_version) VALUES (?,?,?,?,?,?,?,?)", history)
     db.executemany(_UPSERT, [row[:9] for row in rows])
     if rewrite is None:
-        # By key (the unary + keeps SQLite off the dirty index, which would visit every dirty lead per chunk).
-        db.execute("UPDATE leads SET dirty = 0 WHERE key IN (SELECT value FROM json_each(?)) AND +dirty = 1", (keys,))
+        db.execute("DELETE FROM dirty_leads WHERE key IN (SELECT value FROM json_each(?))", (keys,))
     return changed, moved
 
 
@@ -156,11 +155,11 @@ _REBUILT = (("scores_next_change", "scores"), ("score_history_lead", "score_hist
 
 
 @contextmanager
-def rewrite(db: sqlite3.Connection, up_to: int) -> Iterator[Rewrite]:
+def rewrite(db: sqlite3.Connection) -> Iterator[Rewrite]:
     """Rewrite every score inside the caller's transaction: the secondary indexes of tables that
-    are rewritten whole are dropped and rebuilt at the end, and the dirty flags of leads with
-    rowid <= `up_to` (all the rescore read) are cleared in one statement. SQLite only; a failure
-    rolls the transaction back with the indexes."""
+    are rewritten whole are dropped and rebuilt at the end, and every lead's mark for rescoring is
+    cleared in one statement (the caller scores every lead inside the same write transaction, so no
+    lead is marked meanwhile). SQLite only; a failure rolls the transaction back with the indexes."""
     fresh = db.execute("SELECT NOT EXISTS (SELECT 1 FROM scores)").fetchone()[0] == 1
     history_empty = db.execute("SELECT NOT EXISTS (SELECT 1 FROM score_history)").fetchone()[0] == 1
     state = Rewrite(fresh=fresh)
@@ -172,7 +171,7 @@ def rewrite(db: sqlite3.Connection, up_to: int) -> Iterator[Rewrite]:
             state.dropped.append(row[0])
             db.execute(f"DROP INDEX {index}")
     yield state
-    db.execute("UPDATE leads SET dirty = 0 WHERE dirty = 1 AND rowid <= ?", (up_to,))
+    db.execute("DELETE FROM dirty_leads")
     for statement in state.dropped:
         db.execute(statement)
 
@@ -198,7 +197,7 @@ def clear(db: sqlite3.Connection) -> None:
     never scored (benchmarks start a full rescore over)."""
     db.execute("DELETE FROM scores")
     db.execute("DELETE FROM score_history")
-    db.execute("UPDATE leads SET dirty = 1 WHERE dirty = 0")
+    db.execute("INSERT OR IGNORE INTO dirty_leads(key) SELECT key FROM leads")
 
 
 def put(db: sqlite3.Connection, lead_key: str, total: int, behavior: int, attribute: int, segment: str,
