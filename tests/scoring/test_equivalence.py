@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,3 +155,47 @@ def test_packed_scan_falls_back_for_times_before_2004(store, h) -> None:  # type
     parts = loader._scan_packed(store.db, 0.0, UrlClassifier(sheet), ids, 1, 1)
     assert parts[0][0].tolist() == [1]  # the lead's rowid
     assert parts[0][2].tolist() == [when.timestamp()] and ids.get(0) == "old"
+
+
+@pytest.mark.parametrize("custom", [False, True])
+def test_packed_scan_of_some_leads_gives_a_full_rescores_scores(tmp_path: Path, h, monkeypatch, custom: bool) -> None:  # type: ignore[no-untyped-def]
+    """A rescore of some leads reads their activities packed from the index on an activity's lead,
+    in the index's order, chunk by chunk of leads: ties of time are broken by row id as a full
+    rescore (row-id order) breaks them, and a chunk that cannot be split back is read row by row."""
+    from leadsync.core.scoring import loader
+    from leadsync.core.state import leads
+    from leadsync.core.state.store import StateStore
+
+    settings = ScoringSettings(half_life_days=60 if custom else None)
+    path = h.DEFAULT_SHEET
+    if custom:
+        path = tmp_path / "custom.csv"
+        path.write_text(CUSTOM, encoding="utf-8")
+    sheet = load_sheet(path, settings)
+    now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(loader, "KEYS_CHUNK", 7)
+    store = StateStore(tmp_path / "state.db")
+    _populate(store, h, 4, now, leads=60)
+    first, second = [r[0] for r in store.db.execute("SELECT key FROM leads ORDER BY rowid LIMIT 2")]
+    tied = now - timedelta(hours=1)
+    h.put_activities(store, [  # the index orders these by source id; row ids the other way round
+        h.act("zz-first", first, "web_visit", tied, "https://example.jp/pricing"),
+        h.act("mm-second", first, "web_visit", tied, "https://example.jp/pricing"),
+        h.act("aa-third", first, "email_open", tied),
+        h.act("odd\x1eid", second, "web_visit", tied, "https://example.jp/pricing")])
+    columns = "lead_key, total, behavior, attribute, segment, breakdown, next_change_at"
+    rescore(store, sheet, settings, now, full=True)
+    full = store.db.execute(f"SELECT {columns} FROM scores ORDER BY lead_key").fetchall()
+    with store.transaction() as db:
+        db.execute("DELETE FROM scores")
+        leads.mark_all_dirty(db)
+    by_rows = []
+    original = loader._scan_rows
+    monkeypatch.setattr(loader, "_scan_rows", lambda *a, **k: by_rows.append(k) or original(*a, **k))
+    assert rescore(store, sheet, settings, now).scored == 60
+    assert store.db.execute(f"SELECT {columns} FROM scores ORDER BY lead_key").fetchall() == full
+    assert len(by_rows) == 1 and second in by_rows[0]["keys"]  # only the chunk holding the odd source id
+    breakdown = json.loads(store.db.execute("SELECT breakdown FROM scores WHERE lead_key = ?", (first,)).fetchone()[0])
+    # of the two tied visits, the one stored last counts as the newest (the index would say zz-first)
+    assert [hit["evidence"] for hit in breakdown if hit["rule"] == "価格ページ閲覧"] == [["mm-second"]]
+    store.close()

@@ -67,11 +67,14 @@ class ActivityColumns:
     def empty(cls) -> ActivityColumns:
         return cls(np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.uint8), np.zeros(0, np.int64))
 
-    def sorted(self) -> ActivityColumns:
-        """Drop activities of unknown leads; order by lead, time, row id. Reorders these columns in
-        place, one at a time (never two copies of them all at once)."""
+    def sorted(self, ties: np.ndarray | None = None) -> ActivityColumns:
+        """Drop activities of unknown leads; order by lead, time, then `ties` (distinct values, e.g.
+        the activities' row ids when `rowid` holds scan positions not in row-id order), else `rowid`.
+        Reorders these columns in place, one at a time (never two copies of them all at once)."""
         keep = np.flatnonzero(self.lead >= 0)
-        order = keep[_lead_time_order(self.lead[keep], self.t[keep], self.rowid[keep])]
+        ties = self.rowid if ties is None else ties
+        order = keep[_lead_time_order(self.lead[keep], self.t[keep], ties[keep])]
+        del ties
         del keep
         for name in ("lead", "typ", "t", "url_bits", "rowid"):
             setattr(self, name, getattr(self, name)[order])

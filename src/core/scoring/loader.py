@@ -264,8 +264,10 @@ class SourceIds:
 
 
 _SEP = "\x1e"
-# A part of a scan: (lead, type, time, url bits) columns and the source ids as one text.
-_Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# A part of a scan: (lead, type, time, url bits) columns, and the activities' row ids when the
+# part was not read in row-id order (else None); its source ids went into a SourceIds.
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+KEYS_CHUNK = 20_000  # leads per packed read of some leads' activities
 
 
 def _bits_type(urls: UrlClassifier) -> type:
@@ -274,7 +276,8 @@ def _bits_type(urls: UrlClassifier) -> type:
 
 def _scan_rows(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds,
                keys: list[str] | None = None, rowid_range: tuple[int, int] | None = None) -> list[_Part]:
-    """Row by row: (lead id, type, time, url bits) per chunk of the scan; source ids into `source_ids`."""
+    """Row by row, in row-id order: (lead id, type, time, url bits, row ids) per chunk of the scan;
+    source ids into `source_ids`."""
     parts: list[_Part] = []
     bits_of = urls.bits
     bits_type = _bits_type(urls)
@@ -290,40 +293,65 @@ def _scan_rows(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds
             np.fromiter([r[1] for r in rows], np.int8, size),
             np.fromiter([r[2] for r in rows], np.float64, size),
             _url_bits([r[3] for r in rows], bits_of, bits_type) if urls.needed else np.zeros(size, np.uint8),
+            np.fromiter([r[5] for r in rows], np.int64, size),
         ))
     return parts
+
+
+def _unpacked(packed: activities.Packed, urls: UrlClassifier, source_ids: SourceIds) -> _Part | None:
+    """The columns of a packed read, or None (nothing added to `source_ids`) when its text cannot be
+    split back exactly (a separator inside a source id or URL, a time before 2004)."""
+    count = packed.count
+    lead_ids = np.fromstring(packed.lead_ids, dtype=np.int64, sep=",")
+    types = np.fromstring(packed.types, dtype=np.int8, sep=",")
+    times = np.fromstring(packed.times, dtype=np.int64, sep=",") if not packed.inexact else np.zeros(0, np.int64)
+    rowids = np.fromstring(packed.rowids, dtype=np.int64, sep=",") if packed.rowids else None
+    url_list = packed.urls.split(_SEP) if urls.needed else []
+    if (packed.inexact or len(lead_ids) != count or len(types) != count or len(times) != count
+            or (rowids is not None and len(rowids) != count) or (urls.needed and len(url_list) != count)
+            or not source_ids.add_separated(packed.source_ids, count)):
+        return None
+    bits = _url_bits(url_list, urls.bits, _bits_type(urls)) if urls.needed else np.zeros(count, np.uint8)
+    return lead_ids, types, times / activities.TIME_SCALE, bits, rowids
 
 
 def _scan_packed(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds, low: int, high: int
                  ) -> list[_Part]:
     """A full scan, one query per range of CHUNK row ids, each answered as one row of joined text
-    (no Python object per activity until the columns are split). A range whose text cannot be
-    split back exactly (a separator inside a source id or URL, a time before 2004) is read row by row."""
+    (no Python object per activity until the columns are split); a range that cannot be split back
+    exactly is read row by row."""
     parts: list[_Part] = []
-    bits_of = urls.bits
-    bits_type = _bits_type(urls)
     url_types = sorted({t for c in urls.conditions for t in c.types})
     for first in range(low, high + 1, CHUNK):
         span = (first, min(first + CHUNK - 1, high))
-        count, ids_text, types_text, times_text, urls_text, source_text, inexact = activities.scan_packed(
-            db, type_codes=TYPE_CODES, url_types=url_types, since=since, rowid_range=span)
-        if count == 0:
+        packed = activities.scan_packed(db, type_codes=TYPE_CODES, url_types=url_types, since=since, rowid_range=span)
+        if packed.count == 0:
             continue
-        lead_ids = np.fromstring(ids_text, dtype=np.int64, sep=",")
-        types = np.fromstring(types_text, dtype=np.int8, sep=",")
-        times = np.fromstring(times_text, dtype=np.int64, sep=",") if not inexact else np.zeros(0, np.int64)
-        url_list = urls_text.split(_SEP) if urls.needed else []
-        if (inexact or len(lead_ids) != count or len(types) != count or len(times) != count
-                or (urls.needed and len(url_list) != count) or not source_ids.add_separated(source_text, count)):
+        part = _unpacked(packed, urls, source_ids)
+        if part is None:
             parts += _scan_rows(db, since, urls, source_ids, rowid_range=span)
+        else:
+            parts.append(part)
+    return parts
+
+
+def _scan_keys_packed(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds, keys: list[str]
+                      ) -> list[_Part]:
+    """The activities of some leads, KEYS_CHUNK leads per query answered as one row of joined text
+    (with each row's id: the index gives them in its own order); read row by row when a chunk
+    cannot be split back exactly."""
+    parts: list[_Part] = []
+    url_types = sorted({t for c in urls.conditions for t in c.types})
+    for start in range(0, len(keys), KEYS_CHUNK):
+        chunk = keys[start:start + KEYS_CHUNK]
+        packed = activities.scan_packed(db, type_codes=TYPE_CODES, url_types=url_types, since=since, keys=chunk)
+        if packed.count == 0:
             continue
-        del source_text, ids_text, types_text, times_text, urls_text
-        parts.append((
-            lead_ids,
-            types,
-            times / activities.TIME_SCALE,
-            _url_bits(url_list, bits_of, bits_type) if urls.needed else np.zeros(count, np.uint8),
-        ))
+        part = _unpacked(packed, urls, source_ids)
+        if part is None:
+            parts += _scan_rows(db, since, urls, source_ids, keys=chunk)
+        else:
+            parts.append(part)
     return parts
 
 
@@ -338,21 +366,27 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: LeadIndex, si
     """Activity columns after `since` (future ones included) of the leads in `index`, read in chunks
     and sorted for scoring.
 
-    `rowid` of the columns is the scan position (the scan runs in row-id order, so it breaks ties
-    the same way); the returned SourceIds maps it to the activity's source id. A full scan reads
-    packed ranges (`activities.scan_packed`, SQLite), a scan of some leads or on PostgreSQL reads
-    rows. The scans return lead ids (rowids); they become positions in `index` here.
+    `rowid` of the columns is the scan position; the returned SourceIds maps it to the activity's
+    source id. Activities of one lead at one time are ordered by row id: a scan in row-id order
+    gives the positions in that order; a scan of some leads reads the index on an activity's lead
+    (its own order) and orders by the row ids it returns. On SQLite a full scan reads packed ranges
+    of row ids and a scan of some leads packed chunks of leads (`activities.scan_packed`); on
+    PostgreSQL rows. The scans return lead ids (rowids); they become positions in `index` here.
     """
     urls = UrlClassifier(sheet)
     source_ids = SourceIds()
-    if keys is None and store.dialect == "sqlite":
+    in_rowid_order = True
+    if store.dialect != "sqlite":
+        parts = _scan_rows(store.db, since, urls, source_ids, keys=keys)
+    elif keys is None:
         low, high = activities.rowid_range(store.db)
         parts = [] if low is None else _scan_packed(store.db, since, urls, source_ids, low, high)
     else:
-        parts = _scan_rows(store.db, since, urls, source_ids, keys=keys)
+        parts, in_rowid_order = _scan_keys_packed(store.db, since, urls, source_ids, keys), False
     if not parts:
         return ActivityColumns.empty(), source_ids
-    pieces = [list(column) for column in zip(*parts, strict=True)]
+    pieces = [list(column) for column in zip(*[part[:4] for part in parts], strict=True)]
+    rowids = None if in_rowid_order else np.concatenate([part[4] for part in parts])
     parts.clear()
     columns = []
     for column in pieces:  # one column at a time, so its pieces and the whole never all coexist
@@ -360,4 +394,4 @@ def load_activities(store: StateStore, sheet: ScoringSheet, index: LeadIndex, si
         column.clear()
     columns[0] = index(columns[0])
     positions = np.arange(source_ids.size, dtype=np.int32 if source_ids.size < 2**31 else np.int64)
-    return ActivityColumns(*columns, positions).sorted(), source_ids
+    return ActivityColumns(*columns, positions).sorted(ties=rowids), source_ids

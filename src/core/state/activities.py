@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadsync.core.models import Activity
 
 __all__ = [
+    "Packed",
     "first_touch",
     "for_lead",
     "put",
@@ -146,12 +147,12 @@ def scan(
     rowid_range: tuple[int, int] | None = None,
     chunk: int,
 ) -> Iterator[list[tuple[int, int, float, str | None, str]]]:
-    """Activities after `since` of stored leads as (lead id, type code, time, url, source id) rows,
-    `chunk` at a time, in storage order. Type names become codes inside SQLite (no Python string per
-    row for the type); the URL is only read for `url_types` (NULL otherwise)."""
+    """Activities after `since` of stored leads as (lead id, type code, time, url, source id, row id)
+    rows, `chunk` at a time, in storage order. Type names become codes inside SQLite (no Python string
+    per row for the type); the URL is only read for `url_types` (NULL otherwise)."""
     type_case = "CASE type " + " ".join(f"WHEN '{name}' THEN {code}" for name, code in type_codes.items()) + " ELSE -1 END"
     url_column = ("CASE WHEN type IN (" + ",".join(f"'{t}'" for t in url_types) + ") THEN url END") if url_types else "NULL"
-    sql = (f"SELECT lead_id, {type_case}, occurred_at, {url_column}, source_id FROM activities "
+    sql = (f"SELECT lead_id, {type_case}, occurred_at, {url_column}, source_id, rowid FROM activities "
            "WHERE occurred_at > ? AND lead_id IS NOT NULL")
     params: list[Any] = [since]
     if keys is not None:
@@ -170,29 +171,48 @@ TIME_SCALE = 4194304.0
 _SEP = "char(30)"
 
 
+class Packed(NamedTuple):
+    """A scan's rows packed into text columns: integers joined by commas, URLs (empty unless the
+    type is in the scan's `url_types`) and source ids joined by U+001E."""
+
+    count: int
+    rowids: str  # empty for a scan of a row-id range (its rows come in row-id order)
+    lead_ids: str
+    types: str
+    times: str  # occurred_at * 2**22
+    urls: str
+    source_ids: str
+    inexact: bool  # a time is not a multiple of 2**-22 s
+
+
 def scan_packed(
     db: sqlite3.Connection,
     *,
     type_codes: Mapping[str, int],
     url_types: Sequence[str],
     since: float,
-    rowid_range: tuple[int, int],
-) -> tuple[int, str, str, str, str, str, int]:
-    """Activities of stored leads after `since` with row ids in `rowid_range`, packed into one row
-    of text columns in row-id order: (count, lead ids, type codes and times * 2**22, all integers
-    joined by commas, URLs (empty unless the type is in `url_types`) and source ids, both joined by
-    U+001E, and 1 if a time is not a multiple of 2**-22 s, else 0). One row per range instead of
-    one per activity."""
+    rowid_range: tuple[int, int] | None = None,
+    keys: list[str] | None = None,
+) -> Packed:
+    """Activities of stored leads after `since`, packed into one row instead of one per activity:
+    those with row ids in `rowid_range`, read from the table in row-id order, or those of the leads
+    `keys`, read from the index on an activity's lead alone (in its order, so each row's id is given)."""
     type_case = "CASE type " + " ".join(f"WHEN '{name}' THEN {code}" for name, code in type_codes.items()) + " ELSE -1 END"
     url_column = ("CASE WHEN type IN (" + ",".join(f"'{t}'" for t in url_types) + ") THEN coalesce(url, '') ELSE '' END"
                   if url_types else "''")
     scaled = f"occurred_at * {TIME_SCALE}"
+    if keys is not None:
+        rowids, where, selection = "group_concat(rowid, ',')", "lead_key IN (SELECT value FROM json_each(?))", json.dumps(keys)
+        params: tuple[Any, ...] = (since, selection)
+    elif rowid_range is not None:
+        rowids, where = "''", "rowid BETWEEN ? AND ?"
+        params = (since, int(rowid_range[0]), int(rowid_range[1]))
+    else:
+        raise ValueError("scan_packed needs rowid_range or keys")
     row = db.execute(
-        f"SELECT count(*), coalesce(group_concat(lead_id, ','), ''), "
+        f"SELECT count(*), coalesce({rowids}, ''), coalesce(group_concat(lead_id, ','), ''), "
         f"coalesce(group_concat({type_case}, ','), ''), coalesce(group_concat(CAST({scaled} AS INTEGER), ','), ''), "
         f"coalesce(group_concat({url_column}, {_SEP}), ''), coalesce(group_concat(source_id, {_SEP}), ''), "
         f"coalesce(max({scaled} != CAST({scaled} AS INTEGER)), 0) "
-        "FROM activities WHERE occurred_at > ? AND lead_id IS NOT NULL AND rowid BETWEEN ? AND ?",
-        (since, int(rowid_range[0]), int(rowid_range[1])),
-    ).fetchone()
-    return int(row[0]), row[1], row[2], row[3], row[4], row[5], int(row[6])
+        f"FROM activities WHERE occurred_at > ? AND lead_id IS NOT NULL AND {where}", params).fetchone()
+    return Packed(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
