@@ -92,7 +92,7 @@ def generate(db_path: Path, leads: int, activities: int, seed: int = 7) -> None:
 
 
 def touch(db_path: Path, fraction: float, seed: int = 11) -> int:
-    """Mark a fraction of the leads changed: one new activity each, dirty = 1."""
+    """Mark a fraction of the leads changed: one new activity each, marked for rescoring."""
     from leadsync.core.state import activities as stored_activities
     from leadsync.core.state import leads as stored_leads
     from leadsync.core.state.store import StateStore

@@ -199,3 +199,36 @@ def test_packed_scan_of_some_leads_gives_a_full_rescores_scores(tmp_path: Path, 
     # of the two tied visits, the one stored last counts as the newest (the index would say zz-first)
     assert [hit["evidence"] for hit in breakdown if hit["rule"] == "価格ページ閲覧"] == [["mm-second"]]
     store.close()
+
+
+def test_a_packed_read_longer_than_sqlite_allows_is_read_row_by_row(tmp_path: Path, h, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A packed read's text is bounded by rows (a range of row ids) or by leads (a chunk of keys),
+    never by bytes: one longer than SQLite's string limit (1e9 bytes by default; lowered here) is
+    read row by row, so full and keyed rescores still give the scores an unlimited read gives."""
+    import sqlite3
+
+    from leadsync.core.scoring import loader
+    from leadsync.core.state import leads
+    from leadsync.core.state.store import StateStore
+
+    settings = ScoringSettings()
+    sheet = load_sheet(h.DEFAULT_SHEET, settings)
+    now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    store = StateStore(tmp_path / "state.db")
+    _populate(store, h, 5, now, leads=60)
+    columns = "lead_key, total, behavior, attribute, segment, breakdown, next_change_at"
+    rescore(store, sheet, settings, now, full=True)
+    reference = store.db.execute(f"SELECT {columns} FROM scores ORDER BY lead_key").fetchall()
+    longest = max(len(r[0]) for r in store.db.execute("SELECT breakdown FROM scores"))
+    store.db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(4000, longest + 100))  # a row fits, a packed read does not
+    by_rows = []
+    original = loader._scan_rows
+    monkeypatch.setattr(loader, "_scan_rows", lambda *a, **k: by_rows.append(k) or original(*a, **k))
+    for full in (True, False):
+        with store.transaction() as db:
+            db.execute("DELETE FROM scores")
+            leads.mark_all_dirty(db)
+        assert rescore(store, sheet, settings, now, full=full).scored == 60
+        assert store.db.execute(f"SELECT {columns} FROM scores ORDER BY lead_key").fetchall() == reference
+    assert by_rows and {"keys"} <= set(by_rows[-1])  # the keyed read fell back too
+    store.close()

@@ -298,3 +298,25 @@ def test_vacuum_keeps_orphans_inside_the_configured_cooldown(tmp_path: Path, mon
         store.close()
     assert kept == {"ls-20251210-byrecord", "ls-20251210-byemailcase", "ls-20251210-byleadkey",
                     "ls-20270115-recent", "ls-20261206-inside45days"}
+
+
+@pytest.mark.parametrize("state_backend", ["postgresql"], indirect=True)
+def test_postgresql_compact_vacuums_the_table_of_leads_to_rescore(state_backend) -> None:
+    """Every run inserts and deletes the rows of `dirty_leads` (the churn the lead rows' flag had):
+    `state vacuum` makes that space reusable as it does for the leads."""
+    from leadsync.core.models import Lead
+    from leadsync.core.state import leads
+
+    store = state_backend.open(state_backend.project())
+    try:
+        with store.transaction() as db:
+            for i in range(50):
+                leads.put(db, Lead(key=f"k{i}@x.jp", email=f"k{i}@x.jp"))
+            leads.clear_dirty(db)
+        retention.compact(store.db, "postgresql")
+        store.db.execute("SELECT pg_stat_clear_snapshot()")
+        vacuums = dict(store.db.execute("SELECT relname, vacuum_count FROM pg_stat_user_tables "
+                                        "WHERE schemaname = current_schema()").fetchall())
+        assert vacuums["leads"] == 1 and vacuums["dirty_leads"] == 1
+    finally:
+        store.close()

@@ -319,15 +319,15 @@ def _scan_packed(db: Any, since: float, urls: UrlClassifier, source_ids: SourceI
                  ) -> list[_Part]:
     """A full scan, one query per range of CHUNK row ids, each answered as one row of joined text
     (no Python object per activity until the columns are split); a range that cannot be split back
-    exactly is read row by row."""
+    exactly, or whose text SQLite cannot hold, is read row by row."""
     parts: list[_Part] = []
     url_types = sorted({t for c in urls.conditions for t in c.types})
     for first in range(low, high + 1, CHUNK):
         span = (first, min(first + CHUNK - 1, high))
         packed = activities.scan_packed(db, type_codes=TYPE_CODES, url_types=url_types, since=since, rowid_range=span)
-        if packed.count == 0:
+        if packed is not None and packed.count == 0:
             continue
-        part = _unpacked(packed, urls, source_ids)
+        part = None if packed is None else _unpacked(packed, urls, source_ids)
         if part is None:
             parts += _scan_rows(db, since, urls, source_ids, rowid_range=span)
         else:
@@ -339,15 +339,16 @@ def _scan_keys_packed(db: Any, since: float, urls: UrlClassifier, source_ids: So
                       ) -> list[_Part]:
     """The activities of some leads, KEYS_CHUNK leads per query answered as one row of joined text
     (with each row's id: the index gives them in its own order); read row by row when a chunk
-    cannot be split back exactly."""
+    cannot be split back exactly or its text is longer than SQLite can hold (a chunk is bounded by
+    leads, not by activities)."""
     parts: list[_Part] = []
     url_types = sorted({t for c in urls.conditions for t in c.types})
     for start in range(0, len(keys), KEYS_CHUNK):
         chunk = keys[start:start + KEYS_CHUNK]
         packed = activities.scan_packed(db, type_codes=TYPE_CODES, url_types=url_types, since=since, keys=chunk)
-        if packed.count == 0:
+        if packed is not None and packed.count == 0:
             continue
-        part = _unpacked(packed, urls, source_ids)
+        part = None if packed is None else _unpacked(packed, urls, source_ids)
         if part is None:
             parts += _scan_rows(db, since, urls, source_ids, keys=chunk)
         else:

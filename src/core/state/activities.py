@@ -169,6 +169,7 @@ def scan(
 # (a double's spacing there is at most 2**-22 s), so nothing is lost; older rows are flagged.
 TIME_SCALE = 4194304.0
 _SEP = "char(30)"
+_TOOBIG = 18  # SQLITE_TOOBIG: a string longer than SQLITE_LIMIT_LENGTH (1e9 bytes unless lowered)
 
 
 class Packed(NamedTuple):
@@ -193,10 +194,12 @@ def scan_packed(
     since: float,
     rowid_range: tuple[int, int] | None = None,
     keys: list[str] | None = None,
-) -> Packed:
+) -> Packed | None:
     """Activities of stored leads after `since`, packed into one row instead of one per activity:
     those with row ids in `rowid_range`, read from the table in row-id order, or those of the leads
-    `keys`, read from the index on an activity's lead alone (in its order, so each row's id is given)."""
+    `keys`, read from the index on an activity's lead alone (in its order, so each row's id is given).
+    None when a packed column would be longer than SQLite allows for one string (the caller reads
+    those rows one by one)."""
     type_case = "CASE type " + " ".join(f"WHEN '{name}' THEN {code}" for name, code in type_codes.items()) + " ELSE -1 END"
     url_column = ("CASE WHEN type IN (" + ",".join(f"'{t}'" for t in url_types) + ") THEN coalesce(url, '') ELSE '' END"
                   if url_types else "''")
@@ -209,10 +212,15 @@ def scan_packed(
         params = (since, int(rowid_range[0]), int(rowid_range[1]))
     else:
         raise ValueError("scan_packed needs rowid_range or keys")
-    row = db.execute(
-        f"SELECT count(*), coalesce({rowids}, ''), coalesce(group_concat(lead_id, ','), ''), "
-        f"coalesce(group_concat({type_case}, ','), ''), coalesce(group_concat(CAST({scaled} AS INTEGER), ','), ''), "
-        f"coalesce(group_concat({url_column}, {_SEP}), ''), coalesce(group_concat(source_id, {_SEP}), ''), "
-        f"coalesce(max({scaled} != CAST({scaled} AS INTEGER)), 0) "
-        f"FROM activities WHERE occurred_at > ? AND lead_id IS NOT NULL AND {where}", params).fetchone()
+    try:
+        row = db.execute(
+            f"SELECT count(*), coalesce({rowids}, ''), coalesce(group_concat(lead_id, ','), ''), "
+            f"coalesce(group_concat({type_case}, ','), ''), coalesce(group_concat(CAST({scaled} AS INTEGER), ','), ''), "
+            f"coalesce(group_concat({url_column}, {_SEP}), ''), coalesce(group_concat(source_id, {_SEP}), ''), "
+            f"coalesce(max({scaled} != CAST({scaled} AS INTEGER)), 0) "
+            f"FROM activities WHERE occurred_at > ? AND lead_id IS NOT NULL AND {where}", params).fetchone()
+    except sqlite3.DataError as exc:
+        if getattr(exc, "sqlite_errorcode", None) != _TOOBIG:
+            raise
+        return None
     return Packed(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))

@@ -28,6 +28,9 @@ __all__ = ["PruneCounts", "compact", "counts", "prune", "store_bytes", "table_by
 # Tables whose row counts `counts` reports (the ones retention works on, and the big ones).
 _TABLES = ("leads", "activities", "scores", "score_history", "runs", "outbox", "dead_letters", "handoffs",
            "orphan_completions", "waiting_activities", "waiting_opportunities")
+# Tables PostgreSQL's compaction vacuums: those, and the leads to rescore (every run inserts and
+# deletes its rows, the churn the lead rows had while the mark was a column of theirs).
+_VACUUMED = (*_TABLES, "dirty_leads")
 
 
 @dataclass
@@ -122,7 +125,7 @@ def compact(db: sqlite3.Connection, dialect: str = "sqlite") -> dict[str, Any]:
     Call outside any transaction; SQLite rewrites the whole file and needs up to twice its size free.
     """
     if dialect == "postgresql":
-        for table in _TABLES:
+        for table in _VACUUMED:
             db.execute(f"VACUUM (ANALYZE) {table}")
         return {"bytes": store_bytes(db, dialect)}
     db.execute("VACUUM")
