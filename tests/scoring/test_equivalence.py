@@ -69,15 +69,20 @@ def _populate(store, h, seed: int, now: datetime, leads: int = 150) -> None:  # 
         h.put_activities(store, acts)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("custom", [False, True])
-def test_batch_equals_per_lead(store, tmp_path: Path, h, seed: int, custom: bool) -> None:  # type: ignore[no-untyped-def]
-    settings = ScoringSettings(half_life_days=None if not custom else 60)
+def _sheet(tmp_path: Path, h, custom: bool):  # type: ignore[no-untyped-def]
+    """(settings, sheet): the seed sheet, or CUSTOM with a 60-day half-life."""
+    settings = ScoringSettings(half_life_days=60 if custom else None)
     path = h.DEFAULT_SHEET
     if custom:
         path = tmp_path / "custom.csv"
         path.write_text(CUSTOM, encoding="utf-8")
-    sheet = load_sheet(path, settings)
+    return settings, load_sheet(path, settings)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("custom", [False, True])
+def test_batch_equals_per_lead(store, tmp_path: Path, h, seed: int, custom: bool) -> None:  # type: ignore[no-untyped-def]
+    settings, sheet = _sheet(tmp_path, h, custom)
     now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
     _populate(store, h, seed, now)
     result = rescore(store, sheet, settings, now, full=True)
@@ -108,12 +113,7 @@ def test_packed_scan_gives_the_same_scores_as_the_row_scan(tmp_path: Path, h, mo
     from leadsync.core.scoring import loader
     from leadsync.core.state.store import StateStore
 
-    settings = ScoringSettings(half_life_days=60 if custom else None)
-    path = h.DEFAULT_SHEET
-    if custom:
-        path = tmp_path / "custom.csv"
-        path.write_text(CUSTOM, encoding="utf-8")
-    sheet = load_sheet(path, settings)
+    settings, sheet = _sheet(tmp_path, h, custom)
     now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
     monkeypatch.setattr(loader, "CHUNK", 37)
     packed_ranges = []
@@ -166,12 +166,7 @@ def test_packed_scan_of_some_leads_gives_a_full_rescores_scores(tmp_path: Path, 
     from leadsync.core.state import leads
     from leadsync.core.state.store import StateStore
 
-    settings = ScoringSettings(half_life_days=60 if custom else None)
-    path = h.DEFAULT_SHEET
-    if custom:
-        path = tmp_path / "custom.csv"
-        path.write_text(CUSTOM, encoding="utf-8")
-    sheet = load_sheet(path, settings)
+    settings, sheet = _sheet(tmp_path, h, custom)
     now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
     monkeypatch.setattr(loader, "KEYS_CHUNK", 7)
     store = StateStore(tmp_path / "state.db")

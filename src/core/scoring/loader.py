@@ -315,44 +315,38 @@ def _unpacked(packed: activities.Packed, urls: UrlClassifier, source_ids: Source
     return lead_ids, types, times / activities.TIME_SCALE, bits, rowids
 
 
+def _read_packed(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds, *,
+                 rowid_range: tuple[int, int] | None = None, keys: list[str] | None = None) -> list[_Part]:
+    """One packed read (a range of row ids, or a chunk of leads), read row by row instead when its
+    text cannot be split back exactly or is longer than SQLite can hold in one string."""
+    url_types = sorted({t for c in urls.conditions for t in c.types})
+    packed = activities.scan_packed(db, type_codes=TYPE_CODES, url_types=url_types, since=since,
+                                    rowid_range=rowid_range, keys=keys)
+    if packed is not None and packed.count == 0:
+        return []
+    part = None if packed is None else _unpacked(packed, urls, source_ids)
+    if part is None:
+        return _scan_rows(db, since, urls, source_ids, keys=keys, rowid_range=rowid_range)
+    return [part]
+
+
 def _scan_packed(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds, low: int, high: int
                  ) -> list[_Part]:
-    """A full scan, one query per range of CHUNK row ids, each answered as one row of joined text
-    (no Python object per activity until the columns are split); a range that cannot be split back
-    exactly, or whose text SQLite cannot hold, is read row by row."""
+    """A full scan, one packed read per range of CHUNK row ids (no Python object per activity until
+    the columns are split)."""
     parts: list[_Part] = []
-    url_types = sorted({t for c in urls.conditions for t in c.types})
     for first in range(low, high + 1, CHUNK):
-        span = (first, min(first + CHUNK - 1, high))
-        packed = activities.scan_packed(db, type_codes=TYPE_CODES, url_types=url_types, since=since, rowid_range=span)
-        if packed is not None and packed.count == 0:
-            continue
-        part = None if packed is None else _unpacked(packed, urls, source_ids)
-        if part is None:
-            parts += _scan_rows(db, since, urls, source_ids, rowid_range=span)
-        else:
-            parts.append(part)
+        parts += _read_packed(db, since, urls, source_ids, rowid_range=(first, min(first + CHUNK - 1, high)))
     return parts
 
 
 def _scan_keys_packed(db: Any, since: float, urls: UrlClassifier, source_ids: SourceIds, keys: list[str]
                       ) -> list[_Part]:
-    """The activities of some leads, KEYS_CHUNK leads per query answered as one row of joined text
-    (with each row's id: the index gives them in its own order); read row by row when a chunk
-    cannot be split back exactly or its text is longer than SQLite can hold (a chunk is bounded by
-    leads, not by activities)."""
+    """The activities of some leads, one packed read per KEYS_CHUNK leads, each row with its id
+    (the index gives them in its own order). A chunk is bounded by leads, not by activities."""
     parts: list[_Part] = []
-    url_types = sorted({t for c in urls.conditions for t in c.types})
     for start in range(0, len(keys), KEYS_CHUNK):
-        chunk = keys[start:start + KEYS_CHUNK]
-        packed = activities.scan_packed(db, type_codes=TYPE_CODES, url_types=url_types, since=since, keys=chunk)
-        if packed is not None and packed.count == 0:
-            continue
-        part = None if packed is None else _unpacked(packed, urls, source_ids)
-        if part is None:
-            parts += _scan_rows(db, since, urls, source_ids, keys=chunk)
-        else:
-            parts.append(part)
+        parts += _read_packed(db, since, urls, source_ids, keys=keys[start:start + KEYS_CHUNK])
     return parts
 
 
