@@ -90,6 +90,13 @@ _UPSERT = (
     "segment = excluded.segment, sheet_version = excluded.sheet_version, scored_at = excluded.scored_at, "
     "next_change_at = excluded.next_change_at, breakdown = excluded.breakdown"
 )
+# A stored score whose next_change_at stays: its `scores_next_change` entry is left alone (an
+# UPDATE naming the column rewrites the entry even when the value is the same: one more random
+# page per lead in an incremental run, where most leads keep theirs).
+_UPDATE_SAME_NEXT = (
+    "UPDATE scores SET total = ?, behavior = ?, attribute = ?, segment = ?, sheet_version = ?, scored_at = ?, "
+    "breakdown = ? WHERE lead_key = ?"
+)
 
 
 def write(db: sqlite3.Connection, rows: Sequence[ScoreRow], *, rewrite: Rewrite | None = None
@@ -102,9 +109,9 @@ def write(db: sqlite3.Connection, rows: Sequence[ScoreRow], *, rewrite: Rewrite 
     """
     keys = json.dumps([row[0] for row in rows], ensure_ascii=False)
     fresh = rewrite is not None and rewrite.fresh
-    before = {} if fresh else {r[0]: (r[1], r[2], r[3]) for r in db.execute(
-        "SELECT lead_key, total, segment, sheet_version FROM scores WHERE lead_key IN (SELECT value FROM json_each(?))",
-        (keys,)).fetchall()}
+    before = {} if fresh else {r[0]: (r[1], r[2], r[3], r[4]) for r in db.execute(
+        "SELECT lead_key, total, segment, sheet_version, next_change_at FROM scores "
+        "WHERE lead_key IN (SELECT value FROM json_each(?))", (keys,)).fetchall()}
     history: list[tuple[Any, ...]] = []
     if not before:  # a first score for every lead of the chunk: each one is a change
         changed = [row[0] for row in rows]
@@ -135,7 +142,11 @@ def write(db: sqlite3.Connection, rows: Sequence[ScoreRow], *, rewrite: Rewrite 
     db.executemany(
         "INSERT INTO score_history(lead_key, at, total, segment, previous_total, previous_segment, reason, "
         "sheet_version) VALUES (?,?,?,?,?,?,?,?)", history)
-    db.executemany(_UPSERT, [row[:9] for row in rows])
+    same_next = [row for row in rows if row[0] in before and before[row[0]][3] == row[7]]
+    if same_next:
+        db.executemany(_UPDATE_SAME_NEXT, [(r[1], r[2], r[3], r[4], r[5], r[6], r[8], r[0]) for r in same_next])
+    kept = {row[0] for row in same_next}
+    db.executemany(_UPSERT, [row[:9] for row in rows if row[0] not in kept])
     if rewrite is None:
         db.execute("DELETE FROM dirty_leads WHERE key IN (SELECT value FROM json_each(?))", (keys,))
     return changed, moved
