@@ -29,11 +29,12 @@ WAIT_MOVED_RECORDS = """
 """
 
 # Migration 13's move of the dirty flag out of the lead row, for both backends ({table_options}).
+# The column `leads.dirty` stays, unused (SQLite before 3.35 cannot drop a column, and both backends
+# keep the same columns so a project copies from one into the other).
 DIRTY_LEADS = """
     CREATE TABLE dirty_leads (key TEXT PRIMARY KEY){table_options};
     INSERT INTO dirty_leads(key) SELECT key FROM leads WHERE dirty = 1;
-    DROP INDEX leads_dirty;
-    ALTER TABLE leads DROP COLUMN dirty
+    DROP INDEX leads_dirty
 """
 
 # Times are stored as UTC epoch seconds (REAL) unless the column name says otherwise.
