@@ -117,10 +117,12 @@ def test_records_waiting_for_a_removed_record_wait_for_its_survivor_or_are_forgo
     assert after_pull(store, 5, kept_before=1e12) == (0, 0), "the deleted record's activity is no dead letter"
 
 
-def _task_row(db, lead_key: str, key: str, record_id: str) -> None:
-    """The episode's task, planned and not sent yet (the last run's send failed, or was cut off)."""
+def _open_with_task(db, lead_key: str, key: str, record_id: str) -> None:
+    """An open episode whose task is planned and not sent yet (the last run's send failed, or was
+    cut off)."""
     from leadsync.core.state import outbox
 
+    _open(db, lead_key, key)
     assert outbox.enqueue(db, key=key, connection="crm", kind="task", lead_key=lead_key,
                           payload={"key": key, "lead_key": lead_key, "email": lead_key, "record_id": record_id,
                                    "owner": "005", "subject": "s", "body": "b", "due_at": T0.isoformat()})
@@ -137,8 +139,7 @@ def test_a_task_not_sent_yet_never_goes_to_a_deleted_record(new_store):
     store = new_store()
     ingest(store, [_lead("C1", "gone@x.jp")], stream="leads")
     with store.transaction() as db:
-        _open(db, "gone@x.jp", "ls-1")
-        _task_row(db, "gone@x.jp", "ls-1", "C1")
+        _open_with_task(db, "gone@x.jp", "ls-1", "C1")
     ingest(store, [RemovedLead("C1")], stream="leads", run_id=2)
     assert handoffs.by_task_key(store.db, "ls-1")["status"] == "expired"
     assert _tasks(store) == {"ls-1": ("superseded", "gone@x.jp", "C1")}, \
@@ -149,8 +150,7 @@ def test_a_task_not_sent_yet_goes_to_the_record_its_record_was_merged_into(new_s
     store = new_store()
     ingest(store, [_lead("C1", "second@x.jp"), _lead("C2", "primary@x.jp")], stream="leads")
     with store.transaction() as db:
-        _open(db, "second@x.jp", "ls-1")
-        _task_row(db, "second@x.jp", "ls-1", "C1")
+        _open_with_task(db, "second@x.jp", "ls-1", "C1")
     ingest(store, [_lead("C2", "primary@x.jp"), RemovedLead("C1", merged_into="C2")], stream="leads", run_id=2)
     assert handoffs.open_for_lead(store.db, "primary@x.jp")["task_key"] == "ls-1"
     assert _tasks(store) == {"ls-1": ("pending", "primary@x.jp", "C2")}, "the merged-away record is deleted"
@@ -160,10 +160,8 @@ def test_a_task_not_sent_yet_of_an_episode_closed_by_a_merge_is_not_sent(new_sto
     store = new_store()
     ingest(store, [_lead("C1", "second@x.jp"), _lead("C2", "primary@x.jp")], stream="leads")
     with store.transaction() as db:
-        _open(db, "second@x.jp", "ls-1")
-        _open(db, "primary@x.jp", "ls-2")
-        _task_row(db, "second@x.jp", "ls-1", "C1")
-        _task_row(db, "primary@x.jp", "ls-2", "C2")
+        _open_with_task(db, "second@x.jp", "ls-1", "C1")
+        _open_with_task(db, "primary@x.jp", "ls-2", "C2")
     ingest(store, [_lead("C2", "primary@x.jp"), RemovedLead("C1", merged_into="C2")], stream="leads", run_id=2)
     assert handoffs.by_task_key(store.db, "ls-1")["status"] == "expired"
     assert _tasks(store) == {"ls-1": ("superseded", "primary@x.jp", "C1"), "ls-2": ("pending", "primary@x.jp", "C2")}, \
@@ -174,10 +172,8 @@ def test_a_task_not_sent_yet_of_an_episode_closed_by_a_new_email_is_not_sent(new
     store = new_store()
     ingest(store, [_lead("C1", "old@x.jp"), _lead("C2", "new@x.jp")], stream="leads")
     with store.transaction() as db:
-        _open(db, "old@x.jp", "ls-1")
-        _open(db, "new@x.jp", "ls-2")
-        _task_row(db, "old@x.jp", "ls-1", "C1")
-        _task_row(db, "new@x.jp", "ls-2", "C2")
+        _open_with_task(db, "old@x.jp", "ls-1", "C1")
+        _open_with_task(db, "new@x.jp", "ls-2", "C2")
     ingest(store, [_lead("C1", "new@x.jp")], stream="leads", run_id=2)  # the record's e-mail changed
     assert handoffs.by_task_key(store.db, "ls-1")["status"] == "expired"
     assert _tasks(store)["ls-1"][0] == "superseded", "a second task for the person, on the same record"

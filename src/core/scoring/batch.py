@@ -74,7 +74,6 @@ class ActivityColumns:
         keep = np.flatnonzero(self.lead >= 0)
         ties = self.rowid if ties is None else ties
         order = keep[_lead_time_order(self.lead[keep], self.t[keep], ties[keep])]
-        del ties
         del keep
         for name in ("lead", "typ", "t", "url_bits", "rowid"):
             setattr(self, name, getattr(self, name)[order])

@@ -17,6 +17,8 @@ import json
 import re
 import sqlite3
 
+from leadsync.core.state import leads
+
 __all__ = ["TABLES", "forget"]
 
 # Tables in the order rows are deleted; every count `forget` returns is keyed by one of them.
@@ -100,5 +102,5 @@ def forget(db: sqlite3.Connection, emails: list[str], keys: list[str]) -> dict[s
         deleted[table] += sum(_delete(db, table, "id = ?", (row_id,)) for row_id in _payloads(db, table, emails, refs))
     deleted["lead_refs"] = _delete(db, "lead_refs", f"lead_key IN {_KEYS}", (lead_keys,))
     deleted["leads"] = _delete(db, "leads", f"key IN {_KEYS}", (lead_keys,))
-    db.execute(f"DELETE FROM dirty_leads WHERE key IN {_KEYS}", (lead_keys,))
+    leads.clear_dirty(db, json.loads(lead_keys))
     return deleted

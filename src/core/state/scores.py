@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.core.models import RuleHit, Score, Segment
+from leadsync.core.state import leads
 from leadsync.core.state.store import from_epoch
 
 __all__ = [
@@ -142,13 +143,11 @@ def write(db: sqlite3.Connection, rows: Sequence[ScoreRow], *, rewrite: Rewrite 
     db.executemany(
         "INSERT INTO score_history(lead_key, at, total, segment, previous_total, previous_segment, reason, "
         "sheet_version) VALUES (?,?,?,?,?,?,?,?)", history)
-    same_next = [row for row in rows if row[0] in before and before[row[0]][3] == row[7]]
-    if same_next:
-        db.executemany(_UPDATE_SAME_NEXT, [(r[1], r[2], r[3], r[4], r[5], r[6], r[8], r[0]) for r in same_next])
-    kept = {row[0] for row in same_next}
-    db.executemany(_UPSERT, [row[:9] for row in rows if row[0] not in kept])
+    same_next = {row[0] for row in rows if row[0] in before and before[row[0]][3] == row[7]}
+    db.executemany(_UPDATE_SAME_NEXT, [(r[1], r[2], r[3], r[4], r[5], r[6], r[8], r[0]) for r in rows if r[0] in same_next])
+    db.executemany(_UPSERT, [row[:9] for row in rows if row[0] not in same_next])
     if rewrite is None:
-        db.execute("DELETE FROM dirty_leads WHERE key IN (SELECT value FROM json_each(?))", (keys,))
+        leads.clear_dirty(db, [row[0] for row in rows])
     return changed, moved
 
 
@@ -182,7 +181,7 @@ def rewrite(db: sqlite3.Connection) -> Iterator[Rewrite]:
             state.dropped.append(row[0])
             db.execute(f"DROP INDEX {index}")
     yield state
-    db.execute("DELETE FROM dirty_leads")
+    leads.clear_dirty(db)
     for statement in state.dropped:
         db.execute(statement)
 
@@ -208,7 +207,7 @@ def clear(db: sqlite3.Connection) -> None:
     never scored (benchmarks start a full rescore over)."""
     db.execute("DELETE FROM scores")
     db.execute("DELETE FROM score_history")
-    db.execute("INSERT OR IGNORE INTO dirty_leads(key) SELECT key FROM leads")
+    leads.mark_all_dirty(db)
 
 
 def put(db: sqlite3.Connection, lead_key: str, total: int, behavior: int, attribute: int, segment: str,
